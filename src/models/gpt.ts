@@ -1,0 +1,131 @@
+// A GPT-2-architecture decoder (Radford et al. 2019), readable in one sitting, nanoGPT-style:
+// learned positions, pre-LayerNorm blocks (with bias, eps 1e-5), a fused qkv projection with bias,
+// causal softmax attention, a GELU(tanh) MLP of width 4d, a final LayerNorm, and an LM head tied to
+// the token embedding. Init: N(0, 0.02) weights, zero biases (GPT-2). Parameter names follow HF's
+// GPT2LMHeadModel ("transformer.h.0.attn.c_attn.weight"), with weights stored [out, in] as
+// torch.nn.Linear does (HF's Conv1D stores them transposed; the HF loader transposes).
+import { Tensor, Module, ModuleList, Linear, Embedding, LayerNorm, F, arange, full, type Generator } from '../engine/index.js';
+
+export interface GPTConfig {
+  vocab_size: number;
+  n_positions: number;
+  n_embd: number;
+  n_layer: number;
+  n_head: number;
+  layer_norm_epsilon?: number;
+}
+
+function initNormal(m: Module, gen?: Generator): void {
+  for (const [name, p] of m.namedParameters()) {
+    if (name.endsWith('.bias')) p.zero_();
+    else if (/ln_|ln_f/.test(name)) p.fill_(1);
+    else p.normal_(0, 0.02, gen);
+  }
+}
+
+export class CausalSelfAttention extends Module {
+  readonly c_attn: Linear;
+  readonly c_proj: Linear;
+  constructor(readonly cfg: GPTConfig) {
+    super();
+    this.c_attn = this.child('c_attn', new Linear(cfg.n_embd, 3 * cfg.n_embd));
+    this.c_proj = this.child('c_proj', new Linear(cfg.n_embd, cfg.n_embd));
+  }
+  /** x [B, T, C]; maskBias [T, T] holds 0 on and below the diagonal and -inf above it. */
+  forward(x: Tensor, maskBias: Tensor): Tensor {
+    const [B, T, C] = x.shape;
+    const H = this.cfg.n_head;
+    const hd = C / H;
+    const [q, k, v] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, hd).transpose(1, 2).reshape(B * H, T, hd));
+    // att = q k^T / sqrt(hd) + mask, fused into one batched GEMM (baddbmm), then softmax.
+    const att = F.baddbmm(maskBias.expand(B * H, T, T), q, k.transpose(1, 2), 1, 1 / Math.sqrt(hd)).softmax(-1);
+    const y = att.bmm(v).view(B, H, T, hd).transpose(1, 2).reshape(B, T, C);
+    return this.c_proj.forward(y);
+  }
+}
+
+export class MLP extends Module {
+  readonly c_fc: Linear;
+  readonly c_proj: Linear;
+  constructor(cfg: GPTConfig) {
+    super();
+    this.c_fc = this.child('c_fc', new Linear(cfg.n_embd, 4 * cfg.n_embd));
+    this.c_proj = this.child('c_proj', new Linear(4 * cfg.n_embd, cfg.n_embd));
+  }
+  forward(x: Tensor): Tensor { return this.c_proj.forward(this.c_fc.forward(x).gelu('tanh')); }
+}
+
+export class Block extends Module {
+  readonly ln_1: LayerNorm;
+  readonly attn: CausalSelfAttention;
+  readonly ln_2: LayerNorm;
+  readonly mlp: MLP;
+  constructor(cfg: GPTConfig) {
+    super();
+    const eps = cfg.layer_norm_epsilon ?? 1e-5;
+    this.ln_1 = this.child('ln_1', new LayerNorm(cfg.n_embd, eps));
+    this.attn = this.child('attn', new CausalSelfAttention(cfg));
+    this.ln_2 = this.child('ln_2', new LayerNorm(cfg.n_embd, eps));
+    this.mlp = this.child('mlp', new MLP(cfg));
+  }
+  forward(x: Tensor, maskBias: Tensor): Tensor {
+    const h = x.add(this.attn.forward(this.ln_1.forward(x), maskBias));
+    return h.add(this.mlp.forward(this.ln_2.forward(h)));
+  }
+}
+
+class Transformer extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding;
+  readonly h: ModuleList<Block>;
+  readonly ln_f: LayerNorm;
+  constructor(cfg: GPTConfig) {
+    super();
+    this.wte = this.child('wte', new Embedding(cfg.vocab_size, cfg.n_embd));
+    this.wpe = this.child('wpe', new Embedding(cfg.n_positions, cfg.n_embd));
+    this.h = this.child('h', new ModuleList(Array.from({ length: cfg.n_layer }, () => new Block(cfg))));
+    this.ln_f = this.child('ln_f', new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon ?? 1e-5));
+  }
+}
+
+export class GPT extends Module {
+  readonly transformer: Transformer;
+  private readonly maskBias: Tensor;
+  constructor(readonly config: GPTConfig, opts: { generator?: Generator } = {}) {
+    super();
+    for (const k of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const)
+      if (!Number.isInteger(config[k]) || config[k] <= 0) throw new TypeError(`pacer: GPT config '${k}' must be a positive integer, got ${config[k]}`);
+    if (config.n_embd % config.n_head !== 0) throw new TypeError(`pacer: GPT config n_embd (${config.n_embd}) must be divisible by n_head (${config.n_head})`);
+    this.transformer = this.child('transformer', new Transformer(config));
+    const T = config.n_positions;
+    this.maskBias = this.buffer('attn_mask_bias', full([T, T], -Infinity).triu(1));
+    initNormal(this, opts.generator);
+  }
+
+  /** Logits [B, T, vocab] for token ids [B, T] (int64). */
+  forward(idx: Tensor): Tensor {
+    F.expectDtype(idx, 'GPT input ids', ['int64']);
+    if (idx.ndim !== 2) throw new TypeError(`pacer: GPT input ids must be [batch, seq], got [${idx.shape}]`);
+    const [, T] = idx.shape;
+    if (T > this.config.n_positions) throw new RangeError(`pacer: sequence length ${T} exceeds n_positions ${this.config.n_positions}`);
+    const tr = this.transformer;
+    let x = tr.wte.forward(idx).add(tr.wpe.forward(arange(T)));
+    const mask = T === this.config.n_positions ? this.maskBias : this.maskBias.narrow(0, 0, T).narrow(1, 0, T);
+    for (const block of tr.h) x = block.forward(x, mask);
+    return F.linear(tr.ln_f.forward(x), tr.wte.weight);
+  }
+
+  /** Mean next-token cross-entropy of logits at t against targets at t. */
+  loss(idx: Tensor, targets: Tensor): Tensor {
+    const logits = this.forward(idx);
+    const V = this.config.vocab_size;
+    return F.crossEntropy(logits.view(-1, V), targets.reshape(-1));
+  }
+
+  /** Parameter names as state-dict keys; the tied lm_head is not a separate parameter. */
+  override stateDict(): Map<string, Tensor> {
+    const sd = super.stateDict();
+    sd.delete('attn_mask_bias');
+    return sd;
+  }
+}
