@@ -14,13 +14,20 @@ export * from './safetensors.js';
 export { preferredBlasCore, type ThreadInfo } from './native.js';
 
 /**
- * Set the number of threads for libtorch's intra-op pool and for the BLAS. By default the BLAS gets
- * the same count (OpenBLAS with pthreads runs GEMMs outside OpenMP regions, so the two pools take
- * turns instead of competing; measured in `pacer bench engine`).
+ * Use `n` CPU threads. libtorch has two pools that both want the cores: its OpenMP intra-op pool
+ * (elementwise ops, reductions) and OpenBLAS's own pthreads (GEMMs). Run together they spin
+ * against each other: measured here with `pacer bench engine`, a GPT training step at 2 threads
+ * took 1.5-2x longer with both pools at 2 than with 1 thread. The default therefore gives the
+ * BLAS all `n` threads and the intra-op pool one (measured best: ~300 ms vs ~420 ms at 1 thread
+ * and ~600 ms with both pools at 2). Pass `intraOp` to choose otherwise; when the BLAS is not
+ * OpenBLAS-pthreads (e.g. an OpenMP BLAS or MKL), both pools get `n`.
  */
-export function setThreads(n: number, opts: { blas?: number } = {}): ThreadInfo {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`pacer: thread count must be a positive integer, got ${n}`);
-  return native().threads(n, opts.blas ?? n);
+export function setThreads(n: number, opts: { intraOp?: number; blas?: number } = {}): ThreadInfo {
+  for (const [k, v] of [['threads', n], ['intraOp', opts.intraOp], ['blas', opts.blas]] as const)
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`pacer: ${k} must be a positive integer, got ${v}`);
+  const blasIsPthreads = /threading=pthreads/.test(native().threads().blas);
+  const intra = opts.intraOp ?? (blasIsPthreads ? 1 : n);
+  return native().threads(intra, opts.blas ?? n);
 }
 export function threadInfo(): ThreadInfo { return native().threads(); }
 /** Live native tensors and their bytes (views counted separately), as the engine sees them. */

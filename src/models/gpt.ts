@@ -4,7 +4,7 @@
 // the token embedding. Init: N(0, 0.02) weights, zero biases (GPT-2). Parameter names follow HF's
 // GPT2LMHeadModel ("transformer.h.0.attn.c_attn.weight"), with weights stored [out, in] as
 // torch.nn.Linear does (HF's Conv1D stores them transposed; the HF loader transposes).
-import { Tensor, Module, ModuleList, Linear, Embedding, LayerNorm, F, arange, full, type Generator } from '../engine/index.js';
+import { Tensor, Module, ModuleList, Linear, Embedding, LayerNorm, F, arange, full, noGrad, scope, type Generator } from '../engine/index.js';
 
 export interface GPTConfig {
   vocab_size: number;
@@ -16,11 +16,13 @@ export interface GPTConfig {
 }
 
 function initNormal(m: Module, gen?: Generator): void {
-  for (const [name, p] of m.namedParameters()) {
-    if (name.endsWith('.bias')) p.zero_();
-    else if (/ln_|ln_f/.test(name)) p.fill_(1);
-    else p.normal_(0, 0.02, gen);
-  }
+  noGrad(() => {
+    for (const [name, p] of m.namedParameters()) {
+      if (name.endsWith('.bias')) p.zero_();
+      else if (/(^|\.)ln_/.test(name)) p.fill_(1);
+      else p.normal_(0, 0.02, gen);
+    }
+  });
 }
 
 export class CausalSelfAttention extends Module {
@@ -69,8 +71,10 @@ export class Block extends Module {
     this.mlp = this.child('mlp', new MLP(cfg));
   }
   forward(x: Tensor, maskBias: Tensor): Tensor {
-    const h = x.add(this.attn.forward(this.ln_1.forward(x), maskBias));
-    return h.add(this.mlp.forward(this.ln_2.forward(h)));
+    // Nested scopes free each sub-layer's temporaries as soon as it returns (autograd keeps what
+    // backward needs), which keeps the working set small and cache-warm.
+    const h = scope(() => x.add(this.attn.forward(this.ln_1.forward(x), maskBias)));
+    return scope(() => h.add(this.mlp.forward(this.ln_2.forward(h))));
   }
 }
 
