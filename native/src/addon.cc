@@ -37,10 +37,16 @@ std::string shapeStr(at::IntArrayRef s) {
   return o.str();
 }
 
+// A tensor handle is a plain JS object wrapped (napi_wrap) around a Box. dispose() unwraps it
+// (napi_remove_wrap), which frees the Box at once and cancels the GC finalizer; only handles that
+// were never disposed wait for the garbage collector (whose finalizers Node may defer until the
+// event loop turns, so a long synchronous loop relying on them would grow).
 Box* boxOf(const Napi::Value& v) {
-  if (!v.IsExternal()) return nullptr;
-  auto* b = v.As<Napi::External<Box>>().Data();
-  return (b && b->magic == kTensorMagic) ? b : nullptr;
+  if (!v.IsObject() || v.IsArray()) return nullptr;
+  void* p = nullptr;
+  if (napi_unwrap(v.Env(), v, &p) != napi_ok || !p) return nullptr;
+  auto* b = static_cast<Box*>(p);
+  return b->magic == kTensorMagic ? b : nullptr;
 }
 
 // Translate any C++ exception into a JS Error that names the op and its inputs.
@@ -69,10 +75,19 @@ Napi::Value wrap(Napi::Env env, const at::Tensor& t) {
   gLive++;
   gBytes += b->bytes;
   Napi::MemoryManagement::AdjustExternalMemory(env, b->bytes);
-  return Napi::External<Box>::New(env, b, [](Napi::Env e, Box* bx) {
-    release(e, bx);
+  napi_value obj;
+  NAPI_THROW_IF_FAILED(env, napi_create_object(env, &obj), Napi::Value());
+  napi_status st = napi_wrap(env, obj, b, [](napi_env e, void* data, void*) {
+    auto* bx = static_cast<Box*>(data);
+    release(Napi::Env(e), bx);
     delete bx;
-  });
+  }, nullptr, nullptr);
+  if (st != napi_ok) {
+    release(env, b);
+    delete b;
+    NAPI_THROW_IF_FAILED(env, st, Napi::Value());
+  }
+  return Napi::Value(env, obj);
 }
 
 Napi::Value wrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -157,7 +172,7 @@ bool Args::isTensor(size_t i) const { return has(i) && boxOf(at(i)) != nullptr; 
 at::Tensor& Args::T(size_t i) const {
   if (!has(i)) fail(i, "a tensor");
   Box* b = boxOf(at(i));
-  if (!b) fail(i, "a tensor");
+  if (!b) fail(i, at(i).IsObject() ? "a live tensor (this one was disposed, or is not a tensor)" : "a tensor");
   if (!b->alive)
     throw Napi::Error::New(env(), "pacer: " + op + ": argument " + std::to_string(i) +
                                       " is a tensor that was already disposed (keep it out of the scope or clone it)");
@@ -359,13 +374,16 @@ Napi::Value Item(const Napi::CallbackInfo& info) {
 
 Napi::Value Dispose(const Napi::CallbackInfo& info) {
   Box* b = boxOf(info[0]);
-  if (b) release(info.Env(), b);
+  if (!b) return info.Env().Undefined();
+  void* p = nullptr;
+  napi_remove_wrap(info.Env(), info[0], &p);  // cancels the finalizer
+  release(info.Env(), b);
+  delete b;
   return info.Env().Undefined();
 }
 
 Napi::Value IsAlive(const Napi::CallbackInfo& info) {
-  Box* b = boxOf(info[0]);
-  return Napi::Boolean::New(info.Env(), b && b->alive);
+  return Napi::Boolean::New(info.Env(), boxOf(info[0]) != nullptr);
 }
 
 // ---- autograd
