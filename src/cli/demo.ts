@@ -31,7 +31,7 @@ export async function runDemo(o: DemoOptions): Promise<{ firstLoss: number; fina
   const bar = new Progress(o.steps, 'training');
   let firstLoss = NaN;
   let ema = NaN;
-  const offsets = tensor([...Array(T + 1).keys()]);
+  const offsets = tensor([...Array(T + 1).keys()], { dtype: 'int64' });
   for (let step = 0; step < o.steps; step++) {
     const loss = scope(() => {
       const starts = randint(0, ids.numel - T - 1, [B, 1], { generator: gen });
@@ -61,7 +61,7 @@ export async function runDemo(o: DemoOptions): Promise<{ firstLoss: number; fina
   noGrad(() => {
     for (let i = 0; i < 240; i++) {
       scope(() => {
-        const ctx = tensor([out.slice(-T)]);
+        const ctx = tensor([out.slice(-T)], { dtype: 'int64' });
         const logits: Tensor = model.forward(ctx).select(1, -1).div(0.8);
         out.push(F.multinomial(logits.softmax(-1), 1, false, gen).item());
       });

@@ -49,8 +49,9 @@ const TYPED: Array<[Function, DType]> = [
 ];
 
 /**
- * A tensor from JS data (copied). Nested arrays: floats give float32, integers int64, booleans bool
- * (as torch.tensor does). Typed arrays keep their type; pass `shape` to reshape a flat array.
+ * A tensor from JS data (copied). Nested number arrays give float32 and boolean arrays bool: JS has
+ * no separate integer type, so unlike torch.tensor, [1, 2] is float32 too; pass { dtype: 'int64' }
+ * for token ids and indices. Typed arrays keep their type; `shape` reshapes a flat array.
  */
 export function tensor(data: TensorData, opts: CreateOptions & { shape?: number[] } = {}): Tensor {
   checkDtype(opts.dtype);
@@ -77,8 +78,11 @@ export function tensor(data: TensorData, opts: CreateOptions & { shape?: number[
   }
   let natural: DType;
   if (flat.length > 0 && flat.every((v) => typeof v === 'boolean')) natural = 'bool';
-  else if (flat.length > 0 && flat.every((v) => typeof v === 'number' && Number.isInteger(v))) natural = 'int64';
-  else natural = 'float32';
+  else if (opts.dtype && !['float32', 'float16', 'bfloat16', 'float64', 'bool'].includes(opts.dtype)) {
+    for (let i = 0; i < flat.length; i++)
+      if (!Number.isInteger(flat[i])) throw new TypeError(`pacer: tensor() data element ${i} (${flat[i]}) is not an integer, but dtype ${opts.dtype} was asked for`);
+    natural = 'int64';
+  } else natural = 'float32';
   const target = opts.dtype ?? natural;
   let t: Tensor;
   if (natural === 'bool') t = new Tensor(N.fromBuffer(Uint8Array.from(flat as boolean[], (b) => (b ? 1 : 0)), opts.shape ?? shape, 'bool', opts.device));
