@@ -72,6 +72,10 @@ const CASES = {
   triu: (a) => a.triu(1),
   squeeze_unsqueeze: (a) => a.squeeze(1).unsqueeze(0),
   nonleaf_chain: (a) => a.mul(2).exp().mul(a).sum(1),
+  compare: (a, b) => P.stack([a.gt(b), a.lt(b), a.ge(b), a.le(b), a.eq(a), a.ne(b)]).float(),
+  sign: (a) => a.sign().detach(),
+  argmax: (a) => a.argmax(1),
+  argmin_keepdim: (a) => a.argmin(0, true),
 };
 
 const fx = P.keep(P.loadSafetensors(join(FIXTURES, 'ops.safetensors')));
@@ -92,6 +96,10 @@ for (const [name, fn] of Object.entries(CASES)) {
       }
       const out = fn(...ins);
       assertClose(out, fx.get(`${name}.out`), { what: `${name} output` });
+      assert.equal(out.dtype, fx.get(`${name}.out`).dtype, `${name} output dtype`);
+      const wantsGrad = ins.some((_, i) => fx.has(`${name}.grad${i}`));
+      assert.equal(out.requiresGrad, wantsGrad, `${name}: output requiresGrad should be ${wantsGrad}`);
+      if (!wantsGrad) return;
       out.mul(fx.get(`${name}.w`)).sum().backward();
       ins.forEach((t, i) => {
         const want = fx.get(`${name}.grad${i}`);
