@@ -31,6 +31,8 @@ export abstract class Module {
     this._children.set(name, m);
     return m;
   }
+  /** Attach a submodule from outside (adapters, heads); its parameters join namedParameters(). */
+  addModule<M extends Module>(name: string, m: M): M { return this.child(name, m); }
 
   *namedChildren(): IterableIterator<[string, Module]> { yield* this._children; }
   *namedModules(prefix = ''): IterableIterator<[string, Module]> {
@@ -76,6 +78,21 @@ export abstract class Module {
     return { missing, unexpected };
   }
 
+  /** Replace the parameter at a dotted path (e.g. "model.layers.0.mlp.up_proj.weight"). */
+  setParameter(path: string, t: Tensor, requiresGrad = true): void {
+    const parts = path.split('.');
+    let m: Module = this;
+    for (const p of parts.slice(0, -1)) {
+      const c = m._children.get(p);
+      if (!c) throw new Error(`pacer: no submodule '${p}' on the way to '${path}'`);
+      m = c;
+    }
+    const leaf = parts[parts.length - 1];
+    if (!m._params.has(leaf)) throw new Error(`pacer: no parameter '${path}'`);
+    m.param(leaf, t, requiresGrad);
+    (m as unknown as Record<string, unknown>)[leaf] = t;
+  }
+
   train(on = true): this {
     for (const [, m] of this.namedModules()) m.training = on;
     return this;
@@ -111,13 +128,19 @@ export interface InitOptions { generator?: Generator }
 export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
+  /** An adapter (e.g. LoRA) adding to the output: y = base(x) + adapter(x) (null: nothing to add). */
+  adapter: ((x: Tensor) => Tensor | null) | null = null;
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: InitOptions & { bias?: boolean } = {}) {
     super();
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.param('weight', empty([outFeatures, inFeatures]).uniform_(-bound, bound, opts.generator));
     this.bias = opts.bias === false ? null : this.param('bias', empty([outFeatures]).uniform_(-bound, bound, opts.generator));
   }
-  forward(x: Tensor): Tensor { return F.linear(x, this.weight, this.bias); }
+  forward(x: Tensor): Tensor {
+    const y = F.linear(x, this.weight, this.bias);
+    const a = this.adapter ? this.adapter(x) : null;
+    return a ? y.add(a) : y;
+  }
 }
 
 /** A lookup table; default init N(0, 1) as PyTorch. */

@@ -5,14 +5,22 @@
 // GPT2LMHeadModel ("transformer.h.0.attn.c_attn.weight"), with weights stored [out, in] as
 // torch.nn.Linear does (HF's Conv1D stores them transposed; the HF loader transposes).
 import { Tensor, Module, ModuleList, Linear, Embedding, LayerNorm, F, arange, full, noGrad, scope, type Generator } from '../engine/index.js';
+import { attentionBias, positionIdsFromMask, scaledDotProductAttention, type KVCache } from './attention.js';
+import type { CausalLM, ForwardOptions } from './types.js';
 
 export interface GPTConfig {
+  model_type?: string;
   vocab_size: number;
   n_positions: number;
   n_embd: number;
   n_layer: number;
   n_head: number;
+  n_inner?: number | null;
   layer_norm_epsilon?: number;
+  activation_function?: string;
+  bos_token_id?: number | null;
+  eos_token_id?: number | null;
+  pad_token_id?: number | null;
 }
 
 function initNormal(m: Module, gen?: Generator): void {
@@ -33,28 +41,51 @@ export class CausalSelfAttention extends Module {
     this.c_attn = this.child('c_attn', new Linear(cfg.n_embd, 3 * cfg.n_embd));
     this.c_proj = this.child('c_proj', new Linear(cfg.n_embd, cfg.n_embd));
   }
-  /** x [B, T, C]; maskBias [T, T] holds 0 on and below the diagonal and -inf above it. */
-  forward(x: Tensor, maskBias: Tensor): Tensor {
+  /**
+   * x [B, T, C]. maskBias is [T, T] (0 on and below the diagonal, -inf above) for the plain causal
+   * training path, or [B, 1, T, S] from attentionBias() when padding or a KV cache is involved.
+   */
+  forward(x: Tensor, maskBias: Tensor, cache?: KVCache, layer = 0): Tensor {
     const [B, T, C] = x.shape;
     const H = this.cfg.n_head;
     const hd = C / H;
-    const [q, k, v] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, hd).transpose(1, 2).reshape(B * H, T, hd));
-    // att = q k^T / sqrt(hd) + mask, fused into one batched GEMM (baddbmm), then softmax.
-    const att = F.baddbmm(maskBias.expand(B * H, T, T), q, k.transpose(1, 2), 1, 1 / Math.sqrt(hd)).softmax(-1);
-    const y = att.bmm(v).view(B, H, T, hd).transpose(1, 2).reshape(B, T, C);
-    return this.c_proj.forward(y);
+    if (!cache && maskBias.ndim === 2) {
+      const [q, k, v] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, hd).transpose(1, 2).reshape(B * H, T, hd));
+      // att = q k^T / sqrt(hd) + mask, fused into one batched GEMM (baddbmm), then softmax.
+      const att = F.baddbmm(maskBias.expand(B * H, T, T), q, k.transpose(1, 2), 1, 1 / Math.sqrt(hd)).softmax(-1);
+      return this.c_proj.forward(att.bmm(v).view(B, H, T, hd).transpose(1, 2).reshape(B, T, C));
+    }
+    const [q, k, v] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, hd).transpose(1, 2));
+    const [kk, vv] = cache ? cache.update(layer, k, v) : [k, v];
+    return this.c_proj.forward(scaledDotProductAttention(q, kk, vv, maskBias, 1 / Math.sqrt(hd)));
   }
 }
+
+const ACTIVATIONS: Record<string, (x: Tensor) => Tensor> = {
+  gelu_new: (x) => x.gelu('tanh'),
+  gelu_pytorch_tanh: (x) => x.gelu('tanh'),
+  gelu_fast: (x) => x.gelu('tanh'),
+  gelu: (x) => x.gelu('none'),
+  relu: (x) => x.relu(),
+  silu: (x) => x.silu(),
+  swish: (x) => x.silu(),
+};
 
 export class MLP extends Module {
   readonly c_fc: Linear;
   readonly c_proj: Linear;
+  private readonly act: (x: Tensor) => Tensor;
   constructor(cfg: GPTConfig) {
     super();
-    this.c_fc = this.child('c_fc', new Linear(cfg.n_embd, 4 * cfg.n_embd));
-    this.c_proj = this.child('c_proj', new Linear(4 * cfg.n_embd, cfg.n_embd));
+    const name = cfg.activation_function ?? 'gelu_new';
+    const act = ACTIVATIONS[name];
+    if (!act) throw new TypeError(`pacer: GPT-2 activation_function '${name}' is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`);
+    this.act = act;
+    const inner = cfg.n_inner ?? 4 * cfg.n_embd;
+    this.c_fc = this.child('c_fc', new Linear(cfg.n_embd, inner));
+    this.c_proj = this.child('c_proj', new Linear(inner, cfg.n_embd));
   }
-  forward(x: Tensor): Tensor { return this.c_proj.forward(this.c_fc.forward(x).gelu('tanh')); }
+  forward(x: Tensor): Tensor { return this.c_proj.forward(this.act(this.c_fc.forward(x))); }
 }
 
 export class Block extends Module {
@@ -70,10 +101,10 @@ export class Block extends Module {
     this.ln_2 = this.child('ln_2', new LayerNorm(cfg.n_embd, eps));
     this.mlp = this.child('mlp', new MLP(cfg));
   }
-  forward(x: Tensor, maskBias: Tensor): Tensor {
+  forward(x: Tensor, maskBias: Tensor, cache?: KVCache, layer = 0): Tensor {
     // Nested scopes free each sub-layer's temporaries as soon as it returns (autograd keeps what
     // backward needs), which keeps the working set small and cache-warm.
-    const h = scope(() => x.add(this.attn.forward(this.ln_1.forward(x), maskBias)));
+    const h = scope(() => x.add(this.attn.forward(this.ln_1.forward(x), maskBias, cache, layer)));
     return scope(() => h.add(this.mlp.forward(this.ln_2.forward(h))));
   }
 }
@@ -92,7 +123,7 @@ class Transformer extends Module {
   }
 }
 
-export class GPT extends Module {
+export class GPT extends Module implements CausalLM {
   readonly transformer: Transformer;
   private readonly maskBias: Tensor;
   constructor(readonly config: GPTConfig, opts: { generator?: Generator } = {}) {
@@ -106,18 +137,31 @@ export class GPT extends Module {
     initNormal(this, opts.generator);
   }
 
-  /** Logits [B, T, vocab] for token ids [B, T] (int64). */
-  forward(idx: Tensor): Tensor {
+  get numLayers(): number { return this.config.n_layer; }
+  get vocabSize(): number { return this.config.vocab_size; }
+  get hiddenSize(): number { return this.config.n_embd; }
+
+  /** Final hidden states [B, T, n_embd] for token ids [B, T] (int64). */
+  hidden(idx: Tensor, o: ForwardOptions = {}): Tensor {
     F.expectDtype(idx, 'GPT input ids', ['int64']);
     if (idx.ndim !== 2) throw new TypeError(`pacer: GPT input ids must be [batch, seq], got [${idx.shape}]`);
-    const [, T] = idx.shape;
-    if (T > this.config.n_positions) throw new RangeError(`pacer: sequence length ${T} exceeds n_positions ${this.config.n_positions}`);
+    const [B, T] = idx.shape;
+    const past = o.cache?.length ?? 0;
+    const S = past + T;
+    if (S > this.config.n_positions) throw new RangeError(`pacer: sequence length ${S} exceeds n_positions ${this.config.n_positions}`);
     const tr = this.transformer;
-    let x = tr.wte.forward(idx).add(tr.wpe.forward(arange(T)));
-    const mask = T === this.config.n_positions ? this.maskBias : this.maskBias.narrow(0, 0, T).narrow(1, 0, T);
-    for (const block of tr.h) x = block.forward(x, mask);
-    return F.linear(tr.ln_f.forward(x), tr.wte.weight);
+    const plain = !o.cache && !o.attentionMask && !o.positionIds;
+    const pos = o.positionIds ?? (o.attentionMask ? positionIdsFromMask(o.attentionMask).narrow(1, past, T) : arange(past, S));
+    let x = tr.wte.forward(idx).add(tr.wpe.forward(pos));
+    const mask = plain
+      ? T === this.config.n_positions ? this.maskBias : this.maskBias.narrow(0, 0, T).narrow(1, 0, T)
+      : attentionBias(o.attentionMask ?? null, B, T, S);
+    tr.h.items.forEach((block, i) => (x = block.forward(x, mask, o.cache, i)));
+    return tr.ln_f.forward(x);
   }
+  logits(h: Tensor): Tensor { return F.linear(h, this.transformer.wte.weight); }
+  /** Logits [B, T, vocab] for token ids [B, T] (int64). */
+  forward(idx: Tensor, o: ForwardOptions = {}): Tensor { return this.logits(this.hidden(idx, o)); }
 
   /** Mean next-token cross-entropy of logits at t against targets at t. */
   loss(idx: Tensor, targets: Tensor): Tensor {

@@ -1,0 +1,142 @@
+// Hugging Face checkpoint folders: fromPretrained(dir) reads config.json and model.safetensors (or
+// a sharded model.safetensors.index.json), picks the architecture, checks every tensor's shape
+// against the config and loads it in the requested dtype; savePretrained writes the same layout
+// back (GPT-2's Conv1D weights transposed back, tied LM heads omitted, as transformers does).
+import { existsSync, mkdirSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  Tensor, loadSafetensors, loadShardedSafetensors, saveShardedSafetensors, atomicWrite, noGrad, scope, type DType,
+} from '../engine/index.js';
+import { GPT, type GPTConfig } from './gpt.js';
+import { LlamaForCausalLM, type LlamaConfig } from './llama.js';
+import type { CausalLM } from './types.js';
+
+const ARCHS: Record<string, string> = {
+  GPT2LMHeadModel: 'gpt2',
+  LlamaForCausalLM: 'llama',
+  MistralForCausalLM: 'mistral',
+  Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
+};
+const ARCH_OF: Record<string, string> = Object.fromEntries(Object.entries(ARCHS).map(([a, t]) => [t, a]));
+const REQUIRED: Record<string, string[]> = {
+  gpt2: ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'],
+  llama: ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads'],
+};
+const GPT2_CONV1D = /\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
+const GPT2_BUFFERS = /\.attn\.(bias|masked_bias)$/;
+
+export interface PretrainedModel {
+  model: CausalLM;
+  /** config.json as read (unknown keys preserved for saving). */
+  config: Record<string, any>;
+  modelType: string;
+  dir: string;
+  /** Tensors in the checkpoint that the model does not use. */
+  unexpected: string[];
+}
+
+export function readJson(file: string, what: string): any {
+  if (!existsSync(file)) throw new Error(`pacer: ${file} not found (${what})`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`pacer: ${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The model type ('gpt2', 'llama', 'mistral', 'qwen2', 'qwen3') a config describes. */
+export function modelTypeOf(config: Record<string, any>, file = 'config.json'): string {
+  const arch = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
+  const t = (arch && ARCHS[arch]) ?? (typeof config.model_type === 'string' && ARCH_OF[config.model_type] ? config.model_type : undefined);
+  if (!t)
+    throw new Error(`pacer: ${file}: unsupported architecture ${arch ? `'${arch}'` : `(model_type '${config.model_type}')`}; supported: ${Object.keys(ARCHS).join(', ')}`);
+  return t;
+}
+
+/** Build an (initialised, untrained) model from a config object. */
+export function modelFromConfig(config: Record<string, any>, file = 'config.json'): CausalLM {
+  const t = modelTypeOf(config, file);
+  for (const k of REQUIRED[t === 'gpt2' ? 'gpt2' : 'llama'])
+    if (!Number.isInteger(config[k]) || config[k] <= 0) throw new Error(`pacer: ${file}: '${k}' must be a positive integer, got ${JSON.stringify(config[k])}`);
+  if (t === 'gpt2') return new GPT({ ...(config as GPTConfig), model_type: 'gpt2' });
+  return new LlamaForCausalLM({ ...(config as LlamaConfig), model_type: t as LlamaConfig['model_type'], tie_word_embeddings: config.tie_word_embeddings ?? false });
+}
+
+/** Checkpoint name -> model parameter name (null: not a parameter). */
+function toModelName(t: string, name: string): string | null {
+  if (t !== 'gpt2') return name;
+  if (GPT2_BUFFERS.test(name) || name === 'lm_head.weight') return null;
+  return name.startsWith('transformer.') ? name : `transformer.${name}`;
+}
+
+export interface FromPretrainedOptions {
+  /** dtype of floating-point weights after loading (default float32). */
+  dtype?: DType;
+  device?: string;
+}
+
+/** Load a causal LM from a local HF-layout folder. */
+export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): PretrainedModel {
+  const cfgFile = join(dir, 'config.json');
+  const config = readJson(cfgFile, 'a Hugging Face model folder needs config.json');
+  const t = modelTypeOf(config, cfgFile);
+  const single = join(dir, 'model.safetensors');
+  const index = join(dir, 'model.safetensors.index.json');
+  if (!existsSync(single) && !existsSync(index))
+    throw new Error(`pacer: ${dir}: no weights found (expected model.safetensors or model.safetensors.index.json; .bin checkpoints are not read — convert them to safetensors)`);
+  const weightsFile = existsSync(single) ? single : index;
+  const model = modelFromConfig(config, cfgFile);
+  const dtype = opts.dtype ?? 'float32';
+  const unexpected: string[] = [];
+  noGrad(() => scope(() => {
+    const loaded = existsSync(single) ? loadSafetensors(single) : loadShardedSafetensors(index);
+    const own = new Map(model.namedParameters());
+    const seen = new Set<string>();
+    for (const [fname, raw] of loaded) {
+      const name = toModelName(t, fname);
+      if (name === null) continue;
+      const p = own.get(name);
+      if (!p) {
+        if (!(name === 'lm_head.weight' && !own.has(name))) unexpected.push(fname);
+        continue;
+      }
+      let w = raw;
+      if (t === 'gpt2' && GPT2_CONV1D.test(name)) w = raw.T.contiguous();
+      if (w.shape.join(',') !== p.shape.join(','))
+        throw new Error(`pacer: ${weightsFile}: tensor '${fname}' has shape [${raw.shape}] but ${cfgFile} implies [${t === 'gpt2' && GPT2_CONV1D.test(name) ? [...p.shape].reverse() : p.shape}] — the config and the weights disagree`);
+      let v = w.dtype === dtype || !['float32', 'float16', 'bfloat16', 'float64'].includes(w.dtype) ? w : w.to(dtype);
+      if (opts.device && opts.device !== 'cpu') v = v.to(opts.device);
+      model.setParameter(name, v); // setParameter keeps it out of this scope
+      seen.add(name);
+    }
+    const missing = [...own.keys()].filter((n) => !seen.has(n));
+    if (missing.length)
+      throw new Error(`pacer: ${weightsFile}: missing ${missing.length} tensor(s) the config needs: ${missing.slice(0, 5).map((n) => `'${n}'`).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+  }));
+  return { model, config, modelType: t, dir, unexpected };
+}
+
+/** HF-layout tensors of a model (names and orientation as transformers saves them). */
+export function hfStateDict(model: CausalLM, modelType: string): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  for (const [name, p] of model.namedParameters()) {
+    if (name.includes('.lora.')) continue; // adapters are saved separately (PEFT layout) unless merged
+    if (modelType === 'gpt2' && GPT2_CONV1D.test(name)) out.set(name, p.detach().T);
+    else out.set(name, p);
+  }
+  return out;
+}
+
+/** Write config.json and the weights (sharded above maxShardBytes) to dir. */
+export function savePretrained(pm: Pick<PretrainedModel, 'model' | 'config' | 'modelType'>, dir: string, opts: { maxShardBytes?: number } = {}): void {
+  mkdirSync(dir, { recursive: true });
+  scope(() => {
+    const sd = hfStateDict(pm.model, pm.modelType);
+    const dtypes = new Set([...sd.values()].map((t) => t.dtype));
+    const config = { ...pm.config };
+    if (dtypes.size === 1) config.torch_dtype = [...dtypes][0];
+    saveShardedSafetensors(dir, sd, opts.maxShardBytes ?? 5 * 2 ** 30, 'model', { format: 'pt' });
+    atomicWrite(join(dir, 'config.json'), (fd) => writeSync(fd, JSON.stringify(config, null, 2) + '\n'));
+  });
+}
