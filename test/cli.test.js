@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { P } from './helpers.js';
+import { Tokenizer } from '../dist/tokenizers/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pacer = (...args) => spawnSync(process.execPath, [join(root, 'bin/pacer.js'), ...args], { encoding: 'utf8', cwd: root, timeout: 300_000 });
@@ -70,4 +71,72 @@ test('demo trains, saves a loadable model and samples', () => {
   const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.equal(cfg.n_layer, 3);
   P.scope(() => assert.ok(P.loadSafetensors(join(out, 'model.safetensors')).has('transformer.h.2.mlp.c_fc.weight')));
+});
+
+const llamaDir = join(root, 'test/fixtures/models/llama');
+
+test('logprobs writes one line per input in order, standard and conversational', () => {
+  const d = mkdtempSync(join(tmpdir(), 'pacer-lp-'));
+  const f = join(d, 'data.jsonl');
+  const lines = [
+    { prompt: 'The river', completion: ' runs down' },
+    { prompt: [{ role: 'user', content: 'Who runs?' }], completion: [{ role: 'assistant', content: 'The fox' }] },
+    { prompt: 'One and one', completion: ' make two' },
+  ];
+  writeFileSync(f, lines.map((l) => JSON.stringify(l)).join('\n') + '\n\n');
+  const a = pacer('logprobs', '--model', llamaDir, '--data', f, '--batch-size', '1', '--threads', '1');
+  assert.equal(a.status, 0, a.stderr);
+  const b = pacer('logprobs', '--model', llamaDir, '--data', f, '--batch-size', '3', '--threads', '1');
+  const ra = a.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const rb = b.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(ra.length, 3);
+  ra.forEach((r, i) => {
+    assert.ok(r.logprob < 0 && Number.isInteger(r.tokens) && r.tokens > 0);
+    assert.ok(Math.abs(r.logprob - rb[i].logprob) < 1e-4, 'independent of batching');
+  });
+  assert.equal(ra[0].tokens, Tokenizer.fromPretrained(llamaDir).encode(' runs down').length);
+});
+
+test('logprobs rejects bad lines naming file, line and field', () => {
+  const d = mkdtempSync(join(tmpdir(), 'pacer-lp-'));
+  const f = join(d, 'bad.jsonl');
+  writeFileSync(f, '{"prompt": "a", "completion": "b"}\n{"prompt": "only"}\n');
+  const r = pacer('logprobs', '--model', llamaDir, '--data', f);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /bad\.jsonl:2: missing field 'completion'/);
+  writeFileSync(f, '{"prompt": "a", "completion": "b"}\n{oops\n');
+  assert.match(pacer('logprobs', '--model', llamaDir, '--data', f).stderr, /bad\.jsonl:2: not valid JSON/);
+  writeFileSync(f, '{"prompt": "a", "completion": 3}\n');
+  assert.match(pacer('logprobs', '--model', llamaDir, '--data', f).stderr, /bad\.jsonl:1: 'prompt' and 'completion' must both be strings/);
+  assert.match(pacer('logprobs', '--model', join(d, 'nope'), '--data', f).stderr, /tokenizer\.json not found/);
+  assert.equal(pacer('logprobs', '--model', llamaDir).status, 2);
+});
+
+test('generate prints continuations; --json carries tokens and log-probs', () => {
+  const r = pacer('generate', '--model', llamaDir, '--prompt', 'The river', '--prompt', 'One', '--max-new-tokens', '5', '--json', '--threads', '1');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rows.length, 2);
+  for (const row of rows) {
+    assert.equal(row.tokens.length, row.logprobs.length);
+    assert.ok(row.tokens.length >= 1 && row.tokens.length <= 5);
+    assert.equal(typeof row.text, 'string');
+  }
+  const again = pacer('generate', '--model', llamaDir, '--prompt', 'The river', '--prompt', 'One', '--max-new-tokens', '5', '--json', '--threads', '1');
+  assert.equal(again.stdout, r.stdout, 'greedy is deterministic');
+  const chat = pacer('generate', '--model', llamaDir, '--prompt', 'hi', '--chat', '--temperature', '0.8', '--top-p', '0.9', '--seed', '3', '--max-new-tokens', '3');
+  assert.equal(chat.status, 0, chat.stderr);
+});
+
+test('bench generate reports tokens/s per batch size (and the PyTorch ratio where available)', () => {
+  const args = ['bench', 'generate', '--json', '--batches', '1,2', '--new-tokens', '4', '--prompt-len', '4', '--hidden', '32', '--layers', '1', '--heads', '4', '--kv-heads', '2', '--vocab', '64', '--repeats', '1', '--threads', '1'];
+  const r = pacer(...args, ...(hasTorch ? ['--vs-pytorch'] : []));
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim());
+  assert.ok(j.results['1'].tokens_per_s > 0 && j.results['2'].tokens_per_s > 0);
+  if (hasTorch) {
+    assert.equal(j.pytorch_error, undefined, j.pytorch_error);
+    assert.equal(j.results['1'].same_tokens_as_pytorch, true);
+    assert.ok(j.results['2'].ratio_vs_pytorch > 0);
+  }
 });

@@ -3,6 +3,9 @@
 import { parseArgs } from 'node:util';
 import { benchEngine } from './bench-engine.js';
 import { runDemo } from './demo.js';
+import { benchGenerate } from './bench-generate.js';
+import { cmdLogprobs, cmdGenerate } from './models.js';
+import { DTYPES, type DType } from '../engine/index.js';
 
 const MAIN_HELP = `pacer — post-training from rewards and preferences (libtorch engine)
 
@@ -10,7 +13,10 @@ usage: pacer <command> [options]
 
 commands:
   demo                 train a tiny GPT on the bundled text and sample from it (what 'npm start' runs)
+  logprobs             score completions with a local HF model: JSONL {prompt, completion} in, {logprob, tokens} out
+  generate             sample from a local HF model (KV cache; greedy, temperature, top-k/p, min-p)
   bench engine         time a GPT-2-style training step; --vs-pytorch compares with PyTorch eager
+  bench generate       decoding tokens/s at batch 1 and 16; --vs-pytorch compares with a PyTorch loop
   help [command]       this text, or a command's options
 
 Run 'pacer <command> --help' for a command's options.`;
@@ -43,6 +49,54 @@ usage: pacer demo [--steps N] [--threads N] [--seed N] [--out DIR]
   --threads N   engine threads            (default: all cores)
   --seed N      random seed               (default 0)
   --out DIR     where to write the model and log (default runs/demo-gpt)`;
+
+const LOGPROBS_HELP = `pacer logprobs — sum of log p(completion tokens | prompt) per line
+
+usage: pacer logprobs --model DIR --data FILE.jsonl [--batch-size 8] [--dtype float32] [--threads N]
+
+  --model DIR        a local Hugging Face folder (config.json, model.safetensors, tokenizer.json)
+  --data FILE        JSON lines {"prompt": "...", "completion": "..."}, or conversational lines
+                     whose prompt and completion are lists of {"role", "content"} messages
+  --batch-size N     lines per forward pass (results do not depend on it)
+  --dtype D          float32 (default), bfloat16 or float16
+
+Writes one line per input, in order: {"logprob": <sum>, "tokens": <completion token count>}.
+Prompt and completion are tokenized separately (the prompt with the tokenizer's own special
+tokens, e.g. BOS) and concatenated; conversational lines go through the chat template.`;
+
+const GENERATE_HELP = `pacer generate — continue prompts with a local Hugging Face model
+
+usage: pacer generate --model DIR --prompt TEXT [--prompt TEXT ...] [options]
+
+  --max-new-tokens N   (default 64)        --temperature T   (sampling; omit for greedy)
+  --top-k K   --top-p P   --min-p P         --seed N          (default 0)
+  --stop STR           stop string (repeatable)
+  --chat               wrap each prompt as a user message with the chat template
+  --dtype D            float32 | bfloat16 | float16         --json  one JSON line per prompt
+                       (with tokens and per-token log-probs)`;
+
+const BENCH_GENERATE_HELP = `pacer bench generate — greedy decoding throughput with a KV cache
+
+usage: pacer bench generate [--batches 1,16] [--prompt-len 32] [--new-tokens 64] [--hidden 256]
+                            [--layers 4] [--heads 8] [--kv-heads 4] [--vocab 4096] [--threads N]
+                            [--repeats 3] [--seed 0] [--vs-pytorch] [--json]
+
+A random Llama-architecture model; tokens/s per batch size (median of --repeats). With
+--vs-pytorch the same checkpoint runs in a PyTorch reference loop (bench/pytorch_generate.py) in
+the same command, and the generated tokens are compared.`;
+
+function dtypeOpt(v: string | undefined): DType {
+  const d = (v ?? 'float32') as DType;
+  if (!DTYPES.includes(d)) throw new UsageError(`--dtype must be one of ${DTYPES.join(', ')}, got '${v}'`);
+  return d;
+}
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  return n;
+}
 
 function int(v: string | undefined, name: string, dflt: number, min = 1): number {
   if (v === undefined) return dflt;
@@ -100,19 +154,77 @@ async function cmdDemo(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdLogprobsCli(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: {
+    model: { type: 'string' }, data: { type: 'string' }, 'batch-size': { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help) { console.log(LOGPROBS_HELP); return 0; }
+  if (!values.model || !values.data) throw new UsageError('logprobs needs --model DIR and --data FILE.jsonl');
+  const cores = (await import('node:os')).availableParallelism();
+  cmdLogprobs({ model: values.model, data: values.data, batchSize: int(values['batch-size'], 'batch-size', 8), dtype: dtypeOpt(values.dtype), threads: int(values.threads, 'threads', cores) });
+  return 0;
+}
+
+async function cmdGenerateCli(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: {
+    model: { type: 'string' }, prompt: { type: 'string', multiple: true }, chat: { type: 'boolean' }, 'max-new-tokens': { type: 'string' },
+    temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, 'min-p': { type: 'string' }, seed: { type: 'string' },
+    stop: { type: 'string', multiple: true }, dtype: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help) { console.log(GENERATE_HELP); return 0; }
+  if (!values.model || !values.prompt?.length) throw new UsageError('generate needs --model DIR and at least one --prompt TEXT');
+  const cores = (await import('node:os')).availableParallelism();
+  cmdGenerate({
+    model: values.model, prompts: values.prompt, chat: !!values.chat, maxNewTokens: int(values['max-new-tokens'], 'max-new-tokens', 64, 0),
+    temperature: num(values.temperature, 'temperature'), topK: values['top-k'] === undefined ? undefined : int(values['top-k'], 'top-k', 0, 0),
+    topP: num(values['top-p'], 'top-p'), minP: num(values['min-p'], 'min-p'), seed: int(values.seed, 'seed', 0, 0), stop: values.stop ?? [],
+    dtype: dtypeOpt(values.dtype), threads: int(values.threads, 'threads', cores), json: !!values.json,
+  });
+  return 0;
+}
+
+async function cmdBenchGenerate(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: {
+    batches: { type: 'string' }, 'prompt-len': { type: 'string' }, 'new-tokens': { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' },
+    heads: { type: 'string' }, 'kv-heads': { type: 'string' }, vocab: { type: 'string' }, threads: { type: 'string' }, repeats: { type: 'string' },
+    seed: { type: 'string' }, 'vs-pytorch': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help) { console.log(BENCH_GENERATE_HELP); return 0; }
+  const cores = (await import('node:os')).availableParallelism();
+  const o = {
+    batches: (values.batches ?? '1,16').split(',').map((b) => int(b.trim(), 'batches', 1)), promptLen: int(values['prompt-len'], 'prompt-len', 32),
+    newTokens: int(values['new-tokens'], 'new-tokens', 64), hidden: int(values.hidden, 'hidden', 256), layers: int(values.layers, 'layers', 4),
+    heads: int(values.heads, 'heads', 8), kvHeads: int(values['kv-heads'], 'kv-heads', 4), vocab: int(values.vocab, 'vocab', 4096),
+    threads: int(values.threads, 'threads', cores), repeats: int(values.repeats, 'repeats', 3), seed: int(values.seed, 'seed', 0, 0), vsPytorch: !!values['vs-pytorch'],
+  };
+  if (o.hidden % o.heads !== 0 || o.heads % o.kvHeads !== 0) throw new UsageError('--hidden must be divisible by --heads, and --heads by --kv-heads');
+  const r = benchGenerate(o);
+  if (values.json) console.log(JSON.stringify(r));
+  else {
+    for (const [b, x] of Object.entries(r.results as Record<string, any>))
+      console.log(`batch ${b}: ${x.tokens_per_s} tokens/s${x.pytorch_tokens_per_s ? `, PyTorch ${x.pytorch_tokens_per_s} -> ${x.ratio_vs_pytorch}x (same tokens: ${x.same_tokens_as_pytorch})` : ''}`);
+    if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+  }
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       const sub = rest.join(' ');
-      console.log(sub === 'bench engine' ? BENCH_ENGINE_HELP : sub === 'demo' ? DEMO_HELP : MAIN_HELP);
+      const helps: Record<string, string> = { 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
+      console.log(helps[sub] ?? MAIN_HELP);
       return 0;
     }
     if (cmd === 'demo') return await cmdDemo(rest);
+    if (cmd === 'logprobs') return await cmdLogprobsCli(rest);
+    if (cmd === 'generate') return await cmdGenerateCli(rest);
     if (cmd === 'bench') {
       const [what, ...opts] = rest;
       if (what === 'engine') return await cmdBenchEngine(opts);
-      throw new UsageError(`unknown benchmark '${what ?? ''}' (available: engine)`);
+      if (what === 'generate') return await cmdBenchGenerate(opts);
+      throw new UsageError(`unknown benchmark '${what ?? ''}' (available: engine, generate)`);
     }
     throw new UsageError(`unknown command '${cmd}'`);
   } catch (e) {

@@ -8,7 +8,9 @@ import { Tensor, F, arange, keep, where, scope } from '../engine/index.js';
  * attend key j (j <= i, key not padding, within the sliding window), -inf elsewhere. A query may
  * always attend itself, so padding rows never become all -inf (their outputs are ignored).
  */
-export function attentionBias(mask: Tensor | null, B: number, T: number, S: number, slidingWindow?: number | null): Tensor {
+export function attentionBias(mask: Tensor | null, B: number, T: number, S: number, slidingWindow?: number | null): Tensor | null {
+  // One query at the end with nothing masked: every key is allowed, no bias needed.
+  if (T === 1 && !mask && !(slidingWindow && slidingWindow > 0 && slidingWindow < S)) return null;
   return scope(() => {
     const qpos = arange(S - T, S).view(T, 1);
     const kpos = arange(S).view(1, S);
@@ -74,13 +76,16 @@ export class KVCache {
  * softmax(q k^T * scale + bias) v for q [B, H, T, d], k/v [B, Hkv, S, d] (H a multiple of Hkv);
  * returns [B, T, H*d]. The scale and bias are fused into one batched GEMM (baddbmm).
  */
-export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, scale: number): Tensor {
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, scale: number): Tensor {
   const [B, H, T, d] = q.shape;
   const [, Hkv, S] = k.shape;
   if (H % Hkv !== 0) throw new TypeError(`pacer: ${H} query heads are not a multiple of ${Hkv} key/value heads`);
   const rep = H / Hkv;
   const expandKV = (t: Tensor) => (rep === 1 ? t : t.unsqueeze(2).expand(B, Hkv, rep, S, d)).reshape(B * H, S, d);
-  const scores = F.baddbmm(bias.to(q.dtype).expand(B, H, T, S).reshape(B * H, T, S), q.reshape(B * H, T, d), expandKV(k).transpose(1, 2), 1, scale);
+  const kT = expandKV(k).transpose(1, 2);
+  const scores = bias
+    ? F.baddbmm(bias.to(q.dtype).expand(B, H, T, S).reshape(B * H, T, S), q.reshape(B * H, T, d), kT, 1, scale)
+    : q.reshape(B * H, T, d).bmm(kT).mul(scale);
   // Softmax in float32 for half-precision models, as HF does.
   const att = q.dtype === 'float32' ? scores.softmax(-1) : scores.softmax(-1, 'float32').to(q.dtype);
   return att.bmm(expandKV(v)).view(B, H, T, d).transpose(1, 2).reshape(B, T, H * d);

@@ -93,16 +93,18 @@ export function generate(model: CausalLM, prompts: number[][], o: GenerateOption
   model.eval();
   noGrad(() => {
     const cache = useCache ? new KVCache(model.numLayers) : undefined;
+    const padded = prompts.some((p) => p.length !== L);
     const flat = new BigInt64Array(B * L);
     const m = new BigInt64Array(B * L);
     prompts.forEach((p, b) => p.forEach((t, i) => { flat[b * L + L - p.length + i] = BigInt(t); m[b * L + L - p.length + i] = 1n; }));
+    // With a cache only the newest tokens are fed; the full ids are kept only without one. The
+    // attention mask is needed only when prompts were left-padded.
     let ids = keep(tensor(flat, { shape: [B, L] }));
-    let mask = keep(tensor(m, { shape: [B, L] }));
-    let step = keep(ids);
+    let mask: Tensor | null = padded ? keep(tensor(m, { shape: [B, L] })) : null;
     try {
       for (let s = 0; s < maxNew && done.some((d) => !d); s++) {
         const next: number[] = scope(() => {
-          const logits = model.forward(useCache ? step : ids, { attentionMask: mask, cache }).select(1, -1).to('float32');
+          const logits = model.forward(ids, { attentionMask: mask ?? undefined, cache }).select(1, -1).to('float32');
           const logp = logits.logSoftmax(-1);
           let chosen: Tensor;
           if (!sample) chosen = logits.argmax(-1);
@@ -121,19 +123,22 @@ export function generate(model: CausalLM, prompts: number[][], o: GenerateOption
           }
           return c.map((t, b) => (done[b] && results[b].tokens.length <= s ? pad : t));
         });
+        if (s === maxNew - 1 || done.every((d) => d)) break;
         const nextT = tensor(next, { dtype: 'int64' }).view(B, 1);
-        const newIds = keep(cat([ids, nextT], 1));
-        const newMask = keep(cat([mask, ones([B, 1], { dtype: 'int64' })], 1));
-        ids.dispose(); mask.dispose(); nextT.dispose();
-        if (step !== ids) step.dispose();
-        ids = newIds; mask = newMask;
-        step = keep(ids.narrow(1, ids.shape[1] - 1, 1));
+        const newIds = keep(cache ? nextT : cat([ids, nextT], 1));
+        if (newIds !== nextT) nextT.dispose();
+        ids.dispose();
+        ids = newIds;
+        if (mask) {
+          const newMask = keep(cat([mask, ones([B, 1], { dtype: 'int64' })], 1));
+          mask.dispose();
+          mask = newMask;
+        }
       }
     } finally {
       cache?.dispose();
-      if (step !== ids) step.dispose();
       ids.dispose();
-      mask.dispose();
+      mask?.dispose();
     }
   });
   if (wasTraining) model.train();

@@ -45,11 +45,11 @@ export class CausalSelfAttention extends Module {
    * x [B, T, C]. maskBias is [T, T] (0 on and below the diagonal, -inf above) for the plain causal
    * training path, or [B, 1, T, S] from attentionBias() when padding or a KV cache is involved.
    */
-  forward(x: Tensor, maskBias: Tensor, cache?: KVCache, layer = 0): Tensor {
+  forward(x: Tensor, maskBias: Tensor | null, cache?: KVCache, layer = 0): Tensor {
     const [B, T, C] = x.shape;
     const H = this.cfg.n_head;
     const hd = C / H;
-    if (!cache && maskBias.ndim === 2) {
+    if (!cache && maskBias && maskBias.ndim === 2) {
       const [q, k, v] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, hd).transpose(1, 2).reshape(B * H, T, hd));
       // att = q k^T / sqrt(hd) + mask, fused into one batched GEMM (baddbmm), then softmax.
       const att = F.baddbmm(maskBias.expand(B * H, T, T), q, k.transpose(1, 2), 1, 1 / Math.sqrt(hd)).softmax(-1);
@@ -101,7 +101,7 @@ export class Block extends Module {
     this.ln_2 = this.child('ln_2', new LayerNorm(cfg.n_embd, eps));
     this.mlp = this.child('mlp', new MLP(cfg));
   }
-  forward(x: Tensor, maskBias: Tensor, cache?: KVCache, layer = 0): Tensor {
+  forward(x: Tensor, maskBias: Tensor | null, cache?: KVCache, layer = 0): Tensor {
     // Nested scopes free each sub-layer's temporaries as soon as it returns (autograd keeps what
     // backward needs), which keeps the working set small and cache-warm.
     const h = scope(() => x.add(this.attn.forward(this.ln_1.forward(x), maskBias, cache, layer)));

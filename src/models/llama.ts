@@ -92,7 +92,7 @@ class LlamaAttention extends Module {
       this.k_norm = this.child('k_norm', new RMSNorm(headDim, cfg.rms_norm_eps ?? 1e-6));
     }
   }
-  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, cache?: KVCache): Tensor {
+  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor | null, cache?: KVCache): Tensor {
     const [B, T] = x.shape;
     const H = this.cfg.num_attention_heads;
     const Hkv = this.cfg.num_key_value_heads ?? H;
@@ -141,7 +141,7 @@ class LlamaDecoderLayer extends Module {
     this.post_attention_layernorm = this.child('post_attention_layernorm', new RMSNorm(cfg.hidden_size, eps));
     this.mlp = this.child('mlp', new LlamaMLP(cfg));
   }
-  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor, cache?: KVCache): Tensor {
+  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor | null, cache?: KVCache): Tensor {
     const h = scope(() => x.add(this.self_attn.forward(this.input_layernorm.forward(x), cos, sin, bias, cache)));
     return scope(() => h.add(this.mlp.forward(this.post_attention_layernorm.forward(h))));
   }

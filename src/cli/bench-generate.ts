@@ -1,0 +1,86 @@
+// `pacer bench generate`: greedy decoding throughput with a KV cache at batch 1 and 16 on a
+// Llama-architecture model, against a PyTorch reference loop (bench/pytorch_generate.py) on the
+// same checkpoint in the same command. Also checks that both produce the same tokens.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Generator, manualSeed, randint, setThreads, threadInfo, scope } from '../engine/index.js';
+import { modelFromConfig, savePretrained } from '../models/pretrained.js';
+import { generate } from '../models/generate.js';
+import { findTorchPython } from './python.js';
+import { median } from './bench-engine.js';
+
+export interface GenerateBenchOptions {
+  batches: number[]; promptLen: number; newTokens: number; threads: number; seed: number; repeats: number;
+  hidden: number; layers: number; heads: number; kvHeads: number; vocab: number; vsPytorch: boolean;
+}
+
+export function benchGenerate(o: GenerateBenchOptions): Record<string, unknown> {
+  setThreads(o.threads);
+  manualSeed(o.seed);
+  const config = {
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: o.vocab, hidden_size: o.hidden, intermediate_size: Math.round((o.hidden * 8) / 3 / 32) * 32,
+    num_hidden_layers: o.layers, num_attention_heads: o.heads, num_key_value_heads: o.kvHeads, rms_norm_eps: 1e-5, rope_theta: 10000,
+    max_position_embeddings: o.promptLen + o.newTokens, tie_word_embeddings: false,
+  };
+  const model = modelFromConfig(config);
+  const maxB = Math.max(...o.batches);
+  const prompts: number[][] = scope(() => randint(0, o.vocab, [maxB, o.promptLen], { generator: new Generator(o.seed) }).tolist());
+  const results: Record<string, any> = {};
+  for (const B of o.batches) {
+    const run = () => {
+      const t0 = performance.now();
+      const r = generate(model, prompts.slice(0, B), { maxNewTokens: o.newTokens, eosTokenId: [] });
+      return { s: (performance.now() - t0) / 1000, tokens: r[0].tokens };
+    };
+    run();
+    const runs = Array.from({ length: o.repeats }, run);
+    const s = median(runs.map((r) => r.s));
+    results[String(B)] = { tokens_per_s: round((B * o.newTokens) / s), seconds: round(s, 3), tokens_row0: runs[0].tokens };
+  }
+  const out: Record<string, unknown> = {
+    bench: 'generate', model: config, prompt_len: o.promptLen, new_tokens: o.newTokens, threads: o.threads, blas: threadInfo().blas,
+    params: model.numParameters(),
+  };
+  if (o.vsPytorch) {
+    const py = findTorchPython();
+    if (!py) out.pytorch_error = 'no python3 with torch found (apt-get install python3-torch, or set PACER_PYTHON)';
+    else {
+      const dir = mkdtempSync(join(tmpdir(), 'pacer-bench-gen-'));
+      try {
+        savePretrained({ model, config, modelType: 'llama' }, dir);
+        const argsFile = join(dir, 'args.json');
+        writeFileSync(argsFile, JSON.stringify({ batches: o.batches, prompt_len: o.promptLen, new_tokens: o.newTokens, threads: o.threads, repeats: o.repeats, prompts }));
+        const script = join(dirname(fileURLToPath(import.meta.url)), '../../bench/pytorch_generate.py');
+        const core = /core=(\S+)/.exec(threadInfo().blas)?.[1];
+        const env = { ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
+        const r = spawnSync(py, [script, dir, argsFile], { env, encoding: 'utf8', timeout: 30 * 60_000 });
+        if (r.status !== 0) out.pytorch_error = `pytorch peer failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`;
+        else {
+          const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+          out.pytorch = { torch: j.torch };
+          for (const B of o.batches) {
+            const p = j.results[String(B)];
+            const ours = results[String(B)];
+            ours.pytorch_tokens_per_s = round(p.tokens_per_s);
+            ours.ratio_vs_pytorch = round(ours.tokens_per_s / p.tokens_per_s, 3);
+            ours.same_tokens_as_pytorch = JSON.stringify(p.tokens_row0) === JSON.stringify(ours.tokens_row0);
+          }
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  for (const r of Object.values(results)) delete r.tokens_row0;
+  out.results = results;
+  model.dispose();
+  return out;
+}
+
+function round(x: number, d = 2): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
