@@ -13,5 +13,7 @@ export function capExp(x: Tensor, cap = 88.72): Tensor {
 }
 
 export function meanOf(t: Tensor): number {
-  return t.numel === 0 ? NaN : t.detach().float().mean().item();
+  if (t.numel === 0) return NaN;
+  const d = t.detach();
+  return (d.dtype === 'float64' ? d : d.float()).mean().item();
 }
