@@ -5,6 +5,7 @@ import { benchEngine } from './bench-engine.js';
 import { runDemo } from './demo.js';
 import { benchGenerate } from './bench-generate.js';
 import { cmdLogprobs, cmdGenerate } from './models.js';
+import { loadConfig, trainWithStages } from '../trainers/index.js';
 import { DTYPES, type DType } from '../engine/index.js';
 
 const MAIN_HELP = `pacer — post-training from rewards and preferences (libtorch engine)
@@ -13,6 +14,7 @@ usage: pacer <command> [options]
 
 commands:
   demo                 train a tiny GPT on the bundled text and sample from it (what 'npm start' runs)
+  train CONFIG.yaml    train with sft | reward | dpo | kto | orpo | cpo (TRL config names)
   logprobs             score completions with a local HF model: JSONL {prompt, completion} in, {logprob, tokens} out
   generate             sample from a local HF model (KV cache; greedy, temperature, top-k/p, min-p)
   bench engine         time a GPT-2-style training step; --vs-pytorch compares with PyTorch eager
@@ -84,6 +86,34 @@ usage: pacer bench generate [--batches 1,16] [--prompt-len 32] [--new-tokens 64]
 A random Llama-architecture model; tokens/s per batch size (median of --repeats). With
 --vs-pytorch the same checkpoint runs in a PyTorch reference loop (bench/pytorch_generate.py) in
 the same command, and the generated tokens are compared.`;
+
+const TRAIN_HELP = `pacer train — offline training from a YAML config with TRL's argument names
+
+usage: pacer train CONFIG.yaml [--set key=value ...] [--no-progress]
+
+The config names a trainer and its data, e.g.
+
+  trainer: dpo                          # sft | reward | dpo | kto | orpo | cpo
+  model_name_or_path: path/to/hf-model  # a local Hugging Face folder
+  train_dataset: data/train.jsonl       # .jsonl or .parquet in a TRL format
+  eval_dataset: data/eval.jsonl         # optional
+  output_dir: runs/dpo
+  learning_rate: 5.0e-6                 # 0 = evaluation-only pass
+  beta: 0.1
+  loss_type: sigmoid                    # or a list, with loss_weights
+  per_device_train_batch_size: 8
+  gradient_accumulation_steps: 1
+  max_steps: 200                        # or num_train_epochs
+  logging_steps: 10
+  save_steps: 50
+  resume_from_checkpoint: true          # continue from the newest checkpoint in output_dir
+  use_peft: false                       # LoRA: lora_r, lora_alpha, lora_dropout, lora_target_modules
+  curriculum: {type: curry, by: difficulty, pacing: root}
+  stages: [{train_dataset: easy.jsonl}, {train_dataset: hard.jsonl}]
+
+Writes output_dir/metrics.jsonl (TRL metric names), checkpoint-N/ folders, the trained model in HF
+layout (or a PEFT adapter), train_results.json and report.html. Unknown or contradictory keys are
+rejected before training starts. --set overrides a key (values parsed as YAML).`;
 
 function dtypeOpt(v: string | undefined): DType {
   const d = (v ?? 'float32') as DType;
@@ -208,17 +238,38 @@ async function cmdBenchGenerate(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function cmdTrain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
+    set: { type: 'string', multiple: true }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help) { console.log(TRAIN_HELP); return 0; }
+  if (positionals.length !== 1) throw new UsageError('train needs exactly one CONFIG.yaml');
+  const { parse } = await import('yaml');
+  const overrides: Record<string, unknown> = {};
+  for (const kv of values.set ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`--set expects key=value, got '${kv}'`);
+    overrides[kv.slice(0, i)] = parse(kv.slice(i + 1));
+  }
+  const cfg = loadConfig(positionals[0], overrides);
+  const results = await trainWithStages(cfg, { progress: !values['no-progress'] });
+  const last = results[results.length - 1];
+  console.log(JSON.stringify({ output_dir: last.outputDir, global_step: last.globalStep, final: last.finalMetrics, eval: last.evalMetrics }));
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       const sub = rest.join(' ');
-      const helps: Record<string, string> = { 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
+      const helps: Record<string, string> = { train: TRAIN_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
       console.log(helps[sub] ?? MAIN_HELP);
       return 0;
     }
     if (cmd === 'demo') return await cmdDemo(rest);
     if (cmd === 'logprobs') return await cmdLogprobsCli(rest);
+    if (cmd === 'train') return await cmdTrain(rest);
     if (cmd === 'generate') return await cmdGenerateCli(rest);
     if (cmd === 'bench') {
       const [what, ...opts] = rest;
@@ -229,7 +280,7 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unknown command '${cmd}'`);
   } catch (e) {
     const err = e as Error & { code?: string };
-    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS')) {
+    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') || err.name === 'ConfigError' || e?.constructor?.name === 'ConfigError') {
       console.error(`pacer: ${err.message}\nRun 'pacer --help' (or 'pacer ${cmd} --help') for usage.`);
       return 2;
     }

@@ -48,3 +48,16 @@ export function scoreCompletions(model: CausalLM, items: ScoreItem[], opts: { ba
   if (wasTraining) model.train();
   return out;
 }
+
+/**
+ * Summed and per-token log-probs of the labelled tokens: logits [B, T, V], labels [B, T] with
+ * -100 where a position is not scored (labels[t] is the token predicted at t). Returns sums [B]
+ * and counts [B] (float32) with gradients flowing through the sums.
+ */
+export function labelLogps(logits: Tensor, labels: Tensor): { sum: Tensor; count: Tensor; perToken: Tensor; mask: Tensor } {
+  const mask = labels.ne(-100);
+  const safe = labels.maskedFill(labels.eq(-100), 0);
+  const lp = logits.to('float32').logSoftmax(-1).gather(2, safe.unsqueeze(2)).squeeze(2);
+  const perToken = lp.mul(mask.float());
+  return { sum: perToken.sum(1), count: mask.float().sum(1), perToken, mask };
+}

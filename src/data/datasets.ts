@@ -1,0 +1,157 @@
+// TRL dataset formats, read from JSONL or Parquet, validated with file:line:field errors:
+//   language modeling   {"text"} | {"messages": [...]}
+//   prompt-completion   {"prompt", "completion"}
+//   preference          {"prompt", "chosen", "rejected"} | implicit prompt {"chosen", "rejected"}
+//   unpaired preference {"prompt", "completion", "label": bool}
+// each standard (strings) or conversational (lists of {role, content}). Extra columns (e.g.
+// "difficulty", "margin") are kept.
+import { readFileSync } from 'node:fs';
+import { readJsonl, isMessages, DataError } from './jsonl.js';
+
+export type Text = string | Array<{ role: string; content: string }>;
+export type Format = 'language_modeling' | 'prompt_completion' | 'preference' | 'unpaired_preference';
+
+export interface Example {
+  /** "file:line" (or "file:row N" for Parquet), for error messages. */
+  where: string;
+  format: Format;
+  conversational: boolean;
+  text?: Text;
+  prompt?: Text;
+  completion?: Text;
+  chosen?: Text;
+  rejected?: Text;
+  label?: boolean;
+  extra: Record<string, unknown>;
+}
+
+/** Read rows of a .jsonl or .parquet file with a location string each. */
+export async function readRows(file: string): Promise<Array<{ where: string; value: Record<string, unknown> }>> {
+  if (file.endsWith('.parquet')) {
+    const { parquetReadObjects } = await import('hyparquet');
+    let buf: Buffer;
+    try {
+      buf = readFileSync(file);
+    } catch (e) {
+      throw new DataError(`pacer: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+    let rows: Record<string, unknown>[];
+    try {
+      rows = (await parquetReadObjects({ file: ab })) as Record<string, unknown>[];
+    } catch (e) {
+      throw new DataError(`pacer: ${file}: not a readable Parquet file (${(e as Error).message})`);
+    }
+    return rows.map((value, i) => ({ where: `${file}:row ${i + 1}`, value: normalizeParquet(value) }));
+  }
+  if (file.endsWith('.jsonl') || file.endsWith('.json')) return readJsonl(file).map((r) => ({ where: `${file}:${r.line}`, value: r.value }));
+  throw new DataError(`pacer: ${file}: unsupported dataset file type (expected .jsonl or .parquet)`);
+}
+
+function normalizeParquet(v: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = typeof x === 'bigint' ? Number(x) : x;
+  return out;
+}
+
+function textField(v: Record<string, unknown>, key: string, where: string, required: boolean): Text | undefined {
+  const x = v[key];
+  if (x === undefined || x === null) {
+    if (required) throw new DataError(`pacer: ${where}: missing field '${key}'`);
+    return undefined;
+  }
+  if (typeof x === 'string') {
+    if (x.length === 0) throw new DataError(`pacer: ${where}: field '${key}' is empty`);
+    return x;
+  }
+  if (isMessages(x)) {
+    if (x.length === 0) throw new DataError(`pacer: ${where}: field '${key}' is an empty message list`);
+    return x;
+  }
+  throw new DataError(`pacer: ${where}: field '${key}' must be a string or a list of {"role", "content"} messages`);
+}
+
+/** TRL's extract_prompt: split an implicit-prompt pair at its longest common prefix. */
+export function extractPrompt(chosen: Text, rejected: Text): { prompt: Text; chosen: Text; rejected: Text } {
+  if (Array.isArray(chosen) && Array.isArray(rejected)) {
+    let i = 0;
+    while (i < Math.min(chosen.length, rejected.length) && JSON.stringify(chosen[i]) === JSON.stringify(rejected[i])) i++;
+    return { prompt: chosen.slice(0, i), chosen: chosen.slice(i), rejected: rejected.slice(i) };
+  }
+  const c = chosen as string, r = rejected as string;
+  let i = 0;
+  while (i < Math.min(c.length, r.length) && c[i] === r[i]) i++;
+  if (i > 0 && c[i - 1] === ' ') i--;
+  return { prompt: c.slice(0, i), chosen: c.slice(i), rejected: r.slice(i) };
+}
+
+const KNOWN = new Set(['text', 'messages', 'prompt', 'completion', 'chosen', 'rejected', 'label']);
+
+/** Parse rows into examples of the format they hold; mixing formats or styles in one file is an error. */
+export function parseExamples(rows: Array<{ where: string; value: Record<string, unknown> }>, file: string): Example[] {
+  const out: Example[] = [];
+  let first: { format: Format; conversational: boolean; where: string } | null = null;
+  for (const { where, value: v } of rows) {
+    const extra: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (!KNOWN.has(k)) extra[k] = x;
+    let e: Example;
+    if ('chosen' in v || 'rejected' in v) {
+      const chosen = textField(v, 'chosen', where, true)!;
+      const rejected = textField(v, 'rejected', where, true)!;
+      let prompt = textField(v, 'prompt', where, false);
+      let c = chosen, r = rejected;
+      if (prompt === undefined) ({ prompt, chosen: c, rejected: r } = extractPrompt(chosen, rejected));
+      e = { where, format: 'preference', conversational: Array.isArray(c), prompt, chosen: c, rejected: r, extra };
+    } else if ('label' in v) {
+      if (typeof v.label !== 'boolean') throw new DataError(`pacer: ${where}: field 'label' must be true or false`);
+      e = { where, format: 'unpaired_preference', conversational: false, prompt: textField(v, 'prompt', where, true), completion: textField(v, 'completion', where, true), label: v.label, extra };
+      e.conversational = Array.isArray(e.completion);
+    } else if ('completion' in v || ('prompt' in v && !('text' in v) && !('messages' in v))) {
+      e = { where, format: 'prompt_completion', conversational: false, prompt: textField(v, 'prompt', where, true), completion: textField(v, 'completion', where, true), extra };
+      e.conversational = Array.isArray(e.completion);
+    } else if ('messages' in v) {
+      const m = textField(v, 'messages', where, true)!;
+      if (!Array.isArray(m)) throw new DataError(`pacer: ${where}: field 'messages' must be a list of {"role", "content"} messages`);
+      e = { where, format: 'language_modeling', conversational: true, text: m, extra };
+    } else if ('text' in v) {
+      e = { where, format: 'language_modeling', conversational: false, text: textField(v, 'text', where, true), extra };
+    } else {
+      throw new DataError(`pacer: ${where}: cannot tell the dataset format: expected 'text', 'messages', 'prompt'+'completion', 'chosen'+'rejected' or 'prompt'+'completion'+'label' (found ${Object.keys(v).map((k) => `'${k}'`).join(', ') || 'no fields'})`);
+    }
+    for (const k of ['prompt', 'completion', 'chosen', 'rejected'] as const) {
+      const x = e[k];
+      if (x !== undefined && Array.isArray(x) !== e.conversational && !(k === 'prompt' && Array.isArray(x) && x.length === 0 && e.conversational))
+        throw new DataError(`pacer: ${where}: field '${k}' mixes conversational and standard text (all fields must be strings, or all message lists)`);
+    }
+    if (!first) first = { format: e.format, conversational: e.conversational, where };
+    else if (first.format !== e.format || first.conversational !== e.conversational)
+      throw new DataError(`pacer: ${where}: this line is ${e.conversational ? 'conversational ' : ''}${e.format} but ${first.where} is ${first.conversational ? 'conversational ' : ''}${first.format}; one dataset holds one format`);
+    out.push(e);
+  }
+  if (out.length === 0) throw new DataError(`pacer: ${file}: the dataset is empty`);
+  return out;
+}
+
+export async function loadDataset(file: string): Promise<Example[]> {
+  return parseExamples(await readRows(file), file);
+}
+
+/** A seeded permutation (mulberry32 + Fisher-Yates), the same on every platform. */
+export function shuffledIndices(n: number, seed: number): number[] {
+  let a = seed >>> 0;
+  const rnd = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx;
+}
+
+export { DataError };

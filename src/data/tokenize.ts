@@ -1,0 +1,108 @@
+// Tokenization and collation for training, following TRL: prompts get the tokenizer's own special
+// tokens (or the chat template), completions get EOS appended; max_prompt_length keeps a prompt's
+// last tokens, max_length trims completions; a prompt that alone reaches max_length is rejected.
+import { tensor, type Tensor } from '../engine/index.js';
+import type { Tokenizer } from '../tokenizers/index.js';
+import { DataError, type Example, type Text } from './datasets.js';
+
+export interface TokenizeOptions {
+  maxLength?: number | null;
+  maxPromptLength?: number | null;
+  /** SFT on prompt-completion data: loss on completion tokens only (TRL's default). */
+  completionOnlyLoss?: boolean;
+}
+
+/** A token sequence and which of its tokens count in the loss. */
+export interface Seq { ids: number[]; loss: boolean[] }
+
+export interface PairTokens { prompt: number[]; chosen: number[]; rejected: number[] }
+export interface CompletionTokens { prompt: number[]; completion: number[] }
+
+function renderPrompt(tok: Tokenizer, prompt: Text): number[] {
+  if (Array.isArray(prompt)) return prompt.length ? tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true })) : [];
+  return tok.encode(prompt, { addSpecialTokens: true });
+}
+
+function renderCompletion(tok: Tokenizer, prompt: Text, completion: Text): number[] {
+  let ids: number[];
+  if (Array.isArray(completion)) {
+    const p = Array.isArray(prompt) && prompt.length ? tok.applyChatTemplate(prompt, { addGenerationPrompt: true }) : '';
+    const full = tok.applyChatTemplate([...(prompt as Array<{ role: string; content: string }>), ...completion]);
+    ids = tok.encode(full.startsWith(p) ? full.slice(p.length) : full);
+  } else ids = tok.encode(completion);
+  const eos = tok.eosTokenId;
+  if (eos !== null && ids[ids.length - 1] !== eos) ids.push(eos);
+  return ids;
+}
+
+function truncate(ex: Example, prompt: number[], completions: number[][], o: TokenizeOptions): [number[], number[][]] {
+  let p = prompt;
+  if (o.maxPromptLength && p.length > o.maxPromptLength) p = p.slice(p.length - o.maxPromptLength);
+  if (p.length === 0) throw new DataError(`pacer: ${ex.where}: the prompt tokenizes to nothing (the first completion token needs a context; use a tokenizer with a BOS token)`);
+  if (o.maxLength) {
+    if (p.length >= o.maxLength)
+      throw new DataError(`pacer: ${ex.where}: the prompt is ${p.length} tokens, not shorter than max_length ${o.maxLength} (raise max_length, set max_prompt_length, or drop the line)`);
+    completions = completions.map((c) => c.slice(0, o.maxLength! - p.length));
+  }
+  return [p, completions];
+}
+
+export function tokenizePreference(ex: Example, tok: Tokenizer, o: TokenizeOptions): PairTokens {
+  const [p, [c, r]] = truncate(ex, renderPrompt(tok, ex.prompt!), [renderCompletion(tok, ex.prompt!, ex.chosen!), renderCompletion(tok, ex.prompt!, ex.rejected!)], o);
+  return { prompt: p, chosen: c, rejected: r };
+}
+
+export function tokenizeCompletion(ex: Example, tok: Tokenizer, o: TokenizeOptions): CompletionTokens {
+  const [p, [c]] = truncate(ex, renderPrompt(tok, ex.prompt!), [renderCompletion(tok, ex.prompt!, ex.completion!)], o);
+  return { prompt: p, completion: c };
+}
+
+/** SFT sequence: language modeling (loss everywhere) or prompt-completion (completion-only by default). */
+export function tokenizeSFT(ex: Example, tok: Tokenizer, o: TokenizeOptions): Seq {
+  if (ex.format === 'language_modeling') {
+    let ids = Array.isArray(ex.text) ? tok.encode(tok.applyChatTemplate(ex.text)) : tok.encode(ex.text as string, { addSpecialTokens: true });
+    const eos = tok.eosTokenId;
+    if (!Array.isArray(ex.text) && eos !== null && ids[ids.length - 1] !== eos) ids = [...ids, eos];
+    if (o.maxLength) ids = ids.slice(0, o.maxLength);
+    if (ids.length < 2) throw new DataError(`pacer: ${ex.where}: the text has fewer than 2 tokens`);
+    return { ids, loss: ids.map(() => true) };
+  }
+  if (ex.format !== 'prompt_completion') throw new DataError(`pacer: ${ex.where}: SFT needs language-modeling or prompt-completion data, this is ${ex.format}`);
+  const t = tokenizeCompletion(ex, tok, o);
+  const only = o.completionOnlyLoss ?? true;
+  return { ids: [...t.prompt, ...t.completion], loss: [...t.prompt.map(() => !only), ...t.completion.map(() => true)] };
+}
+
+export interface CollatedBatch {
+  ids: Tensor;          // [B, T] int64, right-padded
+  attentionMask: Tensor; // [B, T]
+  /** labels[b, t] = ids[b, t+1] where that token is in the loss, else -100; [B, T]. */
+  labels: Tensor;
+  /** number of loss tokens per row */
+  counts: number[];
+}
+
+/** Right-pad sequences into one batch with shifted labels. */
+export function collate(seqs: Seq[], pad: number): CollatedBatch {
+  const B = seqs.length;
+  const T = Math.max(...seqs.map((s) => s.ids.length));
+  const ids = new BigInt64Array(B * T).fill(BigInt(pad));
+  const mask = new BigInt64Array(B * T);
+  const labels = new BigInt64Array(B * T).fill(-100n);
+  const counts: number[] = [];
+  seqs.forEach((s, b) => {
+    let n = 0;
+    s.ids.forEach((t, j) => {
+      ids[b * T + j] = BigInt(t);
+      mask[b * T + j] = 1n;
+      if (j > 0 && s.loss[j]) { labels[b * T + j - 1] = BigInt(t); n++; }
+    });
+    counts.push(n);
+  });
+  return { ids: tensor(ids, { shape: [B, T] }), attentionMask: tensor(mask, { shape: [B, T] }), labels: tensor(labels, { shape: [B, T] }), counts };
+}
+
+/** Sequences prompt+completion with the loss on the completion, for log-prob sums. */
+export function completionSeq(prompt: number[], completion: number[]): Seq {
+  return { ids: [...prompt, ...completion], loss: [...prompt.map(() => false), ...completion.map(() => true)] };
+}

@@ -1,0 +1,4 @@
+export * from './config.js';
+export * from './methods.js';
+export * from './trainer.js';
+export * from './stages.js';
