@@ -63,7 +63,6 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   setThreads(cfg.threads ?? availableParallelism());
   manualSeed(cfg.seed);
-  mkdirSync(cfg.output_dir, { recursive: true });
 
   // ---- data (validated and tokenized before anything trains)
   const tok = Tokenizer.fromPretrained(cfg.model_name_or_path);
@@ -72,6 +71,7 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
   const tokOpts = { maxLength: cfg.max_length, maxPromptLength: cfg.max_prompt_length };
   const trainItems = method.prepare(await loadDataset(cfg.train_dataset), tok, tokOpts);
   const evalItems = cfg.eval_dataset ? method.prepare(await loadDataset(cfg.eval_dataset), tok, tokOpts) : [];
+  mkdirSync(cfg.output_dir, { recursive: true });
 
   // ---- models
   const loaded: PretrainedModel = fromPretrained(cfg.model_name_or_path, { dtype: cfg.dtype });
