@@ -140,3 +140,16 @@ test('bench generate reports tokens/s per batch size (and the PyTorch ratio wher
     assert.ok(j.results['2'].ratio_vs_pytorch > 0);
   }
 });
+
+test('bench dpo trains one epoch and agrees with the PyTorch loop on the first loss', () => {
+  const r = pacer('bench', 'dpo', '--json', '--pairs', '8', '--batch', '4', '--hidden', '32', '--layers', '1', '--threads', '1', ...(hasTorch ? ['--vs-pytorch'] : []));
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim());
+  assert.equal(j.steps, 2);
+  assert.ok(Math.abs(j.first_loss - Math.log(2)) < 1e-6, 'DPO starts at log 2');
+  if (hasTorch) {
+    assert.equal(j.pytorch_error, undefined, j.pytorch_error);
+    assert.equal(j.first_loss_agrees, true);
+    assert.ok(Math.abs(j.last_loss - j.pytorch.last_loss) < 1e-4, `${j.last_loss} vs ${j.pytorch.last_loss}`);
+  }
+});

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { benchEngine } from './bench-engine.js';
 import { runDemo } from './demo.js';
 import { benchGenerate } from './bench-generate.js';
+import { benchDpo } from './bench-dpo.js';
 import { cmdLogprobs, cmdGenerate } from './models.js';
 import { loadConfig, trainWithStages } from '../trainers/index.js';
 import { DTYPES, type DType } from '../engine/index.js';
@@ -18,6 +19,7 @@ commands:
   logprobs             score completions with a local HF model: JSONL {prompt, completion} in, {logprob, tokens} out
   generate             sample from a local HF model (KV cache; greedy, temperature, top-k/p, min-p)
   bench engine         time a GPT-2-style training step; --vs-pytorch compares with PyTorch eager
+  bench dpo            one DPO epoch through pacer train; --vs-pytorch compares with a plain PyTorch loop
   bench generate       decoding tokens/s at batch 1 and 16; --vs-pytorch compares with a PyTorch loop
   help [command]       this text, or a command's options
 
@@ -213,6 +215,35 @@ async function cmdGenerateCli(argv: string[]): Promise<number> {
   return 0;
 }
 
+const BENCH_DPO_HELP = `pacer bench dpo — wall time of one DPO epoch (pacer train) on a random Llama model
+
+usage: pacer bench dpo [--pairs 64] [--batch 8] [--hidden 256] [--layers 4] [--threads N] [--seed 0]
+                       [--vs-pytorch] [--json]
+
+With --vs-pytorch the same epoch runs as a straightforward PyTorch loop (bench/pytorch_dpo.py:
+policy and reference forwards per pair, no caching) in the same command; wall_time_ratio is
+pacer's time over PyTorch's (lower is better), and first_loss_agrees checks both start alike.`;
+
+async function cmdBenchDpo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: {
+    pairs: { type: 'string' }, batch: { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' }, threads: { type: 'string' },
+    seed: { type: 'string' }, 'vs-pytorch': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help) { console.log(BENCH_DPO_HELP); return 0; }
+  const cores = (await import('node:os')).availableParallelism();
+  const hidden = int(values.hidden, 'hidden', 256);
+  if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
+  const r = await benchDpo({ pairs: int(values.pairs, 'pairs', 64), batch: int(values.batch, 'batch', 8), hidden, layers: int(values.layers, 'layers', 4),
+    threads: int(values.threads, 'threads', cores), seed: int(values.seed, 'seed', 0, 0), vsPytorch: !!values['vs-pytorch'] });
+  if (values.json) console.log(JSON.stringify(r));
+  else {
+    console.log(`pacer: ${r.seconds} s for ${r.pairs} pairs (${r.steps} steps, ${r.threads} threads)`);
+    if (r.pytorch) console.log(`PyTorch: ${(r.pytorch as any).seconds} s -> wall-time ratio ${r.wall_time_ratio} (first losses agree: ${r.first_loss_agrees})`);
+    if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+  }
+  return 0;
+}
+
 async function cmdBenchGenerate(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: {
     batches: { type: 'string' }, 'prompt-len': { type: 'string' }, 'new-tokens': { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' },
@@ -263,7 +294,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       const sub = rest.join(' ');
-      const helps: Record<string, string> = { train: TRAIN_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
+      const helps: Record<string, string> = { train: TRAIN_HELP, 'bench dpo': BENCH_DPO_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
       console.log(helps[sub] ?? MAIN_HELP);
       return 0;
     }
@@ -275,7 +306,8 @@ export async function main(argv: string[]): Promise<number> {
       const [what, ...opts] = rest;
       if (what === 'engine') return await cmdBenchEngine(opts);
       if (what === 'generate') return await cmdBenchGenerate(opts);
-      throw new UsageError(`unknown benchmark '${what ?? ''}' (available: engine, generate)`);
+      if (what === 'dpo') return await cmdBenchDpo(opts);
+      throw new UsageError(`unknown benchmark '${what ?? ''}' (available: engine, generate, dpo)`);
     }
     throw new UsageError(`unknown command '${cmd}'`);
   } catch (e) {
