@@ -107,3 +107,17 @@ test('bad checkpoints get errors naming the file, tensor and expectation', () =>
   assert.throws(() => fromPretrained(d), /config\.json: not valid JSON/);
   rmSync(d, { recursive: true });
 });
+
+test('packed rows (segment ids + restarted positions) give each segment its own logits', () => P.scope(() => {
+  for (const name of ['llama', 'gpt2']) {
+    const pm = fromPretrained(dirOf(name));
+    const a = [5, 9, 13, 2], b = [7, 3, 11];
+    const packed = P.noGrad(() => pm.model.forward(P.tensor([[...a, ...b]], { dtype: 'int64' }), {
+      positionIds: P.tensor([[0, 1, 2, 3, 0, 1, 2]], { dtype: 'int64' }), segmentIds: P.tensor([[0, 0, 0, 0, 1, 1, 1]], { dtype: 'int64' }),
+    }));
+    const la = P.noGrad(() => pm.model.forward(P.tensor([a], { dtype: 'int64' })));
+    const lb = P.noGrad(() => pm.model.forward(P.tensor([b], { dtype: 'int64' })));
+    assertClose(packed.narrow(1, 0, 4), la, { rtol: 1e-5, what: `${name} segment 1` });
+    assertClose(packed.narrow(1, 4, 3), lb, { rtol: 1e-5, what: `${name} segment 2` });
+  }
+}));

@@ -231,3 +231,14 @@ test('curricula: Curry ordering, pacing functions, staged training', async () =>
   // stage 2 starts from stage 1: its reference (= its start) gives zero rewards at its first step
   assert.equal(metrics(join(d, 'staged', 'stage-2'))[0]['rewards/chosen'], 0);
 });
+
+test('sft packing: the same loss as padded batches, fewer rows', async () => {
+  const d = tmp();
+  const data = writeJsonl(join(d, 'sft.jsonl'), arithmetic(6).map(({ a, b }) => ({ prompt: `${a}+${b}=`, completion: `${a + b}` })));
+  const common = { trainer: 'sft', train_dataset: data, max_steps: 1, per_device_train_batch_size: 6, shuffle: false, max_length: 64, max_prompt_length: 16 };
+  const padded = metrics((await train(cfgFor(d, { ...common, output_dir: join(d, 'pad') }), quiet)).outputDir)[0];
+  const packed = metrics((await train(cfgFor(d, { ...common, packing: true, output_dir: join(d, 'pack') }), quiet)).outputDir)[0];
+  assert.equal(packed.num_tokens, padded.num_tokens);
+  assert.ok(Math.abs(packed.loss - padded.loss) < 1e-5, `${packed.loss} vs ${padded.loss}`);
+  assert.throws(() => cfgFor(d, { ...common, packing: true, max_length: null }), /packing needs a max_length/);
+});

@@ -12,8 +12,8 @@ export interface TokenizeOptions {
   completionOnlyLoss?: boolean;
 }
 
-/** A token sequence and which of its tokens count in the loss. */
-export interface Seq { ids: number[]; loss: boolean[] }
+/** A token sequence and which of its tokens count in the loss; packed rows list their segment lengths. */
+export interface Seq { ids: number[]; loss: boolean[]; segments?: number[] }
 
 export interface PairTokens { prompt: number[]; chosen: number[]; rejected: number[] }
 export interface CompletionTokens { prompt: number[]; completion: number[] }
@@ -73,9 +73,34 @@ export function tokenizeSFT(ex: Example, tok: Tokenizer, o: TokenizeOptions): Se
   return { ids: [...t.prompt, ...t.completion], loss: [...t.prompt.map(() => !only), ...t.completion.map(() => true)] };
 }
 
+/**
+ * Padding-free packing (as TRL's packing=True): concatenate sequences into rows of at most
+ * maxLength tokens (in order, a new row when the next one does not fit). Each keeps its own
+ * positions and attends only within itself; no label crosses a boundary.
+ */
+export function packSequences(seqs: Seq[], maxLength: number): Seq[] {
+  const rows: Seq[] = [];
+  let cur: Seq | null = null;
+  for (const s0 of seqs) {
+    const s = s0.ids.length > maxLength ? { ids: s0.ids.slice(0, maxLength), loss: s0.loss.slice(0, maxLength) } : s0;
+    if (!cur || cur.ids.length + s.ids.length > maxLength) {
+      if (cur) rows.push(cur);
+      cur = { ids: [], loss: [], segments: [] };
+    }
+    cur.ids.push(...s.ids);
+    cur.loss.push(false, ...s.loss.slice(1)); // the first token of a segment is never a label
+    cur.segments!.push(s.ids.length);
+  }
+  if (cur) rows.push(cur);
+  return rows;
+}
+
 export interface CollatedBatch {
   ids: Tensor;          // [B, T] int64, right-padded
   attentionMask: Tensor; // [B, T]
+  /** For packed rows: positions restarting at each segment, and segment ids. */
+  positionIds?: Tensor;
+  segmentIds?: Tensor;
   /** labels[b, t] = ids[b, t+1] where that token is in the loss, else -100; [B, T]. */
   labels: Tensor;
   /** number of loss tokens per row */
@@ -99,7 +124,20 @@ export function collate(seqs: Seq[], pad: number): CollatedBatch {
     });
     counts.push(n);
   });
-  return { ids: tensor(ids, { shape: [B, T] }), attentionMask: tensor(mask, { shape: [B, T] }), labels: tensor(labels, { shape: [B, T] }), counts };
+  const out: CollatedBatch = { ids: tensor(ids, { shape: [B, T] }), attentionMask: tensor(mask, { shape: [B, T] }), labels: tensor(labels, { shape: [B, T] }), counts };
+  if (seqs.some((s) => s.segments)) {
+    const pos = new BigInt64Array(B * T);
+    const seg = new BigInt64Array(B * T).fill(-1n);
+    seqs.forEach((s, b) => {
+      let j = 0;
+      (s.segments ?? [s.ids.length]).forEach((len, k) => {
+        for (let i = 0; i < len; i++, j++) { pos[b * T + j] = BigInt(i); seg[b * T + j] = BigInt(k); }
+      });
+    });
+    out.positionIds = tensor(pos, { shape: [B, T] });
+    out.segmentIds = tensor(seg, { shape: [B, T] });
+  }
+  return out;
 }
 
 /** Sequences prompt+completion with the loss on the completion, for log-prob sums. */

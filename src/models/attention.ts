@@ -8,15 +8,20 @@ import { Tensor, F, arange, keep, where, scope } from '../engine/index.js';
  * attend key j (j <= i, key not padding, within the sliding window), -inf elsewhere. A query may
  * always attend itself, so padding rows never become all -inf (their outputs are ignored).
  */
-export function attentionBias(mask: Tensor | null, B: number, T: number, S: number, slidingWindow?: number | null): Tensor | null {
+export function attentionBias(mask: Tensor | null, B: number, T: number, S: number, slidingWindow?: number | null, segmentIds?: Tensor | null): Tensor | null {
   // One query at the end with nothing masked: every key is allowed, no bias needed.
-  if (T === 1 && !mask && !(slidingWindow && slidingWindow > 0 && slidingWindow < S)) return null;
+  if (T === 1 && !mask && !segmentIds && !(slidingWindow && slidingWindow > 0 && slidingWindow < S)) return null;
   return scope(() => {
     const qpos = arange(S - T, S).view(T, 1);
     const kpos = arange(S).view(1, S);
     let allowed = kpos.le(qpos);
     if (slidingWindow && slidingWindow > 0) allowed = allowed.logicalAnd(qpos.sub(kpos).lt(slidingWindow));
     let a = allowed.view(1, 1, T, S);
+    if (segmentIds) {
+      if (segmentIds.shape[0] !== B || segmentIds.shape[1] !== S) throw new TypeError(`pacer: segment ids must be [batch ${B}, keys ${S}], got [${segmentIds.shape}]`);
+      const q = segmentIds.narrow(1, S - T, T).view(B, 1, T, 1);
+      a = a.logicalAnd(q.eq(segmentIds.view(B, 1, 1, S)));
+    }
     if (mask) {
       if (mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== S)
         throw new TypeError(`pacer: attention mask must be [batch ${B}, keys ${S}], got [${mask.shape}]`);

@@ -150,12 +150,12 @@ export class GPT extends Module implements CausalLM {
     const S = past + T;
     if (S > this.config.n_positions) throw new RangeError(`pacer: sequence length ${S} exceeds n_positions ${this.config.n_positions}`);
     const tr = this.transformer;
-    const plain = !o.cache && !o.attentionMask && !o.positionIds;
+    const plain = !o.cache && !o.attentionMask && !o.positionIds && !o.segmentIds;
     const pos = o.positionIds ?? (o.attentionMask ? positionIdsFromMask(o.attentionMask).narrow(1, past, T) : arange(past, S));
     let x = tr.wte.forward(idx).add(tr.wpe.forward(pos));
     const mask = plain
       ? T === this.config.n_positions ? this.maskBias : this.maskBias.narrow(0, 0, T).narrow(1, 0, T)
-      : attentionBias(o.attentionMask ?? null, B, T, S);
+      : attentionBias(o.attentionMask ?? null, B, T, S, null, o.segmentIds);
     tr.h.items.forEach((block, i) => (x = block.forward(x, mask, o.cache, i)));
     return tr.ln_f.forward(x);
   }

@@ -192,7 +192,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const cos = emb.cos().to(dt);
     const sin = emb.sin().to(dt);
     const window = this.config.model_type === 'mistral' || this.config.use_sliding_window ? this.config.sliding_window : null;
-    const bias = attentionBias(o.attentionMask ?? null, B, T, S, window);
+    const bias = attentionBias(o.attentionMask ?? null, B, T, S, window, o.segmentIds);
     let x = this.model.embed_tokens.forward(ids);
     for (const layer of this.model.layers) x = layer.forward(x, cos, sin, bias, o.cache);
     return this.model.norm.forward(x);

@@ -9,6 +9,8 @@ export interface ForwardOptions {
   positionIds?: Tensor;
   /** Keys/values of earlier positions; updated in place with this call's. */
   cache?: KVCache;
+  /** [B, S] segment of each token in a packed row: tokens attend only within their segment. */
+  segmentIds?: Tensor;
 }
 
 export interface CausalLM extends Module {

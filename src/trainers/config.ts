@@ -75,6 +75,7 @@ const COMMON: Record<string, KeySpec> = {
   simpo_gamma: { kind: 'number', default: 0.5, only: ['cpo'] },
   center_rewards_coefficient: { kind: 'number|null', default: null, only: ['reward'] },
   completion_only_loss: { kind: 'bool', default: true, only: ['sft'] },
+  packing: { kind: 'bool', default: false, only: ['sft'] },
 };
 
 const LR_DEFAULT: Record<TrainerName, number> = { sft: 2e-5, reward: 1e-5, dpo: 1e-6, kto: 1e-6, orpo: 1e-6, cpo: 1e-6 };
@@ -137,6 +138,7 @@ export interface TrainConfig {
   simpo_gamma: number;
   center_rewards_coefficient: number | null;
   completion_only_loss: boolean;
+  packing: boolean;
   /** Where the config came from, for messages. */
   _source: string;
 }
@@ -219,6 +221,7 @@ export function resolveConfig(raw: Record<string, unknown>, src = '<config>', ba
   }
   if (['dpo', 'kto', 'orpo', 'cpo'].includes(c.trainer) && !(c.beta > 0)) fail(`'beta' must be > 0, got ${c.beta}`);
   if (c.use_peft && !(c.lora_r >= 1)) fail(`'lora_r' must be >= 1`);
+  if (c.packing && !c.max_length) fail(`packing needs a max_length (the packed row length)`);
   return c;
 }
 

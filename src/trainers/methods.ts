@@ -6,7 +6,7 @@ import { labelLogps } from '../models/scoring.js';
 import { ScalarHeadModel } from '../models/heads.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { DataError, type Example } from '../data/datasets.js';
-import { collate, completionSeq, tokenizePreference, tokenizeSFT, tokenizeCompletion, type Seq, type TokenizeOptions } from '../data/tokenize.js';
+import { collate, completionSeq, packSequences, tokenizePreference, tokenizeSFT, tokenizeCompletion, type Seq, type TokenizeOptions } from '../data/tokenize.js';
 import {
   sftLoss, rewardLoss, dpoLoss, ktoLoss, orpoLoss, cpoLoss, cpoAveragesLogps, RunningMoments, type ObjectiveOutput, type DPOLossType, type CPOLossType, type FDivergence,
 } from '../objectives/index.js';
@@ -70,11 +70,13 @@ export function makeMethod(cfg: TrainConfig): Method {
         name: 'sft', needsReference: false, formats: ['language_modeling', 'prompt_completion'],
         prepare(ex, tok, o) {
           checkFormat(ex, this.formats, 'sft');
-          return ex.map((e) => ({ where: e.where, extra: e.extra, seq: tokenizeSFT(e, tok, { ...o, completionOnlyLoss: cfg.completion_only_loss }) }));
+          const items = ex.map((e) => ({ where: e.where, extra: e.extra, seq: tokenizeSFT(e, tok, { ...o, completionOnlyLoss: cfg.completion_only_loss }) }));
+          if (!cfg.packing) return items;
+          return packSequences(items.map((i) => i.seq), cfg.max_length ?? 1024).map((seq, k) => ({ where: `packed row ${k + 1}`, extra: {}, seq }));
         },
         loss(model, batch, pad) {
           const b = collate(batch.map((it) => it.seq!), pad);
-          return sftLoss((model as CausalLM).forward(b.ids, { attentionMask: b.attentionMask }), b.labels);
+          return sftLoss((model as CausalLM).forward(b.ids, { attentionMask: b.attentionMask, positionIds: b.positionIds, segmentIds: b.segmentIds }), b.labels);
         },
       };
     case 'reward':

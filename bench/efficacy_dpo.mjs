@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// Efficacy of DPO on the project's arithmetic task (not a timed test): for each seed, a tiny
+// Llama is trained from scratch with SFT on 2-digit additions, then DPO on pairs built from its
+// own samples (a correct answer chosen, an incorrect one rejected); held-out accuracy (greedy,
+// exact answer) of the SFT start and of the DPO model is reported, and the mean over seeds.
+//
+//   node bench/efficacy_dpo.mjs [--seeds 0,1,2] [--sft-steps 1500] [--dpo-steps 120] [--dpo-lr 5e-5]
+//                               [--beta 0.1] [--rpo-alpha A] [--dpo-prompts 1200] [--json]
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { modelFromConfig, savePretrained, fromPretrained } from '../dist/models/pretrained.js';
+import { Tokenizer } from '../dist/tokenizers/index.js';
+import { resolveConfig, train } from '../dist/trainers/index.js';
+import { makeProblems, writeTinyArithmeticModel, accuracy, complete, isCorrect } from '../dist/tasks/arithmetic.js';
+import { manualSeed, setThreads } from '../dist/index.js';
+
+const { values } = parseArgs({ options: {
+  seeds: { type: 'string' }, 'sft-steps': { type: 'string' }, 'dpo-steps': { type: 'string' }, 'dpo-lr': { type: 'string' }, beta: { type: 'string' },
+  'rpo-alpha': { type: 'string' }, 'dpo-prompts': { type: 'string' }, json: { type: 'boolean' },
+} });
+const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
+const sftSteps = Number(values['sft-steps'] ?? 1500);
+const dpoSteps = Number(values['dpo-steps'] ?? 120);
+const dpoLr = Number(values['dpo-lr'] ?? 5e-5);
+const beta = Number(values.beta ?? 0.1);
+const rpoAlpha = values['rpo-alpha'] === undefined ? null : Number(values['rpo-alpha']);
+const nDpoPrompts = Number(values['dpo-prompts'] ?? 1200);
+const threads = availableParallelism();
+const log = (s) => { if (!values.json) console.error(s); };
+const jsonl = (file, rows) => writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+
+const results = [];
+for (const seed of seeds) {
+  setThreads(threads);
+  manualSeed(seed);
+  const dir = mkdtempSync(join(tmpdir(), `pacer-efficacy-${seed}-`));
+  const base = join(dir, 'base');
+  const config = writeTinyArithmeticModel(base, { hidden: 96, layers: 3, heads: 4 });
+  savePretrained({ model: modelFromConfig(config), config, modelType: 'llama' }, base);
+  const test = makeProblems(300, [2], 10_000 + seed);
+  const exclude = new Set(test.map((p) => p.prompt));
+  const sftData = makeProblems(3000, [1, 2], seed, exclude);
+  const dpoPrompts = makeProblems(nDpoPrompts, [2], 20_000 + seed, exclude);
+  jsonl(join(dir, 'sft.jsonl'), sftData.map((p) => ({ prompt: p.prompt, completion: p.answer })));
+  const common = { per_device_train_batch_size: 32, logging_steps: 20, save_steps: 100000, threads, seed, report: false, max_length: 32, max_prompt_length: 16 };
+  log(`seed ${seed}: SFT ${sftSteps} steps`);
+  await train(resolveConfig({ trainer: 'sft', model_name_or_path: base, train_dataset: join(dir, 'sft.jsonl'), output_dir: join(dir, 'sft'), learning_rate: 3e-3, max_steps: sftSteps, lr_scheduler_type: 'cosine', warmup_steps: 20, weight_decay: 0.01, ...common }, 'efficacy'), { progress: !values.json, log });
+  const tok = Tokenizer.fromPretrained(join(dir, 'sft'));
+  const sft = fromPretrained(join(dir, 'sft')).model;
+  const accSft = accuracy(sft, tok, test);
+  // Pairs from the SFT model's own samples: a correct one chosen, an incorrect one rejected.
+  const samples = complete(sft, tok, dpoPrompts, { samples: 4, temperature: 1.0, seed });
+  const pairs = [];
+  dpoPrompts.forEach((p, i) => {
+    const good = samples[i].find((s) => isCorrect(p, s));
+    const bad = samples[i].find((s) => !isCorrect(p, s) && s.trim().length > 0);
+    if (good !== undefined && bad !== undefined) pairs.push({ prompt: p.prompt, chosen: good, rejected: bad });
+  });
+  sft.dispose();
+  jsonl(join(dir, 'dpo.jsonl'), pairs);
+  log(`seed ${seed}: SFT accuracy ${accSft.toFixed(3)}; DPO on ${pairs.length} self-sampled pairs, ${dpoSteps} steps`);
+  await train(resolveConfig({ trainer: 'dpo', model_name_or_path: join(dir, 'sft'), train_dataset: join(dir, 'dpo.jsonl'), output_dir: join(dir, 'dpo'), learning_rate: dpoLr, beta, rpo_alpha: rpoAlpha, max_steps: dpoSteps, ...common, per_device_train_batch_size: 16 }, 'efficacy'), { progress: !values.json, log });
+  const dpo = fromPretrained(join(dir, 'dpo')).model;
+  const accDpo = accuracy(dpo, tok, test);
+  dpo.dispose();
+  log(`seed ${seed}: DPO accuracy ${accDpo.toFixed(3)}`);
+  results.push({ seed, pairs: pairs.length, accuracy_sft: accSft, accuracy_dpo: accDpo });
+}
+const mean = (k) => results.reduce((a, r) => a + r[k], 0) / results.length;
+const summary = { task: 'arithmetic 2-digit addition, held-out 300', seeds, sft_steps: sftSteps, dpo_steps: dpoSteps, dpo_learning_rate: dpoLr, beta, rpo_alpha: rpoAlpha, results, mean_accuracy_sft: mean('accuracy_sft'), mean_accuracy_dpo: mean('accuracy_dpo'), dpo_minus_sft: mean('accuracy_dpo') - mean('accuracy_sft') };
+console.log(values.json ? JSON.stringify(summary) : JSON.stringify(summary, null, 2));

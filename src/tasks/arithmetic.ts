@@ -1,0 +1,125 @@
+// An arithmetic task family with difficulty levels (number of digits, operations), a character
+// tokenizer for it, and exact-answer checking — the project's own task for efficacy benchmarks
+// and the demo. Levels: 1 = 1-digit +, 2 = 2-digit +, 3 = 2-digit + and −, 4 = 3-digit + and −,
+// 5 = 2-digit ×.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface Problem { prompt: string; answer: string; level: number }
+
+/** A small seeded PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const LEVELS: Record<number, { digits: number; ops: string[] }> = {
+  1: { digits: 1, ops: ['+'] },
+  2: { digits: 2, ops: ['+'] },
+  3: { digits: 2, ops: ['+', '-'] },
+  4: { digits: 3, ops: ['+', '-'] },
+  5: { digits: 2, ops: ['*'] },
+};
+export const ARITHMETIC_LEVELS = Object.keys(LEVELS).map(Number);
+
+export function makeProblem(level: number, r: () => number): Problem {
+  const spec = LEVELS[level];
+  if (!spec) throw new Error(`pacer: unknown arithmetic level ${level} (levels: ${ARITHMETIC_LEVELS.join(', ')})`);
+  const max = 10 ** spec.digits;
+  const a = Math.floor(r() * max), b = Math.floor(r() * max);
+  const op = spec.ops[Math.floor(r() * spec.ops.length)];
+  const v = op === '+' ? a + b : op === '-' ? a - b : a * b;
+  return { prompt: `${a}${op}${b}=`, answer: String(v), level };
+}
+
+export function makeProblems(n: number, levels: number[], seed: number, exclude: Set<string> = new Set()): Problem[] {
+  const r = rng(seed);
+  const out: Problem[] = [];
+  const seen = new Set(exclude);
+  let guard = 0;
+  while (out.length < n && guard++ < n * 100) {
+    const p = makeProblem(levels[Math.floor(r() * levels.length)], r);
+    if (seen.has(p.prompt)) continue;
+    seen.add(p.prompt);
+    out.push(p);
+  }
+  return out;
+}
+
+/** The first integer in a completion, or null. */
+export function parseAnswer(completion: string): string | null {
+  const m = /^\s*(-?\d+)/.exec(completion);
+  return m ? String(Number(m[1])) : null;
+}
+
+export function isCorrect(p: Problem, completion: string): boolean {
+  return parseAnswer(completion) === p.answer;
+}
+
+const CHARS = '0123456789+-*= ';
+
+/** tokenizer.json + tokenizer_config.json for a character-level tokenizer (BOS added by the post-processor). */
+export function charTokenizerFiles(): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
+  const specials = ['<pad>', '<s>', '</s>'];
+  const vocab: Record<string, number> = {};
+  specials.forEach((s, i) => (vocab[s] = i));
+  [...CHARS].forEach((c, i) => (vocab[c] = specials.length + i));
+  return {
+    tokenizer: {
+      version: '1.0', truncation: null, padding: null, normalizer: null, pre_tokenizer: null,
+      added_tokens: specials.map((s, i) => ({ id: i, content: s, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+      post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } } },
+      decoder: { type: 'Fuse' },
+      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+    },
+    config: { tokenizer_class: 'PreTrainedTokenizerFast', bos_token: '<s>', eos_token: '</s>', pad_token: '<pad>', model_max_length: 64 },
+  };
+}
+
+/** Write a fresh (random) tiny Llama with the character tokenizer to dir. */
+export function writeTinyArithmeticModel(dir: string, o: { hidden?: number; layers?: number; heads?: number; seed?: number } = {}): Record<string, unknown> {
+  const { tokenizer, config: tcfg } = charTokenizerFiles();
+  const config = {
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: Object.keys((tokenizer.model as { vocab: object }).vocab).length,
+    hidden_size: o.hidden ?? 64, intermediate_size: 4 * (o.hidden ?? 64), num_hidden_layers: o.layers ?? 2, num_attention_heads: o.heads ?? 4,
+    num_key_value_heads: o.heads ?? 4, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 64, tie_word_embeddings: true,
+    bos_token_id: 1, eos_token_id: 2, pad_token_id: 0,
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tcfg, null, 2));
+  return config;
+}
+
+import type { CausalLM } from '../models/types.js';
+import type { Tokenizer } from '../tokenizers/index.js';
+import { generate, type GenerateOptions } from '../models/generate.js';
+
+/** Completions for problems, in batches (greedy unless sampling options are given). */
+export function complete(model: CausalLM, tok: Tokenizer, problems: Problem[], o: GenerateOptions & { batchSize?: number; samples?: number } = {}): string[][] {
+  const bs = o.batchSize ?? 64;
+  const k = o.samples ?? 1;
+  const out: string[][] = problems.map(() => []);
+  for (let s = 0; s < problems.length; s += bs) {
+    const chunk = problems.slice(s, s + bs);
+    for (let j = 0; j < k; j++) {
+      const res = generate(model, chunk.map((p) => tok.encode(p.prompt, { addSpecialTokens: true })), { maxNewTokens: 8, ...o, seed: (o.seed ?? 0) + s * 31 + j }, tok);
+      res.forEach((r, i) => out[s + i].push(r.text ?? ''));
+    }
+  }
+  return out;
+}
+
+/** Exact-answer accuracy with greedy decoding. */
+export function accuracy(model: CausalLM, tok: Tokenizer, problems: Problem[], batchSize = 64): number {
+  const c = complete(model, tok, problems, { batchSize });
+  return problems.filter((p, i) => isCorrect(p, c[i][0])).length / problems.length;
+}
