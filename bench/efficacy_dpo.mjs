@@ -4,9 +4,9 @@
 // own samples (a correct answer chosen, an incorrect one rejected); held-out accuracy (greedy,
 // exact answer) of the SFT start and of the DPO model is reported, and the mean over seeds.
 //
-//   node bench/efficacy_dpo.mjs [--seeds 0,1,2] [--sft-steps 1500] [--dpo-steps 120] [--dpo-lr 5e-5]
-//                               [--beta 0.1] [--rpo-alpha A] [--dpo-prompts 1200] [--json]
-import { mkdtempSync, writeFileSync } from 'node:fs';
+//   node bench/efficacy_dpo.mjs [--seeds 0,1,2] [--sft-steps 2500] [--dpo-steps 150] [--dpo-lr 5e-5]
+//                               [--beta 0.1] [--rpo-alpha 1] [--dpo-prompts 3000] [--json]
+import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,12 +21,12 @@ const { values } = parseArgs({ options: {
   'rpo-alpha': { type: 'string' }, 'dpo-prompts': { type: 'string' }, json: { type: 'boolean' },
 } });
 const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
-const sftSteps = Number(values['sft-steps'] ?? 1500);
-const dpoSteps = Number(values['dpo-steps'] ?? 120);
+const sftSteps = Number(values['sft-steps'] ?? 2500);
+const dpoSteps = Number(values['dpo-steps'] ?? 150);
 const dpoLr = Number(values['dpo-lr'] ?? 5e-5);
 const beta = Number(values.beta ?? 0.1);
-const rpoAlpha = values['rpo-alpha'] === undefined ? null : Number(values['rpo-alpha']);
-const nDpoPrompts = Number(values['dpo-prompts'] ?? 1200);
+const rpoAlpha = values['rpo-alpha'] === undefined ? 1 : Number(values['rpo-alpha']);
+const nDpoPrompts = Number(values['dpo-prompts'] ?? 3000);
 const threads = availableParallelism();
 const log = (s) => { if (!values.json) console.error(s); };
 const jsonl = (file, rows) => writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
@@ -36,6 +36,8 @@ for (const seed of seeds) {
   setThreads(threads);
   manualSeed(seed);
   const dir = mkdtempSync(join(tmpdir(), `pacer-efficacy-${seed}-`));
+  // SFT starts are cached per (seed, steps) so that DPO settings can be compared on the same start.
+  const cached = join(tmpdir(), 'pacer-efficacy-cache', `sft-seed${seed}-steps${sftSteps}`);
   const base = join(dir, 'base');
   const config = writeTinyArithmeticModel(base, { hidden: 96, layers: 3, heads: 4 });
   savePretrained({ model: modelFromConfig(config), config, modelType: 'llama' }, base);
@@ -45,18 +47,25 @@ for (const seed of seeds) {
   const dpoPrompts = makeProblems(nDpoPrompts, [2], 20_000 + seed, exclude);
   jsonl(join(dir, 'sft.jsonl'), sftData.map((p) => ({ prompt: p.prompt, completion: p.answer })));
   const common = { per_device_train_batch_size: 32, logging_steps: 20, save_steps: 100000, threads, seed, report: false, max_length: 32, max_prompt_length: 16 };
-  log(`seed ${seed}: SFT ${sftSteps} steps`);
-  await train(resolveConfig({ trainer: 'sft', model_name_or_path: base, train_dataset: join(dir, 'sft.jsonl'), output_dir: join(dir, 'sft'), learning_rate: 3e-3, max_steps: sftSteps, lr_scheduler_type: 'cosine', warmup_steps: 20, weight_decay: 0.01, ...common }, 'efficacy'), { progress: !values.json, log });
+  if (!existsSync(join(cached, 'model.safetensors'))) {
+    log(`seed ${seed}: SFT ${sftSteps} steps`);
+    await train(resolveConfig({ trainer: 'sft', model_name_or_path: base, train_dataset: join(dir, 'sft.jsonl'), output_dir: cached, learning_rate: 3e-3, max_steps: sftSteps, lr_scheduler_type: 'cosine', warmup_steps: 20, weight_decay: 0.01, ...common }, 'efficacy'), { progress: !values.json, log });
+  }
+  cpSync(cached, join(dir, 'sft'), { recursive: true });
   const tok = Tokenizer.fromPretrained(join(dir, 'sft'));
   const sft = fromPretrained(join(dir, 'sft')).model;
   const accSft = accuracy(sft, tok, test);
-  // Pairs from the SFT model's own samples: a correct one chosen, an incorrect one rejected.
+  // Pairs from the SFT model's own answers: its greedy answer and 4 samples at temperature 1; a
+  // correct answer is chosen and an incorrect one rejected, preferring the greedy answer on
+  // whichever side it falls (so the pairs target the model's own mode).
+  const greedy = complete(sft, tok, dpoPrompts, {});
   const samples = complete(sft, tok, dpoPrompts, { samples: 4, temperature: 1.0, seed });
   const pairs = [];
   dpoPrompts.forEach((p, i) => {
-    const good = samples[i].find((s) => isCorrect(p, s));
-    const bad = samples[i].find((s) => !isCorrect(p, s) && s.trim().length > 0);
-    if (good !== undefined && bad !== undefined) pairs.push({ prompt: p.prompt, chosen: good, rejected: bad });
+    const g = greedy[i][0];
+    const good = isCorrect(p, g) ? g : samples[i].find((s) => isCorrect(p, s));
+    const bad = !isCorrect(p, g) ? g : samples[i].find((s) => !isCorrect(p, s));
+    if (good !== undefined && bad !== undefined && bad.trim().length > 0) pairs.push({ prompt: p.prompt, chosen: good, rejected: bad });
   });
   sft.dispose();
   jsonl(join(dir, 'dpo.jsonl'), pairs);

@@ -368,7 +368,7 @@ Napi::Value Item(const Napi::CallbackInfo& info) {
     if (t.numel() != 1) throw std::invalid_argument("item() needs a tensor with one element, got shape " + shapeStr(t.sizes()));
     at::Scalar s = t.item();
     if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
-    return Napi::Number::New(info.Env(), s.toDouble());
+    return Napi::Number::New(info.Env(), s.to<double>());
   });
 }
 

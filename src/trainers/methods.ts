@@ -42,6 +42,11 @@ function pairSeqs(batch: Item[]): Seq[] {
   return [...batch.map((it) => completionSeq(it.prompt!, it.chosen!)), ...batch.map((it) => completionSeq(it.prompt!, it.rejected!))];
 }
 
+function preferenceItems(ex: Example[], tok: Tokenizer, o: TokenizeOptions, method: string): Item[] {
+  checkFormat(ex, ['preference'], method);
+  return ex.map((e) => ({ where: e.where, extra: e.extra, ...tokenizePreference(e, tok, o), ref: {} }));
+}
+
 function checkFormat(examples: Example[], formats: string[], method: string): void {
   const e = examples[0];
   if (!formats.includes(e.format))
@@ -82,10 +87,7 @@ export function makeMethod(cfg: TrainConfig): Method {
     case 'reward':
       return {
         name: 'reward', needsReference: false, formats: ['preference'],
-        prepare(ex, tok, o) {
-          checkFormat(ex, this.formats, 'reward');
-          return ex.map((e) => ({ where: e.where, extra: e.extra, ...tokenizePreference(e, tok, o) }));
-        },
+        prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'reward'),
         loss(model, batch, pad) {
           const b = collate(pairSeqs(batch), pad);
           const r = (model as ScalarHeadModel).forward(b.ids, b.attentionMask);
@@ -102,10 +104,7 @@ export function makeMethod(cfg: TrainConfig): Method {
       const lossType = cfg.loss_type as DPOLossType[];
       return {
         name: 'dpo', needsReference: !cfg.reference_free, formats: ['preference'],
-        prepare(ex, tok, o) {
-          checkFormat(ex, this.formats, 'dpo');
-          return ex.map((e) => ({ where: e.where, extra: e.extra, ...tokenizePreference(e, tok, o), ref: {} }));
-        },
+        prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'dpo'),
         referenceSeqs: (items) => items.flatMap((it) => [
           { item: it, seq: completionSeq(it.prompt!, it.chosen!), set: (i: Item, v: number) => (i.ref!.chosen = v) },
           { item: it, seq: completionSeq(it.prompt!, it.rejected!), set: (i: Item, v: number) => (i.ref!.rejected = v) },
@@ -166,10 +165,7 @@ export function makeMethod(cfg: TrainConfig): Method {
     case 'orpo':
       return {
         name: 'orpo', needsReference: false, formats: ['preference'],
-        prepare(ex, tok, o) {
-          checkFormat(ex, this.formats, 'orpo');
-          return ex.map((e) => ({ where: e.where, extra: e.extra, ...tokenizePreference(e, tok, o) }));
-        },
+        prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'orpo'),
         loss(model, batch, pad) {
           const f = pairForward(model as CausalLM, batch, pad);
           return orpoLoss({ chosenMean: f.chosen.div(f.cCount), rejectedMean: f.rejected.div(f.rCount), chosenNll: chosenNll(f.lp, f.n) }, { beta: cfg.beta });
@@ -179,10 +175,7 @@ export function makeMethod(cfg: TrainConfig): Method {
       const lt = cfg.loss_type as CPOLossType;
       return {
         name: 'cpo', needsReference: false, formats: ['preference'],
-        prepare(ex, tok, o) {
-          checkFormat(ex, this.formats, 'cpo');
-          return ex.map((e) => ({ where: e.where, extra: e.extra, ...tokenizePreference(e, tok, o) }));
-        },
+        prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'cpo'),
         loss(model, batch, pad) {
           const f = pairForward(model as CausalLM, batch, pad);
           const avg = cpoAveragesLogps(lt);
