@@ -5,7 +5,7 @@
 // exact answer) of the SFT start and of the DPO model is reported, and the mean over seeds.
 //
 //   node bench/efficacy_dpo.mjs [--seeds 0,1,2] [--sft-steps 2500] [--dpo-steps 150] [--dpo-lr 5e-5]
-//                               [--beta 0.1] [--rpo-alpha 1] [--dpo-prompts 3000] [--json]
+//                               [--beta 0.1] [--rpo-alpha 1] [--dpo-prompts 3000] [--raft-control] [--json]
 import { cpSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { manualSeed, setThreads } from '../dist/index.js';
 
 const { values } = parseArgs({ options: {
   seeds: { type: 'string' }, 'sft-steps': { type: 'string' }, 'dpo-steps': { type: 'string' }, 'dpo-lr': { type: 'string' }, beta: { type: 'string' },
-  'rpo-alpha': { type: 'string' }, 'dpo-prompts': { type: 'string' }, json: { type: 'boolean' },
+  'rpo-alpha': { type: 'string' }, 'dpo-prompts': { type: 'string' }, 'raft-control': { type: 'boolean' }, json: { type: 'boolean' },
 } });
 const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
 const sftSteps = Number(values['sft-steps'] ?? 2500);
@@ -75,8 +75,19 @@ for (const seed of seeds) {
   const accDpo = accuracy(dpo, tok, test);
   dpo.dispose();
   log(`seed ${seed}: DPO accuracy ${accDpo.toFixed(3)}`);
-  results.push({ seed, pairs: pairs.length, accuracy_sft: accSft, accuracy_dpo: accDpo });
+  const row = { seed, pairs: pairs.length, accuracy_sft: accSft, accuracy_dpo: accDpo };
+  if (values['raft-control']) {
+    // Control: the same steps of plain SFT on the chosen answers only (RAFT), to separate the DPO
+    // term's effect from the NLL term's.
+    jsonl(join(dir, 'raft.jsonl'), pairs.map((p) => ({ prompt: p.prompt, completion: p.chosen })));
+    await train(resolveConfig({ trainer: 'sft', model_name_or_path: join(dir, 'sft'), train_dataset: join(dir, 'raft.jsonl'), output_dir: join(dir, 'raft'), learning_rate: dpoLr, max_steps: dpoSteps, ...common, per_device_train_batch_size: 16 }, 'efficacy'), { progress: !values.json, log });
+    const raft = fromPretrained(join(dir, 'raft')).model;
+    row.accuracy_raft = accuracy(raft, tok, test);
+    raft.dispose();
+  }
+  results.push(row);
 }
 const mean = (k) => results.reduce((a, r) => a + r[k], 0) / results.length;
-const summary = { task: 'arithmetic 2-digit addition, held-out 300', seeds, sft_steps: sftSteps, dpo_steps: dpoSteps, dpo_learning_rate: dpoLr, beta, rpo_alpha: rpoAlpha, results, mean_accuracy_sft: mean('accuracy_sft'), mean_accuracy_dpo: mean('accuracy_dpo'), dpo_minus_sft: mean('accuracy_dpo') - mean('accuracy_sft') };
+const raftMean = results.every((r) => 'accuracy_raft' in r) ? { mean_accuracy_raft: mean('accuracy_raft') } : {};
+const summary = { task: 'arithmetic 2-digit addition, held-out 300', seeds, sft_steps: sftSteps, dpo_steps: dpoSteps, dpo_learning_rate: dpoLr, beta, rpo_alpha: rpoAlpha, results, mean_accuracy_sft: mean('accuracy_sft'), mean_accuracy_dpo: mean('accuracy_dpo'), dpo_minus_sft: mean('accuracy_dpo') - mean('accuracy_sft'), ...raftMean };
 console.log(values.json ? JSON.stringify(summary) : JSON.stringify(summary, null, 2));

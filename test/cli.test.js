@@ -153,3 +153,22 @@ test('bench dpo trains one epoch and agrees with the PyTorch loop on the first l
     assert.ok(Math.abs(j.last_loss - j.pytorch.last_loss) < 1e-4, `${j.last_loss} vs ${j.pytorch.last_loss}`);
   }
 });
+
+test('serve rewards starts an authenticated OpenRLHF reward server', async () => {
+  assert.equal(pacer('serve', 'rewards', '--reward', 'accuracy').status, 2, 'a token is required');
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [join(root, 'bin/pacer.js'), 'serve', 'rewards', '--reward', 'accuracy,think_answer', '--weights', '1,0.5', '--port', '0', '--token', 'tok'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const line = await new Promise((res, rej) => {
+      let buf = '';
+      child.stdout.on('data', (d) => { buf += d; if (buf.includes('\n')) res(buf.split('\n')[0]); });
+      child.on('exit', (c) => rej(new Error(`server exited ${c}`)));
+    });
+    const { listening } = JSON.parse(line);
+    const r = await fetch(listening, { method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: JSON.stringify({ query: ['Q: 1+1? <think>1+1</think> <answer>2</answer>'], prompts: ['Q: 1+1? '], labels: ['2'] }) });
+    assert.equal(r.status, 200);
+    assert.deepEqual((await r.json()).rewards, [1.5]);
+  } finally {
+    child.kill('SIGTERM');
+  }
+});

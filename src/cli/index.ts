@@ -7,6 +7,8 @@ import { benchGenerate } from './bench-generate.js';
 import { benchDpo } from './bench-dpo.js';
 import { cmdLogprobs, cmdGenerate } from './models.js';
 import { loadConfig, trainWithStages } from '../trainers/index.js';
+import { rewardsFromSpec } from '../rewards/index.js';
+import { createRewardServer } from '../server/rewards.js';
 import { DTYPES, type DType } from '../engine/index.js';
 
 const MAIN_HELP = `pacer — post-training from rewards and preferences (libtorch engine)
@@ -16,6 +18,7 @@ usage: pacer <command> [options]
 commands:
   demo                 train a tiny GPT on the bundled text and sample from it (what 'npm start' runs)
   train CONFIG.yaml    train with sft | reward | dpo | kto | orpo | cpo (TRL config names)
+  serve rewards        a reward server speaking OpenRLHF's /get_reward protocol (bearer token)
   logprobs             score completions with a local HF model: JSONL {prompt, completion} in, {logprob, tokens} out
   generate             sample from a local HF model (KV cache; greedy, temperature, top-k/p, min-p)
   bench engine         time a GPT-2-style training step; --vs-pytorch compares with PyTorch eager
@@ -269,6 +272,50 @@ async function cmdBenchGenerate(argv: string[]): Promise<number> {
   return 0;
 }
 
+const SERVE_REWARDS_HELP = `pacer serve rewards — verifiable rewards over HTTP (OpenRLHF remote reward protocol)
+
+usage: pacer serve rewards --reward NAME[,NAME…] [--weights W,…] --port P --token T [--host 127.0.0.1]
+                           [--concurrency 4] [--timeout-ms 10000] [--on-error skip|zero]
+                           [--aggregation weighted_sum|normalized|log_tamed]
+
+POST /get_reward {"query": [prompt+response…], "prompts": [...], "labels": [...]} with
+"Authorization: Bearer T" answers {"rewards": [...], "scores": [...], "extra_logs": {...}}.
+Labels reach the rewards as the 'answer' column. Rewards: accuracy, exact_match, multiple_choice,
+think_answer, reasoning_pattern, length:budget=N, overlong:max_length=N:cache=M, iou, temporal_iou,
+gaussian_point, partial_match, hierarchical. The token may also come from PACER_TOKEN.`;
+
+async function cmdServe(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  if (what !== 'rewards') throw new UsageError(`unknown server '${what ?? ''}' (available: rewards)`);
+  const { values } = parseArgs({ args: rest, options: {
+    reward: { type: 'string' }, weights: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' },
+    concurrency: { type: 'string' }, 'timeout-ms': { type: 'string' }, 'on-error': { type: 'string' }, aggregation: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help) { console.log(SERVE_REWARDS_HELP); return 0; }
+  if (!values.reward) throw new UsageError('serve rewards needs --reward NAME[,NAME…]');
+  const token = values.token ?? process.env.PACER_TOKEN;
+  if (!token) throw new UsageError('serve rewards needs --token T (or PACER_TOKEN): requests must carry "Authorization: Bearer T"');
+  const onError = (values['on-error'] ?? 'skip') as 'skip' | 'zero';
+  if (!['skip', 'zero'].includes(onError)) throw new UsageError(`--on-error must be skip or zero`);
+  const aggregation = (values.aggregation ?? 'weighted_sum') as 'weighted_sum';
+  if (!['weighted_sum', 'normalized', 'log_tamed'].includes(aggregation)) throw new UsageError('--aggregation must be weighted_sum, normalized or log_tamed');
+  let rewards;
+  try {
+    rewards = rewardsFromSpec(values.reward, values.weights ? values.weights.split(',').map(Number) : undefined);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^pacer: /, ''));
+  }
+  const port = int(values.port, 'port', 8000, 0);
+  const host = values.host ?? '127.0.0.1';
+  const server = createRewardServer({ rewards, token, maxConcurrency: int(values.concurrency, 'concurrency', 4), timeoutMs: int(values['timeout-ms'], 'timeout-ms', 10000), onError, aggregation, log: (s) => console.error(s) });
+  await new Promise<void>((r) => server.listen(port, host, r));
+  const addr = server.address();
+  console.log(JSON.stringify({ listening: `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}/get_reward`, rewards: rewards.map((r) => r.name) }));
+  await new Promise<void>((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
+  server.close();
+  return 0;
+}
+
 async function cmdTrain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
     set: { type: 'string', multiple: true }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -294,13 +341,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       const sub = rest.join(' ');
-      const helps: Record<string, string> = { train: TRAIN_HELP, 'bench dpo': BENCH_DPO_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
+      const helps: Record<string, string> = { 'serve rewards': SERVE_REWARDS_HELP, train: TRAIN_HELP, 'bench dpo': BENCH_DPO_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
       console.log(helps[sub] ?? MAIN_HELP);
       return 0;
     }
     if (cmd === 'demo') return await cmdDemo(rest);
     if (cmd === 'logprobs') return await cmdLogprobsCli(rest);
     if (cmd === 'train') return await cmdTrain(rest);
+    if (cmd === 'serve') return await cmdServe(rest);
     if (cmd === 'generate') return await cmdGenerateCli(rest);
     if (cmd === 'bench') {
       const [what, ...opts] = rest;

@@ -7,6 +7,7 @@
 // "difficulty", "margin") are kept.
 import { readFileSync } from 'node:fs';
 import { readJsonl, isMessages, DataError } from './jsonl.js';
+import { rng } from './random.js';
 
 export type Text = string | Array<{ role: string; content: string }>;
 export type Format = 'language_modeling' | 'prompt_completion' | 'preference' | 'unpaired_preference';
@@ -138,14 +139,7 @@ export async function loadDataset(file: string): Promise<Example[]> {
 
 /** A seeded permutation (mulberry32 + Fisher-Yates), the same on every platform. */
 export function shuffledIndices(n: number, seed: number): number[] {
-  let a = seed >>> 0;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = rng(seed);
   const idx = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));

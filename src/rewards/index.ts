@@ -1,0 +1,58 @@
+// The reward library by name, for configs and the reward server: "NAME" or "NAME:key=value:…".
+import { accuracyReward, exactMatchReward, multipleChoiceReward } from './accuracy.js';
+import { thinkAnswerFormatReward, reasoningPatternReward, lengthPenaltyReward, overlongPenaltyReward } from './format.js';
+import { iouReward, temporalIoUReward, gaussianPointRewardFn } from './spatial.js';
+import { partialMatchReward, hierarchicalReward } from './partial.js';
+import type { NamedReward, RewardFunction } from './types.js';
+
+export * from './types.js';
+export * from './accuracy.js';
+export * from './format.js';
+export * from './spatial.js';
+export * from './partial.js';
+export * from './compose.js';
+
+type Opts = Record<string, string>;
+const num = (o: Opts, k: string, name: string, dflt?: number): number => {
+  if (o[k] === undefined) {
+    if (dflt === undefined) throw new Error(`pacer: reward '${name}' needs ${k}=N (e.g. ${name}:${k}=512)`);
+    return dflt;
+  }
+  const v = Number(o[k]);
+  if (!Number.isFinite(v)) throw new Error(`pacer: reward '${name}': ${k} must be a number, got '${o[k]}'`);
+  return v;
+};
+
+export const REWARDS: Record<string, (o: Opts, name: string) => RewardFunction> = {
+  accuracy: (o) => accuracyReward({ column: o.column }),
+  exact_match: (o) => exactMatchReward({ column: o.column, caseSensitive: o.case_sensitive === 'true' }),
+  multiple_choice: (o) => multipleChoiceReward({ column: o.column }),
+  think_answer: () => thinkAnswerFormatReward(),
+  reasoning_pattern: () => reasoningPatternReward(),
+  length: (o, n) => lengthPenaltyReward({ budget: num(o, 'budget', n) }),
+  overlong: (o, n) => overlongPenaltyReward({ maxLength: num(o, 'max_length', n), cache: num(o, 'cache', n) }),
+  iou: (o) => iouReward({ column: o.column }),
+  temporal_iou: (o) => temporalIoUReward({ column: o.column }),
+  gaussian_point: (o, n) => gaussianPointRewardFn({ column: o.column, alpha: num(o, 'alpha', n, 0.5) }),
+  partial_match: (o) => partialMatchReward({ column: o.column }),
+  hierarchical: (o) => hierarchicalReward({ column: o.column, separator: o.separator }),
+};
+
+/** Parse "accuracy,overlong:max_length=512:cache=128" with optional weights into named rewards. */
+export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[] {
+  const parts = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new Error('pacer: no reward named');
+  if (weights && weights.length !== parts.length) throw new Error(`pacer: ${weights.length} weights for ${parts.length} rewards`);
+  return parts.map((p, i) => {
+    const [name, ...kv] = p.split(':');
+    const make = REWARDS[name];
+    if (!make) throw new Error(`pacer: unknown reward '${name}' (available: ${Object.keys(REWARDS).join(', ')})`);
+    const opts: Opts = {};
+    for (const x of kv) {
+      const j = x.indexOf('=');
+      if (j <= 0) throw new Error(`pacer: reward option '${x}' must be key=value`);
+      opts[x.slice(0, j)] = x.slice(j + 1);
+    }
+    return { name, fn: make(opts, name), weight: weights?.[i] ?? 1 };
+  });
+}
