@@ -5,3 +5,4 @@ export * from './dpo.js';
 export * from './kto.js';
 export * from './orpo.js';
 export * from './cpo.js';
+export * from './grpo.js';
