@@ -172,3 +172,23 @@ test('serve rewards starts an authenticated OpenRLHF reward server', async () =>
     child.kill('SIGTERM');
   }
 });
+
+test('serve model answers OpenAI completions from the command line', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [join(root, 'bin/pacer.js'), 'serve', 'model', '--model', llamaDir, '--port', '0', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const line = await new Promise((res, rej) => {
+      let buf = '';
+      child.stdout.on('data', (d) => { buf += d; if (buf.includes('\n')) res(buf.split('\n')[0]); });
+      child.on('exit', (c) => rej(new Error(`server exited ${c}`)));
+    });
+    const { url, port } = JSON.parse(line);
+    const r = await fetch(`${url}:${port}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'The river', max_tokens: 3, temperature: 0, logprobs: 1 }) });
+    assert.equal(r.status, 200);
+    const j = await r.json();
+    assert.equal(j.object, 'text_completion');
+    assert.equal(j.choices[0].logprobs.token_logprobs.length, j.usage.completion_tokens);
+  } finally {
+    child.kill('SIGTERM');
+  }
+});

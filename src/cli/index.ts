@@ -9,6 +9,10 @@ import { cmdLogprobs, cmdGenerate } from './models.js';
 import { loadConfig, trainWithStages } from '../trainers/index.js';
 import { rewardsFromSpec } from '../rewards/index.js';
 import { createRewardServer } from '../server/rewards.js';
+import { createModelServer } from '../server/openai.js';
+import { fromPretrained } from '../models/pretrained.js';
+import { Tokenizer } from '../tokenizers/index.js';
+import { setThreads } from '../engine/index.js';
 import { DTYPES, type DType } from '../engine/index.js';
 
 const MAIN_HELP = `pacer — post-training from rewards and preferences (libtorch engine)
@@ -18,6 +22,7 @@ usage: pacer <command> [options]
 commands:
   demo                 train a tiny GPT on the bundled text and sample from it (what 'npm start' runs)
   train CONFIG.yaml    train with sft | reward | dpo | kto | orpo | cpo (TRL config names)
+  serve model          serve a local HF model as OpenAI-compatible /v1/completions and /v1/chat/completions
   serve rewards        a reward server speaking OpenRLHF's /get_reward protocol (bearer token)
   logprobs             score completions with a local HF model: JSONL {prompt, completion} in, {logprob, tokens} out
   generate             sample from a local HF model (KV cache; greedy, temperature, top-k/p, min-p)
@@ -284,9 +289,41 @@ Labels reach the rewards as the 'answer' column. Rewards: accuracy, exact_match,
 think_answer, reasoning_pattern, length:budget=N, overlong:max_length=N:cache=M, iou, temporal_iou,
 gaussian_point, partial_match, hierarchical. The token may also come from PACER_TOKEN.`;
 
+const SERVE_MODEL_HELP = `pacer serve model — a local HF model behind the OpenAI API
+
+usage: pacer serve model --model DIR [--port 8000] [--host 127.0.0.1] [--token T] [--dtype float32] [--threads N]
+
+POST /v1/completions ({"prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "stop",
+"seed", "logprobs": 1}) and POST /v1/chat/completions ({"messages", …, "logprobs": true}) answer in
+OpenAI's format with per-token log-probs; GET /v1/models lists the model. temperature 0 is greedy.
+With --token (or PACER_TOKEN) every request needs "Authorization: Bearer T".`;
+
+async function listenUntilSignal(server: import('node:http').Server, port: number, host: string, info: Record<string, unknown>): Promise<void> {
+  await new Promise<void>((r) => server.listen(port, host, r));
+  const addr = server.address();
+  console.log(JSON.stringify({ ...info, port: typeof addr === 'object' && addr ? addr.port : port, host }));
+  await new Promise<void>((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
+  server.close();
+}
+
 async function cmdServe(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
-  if (what !== 'rewards') throw new UsageError(`unknown server '${what ?? ''}' (available: rewards)`);
+  if (what === 'model') {
+    const { values } = parseArgs({ args: rest, options: {
+      model: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    } });
+    if (values.help) { console.log(SERVE_MODEL_HELP); return 0; }
+    if (!values.model) throw new UsageError('serve model needs --model DIR');
+    const cores = (await import('node:os')).availableParallelism();
+    setThreads(int(values.threads, 'threads', cores));
+    const tokenizer = Tokenizer.fromPretrained(values.model);
+    const { model } = fromPretrained(values.model, { dtype: dtypeOpt(values.dtype) });
+    const server = createModelServer({ model, tokenizer, modelName: values.model.replace(/\/$/, '').split('/').pop() ?? 'pacer', token: values.token ?? process.env.PACER_TOKEN });
+    const host = values.host ?? '127.0.0.1';
+    await listenUntilSignal(server, int(values.port, 'port', 8000, 0), host, { serving: values.model, url: `http://${host}` });
+    return 0;
+  }
+  if (what !== 'rewards') throw new UsageError(`unknown server '${what ?? ''}' (available: model, rewards)`);
   const { values } = parseArgs({ args: rest, options: {
     reward: { type: 'string' }, weights: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' },
     concurrency: { type: 'string' }, 'timeout-ms': { type: 'string' }, 'on-error': { type: 'string' }, aggregation: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -341,7 +378,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       const sub = rest.join(' ');
-      const helps: Record<string, string> = { 'serve rewards': SERVE_REWARDS_HELP, train: TRAIN_HELP, 'bench dpo': BENCH_DPO_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
+      const helps: Record<string, string> = { 'serve model': SERVE_MODEL_HELP, 'serve rewards': SERVE_REWARDS_HELP, train: TRAIN_HELP, 'bench dpo': BENCH_DPO_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
       console.log(helps[sub] ?? MAIN_HELP);
       return 0;
     }

@@ -1,0 +1,168 @@
+// OpenAI-compatible serving of a pacer model (POST /v1/completions, POST /v1/chat/completions,
+// GET /v1/models) with per-token log-probs, and a client for any such server (vLLM, SGLang,
+// Ollama, llama.cpp, or this one) that requests log-probs — the rollout path RL needs. Requests
+// are validated (400), generation runs one request at a time, an optional bearer token is
+// enforced when set, and the client retries with exponential backoff.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { CausalLM } from '../models/types.js';
+import type { Tokenizer, ChatMessage } from '../tokenizers/index.js';
+import { generate, type GenerationResult } from '../models/generate.js';
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) { super(message); }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+  res.end(data);
+}
+
+async function readJson(req: IncomingMessage, limit = 8 * 2 ** 20): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new HttpError(413, `request body over ${limit} bytes`);
+    chunks.push(c as Buffer);
+  }
+  let v: unknown;
+  try { v = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch (e) { throw new HttpError(400, `the body is not valid JSON (${(e as Error).message})`); }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+interface SamplingParams { maxTokens: number; temperature?: number; topP?: number; topK?: number; minP?: number; n: number; stop: string[]; seed: number; logprobs: boolean }
+
+function samplingParams(b: Record<string, unknown>, chat: boolean): SamplingParams {
+  const num = (k: string, min: number, max: number): number | undefined => {
+    const v = b[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new HttpError(400, `'${k}' must be a number in [${min}, ${max}], got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const maxTokens = num(chat ? (b.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens') : 'max_tokens', 0, 4096) ?? 16;
+  const n = num('n', 1, 64) ?? 1;
+  if (!Number.isInteger(n) || !Number.isInteger(maxTokens)) throw new HttpError(400, "'n' and 'max_tokens' must be integers");
+  const stop = b.stop === undefined || b.stop === null ? [] : typeof b.stop === 'string' ? [b.stop] : b.stop;
+  if (!Array.isArray(stop) || !stop.every((s) => typeof s === 'string')) throw new HttpError(400, "'stop' must be a string or a list of strings");
+  const lp = chat ? b.logprobs === true : typeof b.logprobs === 'number' && b.logprobs >= 0;
+  return {
+    maxTokens, n, stop, logprobs: lp, seed: num('seed', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+    temperature: num('temperature', 0, 2), topP: num('top_p', 0, 1), topK: num('top_k', -1, 1e9), minP: num('min_p', 0, 1),
+  };
+}
+
+function runGeneration(model: CausalLM, tok: Tokenizer, prompts: number[][], p: SamplingParams): GenerationResult[] {
+  const greedy = p.temperature === 0;
+  const batch = prompts.flatMap((ids) => Array.from({ length: p.n }, () => ids));
+  return generate(model, batch, {
+    maxNewTokens: p.maxTokens, doSample: !greedy, temperature: greedy ? undefined : (p.temperature ?? 1), topP: p.topP, topK: p.topK && p.topK > 0 ? p.topK : undefined,
+    minP: p.minP, seed: p.seed, stopStrings: p.stop.length ? p.stop : undefined,
+  }, tok);
+}
+
+export interface ModelServerOptions { model: CausalLM; tokenizer: Tokenizer; modelName: string; token?: string }
+
+export function createModelServer(o: ModelServerOptions): Server {
+  let busy: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => T): Promise<T> => {
+    const p = busy.then(fn, fn);
+    busy = p.catch(() => undefined);
+    return p;
+  };
+  const tok = o.tokenizer;
+  const usage = (prompts: number[][], res: GenerationResult[]) => {
+    const p = prompts.reduce((a, x) => a + x.length, 0), c = res.reduce((a, r) => a + r.tokens.length, 0);
+    return { prompt_tokens: p, completion_tokens: c, total_tokens: p + c };
+  };
+  const finish = (r: GenerationResult) => (r.finishReason === 'length' ? 'length' : 'stop');
+  return createServer(async (req, res) => {
+    try {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (o.token) {
+        const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+        const a = Buffer.from(m?.[1] ?? ''), b = Buffer.from(o.token);
+        if (!(a.length === b.length && timingSafeEqual(a, b))) return send(res, 401, { error: { message: 'missing or wrong bearer token', type: 'authentication_error' } });
+      }
+      if (req.method === 'GET' && path === '/v1/models') return send(res, 200, { object: 'list', data: [{ id: o.modelName, object: 'model', owned_by: 'pacer' }] });
+      if (req.method !== 'POST' || (path !== '/v1/completions' && path !== '/v1/chat/completions')) throw new HttpError(404, `no route ${req.method} ${path}`);
+      const body = await readJson(req);
+      const chat = path === '/v1/chat/completions';
+      const p = samplingParams(body, chat);
+      const id = `${chat ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      const created = Math.floor(Date.now() / 1000);
+      if (chat) {
+        const msgs = body.messages;
+        if (!Array.isArray(msgs) || msgs.length === 0 || !msgs.every((m) => m && typeof m.role === 'string' && typeof m.content === 'string'))
+          throw new HttpError(400, "'messages' must be a non-empty list of {role, content} strings");
+        const ids = [tok.encode(tok.applyChatTemplate(msgs as ChatMessage[], { addGenerationPrompt: true }))];
+        const out = await serial(() => runGeneration(o.model, tok, ids, p));
+        return send(res, 200, {
+          id, object: 'chat.completion', created, model: o.modelName, usage: usage(ids, out),
+          choices: out.map((r, i) => ({
+            index: i, finish_reason: finish(r), message: { role: 'assistant', content: r.text ?? '' },
+            logprobs: p.logprobs ? { content: r.tokens.map((t, j) => ({ token: tok.decode([t]), logprob: r.logprobs[j], bytes: [...Buffer.from(tok.decode([t]))], top_logprobs: [] })) } : null,
+          })),
+        });
+      }
+      const prompt = body.prompt;
+      const prompts = typeof prompt === 'string' ? [prompt] : prompt;
+      if (!Array.isArray(prompts) || prompts.length === 0 || !prompts.every((x) => typeof x === 'string')) throw new HttpError(400, "'prompt' must be a string or a non-empty list of strings");
+      const ids = (prompts as string[]).map((x) => tok.encode(x, { addSpecialTokens: true }));
+      if (ids.some((x) => x.length === 0)) throw new HttpError(400, 'a prompt tokenizes to nothing');
+      const out = await serial(() => runGeneration(o.model, tok, ids, p));
+      return send(res, 200, {
+        id, object: 'text_completion', created, model: o.modelName, usage: usage(ids, out),
+        choices: out.map((r, i) => {
+          const tokens = r.tokens.map((t) => tok.decode([t]));
+          let off = 0;
+          return {
+            index: i, text: r.text ?? '', finish_reason: finish(r),
+            logprobs: p.logprobs ? { tokens, token_logprobs: r.logprobs, top_logprobs: null, text_offset: tokens.map((t) => { const x = off; off += t.length; return x; }) } : null,
+          };
+        }),
+      });
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      send(res, status, { error: { message: (e as Error).message, type: status === 400 ? 'invalid_request_error' : 'server_error' } });
+    }
+  });
+}
+
+export interface Completion { text: string; tokens: string[]; logprobs: number[]; finishReason: string }
+
+/** Client for OpenAI-compatible /v1/completions servers, asking for per-token log-probs. */
+export class OpenAICompatClient {
+  constructor(readonly baseUrl: string, readonly o: { apiKey?: string; model?: string; timeoutMs?: number; retries?: number; backoffMs?: number } = {}) {}
+  async complete(prompts: string[], p: { maxTokens?: number; temperature?: number; topP?: number; n?: number; stop?: string[]; seed?: number } = {}): Promise<Completion[][]> {
+    const body = { model: this.o.model ?? 'default', prompt: prompts, max_tokens: p.maxTokens ?? 64, temperature: p.temperature ?? 1, top_p: p.topP, n: p.n ?? 1, stop: p.stop, seed: p.seed, logprobs: 1 };
+    const retries = this.o.retries ?? 3;
+    let last: Error | null = null;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, (this.o.backoffMs ?? 200) * 2 ** (attempt - 1)));
+      try {
+        const res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/v1/completions`, {
+          method: 'POST', signal: AbortSignal.timeout(this.o.timeoutMs ?? 120_000),
+          headers: { 'content-type': 'application/json', ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) }, body: JSON.stringify(body),
+        });
+        const text = await res.text();
+        if (res.status >= 500 || res.status === 429) { last = new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`); continue; }
+        if (!res.ok) throw new Error(`pacer: ${this.baseUrl} answered ${res.status}: ${text.slice(0, 300)}`);
+        const j = JSON.parse(text);
+        const n = p.n ?? 1;
+        const out: Completion[][] = prompts.map(() => []);
+        for (const c of j.choices) {
+          if (!c.logprobs || !Array.isArray(c.logprobs.token_logprobs)) throw new Error(`pacer: ${this.baseUrl} returned no token log-probs (the server must support "logprobs")`);
+          out[Math.floor(c.index / n)].push({ text: c.text, tokens: c.logprobs.tokens, logprobs: c.logprobs.token_logprobs, finishReason: c.finish_reason });
+        }
+        return out;
+      } catch (e) {
+        if ((e as Error).message.startsWith('pacer:')) throw e;
+        last = e as Error;
+      }
+    }
+    throw new Error(`pacer: ${this.baseUrl} did not answer after ${retries + 1} attempts (${last?.message}); is the server running?`);
+  }
+}
