@@ -4,12 +4,11 @@
 // scheduler, RNG and data position, written atomically) with exact resume, metrics.jsonl with
 // TRL's names (a logging step's metrics describe the batch before that step's update), a progress
 // bar and an HTML report.
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
-  AdamW, LRScheduler, clipGradNorm, decayGroups, manualSeed, scope, setThreads, noGrad, getRngState, setRngState, tensor,
-  saveSafetensors, loadSafetensors, atomicWrite, type Tensor,
+  AdamW, LRScheduler, clipGradNorm, decayGroups, manualSeed, scope, setThreads, noGrad, saveSafetensors, atomicWrite, type Tensor,
 } from '../engine/index.js';
 import { fromPretrained, savePretrained, type PretrainedModel } from '../models/pretrained.js';
 import { LoraAdapters } from '../models/lora.js';
@@ -22,6 +21,9 @@ import { renderReport, plotsFromMetrics } from '../report/html.js';
 import { makeMethod, sequenceLogpSums, type Item, type Method } from './methods.js';
 import type { TrainConfig } from './config.js';
 import { orderItems, parseCurriculum, pacingFraction } from '../curriculum/offline.js';
+import { latestCheckpoint, readCheckpoint, restoreMetrics, writeCheckpoint } from './checkpoint.js';
+
+export { latestCheckpoint };
 
 export class TrainingError extends Error {}
 
@@ -49,14 +51,6 @@ function avgMetrics(ms: Array<Record<string, number>>): Record<string, number> {
     if (v.length) out[k] = mean(v);
   }
   return out;
-}
-
-/** The newest complete checkpoint in a run folder (incomplete temp folders are ignored). */
-export function latestCheckpoint(outputDir: string): string | null {
-  if (!existsSync(outputDir)) return null;
-  const steps = readdirSync(outputDir).map((n) => /^checkpoint-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => !!m)
-    .filter((m) => existsSync(join(outputDir, m[0], 'trainer_state.json'))).map((m) => Number(m[1])).sort((a, b) => b - a);
-  return steps.length ? join(outputDir, `checkpoint-${steps[0]}`) : null;
 }
 
 export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: (s: string) => void } = {}): Promise<TrainResult> {
@@ -126,28 +120,11 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
   const resumeFrom = cfg.resume_from_checkpoint === true ? latestCheckpoint(cfg.output_dir) : typeof cfg.resume_from_checkpoint === 'string' ? cfg.resume_from_checkpoint : null;
   if (cfg.resume_from_checkpoint === true && !resumeFrom) log(`pacer: no checkpoint in ${cfg.output_dir}; starting from scratch`);
   if (resumeFrom) {
-    const st = JSON.parse(readFileSync(join(resumeFrom, 'trainer_state.json'), 'utf8'));
-    scope(() => {
-      const w = loadSafetensors(join(resumeFrom, 'weights.safetensors'));
-      noGrad(() => {
-        for (const [n, p] of trainable.namedParameters()) {
-          const t = w.get(n);
-          if (!t) throw new TrainingError(`pacer: ${resumeFrom}: the checkpoint has no '${n}' (was it made with another config?)`);
-          p.copy_(t);
-        }
-      });
-      const o = loadSafetensors(join(resumeFrom, 'optimizer.safetensors'));
-      opt.loadStateDict({ step: st.optimizer.step, options: st.optimizer.options, tensors: o });
-      setRngState(tensor(new Uint8Array(Buffer.from(st.rng, 'base64'))));
-    });
-    sched.loadStateDict(st.scheduler);
+    const st = readCheckpoint(resumeFrom, trainable, opt, sched);
     method.state?.load(st.method);
     step = st.global_step;
     pos = st.position;
-    // metrics.jsonl: keep what the resumed run had logged up to the checkpoint
-    const kept = existsSync(metricsFile) ? readFileSync(metricsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.step <= step) : [];
-    writeFileSync(metricsFile, kept.map((m) => JSON.stringify(m) + '\n').join(''));
-    history.push(...kept);
+    history.push(...restoreMetrics(metricsFile, step));
     log(`pacer: resumed from ${resumeFrom} at step ${step}`);
   } else writeFileSync(metricsFile, '');
 
@@ -181,28 +158,8 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
     return Object.fromEntries(Object.entries(avg).map(([k, v]) => [`eval_${k}`, v]));
   };
 
-  const saveCheckpoint = () => {
-    const final = join(cfg.output_dir, `checkpoint-${step}`);
-    const tmp = join(cfg.output_dir, `.checkpoint-${step}.tmp`);
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    scope(() => {
-      saveSafetensors(join(tmp, 'weights.safetensors'), new Map(trainable.namedParameters()));
-      const sd = opt.stateDict();
-      saveSafetensors(join(tmp, 'optimizer.safetensors'), sd.tensors);
-      const state = {
-        global_step: step, position: pos, scheduler: sched.stateDict(), optimizer: { step: sd.step, options: sd.options },
-        rng: Buffer.from(getRngState().data() as Uint8Array).toString('base64'), method: method.state?.save() ?? null, trainer: cfg.trainer,
-      };
-      atomicWrite(join(tmp, 'trainer_state.json'), (fd) => writeSync(fd, JSON.stringify(state, null, 1)));
-    });
-    rmSync(final, { recursive: true, force: true });
-    renameSync(tmp, final);
-    if (cfg.save_total_limit) {
-      const all = readdirSync(cfg.output_dir).map((n) => /^checkpoint-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => !!m).map((m) => Number(m[1])).sort((a, b) => a - b);
-      for (const s of all.slice(0, Math.max(0, all.length - cfg.save_total_limit))) rmSync(join(cfg.output_dir, `checkpoint-${s}`), { recursive: true, force: true });
-    }
-  };
+  const saveCheckpoint = () =>
+    writeCheckpoint(cfg.output_dir, step, trainable, opt, sched, { position: pos, method: method.state?.save() ?? null, trainer: cfg.trainer }, cfg.save_total_limit);
 
   // ---- the loop
   const bar = new Progress(totalSteps, `${cfg.trainer}`, opts.progress ?? true);
