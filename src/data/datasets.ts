@@ -1,5 +1,6 @@
 // TRL dataset formats, read from JSONL or Parquet, validated with file:line:field errors:
 //   language modeling   {"text"} | {"messages": [...]}
+//   prompt-only         {"prompt"} (for online RL)
 //   prompt-completion   {"prompt", "completion"}
 //   preference          {"prompt", "chosen", "rejected"} | implicit prompt {"chosen", "rejected"}
 //   unpaired preference {"prompt", "completion", "label": bool}
@@ -10,7 +11,7 @@ import { readJsonl, isMessages, DataError } from './jsonl.js';
 import { rng } from './random.js';
 
 export type Text = string | Array<{ role: string; content: string }>;
-export type Format = 'language_modeling' | 'prompt_completion' | 'preference' | 'unpaired_preference';
+export type Format = 'language_modeling' | 'prompt_only' | 'prompt_completion' | 'preference' | 'unpaired_preference';
 
 export interface Example {
   /** "file:line" (or "file:row N" for Parquet), for error messages. */
@@ -107,7 +108,10 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
       if (typeof v.label !== 'boolean') throw new DataError(`pacer: ${where}: field 'label' must be true or false`);
       e = { where, format: 'unpaired_preference', conversational: false, prompt: textField(v, 'prompt', where, true), completion: textField(v, 'completion', where, true), label: v.label, extra };
       e.conversational = Array.isArray(e.completion);
-    } else if ('completion' in v || ('prompt' in v && !('text' in v) && !('messages' in v))) {
+    } else if ('prompt' in v && !('completion' in v) && !('text' in v) && !('messages' in v)) {
+      const prompt = textField(v, 'prompt', where, true)!;
+      e = { where, format: 'prompt_only', conversational: Array.isArray(prompt), prompt, extra };
+    } else if ('completion' in v) {
       e = { where, format: 'prompt_completion', conversational: false, prompt: textField(v, 'prompt', where, true), completion: textField(v, 'completion', where, true), extra };
       e.conversational = Array.isArray(e.completion);
     } else if ('messages' in v) {

@@ -8,7 +8,9 @@ import { DPO_LOSS_TYPES, F_DIVERGENCES, CPO_LOSS_TYPES, validateDPOConfig } from
 
 export class ConfigError extends Error {}
 
-export const TRAINERS = ['sft', 'reward', 'dpo', 'kto', 'orpo', 'cpo'] as const;
+export const TRAINERS = ['sft', 'reward', 'dpo', 'kto', 'orpo', 'cpo', 'grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'] as const;
+export const ONLINE_TRAINERS = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'];
+const ON = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'] as TrainerName[];
 export type TrainerName = (typeof TRAINERS)[number];
 
 type Kind = 'string' | 'number' | 'int' | 'bool' | 'string|null' | 'number|null' | 'int|null' | 'path' | 'path|null' | 'any';
@@ -57,9 +59,9 @@ const COMMON: Record<string, KeySpec> = {
   curriculum: { kind: 'any', default: null },
   stages: { kind: 'any', default: null },
   // method-specific
-  ref_model_name_or_path: { kind: 'path|null', default: null, only: ['dpo', 'kto'] },
-  beta: { kind: 'number', default: 0.1, only: ['dpo', 'kto', 'orpo', 'cpo'] },
-  loss_type: { kind: 'any', default: null, only: ['dpo', 'cpo'] },
+  ref_model_name_or_path: { kind: 'path|null', default: null, only: ['dpo', 'kto', ...ON] },
+  beta: { kind: 'number', default: 0.1, only: ['dpo', 'kto', 'orpo', 'cpo', ...ON] },
+  loss_type: { kind: 'any', default: null, only: ['dpo', 'cpo', 'grpo'] },
   loss_weights: { kind: 'any', default: null, only: ['dpo'] },
   label_smoothing: { kind: 'number', default: 0, only: ['dpo', 'cpo'] },
   rpo_alpha: { kind: 'number|null', default: null, only: ['dpo'] },
@@ -76,9 +78,32 @@ const COMMON: Record<string, KeySpec> = {
   center_rewards_coefficient: { kind: 'number|null', default: null, only: ['reward'] },
   completion_only_loss: { kind: 'bool', default: true, only: ['sft'] },
   packing: { kind: 'bool', default: false, only: ['sft'] },
+  // online RL (TRL GRPOConfig names where they exist)
+  num_generations: { kind: 'int', default: 8, only: ON },
+  max_completion_length: { kind: 'int', default: 32, only: ON },
+  temperature: { kind: 'number', default: 1.0, only: ON },
+  top_p: { kind: 'number', default: 1.0, only: ON },
+  top_k: { kind: 'int|null', default: null, only: ON },
+  epsilon: { kind: 'number', default: 0.2, only: ON },
+  epsilon_high: { kind: 'number|null', default: null, only: ON },
+  scale_rewards: { kind: 'string', default: 'group', only: ON },
+  num_iterations: { kind: 'int', default: 1, only: ON },
+  mask_truncated_completions: { kind: 'bool', default: false, only: ON },
+  importance_sampling_level: { kind: 'string', default: 'token', only: ON },
+  dynamic_sampling: { kind: 'bool', default: false, only: ON },
+  reward_funcs: { kind: 'any', default: null, only: ON },
+  reward_weights: { kind: 'any', default: null, only: ON },
+  reward_timeout: { kind: 'number', default: 10, only: ON },
+  reward_on_error: { kind: 'string', default: 'zero', only: ON },
+  pass_threshold: { kind: 'number', default: 1.0, only: ON },
+  raft_top_k: { kind: 'int', default: 1, only: ['raft'] },
+  curriculum_sampler: { kind: 'string', default: 'uniform', only: ON },
+  curriculum_options: { kind: 'any', default: null, only: ON },
+  difficulty_column: { kind: 'string', default: 'difficulty', only: ON },
+  category_column: { kind: 'string|null', default: null, only: ON },
 };
 
-const LR_DEFAULT: Record<TrainerName, number> = { sft: 2e-5, reward: 1e-5, dpo: 1e-6, kto: 1e-6, orpo: 1e-6, cpo: 1e-6 };
+const LR_DEFAULT: Record<TrainerName, number> = { sft: 2e-5, reward: 1e-5, dpo: 1e-6, kto: 1e-6, orpo: 1e-6, cpo: 1e-6, grpo: 1e-6, rloo: 1e-6, reg_grpo: 1e-6, raft: 1e-5, online_dpo: 5e-7 };
 
 export interface TrainConfig {
   trainer: TrainerName;
@@ -139,6 +164,28 @@ export interface TrainConfig {
   center_rewards_coefficient: number | null;
   completion_only_loss: boolean;
   packing: boolean;
+  num_generations: number;
+  max_completion_length: number;
+  temperature: number;
+  top_p: number;
+  top_k: number | null;
+  epsilon: number;
+  epsilon_high: number | null;
+  scale_rewards: 'group' | 'batch' | 'none';
+  num_iterations: number;
+  mask_truncated_completions: boolean;
+  importance_sampling_level: 'token' | 'sequence';
+  dynamic_sampling: boolean;
+  reward_funcs: string[] | string | null;
+  reward_weights: number[] | null;
+  reward_timeout: number;
+  reward_on_error: 'skip' | 'zero';
+  pass_threshold: number;
+  raft_top_k: number;
+  curriculum_sampler: string;
+  curriculum_options: Record<string, number> | null;
+  difficulty_column: string;
+  category_column: string | null;
   /** Where the config came from, for messages. */
   _source: string;
 }
@@ -187,6 +234,8 @@ export function resolveConfig(raw: Record<string, unknown>, src = '<config>', ba
     if ('default' in spec) out[k] = spec.default;
   }
   if (out.learning_rate === undefined) out.learning_rate = LR_DEFAULT[trainer];
+  if (ON.includes(trainer) && raw.beta === undefined) out.beta = trainer === 'reg_grpo' ? 0.1 : trainer === 'online_dpo' ? 0.1 : 0.0;
+  if (trainer === 'grpo' && out.loss_type === null) out.loss_type = 'grpo';
   const c = out as unknown as TrainConfig;
   const fail = (m: string) => { throw new ConfigError(`pacer: ${src}: ${m}`); };
   if (c.learning_rate < 0) fail(`'learning_rate' must be >= 0 (0 runs an evaluation-only pass), got ${c.learning_rate}`);
@@ -219,7 +268,18 @@ export function resolveConfig(raw: Record<string, unknown>, src = '<config>', ba
     if (typeof t !== 'string' || !(CPO_LOSS_TYPES as readonly string[]).includes(t)) fail(`unknown loss_type '${String(t)}' for cpo (expected one of ${CPO_LOSS_TYPES.join(', ')})`);
     c.loss_type = t;
   }
-  if (['dpo', 'kto', 'orpo', 'cpo'].includes(c.trainer) && !(c.beta > 0)) fail(`'beta' must be > 0, got ${c.beta}`);
+  if (['dpo', 'kto', 'orpo', 'cpo', 'online_dpo'].includes(c.trainer) && !(c.beta > 0)) fail(`'beta' must be > 0, got ${c.beta}`);
+  if (ON.includes(c.trainer)) {
+    if (!c.reward_funcs || (Array.isArray(c.reward_funcs) && c.reward_funcs.length === 0)) fail(`'reward_funcs' must name at least one reward (e.g. [accuracy])`);
+    if (c.num_generations < 2) fail(`'num_generations' must be >= 2 (groups need several completions)`);
+    if (c.per_device_train_batch_size % c.num_generations !== 0) fail(`per_device_train_batch_size (${c.per_device_train_batch_size}) must be a multiple of num_generations (${c.num_generations})`);
+    if (!['group', 'batch', 'none'].includes(c.scale_rewards)) fail(`'scale_rewards' must be group, batch or none`);
+    if (!['token', 'sequence'].includes(c.importance_sampling_level)) fail(`'importance_sampling_level' must be token or sequence`);
+    if (!['skip', 'zero'].includes(c.reward_on_error)) fail(`'reward_on_error' must be skip or zero`);
+    if (c.trainer === 'grpo' && !['grpo', 'bnpo', 'dr_grpo', 'dapo'].includes(String(c.loss_type))) fail(`unknown loss_type '${String(c.loss_type)}' for grpo (expected grpo, bnpo, dr_grpo or dapo)`);
+    if (c.beta < 0) fail(`'beta' must be >= 0`);
+    if (c.num_iterations < 1) fail(`'num_iterations' must be >= 1`);
+  }
   if (c.use_peft && !(c.lora_r >= 1)) fail(`'lora_r' must be >= 1`);
   if (c.packing && !c.max_length) fail(`packing needs a max_length (the packed row length)`);
   return c;

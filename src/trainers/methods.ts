@@ -184,6 +184,8 @@ export function makeMethod(cfg: TrainConfig): Method {
         },
       };
     }
+    default:
+      throw new Error(`pacer: '${cfg.trainer}' is an online trainer (see trainers/online.ts)`);
   }
 }
 
