@@ -10,8 +10,8 @@ import { modelFromConfig, savePretrained } from '../dist/models/pretrained.js';
 import { makeProblems, writeTinyArithmeticModel } from '../dist/tasks/arithmetic.js';
 import { REWARDS } from '../dist/rewards/index.js';
 
-// A custom reward registered by name (how users add their own): 1 when the completion starts with a digit.
-REWARDS.starts_with_digit = () => (input) => input.completions.map((c) => (/^\d/.test(c) ? 1 : 0));
+// A custom reward registered by name (how users add their own): the parity of the first token id.
+REWARDS.first_token_odd = () => (input) => input.completionIds.map((ids) => (ids.length ? ids[0] % 2 : 0));
 
 const quiet = { progress: false, log: () => {} };
 function setup() {
@@ -35,7 +35,7 @@ for (const [trainer, extra, keys] of [
   ['rloo', { curriculum_sampler: 'balanced' }, ['loss', 'curriculum/eligible_fraction']],
   ['reg_grpo', { curriculum_sampler: 'dump' }, ['loss', 'kl']],
   ['raft', { raft_top_k: 2, curriculum_sampler: 'vcrl' }, ['loss', 'num_tokens', 'curriculum/bank_size']],
-  ['online_dpo', { reward_funcs: ['starts_with_digit'], reward_weights: null, max_completion_length: 2 }, ['rewards/margins', 'rewards/starts_with_digit/mean']],
+  ['online_dpo', { reward_funcs: ['first_token_odd'], reward_weights: null, max_completion_length: 2 }, ['rewards/margins', 'rewards/first_token_odd/mean']],
 ]) {
   test(`${trainer}${extra.tag ?? ''} runs and logs its metrics`, async () => {
     const { d, m } = setup();
