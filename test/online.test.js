@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { resolveConfig, trainOnline, trainWithStages } from '../dist/trainers/index.js';
 import { modelFromConfig, savePretrained } from '../dist/models/pretrained.js';
 import { makeProblems, writeTinyArithmeticModel } from '../dist/tasks/arithmetic.js';
@@ -14,6 +15,8 @@ import { REWARDS } from '../dist/rewards/index.js';
 REWARDS.first_token_odd = () => (input) => input.completionIds.map((ids) => (ids.length ? ids[0] % 2 : 0));
 
 const quiet = { progress: false, log: () => {} };
+// sampled completions need diverse first tokens: the fixture Llama's weights are small enough for that
+const FIXTURE_LLAMA = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'models', 'llama');
 function setup() {
   const d = mkdtempSync(join(tmpdir(), 'pacer-online-'));
   const m = join(d, 'model');
@@ -35,7 +38,7 @@ for (const [trainer, extra, keys] of [
   ['rloo', { curriculum_sampler: 'balanced' }, ['loss', 'curriculum/eligible_fraction']],
   ['reg_grpo', { curriculum_sampler: 'dump' }, ['loss', 'kl']],
   ['raft', { raft_top_k: 2, curriculum_sampler: 'vcrl' }, ['loss', 'num_tokens', 'curriculum/bank_size']],
-  ['online_dpo', { reward_funcs: ['first_token_odd'], reward_weights: null, max_completion_length: 2 }, ['rewards/margins', 'rewards/first_token_odd/mean']],
+  ['online_dpo', { reward_funcs: ['first_token_odd'], reward_weights: null, max_completion_length: 2, model_name_or_path: FIXTURE_LLAMA }, ['rewards/margins', 'rewards/first_token_odd/mean']],
 ]) {
   test(`${trainer}${extra.tag ?? ''} runs and logs its metrics`, async () => {
     const { d, m } = setup();
