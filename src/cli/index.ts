@@ -57,7 +57,7 @@ const DEMO_HELP = `pacer demo — train a tiny character-level GPT on the bundle
 
 usage: pacer demo [--steps N] [--threads N] [--seed N] [--out DIR]
 
-  --steps N     training steps            (default 300)
+  --steps N     training steps            (default 600)
   --threads N   engine threads            (default: all cores)
   --seed N      random seed               (default 0)
   --out DIR     where to write the model and log (default runs/demo-gpt)`;
@@ -188,7 +188,7 @@ async function cmdDemo(argv: string[]): Promise<number> {
   if (values.help) { console.log(DEMO_HELP); return 0; }
   const cores = (await import('node:os')).availableParallelism();
   await runDemo({
-    steps: int(values.steps, 'steps', 300), threads: int(values.threads, 'threads', cores), seed: int(values.seed, 'seed', 0, 0),
+    steps: int(values.steps, 'steps', 600), threads: int(values.threads, 'threads', cores), seed: int(values.seed, 'seed', 0, 0),
     out: values.out ?? 'runs/demo-gpt',
   });
   return 0;
