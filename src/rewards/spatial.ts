@@ -40,26 +40,24 @@ function refList(v: unknown, n: number, reward: string, i: number): number[] {
   return v as number[];
 }
 
-export function iouReward(o: { column?: string } = {}): RewardFunction {
+/** A reward comparing the last list of n numbers in the completion with a reference column (0 when none is given). */
+function listReward(name: string, col: string, n: number, score: (pred: number[], ref: number[]) => number): RewardFunction {
   return (input) => {
-    const ref = column(input, o.column ?? 'box', 'iou');
+    const ref = column(input, col, name);
     return input.completions.map((c, i) => {
       if (ref[i] == null) return null;
-      const p = parseNumbers(completionText(c), 4);
-      return p ? boxIoU(p, refList(ref[i], 4, 'iou', i)) : 0;
+      const p = parseNumbers(completionText(c), n);
+      return p ? score(p, refList(ref[i], n, name, i)) : 0;
     });
   };
 }
 
+export function iouReward(o: { column?: string } = {}): RewardFunction {
+  return listReward('iou', o.column ?? 'box', 4, boxIoU);
+}
+
 export function temporalIoUReward(o: { column?: string } = {}): RewardFunction {
-  return (input) => {
-    const ref = column(input, o.column ?? 'segment', 'temporal_iou');
-    return input.completions.map((c, i) => {
-      if (ref[i] == null) return null;
-      const p = parseNumbers(completionText(c), 2);
-      return p ? temporalIoU(p, refList(ref[i], 2, 'temporal_iou', i)) : 0;
-    });
-  };
+  return listReward('temporal_iou', o.column ?? 'segment', 2, temporalIoU);
 }
 
 export function gaussianPointRewardFn(o: { column?: string; alpha?: number } = {}): RewardFunction {
