@@ -68,3 +68,14 @@ test('online resume is exact; dynamic sampling; settings are validated', async (
   await assert.rejects(trainOnline(cfg(d, m, { trainer: 'grpo', reward_funcs: ['acuracy'], reward_weights: null }), quiet), /unknown reward 'acuracy'/);
   await assert.rejects(trainOnline(cfg(d, m, { trainer: 'grpo', curriculum_sampler: 'spiral' }), quiet), /unknown curriculum sampler 'spiral'/);
 });
+
+test('an evaluate callback runs every eval_steps and at the end, logged as eval_*', async () => {
+  const { d, m } = setup();
+  const calls = [];
+  const c = cfg(d, m, { trainer: 'grpo', max_steps: 4, eval_steps: 2, logging_steps: 3 });
+  await trainOnline(c, { ...quiet, evaluate: (model, step) => { calls.push(step); assert.equal(model.training, false); return { accuracy: step / 10 }; } });
+  assert.deepEqual(calls, [2, 4]);
+  const ms = metrics(c.output_dir);
+  assert.deepEqual(ms.filter((x) => 'eval_accuracy' in x).map((x) => [x.step, x.eval_accuracy]), [[2, 0.2], [4, 0.4]]);
+  assert.deepEqual(ms.map((x) => x.step), [2, 3, 4]);
+});

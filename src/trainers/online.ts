@@ -32,7 +32,14 @@ function renderPrompt(tok: Tokenizer, e: Example): number[] {
   return Array.isArray(e.prompt) ? tok.encode(tok.applyChatTemplate(e.prompt, { addGenerationPrompt: true })) : tok.encode(e.prompt as string, { addSpecialTokens: true });
 }
 
-export async function trainOnline(cfg: TrainConfig, opts: { progress?: boolean; log?: (s: string) => void } = {}): Promise<TrainResult> {
+export interface OnlineOptions {
+  progress?: boolean;
+  log?: (s: string) => void;
+  /** Called every eval_steps (and at the end) with the policy; its numbers are logged as eval_<name>. */
+  evaluate?: (model: CausalLM, step: number) => Record<string, number>;
+}
+
+export async function trainOnline(cfg: TrainConfig, opts: OnlineOptions = {}): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   setThreads(cfg.threads ?? availableParallelism());
   manualSeed(cfg.seed);
@@ -199,7 +206,13 @@ export async function trainOnline(cfg: TrainConfig, opts: { progress?: boolean; 
       'completions/clipped_ratio': rs.filter((r) => r.truncated).length / rs.length,
       ...rewardMetrics, ...sampler.metrics(),
     };
-    if (step % cfg.logging_steps === 0 || step === totalSteps) { history.push(rec); appendFileSync(metricsFile, JSON.stringify(rec) + '\n'); }
+    const evalNow = opts.evaluate && ((cfg.eval_steps && step % cfg.eval_steps === 0) || step === totalSteps);
+    if (evalNow) {
+      model.eval();
+      for (const [k, v] of Object.entries(opts.evaluate!(model, step))) rec[`eval_${k}`] = v;
+      model.train();
+    }
+    if (step % cfg.logging_steps === 0 || step === totalSteps || evalNow) { history.push(rec); appendFileSync(metricsFile, JSON.stringify(rec) + '\n'); }
     if (step % cfg.save_steps === 0 && step < totalSteps) writeCheckpoint(cfg.output_dir, step, model, opt, sched, { sampler: sampler.state(), trainer: cfg.trainer }, cfg.save_total_limit);
     bar.update(step, `reward ${meanR.toFixed(3)}`);
   }
