@@ -103,16 +103,22 @@ export async function trainOnline(cfg: TrainConfig, opts: OnlineOptions = {}): P
     let idx: number[] = [];
     let rs: Rollout[] = [];
     let rew: number[] = [];
+    const timing = { generation: 0, scoring: 0, training: 0 };
+    let t0 = performance.now();
     const rewardMetrics: Record<string, number> = {};
     for (let attempt = 0; attempt < (cfg.dynamic_sampling ? 4 : 1) && idx.length < P; attempt++) {
       const want = P - idx.length;
       const cand = sampler.next(want);
       const got = noGrad(() => scope(() => rollout(cand, cfg.seed * 100003 + step * 31 + attempt)));
+      timing.generation += performance.now() - t0;
+      t0 = performance.now();
       const rep = await runRewards(rewards, {
         prompts: got.map((_, k) => examples[cand[Math.floor(k / G)]].prompt!), completions: got.map((r) => r.text), completionIds: got.map((r) => r.completion),
         columns: Object.fromEntries(Object.keys(examples[0].extra).map((col) => [col, got.map((_, k) => examples[cand[Math.floor(k / G)]].extra[col])])),
       }, { timeoutMs: cfg.reward_timeout * 1000, onError: cfg.reward_on_error, log });
       Object.assign(rewardMetrics, rep.metrics);
+      timing.scoring += performance.now() - t0;
+      t0 = performance.now();
       const r = rep.rewards.map((x) => x ?? 0);
       for (let g = 0; g < cand.length; g++) {
         const grp = r.slice(g * G, (g + 1) * G);
@@ -193,6 +199,7 @@ export async function trainOnline(cfg: TrainConfig, opts: OnlineOptions = {}): P
         opt.step();
       }
     });
+    timing.training += performance.now() - t0;
     const lr = opt.lr;
     sched.step();
     step++;
@@ -205,6 +212,7 @@ export async function trainOnline(cfg: TrainConfig, opts: OnlineOptions = {}): P
       'completions/mean_length': rs.reduce((a, r) => a + r.completion.length, 0) / rs.length,
       'completions/clipped_ratio': rs.filter((r) => r.truncated).length / rs.length,
       ...rewardMetrics, ...sampler.metrics(),
+      'timing/generation_s': timing.generation / 1000, 'timing/scoring_s': timing.scoring / 1000, 'timing/training_s': timing.training / 1000,
     };
     const evalNow = opts.evaluate && ((cfg.eval_steps && step % cfg.eval_steps === 0) || step === totalSteps);
     if (evalNow) {
