@@ -242,3 +242,21 @@ test('sft packing: the same loss as padded batches, fewer rows', async () => {
   assert.ok(Math.abs(packed.loss - padded.loss) < 1e-5, `${packed.loss} vs ${padded.loss}`);
   assert.throws(() => cfgFor(d, { ...common, packing: true, max_length: null }), /packing needs a max_length/);
 });
+
+test('a trained reward model loads back and serves as reward_model:path=DIR', async () => {
+  const d = tmp();
+  const cfg = cfgFor(d, { trainer: 'reward', train_dataset: pref(d), max_steps: 3 });
+  await train(cfg, quiet);
+  const { rewardsFromSpec, runRewards } = await import('../dist/rewards/index.js');
+  const { loadScalarHeadModel } = await import('../dist/models/heads.js');
+  const { Tokenizer } = await import('../dist/tokenizers/index.js');
+  const rep = await runRewards(rewardsFromSpec(`reward_model:path=${cfg.output_dir}`), { prompts: ['1+2=', '3+4='], completions: ['3', '9'], columns: {} });
+  assert.equal(rep.errors.length, 0, rep.errors.join('; '));
+  const rm = loadScalarHeadModel(cfg.output_dir);
+  const tok = Tokenizer.fromPretrained(cfg.output_dir);
+  const direct = P.scope(() => P.noGrad(() => rm.forward(P.tensor([[...tok.encode('1+2=', { addSpecialTokens: true }), ...tok.encode('3')]], { dtype: 'int64' })).item()));
+  assert.ok(Math.abs(rep.rewards[0] - direct) < 1e-5, `${rep.rewards[0]} vs ${direct}`);
+  assert.notEqual(rep.rewards[0], rep.rewards[1]);
+  assert.throws(() => rewardsFromSpec('reward_model'), /needs path=DIR/);
+  assert.throws(() => loadScalarHeadModel(MODEL), /score\.safetensors not found/);
+});

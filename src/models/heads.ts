@@ -22,3 +22,25 @@ export class ScalarHeadModel extends Module {
     return all.gather(1, last.view(B, 1)).squeeze(1);
   }
 }
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSafetensors } from '../engine/index.js';
+import { fromPretrained } from './pretrained.js';
+
+/**
+ * Load a reward model written by `pacer train` with trainer: reward (the LM in HF layout plus
+ * score.safetensors holding the head).
+ */
+export function loadScalarHeadModel(dir: string): ScalarHeadModel {
+  const head = join(dir, 'score.safetensors');
+  if (!existsSync(head)) throw new Error(`pacer: ${head} not found (a reward model folder from 'pacer train' with trainer: reward has it)`);
+  const m = new ScalarHeadModel(fromPretrained(dir).model);
+  scope(() => {
+    const w = loadSafetensors(head).get('score.weight');
+    if (!w || w.shape.join(',') !== m.score.weight.shape.join(',')) throw new Error(`pacer: ${head}: expected 'score.weight' of shape [${m.score.weight.shape}]`);
+    noGrad(() => m.score.weight.copy_(w));
+  });
+  m.eval();
+  return m;
+}

@@ -3,7 +3,7 @@ import { accuracyReward, exactMatchReward, multipleChoiceReward } from './accura
 import { thinkAnswerFormatReward, reasoningPatternReward, lengthPenaltyReward, overlongPenaltyReward } from './format.js';
 import { iouReward, temporalIoUReward, gaussianPointRewardFn } from './spatial.js';
 import { partialMatchReward, hierarchicalReward } from './partial.js';
-import type { NamedReward, RewardFunction } from './types.js';
+import { completionText, type NamedReward, type RewardFunction } from './types.js';
 
 export * from './types.js';
 export * from './accuracy.js';
@@ -56,3 +56,39 @@ export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[]
     return { name, fn: make(opts, name), weight: weights?.[i] ?? 1 };
   });
 }
+
+import { loadScalarHeadModel } from '../models/heads.js';
+import { Tokenizer } from '../tokenizers/index.js';
+import { collate } from '../data/tokenize.js';
+import { noGrad, scope } from '../engine/index.js';
+
+/**
+ * reward_model: a Bradley–Terry reward model trained with `pacer train` (trainer: reward) scores
+ * prompt + completion, read at the last token. Loaded once per process.
+ */
+export function rewardModelReward(dir: string, batchSize = 16): import('./types.js').RewardFunction {
+  let loaded: { m: ReturnType<typeof loadScalarHeadModel>; tok: Tokenizer } | null = null;
+  return (input) => {
+    loaded ??= { m: loadScalarHeadModel(dir), tok: Tokenizer.fromPretrained(dir) };
+    const { m, tok } = loaded;
+    const seqs = input.completions.map((c, i) => {
+      const p = input.prompts[i];
+      const prompt = Array.isArray(p) ? tok.encode(tok.applyChatTemplate(p, { addGenerationPrompt: true })) : tok.encode(p, { addSpecialTokens: true });
+      const ids = [...prompt, ...tok.encode(completionText(c))];
+      return { ids, loss: ids.map(() => false) };
+    });
+    const out: number[] = [];
+    noGrad(() => {
+      for (let s = 0; s < seqs.length; s += batchSize) scope(() => {
+        const b = collate(seqs.slice(s, s + batchSize), tok.padTokenId ?? tok.eosTokenId ?? 0);
+        out.push(...m.forward(b.ids, b.attentionMask).toArray());
+      });
+    });
+    return out;
+  };
+}
+
+REWARDS.reward_model = (o, n) => {
+  if (!o.path) throw new Error(`pacer: reward '${n}' needs path=DIR (a folder written by pacer train with trainer: reward)`);
+  return rewardModelReward(o.path);
+};
