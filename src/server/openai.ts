@@ -3,35 +3,11 @@
 // Ollama, llama.cpp, or this one) that requests log-probs — the rollout path RL needs. Requests
 // are validated (400), generation runs one request at a time, an optional bearer token is
 // enforced when set, and the client retries with exponential backoff.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { HttpError, sendJson as send, readJsonBody, hasBearer, postJsonWithRetry } from './http.js';
 import type { CausalLM } from '../models/types.js';
 import type { Tokenizer, ChatMessage } from '../tokenizers/index.js';
 import { generate, type GenerationResult } from '../models/generate.js';
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
-  res.end(data);
-}
-
-async function readJson(req: IncomingMessage, limit = 8 * 2 ** 20): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw new HttpError(413, `request body over ${limit} bytes`);
-    chunks.push(c as Buffer);
-  }
-  let v: unknown;
-  try { v = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch (e) { throw new HttpError(400, `the body is not valid JSON (${(e as Error).message})`); }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the body must be a JSON object');
-  return v as Record<string, unknown>;
-}
 
 interface SamplingParams { maxTokens: number; temperature?: number; topP?: number; topK?: number; minP?: number; n: number; stop: string[]; seed: number; logprobs: boolean }
 
@@ -81,14 +57,10 @@ export function createModelServer(o: ModelServerOptions): Server {
   return createServer(async (req, res) => {
     try {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (o.token) {
-        const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-        const a = Buffer.from(m?.[1] ?? ''), b = Buffer.from(o.token);
-        if (!(a.length === b.length && timingSafeEqual(a, b))) return send(res, 401, { error: { message: 'missing or wrong bearer token', type: 'authentication_error' } });
-      }
+      if (o.token && !hasBearer(req, o.token)) return send(res, 401, { error: { message: 'missing or wrong bearer token', type: 'authentication_error' } });
       if (req.method === 'GET' && path === '/v1/models') return send(res, 200, { object: 'list', data: [{ id: o.modelName, object: 'model', owned_by: 'pacer' }] });
       if (req.method !== 'POST' || (path !== '/v1/completions' && path !== '/v1/chat/completions')) throw new HttpError(404, `no route ${req.method} ${path}`);
-      const body = await readJson(req);
+      const body = await readJsonBody(req, 8 * 2 ** 20);
       const chat = path === '/v1/chat/completions';
       const p = samplingParams(body, chat);
       const id = `${chat ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
@@ -138,31 +110,13 @@ export class OpenAICompatClient {
   constructor(readonly baseUrl: string, readonly o: { apiKey?: string; model?: string; timeoutMs?: number; retries?: number; backoffMs?: number } = {}) {}
   async complete(prompts: string[], p: { maxTokens?: number; temperature?: number; topP?: number; n?: number; stop?: string[]; seed?: number } = {}): Promise<Completion[][]> {
     const body = { model: this.o.model ?? 'default', prompt: prompts, max_tokens: p.maxTokens ?? 64, temperature: p.temperature ?? 1, top_p: p.topP, n: p.n ?? 1, stop: p.stop, seed: p.seed, logprobs: 1 };
-    const retries = this.o.retries ?? 3;
-    let last: Error | null = null;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt) await new Promise((r) => setTimeout(r, (this.o.backoffMs ?? 200) * 2 ** (attempt - 1)));
-      try {
-        const res = await fetch(`${this.baseUrl.replace(/\/$/, '')}/v1/completions`, {
-          method: 'POST', signal: AbortSignal.timeout(this.o.timeoutMs ?? 120_000),
-          headers: { 'content-type': 'application/json', ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}) }, body: JSON.stringify(body),
-        });
-        const text = await res.text();
-        if (res.status >= 500 || res.status === 429) { last = new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`); continue; }
-        if (!res.ok) throw new Error(`pacer: ${this.baseUrl} answered ${res.status}: ${text.slice(0, 300)}`);
-        const j = JSON.parse(text);
-        const n = p.n ?? 1;
-        const out: Completion[][] = prompts.map(() => []);
-        for (const c of j.choices) {
-          if (!c.logprobs || !Array.isArray(c.logprobs.token_logprobs)) throw new Error(`pacer: ${this.baseUrl} returned no token log-probs (the server must support "logprobs")`);
-          out[Math.floor(c.index / n)].push({ text: c.text, tokens: c.logprobs.tokens, logprobs: c.logprobs.token_logprobs, finishReason: c.finish_reason });
-        }
-        return out;
-      } catch (e) {
-        if ((e as Error).message.startsWith('pacer:')) throw e;
-        last = e as Error;
-      }
+    const j = await postJsonWithRetry(`${this.baseUrl.replace(/\/$/, '')}/v1/completions`, body, { token: this.o.apiKey, timeoutMs: this.o.timeoutMs ?? 120_000, retries: this.o.retries, backoffMs: this.o.backoffMs }, 'model server');
+    const n = p.n ?? 1;
+    const out: Completion[][] = prompts.map(() => []);
+    for (const c of j.choices ?? []) {
+      if (!c.logprobs || !Array.isArray(c.logprobs.token_logprobs)) throw new Error(`pacer: ${this.baseUrl} returned no token log-probs (the server must support "logprobs")`);
+      out[Math.floor(c.index / n)].push({ text: c.text, tokens: c.logprobs.tokens, logprobs: c.logprobs.token_logprobs, finishReason: c.finish_reason });
     }
-    throw new Error(`pacer: ${this.baseUrl} did not answer after ${retries + 1} attempts (${last?.message}); is the server running?`);
+    return out;
   }
 }

@@ -4,8 +4,8 @@
 // with bearer-token auth (401), input validation (400), a body-size limit (413), bounded
 // concurrency (requests beyond the queue get 503 and a Retry-After), and GET /health. Plus a client
 // that retries with exponential backoff and then reports clearly.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { HttpError, sendJson as send, readJsonBody, hasBearer, postJsonWithRetry, type RetryOptions } from './http.js';
 import { runRewards, type Aggregation, type NamedReward } from '../rewards/index.js';
 
 export interface RewardServerOptions {
@@ -18,38 +18,6 @@ export interface RewardServerOptions {
   onError?: 'skip' | 'zero';
   aggregation?: Aggregation;
   log?: (s: string) => void;
-}
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers });
-  res.end(data);
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) { reject(new HttpError(413, `request body over ${limit} bytes`)); req.destroy(); return; }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function authorized(req: IncomingMessage, token: string): boolean {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(.+)$/i.exec(h);
-  if (!m) return false;
-  const a = Buffer.from(m[1]), b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Validate an OpenRLHF request body; returns completions and columns. */
@@ -88,15 +56,8 @@ export function createRewardServer(o: RewardServerOptions): Server {
       if (req.method === 'GET' && url.pathname === '/health') return send(res, 200, { status: 'ok', rewards: o.rewards.map((r) => r.name) });
       if (url.pathname !== '/get_reward') throw new HttpError(404, `no route ${url.pathname} (POST /get_reward)`);
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-      if (!authorized(req, o.token)) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
-      let body: unknown;
-      try {
-        body = JSON.parse(await readBody(req, o.maxBodyBytes ?? 16 * 2 ** 20));
-      } catch (e) {
-        if (e instanceof HttpError) throw e;
-        throw new HttpError(400, `the body is not valid JSON (${(e as Error).message})`);
-      }
-      const parsed = parseRewardRequest(body);
+      if (!hasBearer(req, o.token)) return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
+      const parsed = parseRewardRequest(await readJsonBody(req, o.maxBodyBytes ?? 16 * 2 ** 20));
       await acquire();
       try {
         const rep = await runRewards(o.rewards, parsed, { timeoutMs: o.timeoutMs, onError: o.onError, aggregation: o.aggregation, log: o.log });
@@ -112,33 +73,14 @@ export function createRewardServer(o: RewardServerOptions): Server {
   });
 }
 
-export interface RemoteRewardOptions { token?: string; timeoutMs?: number; retries?: number; backoffMs?: number }
+export type RemoteRewardOptions = RetryOptions;
 
 /** Client for a remote reward server (OpenRLHF protocol), with retries and backoff. */
 export class RemoteRewardClient {
   constructor(readonly url: string, readonly o: RemoteRewardOptions = {}) {}
   async score(query: string[], prompts?: string[], labels?: unknown[]): Promise<{ rewards: number[]; scores: number[]; extra_logs: Record<string, number> }> {
-    const retries = this.o.retries ?? 3;
-    let last: Error | null = null;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, (this.o.backoffMs ?? 200) * 2 ** (attempt - 1)));
-      try {
-        const res = await fetch(this.url, {
-          method: 'POST', signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000),
-          headers: { 'content-type': 'application/json', ...(this.o.token ? { authorization: `Bearer ${this.o.token}` } : {}) },
-          body: JSON.stringify({ query, prompts, labels }),
-        });
-        const text = await res.text();
-        if (res.status >= 500) { last = new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`); continue; }
-        if (!res.ok) throw new Error(`pacer: reward server ${this.url} answered ${res.status}: ${text.slice(0, 300)}`);
-        const j = JSON.parse(text);
-        if (!Array.isArray(j.rewards) || j.rewards.length !== query.length) throw new Error(`pacer: reward server ${this.url} returned ${j.rewards?.length} rewards for ${query.length} queries`);
-        return j;
-      } catch (e) {
-        if ((e as Error).message.startsWith('pacer:')) throw e;
-        last = e as Error;
-      }
-    }
-    throw new Error(`pacer: reward server ${this.url} did not answer after ${retries + 1} attempts (${last?.message}); is it running, and is the URL right?`);
+    const j = await postJsonWithRetry(this.url, { query, prompts, labels }, this.o, 'reward server');
+    if (!Array.isArray(j.rewards) || j.rewards.length !== query.length) throw new Error(`pacer: reward server ${this.url} returned ${j.rewards?.length} rewards for ${query.length} queries`);
+    return j;
   }
 }

@@ -8,7 +8,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync, wri
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
-  AdamW, LRScheduler, clipGradNorm, decayGroups, manualSeed, scope, setThreads, noGrad, saveSafetensors, atomicWrite, type Tensor,
+  AdamW, LRScheduler, clipGradNorm, decayGroups, manualSeed, scope, setThreads, noGrad, saveSafetensors, atomicWrite,
 } from '../engine/index.js';
 import { fromPretrained, savePretrained, type PretrainedModel } from '../models/pretrained.js';
 import { LoraAdapters } from '../models/lora.js';
@@ -18,7 +18,7 @@ import { Tokenizer } from '../tokenizers/index.js';
 import { loadDataset, shuffledIndices } from '../data/datasets.js';
 import { Progress } from '../cli/progress.js';
 import { renderReport, plotsFromMetrics } from '../report/html.js';
-import { makeMethod, sequenceLogpSums, type Item, type Method } from './methods.js';
+import { makeMethod, sequenceLogpSums, type Item } from './methods.js';
 import type { TrainConfig } from './config.js';
 import { orderItems, parseCurriculum, pacingFraction } from '../curriculum/offline.js';
 import { latestCheckpoint, readCheckpoint, restoreMetrics, writeCheckpoint } from './checkpoint.js';
@@ -248,4 +248,3 @@ function writeReport(cfg: TrainConfig, history: Array<Record<string, number>>, s
   atomicWrite(join(cfg.output_dir, 'report.html'), (fd) => writeSync(fd, renderReport({ title: `pacer ${cfg.trainer} — ${cfg.output_dir}`, summary, config, plots })));
 }
 
-export type { Method, Tensor };
