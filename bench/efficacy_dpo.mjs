@@ -37,7 +37,7 @@ for (const seed of seeds) {
   manualSeed(seed);
   const dir = mkdtempSync(join(tmpdir(), `pacer-efficacy-${seed}-`));
   // SFT starts are cached per (seed, steps) so that DPO settings can be compared on the same start.
-  const cached = join(tmpdir(), 'pacer-efficacy-cache', `sft-seed${seed}-steps${sftSteps}`);
+  const cached = join(tmpdir(), 'pacer-efficacy-cache', `sft-seed${seed}-steps${sftSteps}-hfinit`);
   const base = join(dir, 'base');
   const config = writeTinyArithmeticModel(base, { hidden: 96, layers: 3, heads: 4 });
   savePretrained({ model: modelFromConfig(config), config, modelType: 'llama' }, base);

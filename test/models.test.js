@@ -6,7 +6,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { P, FIXTURES, assertClose } from './helpers.js';
-import { fromPretrained, savePretrained } from '../dist/models/pretrained.js';
+import { fromPretrained, savePretrained, modelFromConfig } from '../dist/models/pretrained.js';
 import { generate } from '../dist/models/generate.js';
 
 const MODELS = ['gpt2', 'llama', 'llama-linear-sharded', 'qwen2', 'qwen3', 'mistral'];
@@ -121,3 +121,21 @@ test('packed rows (segment ids + restarted positions) give each segment its own 
     assertClose(packed.narrow(1, 4, 3), lb, { rtol: 1e-5, what: `${name} segment 2` });
   }
 }));
+
+test('modelFromConfig initialises as transformers does: N(0, initializer_range), zero biases, unit norms, scaled GPT-2 projections', () => {
+  P.scope(() => {
+    const std = (t) => { const x = t.toArray(); const m = x.reduce((a, b) => a + b, 0) / x.length; return Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / x.length); };
+    const llama = modelFromConfig({ model_type: 'llama', vocab_size: 500, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, tie_word_embeddings: true, attention_bias: false, initializer_range: 0.05 });
+    const p = new Map(llama.namedParameters());
+    assert.ok(Math.abs(std(p.get('model.embed_tokens.weight')) - 0.05) < 0.003);
+    assert.ok(Math.abs(std(p.get('model.layers.1.mlp.down_proj.weight')) - 0.05) < 0.004);
+    assert.ok(p.get('model.layers.0.input_layernorm.weight').toArray().every((v) => v === 1));
+    assert.ok(p.get('model.norm.weight').toArray().every((v) => v === 1));
+    const gpt = modelFromConfig({ model_type: 'gpt2', vocab_size: 300, n_embd: 64, n_layer: 8, n_head: 4, n_positions: 32 });
+    const g = new Map(gpt.namedParameters());
+    assert.ok(Math.abs(std(g.get('transformer.wte.weight')) - 0.02) < 0.002);
+    assert.ok(Math.abs(std(g.get('transformer.h.0.attn.c_proj.weight')) - 0.02 / 4) < 0.001, 'c_proj scaled by 1/sqrt(2 n_layer)');
+    assert.ok(g.get('transformer.h.0.attn.c_attn.bias').toArray().every((v) => v === 0));
+    assert.ok(g.get('transformer.ln_f.weight').toArray().every((v) => v === 1) && g.get('transformer.ln_f.bias').toArray().every((v) => v === 0));
+  });
+});

@@ -55,7 +55,28 @@ export function modelTypeOf(config: Record<string, any>, file = 'config.json'): 
 }
 
 /** Build an (initialised, untrained) model from a config object. */
+/**
+ * A freshly initialised model for a config, initialised as transformers' from_config does
+ * (_init_weights): every Linear and Embedding weight ~ N(0, initializer_range, default 0.02),
+ * biases 0, norm weights 1; GPT-2 also scales its residual projections (c_proj) by 1/sqrt(2·n_layer).
+ * (PyTorch's own module defaults — N(0, 1) embeddings — give tied-embedding models peaked logits.)
+ */
 export function modelFromConfig(config: Record<string, any>, file = 'config.json'): CausalLM {
+  const m = buildModel(config, file);
+  const std = typeof config.initializer_range === 'number' ? config.initializer_range : 0.02;
+  const t = modelTypeOf(config, file);
+  noGrad(() => {
+    for (const [name, p] of m.namedParameters()) {
+      if (/(^|\.)(ln_\w+|\w*norm)\.weight$/.test(name)) p.fill_(1);
+      else if (name.endsWith('.bias')) p.fill_(0);
+      else if (t === 'gpt2' && name.endsWith('c_proj.weight')) p.normal_(0, std / Math.sqrt(2 * config.n_layer));
+      else p.normal_(0, std);
+    }
+  });
+  return m;
+}
+
+function buildModel(config: Record<string, any>, file: string): CausalLM {
   const t = modelTypeOf(config, file);
   for (const k of REQUIRED[t === 'gpt2' ? 'gpt2' : 'llama'])
     if (!Number.isInteger(config[k]) || config[k] <= 0) throw new Error(`pacer: ${file}: '${k}' must be a positive integer, got ${JSON.stringify(config[k])}`);
@@ -86,7 +107,7 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): P
   if (!existsSync(single) && !existsSync(index))
     throw new Error(`pacer: ${dir}: no weights found (expected model.safetensors or model.safetensors.index.json; .bin checkpoints are not read — convert them to safetensors)`);
   const weightsFile = existsSync(single) ? single : index;
-  const model = modelFromConfig(config, cfgFile);
+  const model = buildModel(config, cfgFile); // weights come from the checkpoint: no init
   const dtype = opts.dtype ?? 'float32';
   const unexpected: string[] = [];
   noGrad(() => scope(() => {
