@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 import { resolveConfig, trainOnline, trainWithStages } from '../dist/trainers/index.js';
 import { modelFromConfig, savePretrained } from '../dist/models/pretrained.js';
 import { makeProblems, writeTinyArithmeticModel } from '../dist/tasks/arithmetic.js';
-import { REWARDS } from '../dist/rewards/index.js';
+import { REWARDS, rewardsFromSpec } from '../dist/rewards/index.js';
+import { createRewardServer } from '../dist/server/rewards.js';
+import { createModelServer } from '../dist/server/openai.js';
+import { fromPretrained } from '../dist/models/pretrained.js';
+import { Tokenizer } from '../dist/tokenizers/index.js';
 
 // A custom reward registered by name (how users add their own): the parity of the first token id.
 REWARDS.first_token_odd = () => (input) => input.completionIds.map((ids) => (ids.length ? ids[0] % 2 : 0));
@@ -47,7 +51,7 @@ for (const [trainer, extra, keys] of [
     assert.equal(r.globalStep, 3);
     const ms = metrics(c.output_dir);
     const base = trainer === 'online_dpo' ? [] : ['rewards/accuracy/mean', 'rewards/length/mean'];
-    for (const k of ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'timing/generation_s', 'timing/scoring_s', 'timing/training_s', ...base, ...keys])
+    for (const k of ['reward', 'reward_std', 'frac_reward_zero_std', 'entropy', 'completions/mean_length', 'timing/generation_s', 'timing/scoring_s', 'timing/training_s', ...base, ...keys])
       assert.ok(ms.some((x) => k in x), `${trainer}: missing ${k}`);
     assert.ok(existsSync(join(c.output_dir, 'model.safetensors')) && existsSync(join(c.output_dir, 'report.html')));
     assert.ok(ms.every((x) => x['timing/generation_s'] > 0 && x['timing/training_s'] > 0 && x['timing/scoring_s'] >= 0));
@@ -70,6 +74,84 @@ test('online resume is exact; dynamic sampling; settings are validated', async (
   bad({ scale_rewards: 'max' }, /'scale_rewards' must be group, batch or none/);
   await assert.rejects(trainOnline(cfg(d, m, { trainer: 'grpo', reward_funcs: ['acuracy'], reward_weights: null }), quiet), /unknown reward 'acuracy'/);
   await assert.rejects(trainOnline(cfg(d, m, { trainer: 'grpo', curriculum_sampler: 'spiral' }), quiet), /unknown curriculum sampler 'spiral'/);
+});
+
+test('difficulty-aware augmentation hints hard prompts and perturbs easy ones; its state resumes exactly', async () => {
+  const { d, m } = setup();
+  // a pool of 3 prompts visited repeatedly, so that items are seen again
+  writeFileSync(join(d, 'p3.jsonl'), makeProblems(3, [2], 1).map((p) => JSON.stringify({ prompt: p.prompt, answer: p.answer })).join('\n') + '\n');
+  const c = cfg(d, m, { trainer: 'grpo', train_dataset: join(d, 'p3.jsonl'), max_steps: 6, save_steps: 3, reward_funcs: ['first_token_odd'], reward_weights: null,
+    augmentation: 'difficulty_aware', augmentation_options: { window: 16, hint_fraction: 0.5, hint_template: '{hint}', mask_max: 0.5, mask_char: '0' } });
+  const seen = [];
+  await trainOnline(c, { ...quiet, perturb: (p, strength, rand) => { seen.push(strength); return p.replace(/\d/g, (x) => (rand() < 0.5 ? '0' : x)); } });
+  const ms = metrics(c.output_dir);
+  for (const k of ['augment/hinted_frac', 'augment/perturbed_frac', 'augment/window_reward_mean']) assert.ok(ms.every((x) => k in x), k);
+  assert.ok(ms.some((x) => x['augment/hinted_frac'] > 0 || x['augment/perturbed_frac'] > 0), 'items seen again are augmented');
+  assert.ok(seen.every((s) => s > 0), 'perturbation strength is |ΔR| > 0');
+  const trainerState = JSON.parse(readFileSync(join(c.output_dir, 'checkpoint-3', 'trainer_state.json'), 'utf8'));
+  assert.ok(trainerState.augment && trainerState.augment.window.length > 0, 'the augmenter state is checkpointed');
+  const noTiming = () => metrics(c.output_dir).map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('timing/'))));
+  const full = noTiming();
+  const perturb = (p, strength, rand) => p.replace(/\d/g, (x) => (rand() < 0.5 ? '0' : x));
+  await trainOnline({ ...c, resume_from_checkpoint: true }, { ...quiet, perturb });
+  assert.deepEqual(noTiming(), full);
+  assert.throws(() => cfg(d, m, { trainer: 'grpo', augmentation: 'mixup' }), /'augmentation' must be difficulty_aware/);
+});
+
+test('a remote reward server (OpenRLHF protocol) scores rollouts inside the training loop', async () => {
+  const { d, m } = setup();
+  const server = createRewardServer({ rewards: rewardsFromSpec('accuracy'), token: 'tok-123' });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}/get_reward`;
+  const saved = process.env.PACER_REWARD_TOKEN;
+  try {
+    process.env.PACER_REWARD_TOKEN = 'tok-123';
+    // the remote reward agrees with the local one on the same completions
+    const input = { prompts: ['1+1=', '2+2=', '3+3='], completions: ['2', '5', '06'], completionIds: [[], [], []], columns: { answer: ['2', '4', '6'] } };
+    const [remote] = rewardsFromSpec(`remote:url=${url}:timeout=5`);
+    const [local] = rewardsFromSpec('accuracy');
+    assert.deepEqual(await remote.fn(input), await local.fn(input));
+    const c = cfg(d, m, { trainer: 'grpo', max_steps: 2, reward_funcs: [`remote:url=${url}`], reward_weights: null });
+    await trainOnline(c, quiet);
+    assert.ok(metrics(c.output_dir).every((x) => typeof x['rewards/remote/mean'] === 'number'));
+    // a wrong token is an error the trainer reports and handles (reward_on_error: zero), not a crash
+    process.env.PACER_REWARD_TOKEN = 'wrong';
+    const logs = [];
+    await trainOnline(cfg(d, m, { trainer: 'grpo', tag: '-badtoken', max_steps: 1, reward_funcs: [`remote:url=${url}:retries=0`], reward_weights: null }), { progress: false, log: (s) => logs.push(s) });
+    assert.ok(logs.some((l) => /401/.test(l)), logs.join('\n'));
+  } finally {
+    if (saved === undefined) delete process.env.PACER_REWARD_TOKEN; else process.env.PACER_REWARD_TOKEN = saved;
+    server.close();
+  }
+  assert.throws(() => rewardsFromSpec('remote'), /needs url=/);
+});
+
+test('rollouts from an OpenAI-compatible server stay on-policy with weight sync (update_weights_from_disk)', async () => {
+  const { d, m } = setup();
+  const served = fromPretrained(m).model;
+  const server = createModelServer({ model: served, tokenizer: Tokenizer.fromPretrained(m), modelName: 'policy', token: 'r-tok' });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const saved = process.env.PACER_ROLLOUT_TOKEN;
+  process.env.PACER_ROLLOUT_TOKEN = 'r-tok';
+  try {
+    const run = async (tag, sync) => {
+      const c = cfg(d, m, { trainer: 'grpo', tag, max_steps: 3, reward_funcs: ['first_token_odd'], reward_weights: null, rollout_server_url: url, rollout_server_model: 'policy', rollout_sync_weights: sync });
+      await trainOnline(c, quiet);
+      return metrics(c.output_dir);
+    };
+    const synced = await run('-remote', true);
+    // the server sampled with the policy's current weights: its log-probs equal the trainer's
+    for (const x of synced) assert.ok(x['rollout/logprob_abs_diff'] < 1e-4, `step ${x.step}: ${x['rollout/logprob_abs_diff']}`);
+    assert.ok(synced.every((x) => x['completions/mean_length'] > 0));
+    // without sync the server keeps the last weights it loaded (the synced run's final step's), not this run's
+    const stale = await run('-stale', false);
+    assert.ok(stale.slice(1).some((x) => x['rollout/logprob_abs_diff'] > 1e-3), JSON.stringify(stale.map((x) => x['rollout/logprob_abs_diff'])));
+  } finally {
+    if (saved === undefined) delete process.env.PACER_ROLLOUT_TOKEN; else process.env.PACER_ROLLOUT_TOKEN = saved;
+    server.close();
+    served.dispose();
+  }
 });
 
 test('an evaluate callback runs every eval_steps and at the end, logged as eval_*', async () => {

@@ -4,6 +4,7 @@ import { thinkAnswerFormatReward, reasoningPatternReward, lengthPenaltyReward, o
 import { iouReward, temporalIoUReward, gaussianPointRewardFn } from './spatial.js';
 import { partialMatchReward, hierarchicalReward } from './partial.js';
 import { completionText, type NamedReward, type RewardFunction } from './types.js';
+import { postJsonWithRetry } from '../server/http.js';
 
 export * from './types.js';
 export * from './accuracy.js';
@@ -36,7 +37,31 @@ export const REWARDS: Record<string, (o: Opts, name: string) => RewardFunction> 
   gaussian_point: (o, n) => gaussianPointRewardFn({ column: o.column, alpha: num(o, 'alpha', n, 0.5) }),
   partial_match: (o) => partialMatchReward({ column: o.column }),
   hierarchical: (o) => hierarchicalReward({ column: o.column, separator: o.separator }),
+  remote: (o, n) => {
+    if (!o.url) throw new Error(`pacer: reward 'remote' needs url=... (e.g. remote:url=http://127.0.0.1:5000/get_reward)`);
+    return remoteReward({ url: o.url, tokenEnv: o.token_env ?? 'PACER_REWARD_TOKEN', labelColumn: o.label ?? 'answer',
+      timeoutMs: num(o, 'timeout', n, 30) * 1000, retries: num(o, 'retries', n, 3) });
+  },
 };
+
+/**
+ * remote: a reward server speaking OpenRLHF's protocol (pacer serve rewards, or OpenRLHF's own
+ * remote RM): POST {query: prompt + completion, prompts, labels} -> {rewards}. The bearer token is
+ * read from the environment variable token_env (default PACER_REWARD_TOKEN), never from the config;
+ * labels come from the label column (default 'answer') when the dataset has it. Conversational
+ * prompts are sent as their messages' contents joined by newlines. Retries with backoff; a server
+ * that stays down fails the batch, which the trainer handles as reward_on_error says.
+ */
+export function remoteReward(o: { url: string; tokenEnv: string; labelColumn: string; timeoutMs: number; retries: number }): RewardFunction {
+  return async (input) => {
+    const prompts = input.prompts.map((p) => (typeof p === 'string' ? p : p.map((m) => m.content).join('\n')));
+    const query = input.completions.map((c, i) => prompts[i] + completionText(c));
+    const labels = input.columns[o.labelColumn];
+    const j = await postJsonWithRetry(o.url, { query, prompts, ...(labels ? { labels } : {}) }, { token: process.env[o.tokenEnv], timeoutMs: o.timeoutMs, retries: o.retries }, 'reward server');
+    if (!Array.isArray(j.rewards) || j.rewards.length !== query.length) throw new Error(`pacer: reward server ${o.url} returned ${j.rewards?.length} rewards for ${query.length} queries`);
+    return j.rewards.map((r: unknown) => (typeof r === 'number' ? r : null));
+  };
+}
 
 /** Parse "accuracy,overlong:max_length=512:cache=128" with optional weights into named rewards. */
 export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[] {
@@ -44,7 +69,10 @@ export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[]
   if (parts.length === 0) throw new Error('pacer: no reward named');
   if (weights && weights.length !== parts.length) throw new Error(`pacer: ${weights.length} weights for ${parts.length} rewards`);
   return parts.map((p, i) => {
-    const [name, ...kv] = p.split(':');
+    // option values may contain ':' (URLs): a fragment without '=' continues the previous value
+    const [name, ...frags] = p.split(':');
+    const kv: string[] = [];
+    for (const f of frags) { if (!f.includes('=') && kv.length) kv[kv.length - 1] += ':' + f; else kv.push(f); }
     const make = REWARDS[name];
     if (!make) throw new Error(`pacer: unknown reward '${name}' (available: ${Object.keys(REWARDS).join(', ')})`);
     const opts: Opts = {};

@@ -8,8 +8,11 @@ import { HttpError, sendJson as send, readJsonBody, hasBearer, postJsonWithRetry
 import type { CausalLM } from '../models/types.js';
 import type { Tokenizer, ChatMessage } from '../tokenizers/index.js';
 import { generate, type GenerationResult } from '../models/generate.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSafetensors, noGrad, scope, type Module } from '../engine/index.js';
 
-interface SamplingParams { maxTokens: number; temperature?: number; topP?: number; topK?: number; minP?: number; n: number; stop: string[]; seed: number; logprobs: boolean }
+interface SamplingParams { maxTokens: number; temperature?: number; topP?: number; topK?: number; minP?: number; n: number; stop: string[]; seed: number; logprobs: boolean; tokenIds: boolean }
 
 function samplingParams(b: Record<string, unknown>, chat: boolean): SamplingParams {
   const num = (k: string, min: number, max: number): number | undefined => {
@@ -25,7 +28,7 @@ function samplingParams(b: Record<string, unknown>, chat: boolean): SamplingPara
   if (!Array.isArray(stop) || !stop.every((s) => typeof s === 'string')) throw new HttpError(400, "'stop' must be a string or a list of strings");
   const lp = chat ? b.logprobs === true : typeof b.logprobs === 'number' && b.logprobs >= 0;
   return {
-    maxTokens, n, stop, logprobs: lp, seed: num('seed', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+    maxTokens, n, stop, logprobs: lp, tokenIds: b.return_tokens_as_token_ids === true, seed: num('seed', 0, Number.MAX_SAFE_INTEGER) ?? 0,
     temperature: num('temperature', 0, 2), topP: num('top_p', 0, 1), topK: num('top_k', -1, 1e9), minP: num('min_p', 0, 1),
   };
 }
@@ -40,6 +43,29 @@ function runGeneration(model: CausalLM, tok: Tokenizer, prompts: number[][], p: 
 }
 
 export interface ModelServerOptions { model: CausalLM; tokenizer: Tokenizer; modelName: string; token?: string }
+
+/** Copy the weights of a checkpoint folder into the served model (names and shapes must match). */
+function loadWeightsFromDisk(model: CausalLM, dir: string): number {
+  if (typeof dir !== 'string' || !dir) throw new HttpError(400, "'model_path' must be a folder path");
+  const file = join(dir, 'model.safetensors');
+  if (!existsSync(file)) throw new HttpError(400, `no model.safetensors in ${dir}`);
+  let n = 0;
+  scope(() => {
+    const w = loadSafetensors(file);
+    const params = new Map((model as unknown as Module).namedParameters());
+    for (const [k] of w) if (!params.has(k)) throw new HttpError(400, `${file}: '${k}' is not a weight of the served model`);
+    noGrad(() => {
+      for (const [k, p] of params) {
+        const t = w.get(k);
+        if (!t) continue; // tied weights are stored once
+        if (t.shape.join(',') !== p.shape.join(',')) throw new HttpError(400, `${file}: '${k}' has shape [${t.shape}], the served model [${p.shape}]`);
+        p.copy_(t.to(p.dtype));
+        n++;
+      }
+    });
+  });
+  return n;
+}
 
 export function createModelServer(o: ModelServerOptions): Server {
   let busy: Promise<unknown> = Promise.resolve();
@@ -59,6 +85,12 @@ export function createModelServer(o: ModelServerOptions): Server {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
       if (o.token && !hasBearer(req, o.token)) return send(res, 401, { error: { message: 'missing or wrong bearer token', type: 'authentication_error' } });
       if (req.method === 'GET' && path === '/v1/models') return send(res, 200, { object: 'list', data: [{ id: o.modelName, object: 'model', owned_by: 'pacer' }] });
+      if (req.method === 'POST' && path === '/update_weights_from_disk') {
+        // SGLang's weight-reload endpoint: the trainer writes the policy and asks the server to load it
+        const body = await readJsonBody(req, 2 ** 16);
+        const n = await serial(() => loadWeightsFromDisk(o.model, body.model_path as string));
+        return send(res, 200, { success: true, message: `loaded ${n} tensors from ${body.model_path}` });
+      }
       if (req.method !== 'POST' || (path !== '/v1/completions' && path !== '/v1/chat/completions')) throw new HttpError(404, `no route ${req.method} ${path}`);
       const body = await readJsonBody(req, 8 * 2 ** 20);
       const chat = path === '/v1/chat/completions';
@@ -88,11 +120,12 @@ export function createModelServer(o: ModelServerOptions): Server {
       return send(res, 200, {
         id, object: 'text_completion', created, model: o.modelName, usage: usage(ids, out),
         choices: out.map((r, i) => {
-          const tokens = r.tokens.map((t) => tok.decode([t]));
+          // vLLM's return_tokens_as_token_ids: tokens as "token_id:N", so clients get the sampled ids
+          const tokens = r.tokens.map((t) => (p.tokenIds ? `token_id:${t}` : tok.decode([t])));
           let off = 0;
           return {
             index: i, text: r.text ?? '', finish_reason: finish(r),
-            logprobs: p.logprobs ? { tokens, token_logprobs: r.logprobs, top_logprobs: null, text_offset: tokens.map((t) => { const x = off; off += t.length; return x; }) } : null,
+            logprobs: p.logprobs ? { tokens, token_logprobs: r.logprobs, top_logprobs: null, text_offset: r.tokens.map((t) => { const x = off; off += tok.decode([t]).length; return x; }) } : null,
           };
         }),
       });
@@ -103,19 +136,22 @@ export function createModelServer(o: ModelServerOptions): Server {
   });
 }
 
-export interface Completion { text: string; tokens: string[]; logprobs: number[]; finishReason: string }
+export interface Completion { text: string; tokens: string[]; logprobs: number[]; finishReason: string; tokenIds?: number[] }
 
 /** Client for OpenAI-compatible /v1/completions servers, asking for per-token log-probs. */
 export class OpenAICompatClient {
   constructor(readonly baseUrl: string, readonly o: { apiKey?: string; model?: string; timeoutMs?: number; retries?: number; backoffMs?: number } = {}) {}
-  async complete(prompts: string[], p: { maxTokens?: number; temperature?: number; topP?: number; n?: number; stop?: string[]; seed?: number } = {}): Promise<Completion[][]> {
-    const body = { model: this.o.model ?? 'default', prompt: prompts, max_tokens: p.maxTokens ?? 64, temperature: p.temperature ?? 1, top_p: p.topP, n: p.n ?? 1, stop: p.stop, seed: p.seed, logprobs: 1 };
+  /** tokenIds asks for vLLM's return_tokens_as_token_ids; servers that honour it give Completion.tokenIds. */
+  async complete(prompts: string[], p: { maxTokens?: number; temperature?: number; topP?: number; n?: number; stop?: string[]; seed?: number; tokenIds?: boolean } = {}): Promise<Completion[][]> {
+    const body = { model: this.o.model ?? 'default', prompt: prompts, max_tokens: p.maxTokens ?? 64, temperature: p.temperature ?? 1, top_p: p.topP, n: p.n ?? 1, stop: p.stop, seed: p.seed, logprobs: 1, ...(p.tokenIds ? { return_tokens_as_token_ids: true } : {}) };
     const j = await postJsonWithRetry(`${this.baseUrl.replace(/\/$/, '')}/v1/completions`, body, { token: this.o.apiKey, timeoutMs: this.o.timeoutMs ?? 120_000, retries: this.o.retries, backoffMs: this.o.backoffMs }, 'model server');
     const n = p.n ?? 1;
     const out: Completion[][] = prompts.map(() => []);
     for (const c of j.choices ?? []) {
       if (!c.logprobs || !Array.isArray(c.logprobs.token_logprobs)) throw new Error(`pacer: ${this.baseUrl} returned no token log-probs (the server must support "logprobs")`);
-      out[Math.floor(c.index / n)].push({ text: c.text, tokens: c.logprobs.tokens, logprobs: c.logprobs.token_logprobs, finishReason: c.finish_reason });
+      const ids = (c.logprobs.tokens as string[]).map((t) => /^token_id:(\d+)$/.exec(t)?.[1]);
+      out[Math.floor(c.index / n)].push({ text: c.text, tokens: c.logprobs.tokens, logprobs: c.logprobs.token_logprobs, finishReason: c.finish_reason,
+        ...(ids.length && ids.every((x) => x !== undefined) ? { tokenIds: ids.map(Number) } : {}) });
     }
     return out;
   }

@@ -99,6 +99,13 @@ const COMMON: Record<string, KeySpec> = {
   raft_top_k: { kind: 'int', default: 1, only: ['raft'] },
   curriculum_sampler: { kind: 'string', default: 'uniform', only: ON },
   curriculum_options: { kind: 'any', default: null, only: ON },
+  augmentation: { kind: 'string|null', default: null, only: ON },
+  rollout_server_url: { kind: 'string|null', default: null, only: ON },
+  rollout_server_model: { kind: 'string', default: 'default', only: ON },
+  rollout_server_token_env: { kind: 'string', default: 'PACER_ROLLOUT_TOKEN', only: ON },
+  rollout_server_timeout: { kind: 'number', default: 300, only: ON },
+  rollout_sync_weights: { kind: 'bool', default: true, only: ON },
+  augmentation_options: { kind: 'any', default: null, only: ON },
   difficulty_column: { kind: 'string', default: 'difficulty', only: ON },
   category_column: { kind: 'string|null', default: null, only: ON },
 };
@@ -184,6 +191,17 @@ export interface TrainConfig {
   raft_top_k: number;
   curriculum_sampler: string;
   curriculum_options: Record<string, number> | null;
+  /** DeepVideo-R1 difficulty-aware augmentation of prompts ('difficulty_aware'), or none. */
+  augmentation: string | null;
+  /** An OpenAI-compatible server that samples the rollouts (vLLM, SGLang, pacer serve model). */
+  rollout_server_url: string | null;
+  rollout_server_model: string;
+  /** Environment variable holding the rollout server's bearer token. */
+  rollout_server_token_env: string;
+  rollout_server_timeout: number;
+  /** Before each step, write the policy and POST /update_weights_from_disk (SGLang's API). */
+  rollout_sync_weights: boolean;
+  augmentation_options: Record<string, number | string> | null;
   difficulty_column: string;
   category_column: string | null;
   /** Where the config came from, for messages. */
@@ -279,6 +297,7 @@ export function resolveConfig(raw: Record<string, unknown>, src = '<config>', ba
     if (c.trainer === 'grpo' && !['grpo', 'bnpo', 'dr_grpo', 'dapo'].includes(String(c.loss_type))) fail(`unknown loss_type '${String(c.loss_type)}' for grpo (expected grpo, bnpo, dr_grpo or dapo)`);
     if (c.beta < 0) fail(`'beta' must be >= 0`);
     if (c.num_iterations < 1) fail(`'num_iterations' must be >= 1`);
+    if (c.augmentation !== null && c.augmentation !== 'difficulty_aware') fail(`'augmentation' must be difficulty_aware (or left out), got '${c.augmentation}'`);
   }
   if (c.use_peft && !(c.lora_r >= 1)) fail(`'lora_r' must be >= 1`);
   if (c.packing && !c.max_length) fail(`packing needs a max_length (the packed row length)`);
