@@ -62,3 +62,33 @@ test('the server validates requests and enforces its token', async () => {
   });
   await assert.rejects(new OpenAICompatClient('http://127.0.0.1:9', { retries: 1, backoffMs: 5, timeoutMs: 300 }).complete(['a']), /did not answer after 2 attempts/);
 });
+
+test('token ids on request (vLLM return_tokens_as_token_ids) and weight reload (SGLang update_weights_from_disk)', async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { savePretrained } = await import('../dist/models/pretrained.js');
+  await withServer({ token: 'w' }, async (base, model, tok) => {
+    const client = new OpenAICompatClient(base, { model: 'tiny-qwen2', apiKey: 'w' });
+    const [[c]] = await client.complete(['The river'], { maxTokens: 5, temperature: 0, tokenIds: true });
+    const local = generate(model, [tok.encode('The river', { addSpecialTokens: true })], { maxNewTokens: 5 }, tok)[0];
+    assert.deepEqual(c.tokenIds, local.tokens);
+    assert.match(c.tokens[0], /^token_id:\d+$/);
+    const [[plain]] = await client.complete(['The river'], { maxTokens: 5, temperature: 0 });
+    assert.equal(plain.tokenIds, undefined);
+    // new weights: the same checkpoint with its embeddings scaled, loaded from disk
+    const other = fromPretrained(dir);
+    const out = mkdtempSync(join(tmpdir(), 'pacer-reload-'));
+    P.noGrad(() => { for (const [n, p] of other.model.namedParameters()) if (n.includes('embed_tokens')) p.mul_(3); });
+    savePretrained(other, out);
+    const post = (body, token = 'w') => fetch(`${base}/update_weights_from_disk`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    assert.equal((await post({ model_path: out }, 'nope')).status, 401);
+    assert.equal((await post({ model_path: '/nonexistent' })).status, 400);
+    const ok = await post({ model_path: out });
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).success, true);
+    const [[after]] = await client.complete(['The river'], { maxTokens: 5, temperature: 0 });
+    const expect = generate(other.model, [tok.encode('The river', { addSpecialTokens: true })], { maxNewTokens: 5 }, tok)[0];
+    after.logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - expect.logprobs[i]) < 1e-5, 'the served model now has the new weights'));
+    other.model.dispose();
+  });
+});
