@@ -1,46 +1,88 @@
 // An arithmetic task family with difficulty levels (number of digits, operations), a character
 // tokenizer for it, and exact-answer checking — the project's own task for efficacy benchmarks
-// and the demo. Levels: 1 = 1-digit +, 2 = 2-digit +, 3 = 2-digit + and −, 4 = 3-digit + and −,
-// 5 = 2-digit ×.
+// and the demo. Levels: 1 = 1-digit +, 2 = 2-digit +, 3 = 2-digit + and −, 4 = 2-digit × 1-digit,
+// 5 = 2-digit × 2-digit.
+// Two written forms: 'plain' ("27+5=32") and 'columns', where operands have two digits and answers a
+// fixed width per operation, zero-padded ("27+05=032", "15-66=-51", "27*05=0135") — as numbers are
+// lined up for column arithmetic, so that a tiny model finds each digit at a fixed offset.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../data/random.js';
 
-export interface Problem { prompt: string; answer: string; level: number }
+export type ArithmeticFormat = 'plain' | 'columns';
+
+/** A problem: `prompt`, the canonical `answer` ("32", "-51") and `target`, the answer as written in the format. */
+export interface Problem { prompt: string; answer: string; target: string; level: number; a: number; b: number; op: string; format: ArithmeticFormat }
 
 export { rng };
 
-const LEVELS: Record<number, { digits: number; ops: string[] }> = {
-  1: { digits: 1, ops: ['+'] },
-  2: { digits: 2, ops: ['+'] },
-  3: { digits: 2, ops: ['+', '-'] },
-  4: { digits: 3, ops: ['+', '-'] },
-  5: { digits: 2, ops: ['*'] },
+const LEVELS: Record<number, { digits: [number, number]; ops: string[] }> = {
+  1: { digits: [1, 1], ops: ['+'] },
+  2: { digits: [2, 2], ops: ['+'] },
+  3: { digits: [2, 2], ops: ['+', '-'] },
+  4: { digits: [2, 1], ops: ['*'] },
+  5: { digits: [2, 2], ops: ['*'] },
 };
 export const ARITHMETIC_LEVELS = Object.keys(LEVELS).map(Number);
+export const LEVEL_NAMES: Record<number, string> = { 1: '1-digit +', 2: '2-digit +', 3: '2-digit + and -', 4: '2-digit x 1-digit', 5: '2-digit x 2-digit' };
 
-export function makeProblem(level: number, r: () => number): Problem {
-  const spec = LEVELS[level];
-  if (!spec) throw new Error(`pacer: unknown arithmetic level ${level} (levels: ${ARITHMETIC_LEVELS.join(', ')})`);
-  const max = 10 ** spec.digits;
-  const a = Math.floor(r() * max), b = Math.floor(r() * max);
-  const op = spec.ops[Math.floor(r() * spec.ops.length)];
-  const v = op === '+' ? a + b : op === '-' ? a - b : a * b;
-  return { prompt: `${a}${op}${b}=`, answer: String(v), level };
+/** The answer value v written in a format (columns: + and − three characters, × four). */
+export function writeAnswer(v: number, op: string, format: ArithmeticFormat): string {
+  if (format === 'plain') return String(v);
+  const w = op === '*' ? 4 : 3;
+  return v < 0 ? '-' + String(-v).padStart(w - 1, '0') : String(v).padStart(w, '0');
 }
 
-export function makeProblems(n: number, levels: number[], seed: number, exclude: Set<string> = new Set()): Problem[] {
+function writeProblem(a: number, op: string, b: number, level: number, format: ArithmeticFormat): Problem {
+  const v = op === '+' ? a + b : op === '-' ? a - b : a * b;
+  const n = (x: number) => (format === 'columns' ? String(x).padStart(2, '0') : String(x));
+  return { prompt: `${n(a)}${op}${n(b)}=`, answer: String(v), target: writeAnswer(v, op, format), level, a, b, op, format };
+}
+
+export function makeProblem(level: number, r: () => number, format: ArithmeticFormat = 'plain'): Problem {
+  const spec = LEVELS[level];
+  if (!spec) throw new Error(`pacer: unknown arithmetic level ${level} (levels: ${ARITHMETIC_LEVELS.join(', ')})`);
+  const a = Math.floor(r() * 10 ** spec.digits[0]), b = Math.floor(r() * 10 ** spec.digits[1]);
+  const op = spec.ops[Math.floor(r() * spec.ops.length)];
+  return writeProblem(a, op, b, level, format);
+}
+
+/**
+ * n distinct problems, levels drawn uniformly from `levels`, none whose prompt is in `exclude`.
+ * Small levels (level 1 has 100 problems) simply run out; fewer than n may come back.
+ */
+export function makeProblems(n: number, levels: number[], seed: number, exclude: Set<string> = new Set(), format: ArithmeticFormat = 'plain'): Problem[] {
   const r = rng(seed);
   const out: Problem[] = [];
   const seen = new Set(exclude);
   let guard = 0;
   while (out.length < n && guard++ < n * 100) {
-    const p = makeProblem(levels[Math.floor(r() * levels.length)], r);
+    const p = makeProblem(levels[Math.floor(r() * levels.length)], r, format);
     if (seen.has(p.prompt)) continue;
     seen.add(p.prompt);
     out.push(p);
   }
   return out;
+}
+
+/**
+ * The answer a sloppy teacher writes (in the problem's format): with probability `slip` it makes
+ * the classic column mistakes — for +, it forgets every carry (each digit is the column sum mod 10:
+ * 27+15 → 32, 8+7 → 5); for −, it subtracts the smaller digit from the larger in each column
+ * (42−15 → 33; negative results stay right). × answers are always right. Problems without a carry
+ * or borrow come out right either way. Demonstrations from such a teacher give an SFT model that
+ * has learned the mistake along with the rule, which RL with an exact-answer reward (and DPO on the
+ * model's own samples) can then correct.
+ */
+export function teacherAnswer(p: Problem, slip: number, r: () => number): string {
+  if (p.op === '*' || slip <= 0 || r() >= slip || (p.op === '-' && p.a < p.b)) return p.target;
+  const da = String(p.a).split('').reverse().map(Number), db = String(p.b).split('').reverse().map(Number);
+  const out: number[] = [];
+  for (let i = 0; i < Math.max(da.length, db.length); i++) {
+    const x = da[i] ?? 0, y = db[i] ?? 0;
+    out.push(p.op === '+' ? (x + y) % 10 : Math.abs(x - y));
+  }
+  return writeAnswer(Number(out.reverse().join('')), p.op, p.format);
 }
 
 /** The first integer in a completion, or null. */
@@ -50,7 +92,7 @@ export function parseAnswer(completion: string): string | null {
 }
 
 export function isCorrect(p: Problem, completion: string): boolean {
-  return parseAnswer(completion) === p.answer;
+  return parseAnswer(completion) === String(Number(p.answer));
 }
 
 const CHARS = '0123456789+-*= ';
