@@ -60,9 +60,9 @@ test('bench engine --vs-pytorch runs the PyTorch peer in the same command', { sk
   assert.ok(j.ratio_vs_pytorch > 0);
 });
 
-test('demo trains, saves a loadable model and samples', () => {
+test('demo text trains, saves a loadable model and samples', () => {
   const out = mkdtempSync(join(tmpdir(), 'pacer-demo-'));
-  const r = pacer('demo', '--steps', '30', '--threads', '1', '--out', out);
+  const r = pacer('demo', 'text', '--steps', '30', '--threads', '1', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /sample:/);
   const m = /loss ([\d.]+) -> ([\d.]+)/.exec(r.stdout);
@@ -71,6 +71,42 @@ test('demo trains, saves a loadable model and samples', () => {
   const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.equal(cfg.n_layer, 3);
   P.scope(() => assert.ok(P.loadSafetensors(join(out, 'model.safetensors')).has('transformer.h.2.mlp.c_fc.weight')));
+});
+
+test('demo (the npm start job) runs SFT, GRPO uniform and curriculum, DPO and writes summary and report', () => {
+  const out = mkdtempSync(join(tmpdir(), 'pacer-demo-'));
+  const r = pacer('demo', '--quick', '--threads', '1', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  for (const k of ['sft', 'grpo', 'dpo', 'grpo_uniform']) assert.ok(s.accuracy[k] >= 0 && s.accuracy[k] <= 1, `accuracy.${k} = ${s.accuracy[k]}`);
+  for (const k of ['curriculum', 'uniform']) assert.ok(s.steps_to_target[k] === null || Number.isInteger(s.steps_to_target[k]), `steps_to_target.${k}`);
+  // the uniform run reaches the mean of its own last evaluations, by construction
+  assert.ok(Number.isInteger(s.steps_to_target.uniform));
+  assert.equal(s.curriculum, 'sec');
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /<svg/);
+  assert.match(html, /Accuracy by level/);
+  for (const d of ['sft', 'grpo-uniform', 'grpo-curriculum', 'dpo']) assert.ok(existsSync(join(out, d, 'model.safetensors')), d);
+  const m = readFileSync(join(out, 'grpo-curriculum', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(m.some((x) => 'curriculum/p/5' in x && 'curriculum/p/2' in x), 'SEC level probabilities are logged');
+  assert.ok(m.some((x) => typeof x.eval_accuracy === 'number'), 'held-out accuracy is logged during GRPO');
+  // a bad curriculum name is a usage error
+  const bad = pacer('demo', '--curriculum', 'fastest', '--out', out);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--curriculum must be one of/);
+});
+
+test('bench grpo splits a step into generation, scoring and training, with a PyTorch peer', { skip: !hasTorch && 'python3-torch not installed' }, () => {
+  const r = pacer('bench', 'grpo', '--steps', '2', '--prompts', '2', '--generations', '2', '--new-tokens', '4', '--hidden', '32', '--layers', '1', '--threads', '1', '--vs-pytorch', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.equal(j.bench, 'grpo');
+  for (const side of [j.pacer, j.pytorch]) {
+    for (const k of ['generation_s', 'scoring_s', 'training_s']) assert.ok(side[k] > 0, `${k} = ${side[k]}`);
+    assert.ok(Math.abs(side.step_s - side.generation_s - side.scoring_s - side.training_s) < 1e-3);
+    assert.ok(side.completion_mean_length > 0 && side.completion_mean_length <= 4);
+  }
+  for (const k of ['generation', 'scoring', 'training', 'step']) assert.ok(j.time_ratio_vs_pytorch[k] > 0, k);
 });
 
 const llamaDir = join(root, 'test/fixtures/models/llama');

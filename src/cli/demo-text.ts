@@ -1,4 +1,4 @@
-// `pacer demo` (npm start, for now): trains a tiny character-level GPT on the bundled text with
+// `pacer demo text`: trains a tiny character-level GPT on the bundled text with
 // AdamW, shows a progress bar, saves the model as HF-style safetensors + config.json, and samples.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -11,9 +11,9 @@ import { writeSync } from 'node:fs';
 import { GPT } from '../models/gpt.js';
 import { Progress } from './progress.js';
 
-export interface DemoOptions { steps: number; threads: number; seed: number; out: string }
+export interface TextDemoOptions { steps: number; threads: number; seed: number; out: string }
 
-export async function runDemo(o: DemoOptions): Promise<{ firstLoss: number; finalLoss: number; sample: string }> {
+export async function runTextDemo(o: TextDemoOptions): Promise<{ firstLoss: number; finalLoss: number; sample: string }> {
   setThreads(o.threads);
   manualSeed(o.seed);
   const here = dirname(fileURLToPath(import.meta.url));

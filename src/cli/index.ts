@@ -2,9 +2,11 @@
 // and explains itself with --help.
 import { parseArgs } from 'node:util';
 import { benchEngine } from './bench-engine.js';
-import { runDemo } from './demo.js';
+import { runDemo, DEMO_DEFAULTS, DEMO_QUICK } from './demo.js';
+import { runTextDemo } from './demo-text.js';
 import { benchGenerate } from './bench-generate.js';
 import { benchDpo } from './bench-dpo.js';
+import { benchGrpo } from './bench-grpo.js';
 import { cmdLogprobs, cmdGenerate } from './models.js';
 import { loadConfig, trainWithStages } from '../trainers/index.js';
 import { rewardsFromSpec } from '../rewards/index.js';
@@ -28,6 +30,7 @@ commands:
   generate             sample from a local HF model (KV cache; greedy, temperature, top-k/p, min-p)
   bench engine         time a GPT-2-style training step; --vs-pytorch compares with PyTorch eager
   bench dpo            one DPO epoch through pacer train; --vs-pytorch compares with a plain PyTorch loop
+  bench grpo           a GRPO step split into generation / scoring / training; --vs-pytorch adds a PyTorch step
   bench generate       decoding tokens/s at batch 1 and 16; --vs-pytorch compares with a PyTorch loop
   help [command]       this text, or a command's options
 
@@ -53,14 +56,22 @@ usage: pacer bench engine [options]
 Reports tokens/s, step time (median), parameters, threads, the BLAS in use, and MFU against the
 best sgemm measured in the same command.`;
 
-const DEMO_HELP = `pacer demo — train a tiny character-level GPT on the bundled text, then sample
+const DEMO_HELP = `pacer demo — the whole loop on arithmetic: SFT from scratch, GRPO with and without a
+curriculum, DPO on the model's own samples, held-out evaluation, report (npm start runs this)
 
-usage: pacer demo [--steps N] [--threads N] [--seed N] [--out DIR]
+usage: pacer demo [--out runs/demo] [--seed 0] [--threads N] [--curriculum sec] [--sft-steps 3000]
+                  [--grpo-steps 200] [--quick] [--no-progress]
+       pacer demo text [--steps 600] [--out runs/demo-gpt]   (a tiny GPT learns the bundled text)
 
-  --steps N     training steps            (default 600)
-  --threads N   engine threads            (default: all cores)
-  --seed N      random seed               (default 0)
-  --out DIR     where to write the model and log (default runs/demo-gpt)`;
+A tiny Llama learns column arithmetic ("27+05=032") at five levels from a teacher who forgets
+carries and borrows 60% of the time; GRPO (exact-answer reward) runs twice from it on the same
+prompts — uniform sampling and a curriculum over the levels — and DPO trains on pairs of its own
+right and wrong answers. About 5-6 minutes on 2 cores. Writes OUT/summary.json (accuracy.sft,
+accuracy.grpo, accuracy.dpo, steps_to_target.curriculum, steps_to_target.uniform, per-level
+accuracy, curves), OUT/report.html, and each run's folder (model, metrics.jsonl) under OUT.
+
+  --curriculum S  sec (default), dump, vcrl, balanced, staged, adarft or uniform
+  --quick         a tiny configuration that runs in seconds (for smoke tests; numbers mean nothing)`;
 
 const LOGPROBS_HELP = `pacer logprobs — sum of log p(completion tokens | prompt) per line
 
@@ -97,7 +108,7 @@ A random Llama-architecture model; tokens/s per batch size (median of --repeats)
 --vs-pytorch the same checkpoint runs in a PyTorch reference loop (bench/pytorch_generate.py) in
 the same command, and the generated tokens are compared.`;
 
-const TRAIN_HELP = `pacer train — offline training from a YAML config with TRL's argument names
+const TRAIN_HELP = `pacer train — training from a YAML config with TRL's argument names
 
 usage: pacer train CONFIG.yaml [--set key=value ...] [--no-progress]
 
@@ -120,6 +131,18 @@ The config names a trainer and its data, e.g.
   use_peft: false                       # LoRA: lora_r, lora_alpha, lora_dropout, lora_target_modules
   curriculum: {type: curry, by: difficulty, pacing: root}
   stages: [{train_dataset: easy.jsonl}, {train_dataset: hard.jsonl}]
+
+Online RL (trainer: grpo | rloo | reg_grpo | raft | online_dpo) on prompt-only data:
+
+  trainer: grpo
+  train_dataset: prompts.jsonl          # {"prompt": ..., "answer": ..., "level": ...}
+  reward_funcs: [accuracy, "overlong:max_length=64:cache=16"]   # or remote:url=http://…/get_reward
+  num_generations: 8                    # per_device_train_batch_size = prompts x num_generations
+  loss_type: dapo                       # grpo | bnpo | dr_grpo | dapo; beta, epsilon, epsilon_high
+  curriculum_sampler: sec               # uniform | staged | sec | dump | adarft | balanced | vcrl
+  difficulty_column: level
+  augmentation: difficulty_aware        # optional (DeepVideo-R1): hints for hard, noise for easy
+  rollout_server_url: http://host:8001  # optional: OpenAI-compatible rollouts with weight sync
 
 Writes output_dir/metrics.jsonl (TRL metric names), checkpoint-N/ folders, the trained model in HF
 layout (or a PEFT adapter), train_results.json and report.html. Unknown or contradictory keys are
@@ -181,15 +204,28 @@ async function cmdBenchEngine(argv: string[]): Promise<number> {
 }
 
 async function cmdDemo(argv: string[]): Promise<number> {
+  const text = argv[0] === 'text';
   const { values } = parseArgs({
-    args: argv,
-    options: { steps: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    args: text ? argv.slice(1) : argv,
+    options: {
+      steps: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      curriculum: { type: 'string' }, 'sft-steps': { type: 'string' }, 'grpo-steps': { type: 'string' }, quick: { type: 'boolean' }, 'no-progress': { type: 'boolean' },
+    },
   });
   if (values.help) { console.log(DEMO_HELP); return 0; }
   const cores = (await import('node:os')).availableParallelism();
+  const threads = int(values.threads, 'threads', cores), seed = int(values.seed, 'seed', 0, 0);
+  if (text) {
+    await runTextDemo({ steps: int(values.steps, 'steps', 600), threads, seed, out: values.out ?? 'runs/demo-gpt' });
+    return 0;
+  }
+  if (values.steps !== undefined) throw new UsageError('--steps belongs to `pacer demo text`; the arithmetic demo takes --sft-steps and --grpo-steps');
+  const curricula = ['sec', 'dump', 'vcrl', 'balanced', 'staged', 'adarft', 'uniform'];
+  if (values.curriculum !== undefined && !curricula.includes(values.curriculum)) throw new UsageError(`--curriculum must be one of ${curricula.join(', ')}`);
+  const base = values.quick ? { ...DEMO_DEFAULTS, ...DEMO_QUICK } : DEMO_DEFAULTS;
   await runDemo({
-    steps: int(values.steps, 'steps', 600), threads: int(values.threads, 'threads', cores), seed: int(values.seed, 'seed', 0, 0),
-    out: values.out ?? 'runs/demo-gpt',
+    ...base, out: values.out ?? 'runs/demo', seed, threads, progress: !values['no-progress'] && !!process.stderr.isTTY,
+    curriculum: values.curriculum ?? base.curriculum, sftSteps: int(values['sft-steps'], 'sft-steps', base.sftSteps), grpoSteps: int(values['grpo-steps'], 'grpo-steps', base.grpoSteps),
   });
   return 0;
 }
@@ -247,6 +283,44 @@ async function cmdBenchDpo(argv: string[]): Promise<number> {
   else {
     console.log(`pacer: ${r.seconds} s for ${r.pairs} pairs (${r.steps} steps, ${r.threads} threads)`);
     if (r.pytorch) console.log(`PyTorch: ${(r.pytorch as any).seconds} s -> wall-time ratio ${r.wall_time_ratio} (first losses agree: ${r.first_loss_agrees})`);
+    if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+  }
+  return 0;
+}
+
+const BENCH_GRPO_HELP = `pacer bench grpo — time of a GRPO step through the online trainer, split as the trainer logs it
+
+usage: pacer bench grpo [--steps 5] [--prompts 8] [--generations 8] [--new-tokens 32] [--hidden 256]
+                        [--layers 4] [--beta 0] [--threads N] [--seed 0] [--vs-pytorch] [--json]
+
+A random Llama (the fixture byte-level tokenizer) is trained for steps + 1 GRPO steps (dapo loss,
+accuracy reward on arithmetic prompts, temperature 1); the first step warms up. Each part is the
+median over the measured steps: generation (sampling prompts x generations completions with the KV
+cache), scoring (decoding + rewards), training (advantages, forward/backward, clipping, AdamW; a
+reference forward too when --beta > 0). With --vs-pytorch the same step runs in a plain PyTorch
+loop (bench/pytorch_grpo.py) in the same command; time_ratio_vs_pytorch is pacer's seconds over
+PyTorch's per part (lower is better).`;
+
+async function cmdBenchGrpo(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: {
+    steps: { type: 'string' }, prompts: { type: 'string' }, generations: { type: 'string' }, 'new-tokens': { type: 'string' }, hidden: { type: 'string' },
+    layers: { type: 'string' }, beta: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, 'vs-pytorch': { type: 'boolean' },
+    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+  } });
+  if (values.help) { console.log(BENCH_GRPO_HELP); return 0; }
+  const cores = (await import('node:os')).availableParallelism();
+  const hidden = int(values.hidden, 'hidden', 256);
+  if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
+  const beta = values.beta === undefined ? 0 : Number(values.beta);
+  if (!(beta >= 0)) throw new UsageError(`--beta must be a number >= 0, got '${values.beta}'`);
+  const r = await benchGrpo({ steps: int(values.steps, 'steps', 5), prompts: int(values.prompts, 'prompts', 8), generations: int(values.generations, 'generations', 8),
+    newTokens: int(values['new-tokens'], 'new-tokens', 32), hidden, layers: int(values.layers, 'layers', 4), beta,
+    threads: int(values.threads, 'threads', cores), seed: int(values.seed, 'seed', 0, 0), vsPytorch: !!values['vs-pytorch'] });
+  if (values.json) console.log(JSON.stringify(r));
+  else {
+    const show = (name: string, x: any) => console.log(`${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ${x.training_s} (completions ${x.completion_mean_length} tokens)`);
+    show('pacer  ', r.pacer);
+    if (r.pytorch) { show('PyTorch', r.pytorch); console.log(`time ratio pacer/PyTorch: ${JSON.stringify(r.time_ratio_vs_pytorch)}`); }
     if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
   }
   return 0;
@@ -378,7 +452,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       const sub = rest.join(' ');
-      const helps: Record<string, string> = { 'serve model': SERVE_MODEL_HELP, 'serve rewards': SERVE_REWARDS_HELP, train: TRAIN_HELP, 'bench dpo': BENCH_DPO_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
+      const helps: Record<string, string> = { 'serve model': SERVE_MODEL_HELP, 'serve rewards': SERVE_REWARDS_HELP, train: TRAIN_HELP, 'bench dpo': BENCH_DPO_HELP, 'bench grpo': BENCH_GRPO_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
       console.log(helps[sub] ?? MAIN_HELP);
       return 0;
     }
@@ -392,7 +466,8 @@ export async function main(argv: string[]): Promise<number> {
       if (what === 'engine') return await cmdBenchEngine(opts);
       if (what === 'generate') return await cmdBenchGenerate(opts);
       if (what === 'dpo') return await cmdBenchDpo(opts);
-      throw new UsageError(`unknown benchmark '${what ?? ''}' (available: engine, generate, dpo)`);
+      if (what === 'grpo') return await cmdBenchGrpo(opts);
+      throw new UsageError(`unknown benchmark '${what ?? ''}' (available: engine, generate, dpo, grpo)`);
     }
     throw new UsageError(`unknown command '${cmd}'`);
   } catch (e) {

@@ -5,7 +5,7 @@ export interface Plot { title: string; series: Series[] }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }
 
@@ -36,12 +36,18 @@ export function svgPlot(p: Plot, w = 460, h = 260): string {
     + `<text x="${(L + w - R) / 2}" y="${h - 4}" font-size="10" text-anchor="middle">step</text>${lines}<text x="${L}" y="${h - B + 28}" font-size="10">${legend}</text></svg></figure>`;
 }
 
-export function renderReport(o: { title: string; summary: Record<string, unknown>; config: Record<string, unknown>; plots: Plot[] }): string {
-  const rows = (obj: Record<string, unknown>) => Object.entries(obj).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'number' ? fmt(v) : JSON.stringify(v))}</td></tr>`).join('');
+/** A table from a header row and body rows (cells are escaped). */
+export function htmlTable(head: string[], rows: Array<Array<string | number | null | undefined>>): string {
+  const cell = (v: string | number | null | undefined) => (v === null || v === undefined ? '—' : esc(typeof v === 'number' ? fmt(v) : String(v)));
+  return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((v) => `<td>${cell(v)}</td>`).join('')}</tr>`).join('')}</table>`;
+}
+
+export function renderReport(o: { title: string; summary: Record<string, unknown>; config: Record<string, unknown>; plots: Plot[]; intro?: string; sections?: Array<{ title: string; html: string }> }): string {
+  const rows = (obj: Record<string, unknown>) => Object.entries(obj).filter(([, v]) => v !== undefined).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'number' ? fmt(v) : JSON.stringify(v))}</td></tr>`).join('');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(o.title)}</title><style>
 body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}figure{display:inline-block;margin:8px 16px 8px 0}
 figcaption{font-weight:600;margin-bottom:4px}table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;font-size:13px}th{background:#f6f6f6}
-</style></head><body><h1>${esc(o.title)}</h1><h2>Summary</h2><table>${rows(o.summary)}</table><h2>Curves</h2>${o.plots.map((p) => svgPlot(p)).join('')}
+</style></head><body><h1>${esc(o.title)}</h1>${o.intro ? `<p>${esc(o.intro)}</p>` : ''}<h2>Summary</h2><table>${rows(o.summary)}</table>${(o.sections ?? []).map((x) => `<h2>${esc(x.title)}</h2>${x.html}`).join('')}<h2>Curves</h2>${o.plots.map((p) => svgPlot(p)).join('')}
 <h2>Configuration</h2><table>${rows(o.config)}</table></body></html>\n`;
 }
 
