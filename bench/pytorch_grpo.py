@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""PyTorch-eager peer for `pacer bench grpo`: the same GRPO step written straightforwardly, timed
+in the same three parts as pacer's trainer logs them.
+
+  generation — sample G completions per prompt at temperature 1 with a KV cache (torch.cat per step,
+               as transformers' DynamicCache), stopping at EOS or max_new_tokens;
+  scoring    — decode each completion (the tokenizer's vocabulary, byte-level BPE as in the fixture)
+               and score it with an accuracy reward (the last number equals the answer);
+  training   — group advantages (r − mean)/(std + 1e-4), one forward with gradients over the
+               right-padded prompt+completion batch, per-token log-probs, the clipped surrogate
+               with DAPO normalisation (π_old = π_θ detached, one pass, as TRL with
+               num_iterations 1), a reference forward and k3 KL when beta > 0, backward, gradient
+               clipping at 1.0, AdamW.
+
+usage: pytorch_grpo.py MODEL_DIR ARGS.json (ARGS: prompts [[ids]], answers, G, new_tokens, steps,
+       beta, lr, eps_low, eps_high, threads, pad, eos, vocab [id -> token string]). Prints one JSON line.
+"""
+import json, os, re, sys, time
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_llama import Llama, load_safetensors
+
+d, a = sys.argv[1], json.load(open(sys.argv[2]))
+torch.set_num_threads(a["threads"])
+torch.manual_seed(0)
+W = load_safetensors(os.path.join(d, "model.safetensors"))
+policy = Llama(d, W)
+ref = Llama(d, {k: v.clone() for k, v in W.items()}) if a["beta"] > 0 else None
+opt = torch.optim.AdamW(policy.parameters(), lr=a["lr"], weight_decay=0.0)
+G, P, pad, eos = a["G"], a["P"], a["pad"], a["eos"]
+vocab = a["vocab"]
+
+
+def decode(ids):
+    s = "".join(vocab[i] for i in ids if i != eos)
+    return s.replace("\u0120", " ").replace("\u010a", "\n")
+
+
+def rollout(prompts):
+    """Left-padded batch, KV-cache sampling; returns completion id lists (EOS included)."""
+    B, L = len(prompts), max(map(len, prompts))
+    ids = torch.full((B, L), pad, dtype=torch.long)
+    mask = torch.zeros(B, L, dtype=torch.long)
+    for i, p in enumerate(prompts):
+        ids[i, L - len(p):] = torch.tensor(p)
+        mask[i, L - len(p):] = 1
+    out = [[] for _ in range(B)]
+    done = [False] * B
+    cache = [None] * policy.cfg["num_hidden_layers"]
+    with torch.no_grad():
+        # positions follow the mask (left padding), as pacer and transformers do
+        pos = (mask.cumsum(1) - 1).clamp(min=0)
+        x, m = ids, mask
+        for s in range(a["new_tokens"]):
+            logits = forward_masked(x, m, pos, cache)[:, -1]
+            nxt = torch.multinomial(logits.softmax(-1), 1).squeeze(1)
+            for b in range(B):
+                if not done[b]:
+                    out[b].append(int(nxt[b]))
+                    done[b] = int(nxt[b]) == eos
+            if all(done):
+                break
+            nxt = torch.where(torch.tensor(done), torch.full_like(nxt, pad), nxt)
+            m = torch.cat([m, torch.ones(B, 1, dtype=torch.long)], 1)
+            pos = pos[:, -1:] + 1
+            x = nxt[:, None]
+    return out
+
+
+def forward_masked(x, m, pos, cache):
+    """The peer's Llama forward with per-row positions and a key padding mask (for left padding)."""
+    import math
+    cfg = policy.cfg
+    B, T = x.shape
+    H, Hkv, hd, C = policy.H, policy.Hkv, policy.hd, policy.C
+    fr = pos.float()[..., None] * policy.inv
+    emb = torch.cat([fr, fr], -1)[:, None]
+    cos, sin = emb.cos(), emb.sin()
+    rot = lambda t: torch.cat([-t[..., hd // 2:], t[..., :hd // 2]], -1)
+    h0 = policy.w("model.embed_tokens.weight")[x]
+    for l in range(cfg["num_hidden_layers"]):
+        p = f"model.layers.{l}."
+        h = policy.rms(h0, p + "input_layernorm.weight")
+        q = F.linear(h, policy.w(p + "self_attn.q_proj.weight")).view(B, T, H, hd).transpose(1, 2)
+        k = F.linear(h, policy.w(p + "self_attn.k_proj.weight")).view(B, T, Hkv, hd).transpose(1, 2)
+        v = F.linear(h, policy.w(p + "self_attn.v_proj.weight")).view(B, T, Hkv, hd).transpose(1, 2)
+        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+        if cache[l] is not None:
+            k, v = torch.cat([cache[l][0], k], 2), torch.cat([cache[l][1], v], 2)
+        cache[l] = (k, v)
+        k, v = k.repeat_interleave(H // Hkv, 1), v.repeat_interleave(H // Hkv, 1)
+        S = k.shape[2]
+        s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
+        allowed = torch.ones(T, S, dtype=torch.bool).tril(S - T)[None, None] & m.bool()[:, None, None, :]
+        s = s.masked_fill(~allowed, float("-inf"))
+        y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
+        h0 = h0 + F.linear(y, policy.w(p + "self_attn.o_proj.weight"))
+        h = policy.rms(h0, p + "post_attention_layernorm.weight")
+        h0 = h0 + F.linear(F.silu(F.linear(h, policy.w(p + "mlp.gate_proj.weight"))) * F.linear(h, policy.w(p + "mlp.up_proj.weight")), policy.w(p + "mlp.down_proj.weight"))
+    head = policy.w("lm_head.weight") if "lm_head__weight" in policy.p else policy.w("model.embed_tokens.weight")
+    return F.linear(policy.rms(h0, "model.norm.weight"), head)
+
+
+def accuracy(text, answer):
+    nums = re.findall(r"-?\d+", text)
+    return 1.0 if nums and nums[-1] == answer else 0.0
+
+
+def token_logps(model, prompts, comps):
+    seqs = [p + c for p, c in zip(prompts, comps)]
+    T = max(map(len, seqs))
+    ids = torch.full((len(seqs), T), pad, dtype=torch.long)
+    mask = torch.zeros(len(seqs), T, dtype=torch.long)
+    lab = torch.full((len(seqs), T), -100, dtype=torch.long)
+    for i, (p, s) in enumerate(zip(prompts, seqs)):
+        ids[i, :len(s)] = torch.tensor(s)
+        mask[i, :len(s)] = 1
+        lab[i, len(p) - 1:len(s) - 1] = torch.tensor(s[len(p):])
+    lp = model(ids, mask).log_softmax(-1)
+    m = (lab != -100).float()
+    return lp.gather(2, lab.clamp(min=0)[..., None]).squeeze(2) * m, m
+
+
+times = {"generation": [], "scoring": [], "training": []}
+lengths = []
+for step in range(a["steps"] + 1):
+    sel = [(step * P + j) % len(a["prompts"]) for j in range(P)]
+    prompts = [a["prompts"][i] for i in sel for _ in range(G)]
+    answers = [a["answers"][i] for i in sel for _ in range(G)]
+    t0 = time.perf_counter()
+    comps = rollout(prompts)
+    t1 = time.perf_counter()
+    rewards = [accuracy(decode(c), ans) for c, ans in zip(comps, answers)]
+    t2 = time.perf_counter()
+    r = torch.tensor(rewards).view(-1, G)
+    adv = ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + 1e-4)).view(-1)
+    lp, m = token_logps(policy, prompts, comps)
+    ratio = (lp - lp.detach()).exp()
+    per = -torch.min(ratio * adv[:, None], ratio.clamp(1 - a["eps_low"], 1 + a["eps_high"]) * adv[:, None])
+    if ref is not None:
+        with torch.no_grad():
+            rlp, _ = token_logps(ref, prompts, comps)
+        per = per + a["beta"] * ((rlp - lp).exp() - (rlp - lp) - 1)
+    loss = (per * m).sum() / m.sum().clamp(min=1)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+    opt.step()
+    t3 = time.perf_counter()
+    if step > 0:  # step 0 warms up
+        times["generation"].append(t1 - t0)
+        times["scoring"].append(t2 - t1)
+        times["training"].append(t3 - t2)
+        lengths.append(sum(map(len, comps)) / len(comps))
+med = lambda xs: sorted(xs)[len(xs) // 2]
+print(json.dumps({"torch": torch.__version__, **{k + "_s": med(v) for k, v in times.items()},
+                  "completion_mean_length": sum(lengths) / len(lengths)}))
