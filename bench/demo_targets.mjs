@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The demo's targets over several seeds (issue: GRPO >= 15 points above its SFT start; a curriculum
 // reaches the uniform sampler's final accuracy in <= 70% of its steps). Runs the same code as
-// `npm start` (pacer demo) once per seed and averages; prints one JSON object.
+// `npm start` (pacer demo) once per seed and averages; prints one JSON object on stdout (the demo's
+// narration goes to stderr).
 //
 //   node bench/demo_targets.mjs [--seeds 0,1,2] [--out /tmp/pacer-demo-targets] [--curriculum sec] [--threads N]
 import { availableParallelism } from 'node:os';
@@ -14,7 +15,7 @@ const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
 const out = values.out ?? '/tmp/pacer-demo-targets';
 const runs = [];
 for (const seed of seeds) {
-  const s = await runDemo({ out: join(out, `seed-${seed}`), seed, threads: Number(values.threads ?? availableParallelism()), progress: false, ...(values.curriculum ? { curriculum: values.curriculum } : {}) });
+  const s = await runDemo({ out: join(out, `seed-${seed}`), seed, threads: Number(values.threads ?? availableParallelism()), progress: false, log: (x) => console.error(x), ...(values.curriculum ? { curriculum: values.curriculum } : {}) });
   runs.push({ seed, accuracy: s.accuracy, steps_to_target: s.steps_to_target, seconds: s.seconds });
   console.error(`seed ${seed}: ${JSON.stringify(s.accuracy)} ${JSON.stringify(s.steps_to_target)}`);
 }

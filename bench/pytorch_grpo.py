@@ -94,6 +94,8 @@ def forward_masked(x, m, pos, cache):
         S = k.shape[2]
         s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
         allowed = torch.ones(T, S, dtype=torch.bool).tril(S - T)[None, None] & m.bool()[:, None, None, :]
+        # a left-padding query sees only padding: let it see itself, so no row is all -inf (NaN)
+        allowed = allowed | torch.ones(T, S, dtype=torch.bool).tril(S - T).triu(S - T)[None, None]
         s = s.masked_fill(~allowed, float("-inf"))
         y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
         h0 = h0 + F.linear(y, policy.w(p + "self_attn.o_proj.weight"))

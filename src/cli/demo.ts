@@ -31,6 +31,8 @@ import { renderReport, htmlTable, type Plot } from '../report/html.js';
 
 export interface DemoOptions {
   out: string; seed: number; threads: number; progress: boolean;
+  /** where the demo's narration goes (default: stdout) */
+  log?: (s: string) => void;
   hidden: number; layers: number;
   sftExamples: number; sftSteps: number; sftBatchSize: number; slip: number;
   poolSize: number; testSize: number; stretchTestSize: number;
@@ -38,7 +40,7 @@ export interface DemoOptions {
   dpoSteps: number; dpoLr: number; dpoBeta: number; dpoRpoAlpha: number | null;
 }
 
-export const DEMO_DEFAULTS: Omit<DemoOptions, 'out' | 'seed' | 'threads' | 'progress'> = {
+export const DEMO_DEFAULTS: Omit<DemoOptions, 'out' | 'seed' | 'threads' | 'progress' | 'log'> = {
   hidden: 96, layers: 3, sftExamples: 20000, sftSteps: 1500, sftBatchSize: 64, slip: 0.6, poolSize: 4000, testSize: 1000, stretchTestSize: 400,
   grpoSteps: 200, grpoLr: 5e-5, promptsPerStep: 4, generations: 8, evalEvery: 10, curriculum: 'sec', dpoSteps: 150, dpoLr: 5e-5, dpoBeta: 0.1, dpoRpoAlpha: 1,
 };
@@ -96,7 +98,7 @@ export function finalAccuracy(curve: Array<[number, number]>, k = 5): number {
 
 export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Promise<DemoSummary> {
   const o: DemoOptions = { seed: 0, threads: 2, progress: true, ...DEMO_DEFAULTS, ...opts };
-  const say = (s: string) => console.log(s);
+  const say = o.log ?? ((s: string) => console.log(s));
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   const lap = (k: string, since: number) => (timings[k] = round((performance.now() - since) / 1000, 1));
@@ -214,7 +216,7 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
       steps_to_target: `first evaluated step (every ${o.evalEvery}) at or above the target: the uniform run's final accuracy, the mean of its last 5 evaluations`,
     },
     curriculum: o.curriculum, seed: o.seed, threads: o.threads, dpo_pairs: pairs.length,
-    config: { ...o, progress: undefined }, seconds: { ...timings, total_s: round((performance.now() - t0) / 1000, 1) },
+    config: { ...o, progress: undefined, log: undefined }, seconds: { ...timings, total_s: round((performance.now() - t0) / 1000, 1) },
   };
   atomicWrite(join(o.out, 'summary.json'), (fd) => writeSync(fd, JSON.stringify(summary, null, 2) + '\n'));
   writeDemoReport(o, summary, { sft: sftRun.history, uniform: uni.run.history, curriculum: cur.run.history, dpo: dpoRun.history }, test, finalAnswers);
@@ -257,7 +259,7 @@ function writeDemoReport(o: DemoOptions, s: DemoSummary, h: Record<string, Array
       ...(s.definitions as Record<string, string>), seconds: s.seconds,
     },
     sections: [{ title: 'Accuracy by level', html: accTable }, { title: 'Sample answers (held-out)', html: sampleTable }],
-    config: { ...o, progress: undefined }, plots,
+    config: { ...o, progress: undefined, log: undefined }, plots,
   });
   atomicWrite(join(o.out, 'report.html'), (fd) => writeSync(fd, html));
 }
