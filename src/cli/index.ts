@@ -59,14 +59,14 @@ best sgemm measured in the same command.`;
 const DEMO_HELP = `pacer demo — the whole loop on arithmetic: SFT from scratch, GRPO with and without a
 curriculum, DPO on the model's own samples, held-out evaluation, report (npm start runs this)
 
-usage: pacer demo [--out runs/demo] [--seed 0] [--threads N] [--curriculum sec] [--sft-steps 3000]
+usage: pacer demo [--out runs/demo] [--seed 0] [--threads N] [--curriculum sec] [--sft-steps 1500]
                   [--grpo-steps 200] [--quick] [--no-progress]
        pacer demo text [--steps 600] [--out runs/demo-gpt]   (a tiny GPT learns the bundled text)
 
 A tiny Llama learns column arithmetic ("27+05=032") at five levels from a teacher who forgets
 carries and borrows 60% of the time; GRPO (exact-answer reward) runs twice from it on the same
 prompts — uniform sampling and a curriculum over the levels — and DPO trains on pairs of its own
-right and wrong answers. About 5-6 minutes on 2 cores. Writes OUT/summary.json (accuracy.sft,
+right and wrong answers. About 3-4 minutes on 2 cores. Writes OUT/summary.json (accuracy.sft,
 accuracy.grpo, accuracy.dpo, steps_to_target.curriculum, steps_to_target.uniform, per-level
 accuracy, curves), OUT/report.html, and each run's folder (model, metrics.jsonl) under OUT.
 
