@@ -224,7 +224,7 @@ async function cmdDemo(argv: string[]): Promise<number> {
   if (values.curriculum !== undefined && !curricula.includes(values.curriculum)) throw new UsageError(`--curriculum must be one of ${curricula.join(', ')}`);
   const base = values.quick ? { ...DEMO_DEFAULTS, ...DEMO_QUICK } : DEMO_DEFAULTS;
   await runDemo({
-    ...base, out: values.out ?? 'runs/demo', seed, threads, progress: !values['no-progress'] && !!process.stderr.isTTY,
+    ...base, out: values.out ?? 'runs/demo', seed, threads, progress: !values['no-progress'],
     curriculum: values.curriculum ?? base.curriculum, sftSteps: int(values['sft-steps'], 'sft-steps', base.sftSteps), grpoSteps: int(values['grpo-steps'], 'grpo-steps', base.grpoSteps),
   });
   return 0;
