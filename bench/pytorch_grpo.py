@@ -54,7 +54,7 @@ def rollout(prompts):
         pos = (mask.cumsum(1) - 1).clamp(min=0)
         x, m = ids, mask
         for s in range(a["new_tokens"]):
-            logits = forward_masked(x, m, pos, cache)[:, -1]
+            logits = policy(x, m, cache=cache, pos=pos)[:, -1]
             nxt = torch.multinomial(logits.softmax(-1), 1).squeeze(1)
             for b in range(B):
                 if not done[b]:
@@ -67,42 +67,6 @@ def rollout(prompts):
             pos = pos[:, -1:] + 1
             x = nxt[:, None]
     return out
-
-
-def forward_masked(x, m, pos, cache):
-    """The peer's Llama forward with per-row positions and a key padding mask (for left padding)."""
-    import math
-    cfg = policy.cfg
-    B, T = x.shape
-    H, Hkv, hd, C = policy.H, policy.Hkv, policy.hd, policy.C
-    fr = pos.float()[..., None] * policy.inv
-    emb = torch.cat([fr, fr], -1)[:, None]
-    cos, sin = emb.cos(), emb.sin()
-    rot = lambda t: torch.cat([-t[..., hd // 2:], t[..., :hd // 2]], -1)
-    h0 = policy.w("model.embed_tokens.weight")[x]
-    for l in range(cfg["num_hidden_layers"]):
-        p = f"model.layers.{l}."
-        h = policy.rms(h0, p + "input_layernorm.weight")
-        q = F.linear(h, policy.w(p + "self_attn.q_proj.weight")).view(B, T, H, hd).transpose(1, 2)
-        k = F.linear(h, policy.w(p + "self_attn.k_proj.weight")).view(B, T, Hkv, hd).transpose(1, 2)
-        v = F.linear(h, policy.w(p + "self_attn.v_proj.weight")).view(B, T, Hkv, hd).transpose(1, 2)
-        q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
-        if cache[l] is not None:
-            k, v = torch.cat([cache[l][0], k], 2), torch.cat([cache[l][1], v], 2)
-        cache[l] = (k, v)
-        k, v = k.repeat_interleave(H // Hkv, 1), v.repeat_interleave(H // Hkv, 1)
-        S = k.shape[2]
-        s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
-        allowed = torch.ones(T, S, dtype=torch.bool).tril(S - T)[None, None] & m.bool()[:, None, None, :]
-        # a left-padding query sees only padding: let it see itself, so no row is all -inf (NaN)
-        allowed = allowed | torch.ones(T, S, dtype=torch.bool).tril(S - T).triu(S - T)[None, None]
-        s = s.masked_fill(~allowed, float("-inf"))
-        y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
-        h0 = h0 + F.linear(y, policy.w(p + "self_attn.o_proj.weight"))
-        h = policy.rms(h0, p + "post_attention_layernorm.weight")
-        h0 = h0 + F.linear(F.silu(F.linear(h, policy.w(p + "mlp.gate_proj.weight"))) * F.linear(h, policy.w(p + "mlp.up_proj.weight")), policy.w(p + "mlp.down_proj.weight"))
-    head = policy.w("lm_head.weight") if "lm_head__weight" in policy.p else policy.w("model.embed_tokens.weight")
-    return F.linear(policy.rms(h0, "model.norm.weight"), head)
 
 
 def accuracy(text, answer):

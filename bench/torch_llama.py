@@ -38,13 +38,17 @@ class Llama(torch.nn.Module):
     def rms(self, x, k):
         return self.w(k) * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.cfg["rms_norm_eps"]))
 
-    def forward(self, ids, mask=None, pos0=0, cache=None):
-        """Logits [B, T, V]. mask [B, T] marks real tokens (right padding); cache is a list with one
-        (k, v) entry per layer (None at first), extended in place, as a KV-cache decoding loop uses."""
+    def forward(self, ids, mask=None, pos0=0, cache=None, pos=None):
+        """Logits [B, T, V]. mask [B, S] marks real key tokens (S = cached + new; right or left
+        padding); pos [B, T] gives per-row positions (left padding), else pos0, pos0+1, …; cache is
+        a list with one (k, v) entry per layer (None at first), extended in place, as a KV-cache
+        decoding loop uses."""
         B, T = ids.shape
         H, Hkv, hd, C = self.H, self.Hkv, self.hd, self.C
-        fr = torch.arange(pos0, pos0 + T).float()[:, None] * self.inv
-        emb = torch.cat([fr, fr], -1)
+        if pos is None:
+            pos = torch.arange(pos0, pos0 + T)[None]
+        fr = pos.float()[..., None] * self.inv
+        emb = torch.cat([fr, fr], -1)[:, None]
         cos, sin = emb.cos(), emb.sin()
         rot = lambda x: torch.cat([-x[..., hd // 2:], x[..., :hd // 2]], -1)
         x = self.w("model.embed_tokens.weight")[ids]
@@ -62,10 +66,11 @@ class Llama(torch.nn.Module):
             k, v = k.repeat_interleave(H // Hkv, 1), v.repeat_interleave(H // Hkv, 1)
             S = k.shape[2]
             s = (q @ k.transpose(-1, -2)) / math.sqrt(hd)
-            if T > 1:
-                allowed = torch.ones(T, S, dtype=torch.bool).tril(S - T)[None, None]
-                if mask is not None:
-                    allowed = allowed & mask.bool()[:, None, None, :]
+            if T > 1 or mask is not None:
+                causal = torch.ones(T, S, dtype=torch.bool).tril(S - T)[None, None]
+                allowed = causal if mask is None else causal & mask.bool()[:, None, None, :]
+                # a query at a padding position may see no real key: let it see itself (no NaN rows)
+                allowed = allowed | causal.triu(S - T)
                 s = s.masked_fill(~allowed, float("-inf"))
             y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
             x = x + F.linear(y, self.w(p + "self_attn.o_proj.weight"))
