@@ -3,7 +3,6 @@
 // PyTorch implementation (bench/pytorch_dpo.py: four forwards per batch, no caching) on the same
 // checkpoint and token ids, run in the same command. Both start from the same weights and data
 // order, so their first losses must agree.
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,7 +13,7 @@ import { Tokenizer } from '../tokenizers/index.js';
 import { loadDataset } from '../data/datasets.js';
 import { tokenizePreference } from '../data/tokenize.js';
 import { resolveConfig, train } from '../trainers/index.js';
-import { findTorchPython } from './python.js';
+import { runTorchPeer } from './python.js';
 
 export interface DpoBenchOptions { pairs: number; batch: number; hidden: number; layers: number; threads: number; vsPytorch: boolean; seed: number }
 
@@ -58,23 +57,17 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
       seconds: round(ours, 3), pairs_per_s: round(o.pairs / ours), first_loss: r.history[0]?.loss, last_loss: r.history[r.history.length - 1]?.loss,
     };
     if (o.vsPytorch) {
-      const py = findTorchPython();
-      if (!py) out.pytorch_error = 'no python3 with torch found (apt-get install python3-torch, or set PACER_PYTHON)';
+      const tok = Tokenizer.fromPretrained(modelDir);
+      const pairs = (await loadDataset(data)).map((e) => { const t = tokenizePreference(e, tok, { maxLength: cfg.max_length, maxPromptLength: cfg.max_prompt_length }); return [t.prompt, t.chosen, t.rejected]; });
+      const args = join(dir, 'args.json');
+      writeFileSync(args, JSON.stringify({ pairs, batch: o.batch, beta: 0.1, lr: 1e-4, threads: o.threads, pad: tok.padTokenId ?? 0 }));
+      const p = runTorchPeer('pytorch_dpo.py', [modelDir, args], o.threads);
+      if ('error' in p) out.pytorch_error = p.error;
       else {
-        const tok = Tokenizer.fromPretrained(modelDir);
-        const pairs = (await loadDataset(data)).map((e) => { const t = tokenizePreference(e, tok, { maxLength: cfg.max_length, maxPromptLength: cfg.max_prompt_length }); return [t.prompt, t.chosen, t.rejected]; });
-        const args = join(dir, 'args.json');
-        writeFileSync(args, JSON.stringify({ pairs, batch: o.batch, beta: 0.1, lr: 1e-4, threads: o.threads, pad: tok.padTokenId ?? 0 }));
-        const core = /core=(\S+)/.exec(threadInfo().blas)?.[1];
-        const env = { ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
-        const p = spawnSync(py, [join(here, '../../bench/pytorch_dpo.py'), modelDir, args], { env, encoding: 'utf8', timeout: 60 * 60_000 });
-        if (p.status !== 0) out.pytorch_error = `pytorch peer failed (exit ${p.status}): ${(p.stderr || '').trim().split('\n').slice(-3).join(' | ')}`;
-        else {
-          const j = JSON.parse(p.stdout.trim().split('\n').pop()!);
-          out.pytorch = { torch: j.torch, seconds: round(j.seconds, 3), first_loss: j.first_loss, last_loss: j.last_loss };
-          out.wall_time_ratio = round(ours / j.seconds, 3);
-          out.first_loss_agrees = Math.abs(j.first_loss - (out.first_loss as number)) < 1e-4;
-        }
+        const j = p.json;
+        out.pytorch = { torch: j.torch, seconds: round(j.seconds, 3), first_loss: j.first_loss, last_loss: j.last_loss };
+        out.wall_time_ratio = round(ours / j.seconds, 3);
+        out.first_loss_agrees = Math.abs(j.first_loss - (out.first_loss as number)) < 1e-4;
       }
     }
     return out;

@@ -1,15 +1,12 @@
 // `pacer bench engine`: times a GPT-2-architecture training step (fp32, CPU, AdamW) on the pacer
 // engine, optionally against the same model in PyTorch eager run in the same command, and reports
 // MFU against the best sgemm this machine reaches (also measured here).
-import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   AdamW, Generator, manualSeed, randint, randn, scope, setThreads, threadInfo, noGrad, buildInfo,
   type Tensor,
 } from '../engine/index.js';
 import { GPT } from '../models/gpt.js';
-import { findTorchPython } from './python.js';
+import { runTorchPeer } from './python.js';
 import { Progress } from './progress.js';
 
 export interface EngineBenchOptions {
@@ -90,19 +87,10 @@ export function runPacerEngineBench(o: EngineBenchOptions, progress = true): { s
 }
 
 export function runPytorchEngineBench(o: EngineBenchOptions): { stepMs: number; params: number; torch: string } | { error: string } {
-  const py = findTorchPython();
-  if (!py) return { error: 'no python3 with torch found (apt-get install python3-torch, or set PACER_PYTHON)' };
-  const here = dirname(fileURLToPath(import.meta.url));
-  const script = join(here, '../../bench/pytorch_gpt.py');
-  const info = threadInfo();
-  const core = /core=(\S+)/.exec(info.blas)?.[1];
-  // Same BLAS kernels and thread counts as ours, so the ratio measures the engines.
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
   const args = { vocab: o.vocab, d_model: o.dModel, layers: o.layers, heads: o.heads, seq: o.seq, batch: o.batch, steps: o.steps, threads: o.threads, seed: o.seed };
-  const r = spawnSync(py, [script, JSON.stringify(args)], { env, encoding: 'utf8', timeout: 30 * 60_000 });
-  if (r.status !== 0) return { error: `pytorch peer failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}` };
-  const line = r.stdout.trim().split('\n').pop()!;
-  const j = JSON.parse(line);
+  const r = runTorchPeer('pytorch_gpt.py', [JSON.stringify(args)], o.threads, 30 * 60_000);
+  if ('error' in r) return r;
+  const j = r.json;
   return { stepMs: j.step_ms, params: j.params, torch: j.torch };
 }
 

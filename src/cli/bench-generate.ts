@@ -1,15 +1,13 @@
 // `pacer bench generate`: greedy decoding throughput with a KV cache at batch 1 and 16 on a
 // Llama-architecture model, against a PyTorch reference loop (bench/pytorch_generate.py) on the
 // same checkpoint in the same command. Also checks that both produce the same tokens.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Generator, manualSeed, randint, setThreads, threadInfo, scope } from '../engine/index.js';
 import { modelFromConfig, savePretrained } from '../models/pretrained.js';
 import { generate } from '../models/generate.js';
-import { findTorchPython } from './python.js';
+import { runTorchPeer } from './python.js';
 import { median } from './bench-engine.js';
 
 export interface GenerateBenchOptions {
@@ -45,33 +43,26 @@ export function benchGenerate(o: GenerateBenchOptions): Record<string, unknown> 
     params: model.numParameters(),
   };
   if (o.vsPytorch) {
-    const py = findTorchPython();
-    if (!py) out.pytorch_error = 'no python3 with torch found (apt-get install python3-torch, or set PACER_PYTHON)';
-    else {
-      const dir = mkdtempSync(join(tmpdir(), 'pacer-bench-gen-'));
-      try {
-        savePretrained({ model, config, modelType: 'llama' }, dir);
-        const argsFile = join(dir, 'args.json');
-        writeFileSync(argsFile, JSON.stringify({ batches: o.batches, prompt_len: o.promptLen, new_tokens: o.newTokens, threads: o.threads, repeats: o.repeats, prompts }));
-        const script = join(dirname(fileURLToPath(import.meta.url)), '../../bench/pytorch_generate.py');
-        const core = /core=(\S+)/.exec(threadInfo().blas)?.[1];
-        const env = { ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
-        const r = spawnSync(py, [script, dir, argsFile], { env, encoding: 'utf8', timeout: 30 * 60_000 });
-        if (r.status !== 0) out.pytorch_error = `pytorch peer failed (exit ${r.status}): ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`;
-        else {
-          const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
-          out.pytorch = { torch: j.torch };
-          for (const B of o.batches) {
-            const p = j.results[String(B)];
-            const ours = results[String(B)];
-            ours.pytorch_tokens_per_s = round(p.tokens_per_s);
-            ours.ratio_vs_pytorch = round(ours.tokens_per_s / p.tokens_per_s, 3);
-            ours.same_tokens_as_pytorch = JSON.stringify(p.tokens_row0) === JSON.stringify(ours.tokens_row0);
-          }
+    const dir = mkdtempSync(join(tmpdir(), 'pacer-bench-gen-'));
+    try {
+      savePretrained({ model, config, modelType: 'llama' }, dir);
+      const argsFile = join(dir, 'args.json');
+      writeFileSync(argsFile, JSON.stringify({ batches: o.batches, prompt_len: o.promptLen, new_tokens: o.newTokens, threads: o.threads, repeats: o.repeats, prompts }));
+      const r = runTorchPeer('pytorch_generate.py', [dir, argsFile], o.threads, 30 * 60_000);
+      if ('error' in r) out.pytorch_error = r.error;
+      else {
+        const j = r.json;
+        out.pytorch = { torch: j.torch };
+        for (const B of o.batches) {
+          const p = j.results[String(B)];
+          const ours = results[String(B)];
+          ours.pytorch_tokens_per_s = round(p.tokens_per_s);
+          ours.ratio_vs_pytorch = round(ours.tokens_per_s / p.tokens_per_s, 3);
+          ours.same_tokens_as_pytorch = JSON.stringify(p.tokens_row0) === JSON.stringify(ours.tokens_row0);
         }
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
   for (const r of Object.values(results)) delete r.tokens_row0;

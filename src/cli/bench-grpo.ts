@@ -4,7 +4,6 @@
 // AdamW) — the split the trainer logs as timing/*_s — against a PyTorch reference of the same step
 // (bench/pytorch_grpo.py) on the same checkpoint and prompts, run in the same command. Medians over
 // the measured steps; the first step of each side warms up and is not counted.
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +14,7 @@ import { Tokenizer } from '../tokenizers/index.js';
 import { resolveConfig } from '../trainers/index.js';
 import { trainOnline } from '../trainers/online.js';
 import { makeProblems } from '../tasks/arithmetic.js';
-import { findTorchPython } from './python.js';
+import { runTorchPeer } from './python.js';
 import { median } from './bench-engine.js';
 
 export interface GrpoBenchOptions {
@@ -66,32 +65,26 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
       loss_type: 'dapo', threads: o.threads, blas: threadInfo().blas, model: config, params, pacer: ours,
     };
     if (o.vsPytorch) {
-      const py = findTorchPython();
-      if (!py) out.pytorch_error = 'no python3 with torch found (apt-get install python3-torch, or set PACER_PYTHON)';
+      const ids = Object.entries(JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8')).model.vocab as Record<string, number>);
+      const vocabList: string[] = new Array(vocab).fill('');
+      for (const [s, i] of ids) if (i < vocab) vocabList[i] = s;
+      const args = join(dir, 'args.json');
+      writeFileSync(args, JSON.stringify({
+        prompts: problems.map((p) => tok.encode(p.prompt, { addSpecialTokens: true })), answers: problems.map((p) => p.answer),
+        G: o.generations, P: o.prompts, new_tokens: o.newTokens, steps: o.steps, beta: o.beta, lr: common.learning_rate, eps_low: common.epsilon, eps_high: common.epsilon_high,
+        threads: o.threads, pad: tok.padTokenId ?? 0, eos: tok.eosTokenId, vocab: vocabList,
+      }));
+      const p = runTorchPeer('pytorch_grpo.py', [modelDir, args], o.threads);
+      if ('error' in p) out.pytorch_error = p.error;
       else {
-        const ids = Object.entries(JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8')).model.vocab as Record<string, number>);
-        const vocabList: string[] = new Array(vocab).fill('');
-        for (const [s, i] of ids) if (i < vocab) vocabList[i] = s;
-        const args = join(dir, 'args.json');
-        writeFileSync(args, JSON.stringify({
-          prompts: problems.map((p) => tok.encode(p.prompt, { addSpecialTokens: true })), answers: problems.map((p) => p.answer),
-          G: o.generations, P: o.prompts, new_tokens: o.newTokens, steps: o.steps, beta: o.beta, lr: common.learning_rate, eps_low: common.epsilon, eps_high: common.epsilon_high,
-          threads: o.threads, pad: tok.padTokenId ?? 0, eos: tok.eosTokenId, vocab: vocabList,
-        }));
-        const core = /core=(\S+)/.exec(threadInfo().blas)?.[1];
-        const env = { ...process.env, OPENBLAS_NUM_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
-        const p = spawnSync(py, [join(here, '../../bench/pytorch_grpo.py'), modelDir, args], { env, encoding: 'utf8', timeout: 60 * 60_000 });
-        if (p.status !== 0) out.pytorch_error = `pytorch peer failed (exit ${p.status}): ${(p.stderr || '').trim().split('\n').slice(-3).join(' | ')}`;
-        else {
-          const j = JSON.parse(p.stdout.trim().split('\n').pop()!);
-          const theirs: Record<string, number> = {};
-          for (const part of PARTS) theirs[`${part}_s`] = round(j[`${part}_s`], 4);
-          theirs.step_s = round(theirs.generation_s + theirs.scoring_s + theirs.training_s, 4);
-          theirs.completion_mean_length = round(j.completion_mean_length);
-          out.pytorch = { torch: j.torch, ...theirs };
-          // time ratios: pacer's seconds over PyTorch's (below 1 = pacer is faster)
-          out.time_ratio_vs_pytorch = Object.fromEntries([...PARTS, 'step'].map((k) => [k, round(ours[`${k}_s`] / theirs[`${k}_s`], 3)]));
-        }
+        const j = p.json;
+        const theirs: Record<string, number> = {};
+        for (const part of PARTS) theirs[`${part}_s`] = round(j[`${part}_s`], 4);
+        theirs.step_s = round(theirs.generation_s + theirs.scoring_s + theirs.training_s, 4);
+        theirs.completion_mean_length = round(j.completion_mean_length);
+        out.pytorch = { torch: j.torch, ...theirs };
+        // time ratios: pacer's seconds over PyTorch's (below 1 = pacer is faster)
+        out.time_ratio_vs_pytorch = Object.fromEntries([...PARTS, 'step'].map((k) => [k, round(ours[`${k}_s`] / theirs[`${k}_s`], 3)]));
       }
     }
     return out;
