@@ -4,7 +4,7 @@ import { thinkAnswerFormatReward, reasoningPatternReward, lengthPenaltyReward, o
 import { iouReward, temporalIoUReward, gaussianPointRewardFn } from './spatial.js';
 import { partialMatchReward, hierarchicalReward } from './partial.js';
 import { completionText, type NamedReward, type RewardFunction } from './types.js';
-import { postJsonWithRetry } from '../server/http.js';
+import { remoteReward } from './remote.js';
 
 export * from './types.js';
 export * from './accuracy.js';
@@ -12,6 +12,7 @@ export * from './format.js';
 export * from './spatial.js';
 export * from './partial.js';
 export * from './compose.js';
+export * from './remote.js';
 
 type Opts = Record<string, string>;
 const num = (o: Opts, k: string, name: string, dflt?: number): number => {
@@ -44,24 +45,6 @@ export const REWARDS: Record<string, (o: Opts, name: string) => RewardFunction> 
   },
 };
 
-/**
- * remote: a reward server speaking OpenRLHF's protocol (pacer serve rewards, or OpenRLHF's own
- * remote RM): POST {query: prompt + completion, prompts, labels} -> {rewards}. The bearer token is
- * read from the environment variable token_env (default PACER_REWARD_TOKEN), never from the config;
- * labels come from the label column (default 'answer') when the dataset has it. Conversational
- * prompts are sent as their messages' contents joined by newlines. Retries with backoff; a server
- * that stays down fails the batch, which the trainer handles as reward_on_error says.
- */
-export function remoteReward(o: { url: string; tokenEnv: string; labelColumn: string; timeoutMs: number; retries: number }): RewardFunction {
-  return async (input) => {
-    const prompts = input.prompts.map((p) => (typeof p === 'string' ? p : p.map((m) => m.content).join('\n')));
-    const query = input.completions.map((c, i) => prompts[i] + completionText(c));
-    const labels = input.columns[o.labelColumn];
-    const j = await postJsonWithRetry(o.url, { query, prompts, ...(labels ? { labels } : {}) }, { token: process.env[o.tokenEnv], timeoutMs: o.timeoutMs, retries: o.retries }, 'reward server');
-    if (!Array.isArray(j.rewards) || j.rewards.length !== query.length) throw new Error(`pacer: reward server ${o.url} returned ${j.rewards?.length} rewards for ${query.length} queries`);
-    return j.rewards.map((r: unknown) => (typeof r === 'number' ? r : null));
-  };
-}
 
 /** Parse "accuracy,overlong:max_length=512:cache=128" with optional weights into named rewards. */
 export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[] {

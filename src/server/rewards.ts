@@ -5,7 +5,7 @@
 // concurrency (requests beyond the queue get 503 and a Retry-After), and GET /health. Plus a client
 // that retries with exponential backoff and then reports clearly.
 import { createServer, type Server } from 'node:http';
-import { HttpError, sendJson as send, readJsonBody, hasBearer, postJsonWithRetry, type RetryOptions } from './http.js';
+import { HttpError, sendJson as send, readJsonBody, hasBearer } from './http.js';
 import { runRewards, type Aggregation, type NamedReward } from '../rewards/index.js';
 
 export interface RewardServerOptions {
@@ -73,14 +73,5 @@ export function createRewardServer(o: RewardServerOptions): Server {
   });
 }
 
-export type RemoteRewardOptions = RetryOptions;
-
-/** Client for a remote reward server (OpenRLHF protocol), with retries and backoff. */
-export class RemoteRewardClient {
-  constructor(readonly url: string, readonly o: RemoteRewardOptions = {}) {}
-  async score(query: string[], prompts?: string[], labels?: unknown[]): Promise<{ rewards: number[]; scores: number[]; extra_logs: Record<string, number> }> {
-    const j = await postJsonWithRetry(this.url, { query, prompts, labels }, this.o, 'reward server');
-    if (!Array.isArray(j.rewards) || j.rewards.length !== query.length) throw new Error(`pacer: reward server ${this.url} returned ${j.rewards?.length} rewards for ${query.length} queries`);
-    return j;
-  }
-}
+// The client lives with the rewards (src/rewards/remote.ts), which use it as the 'remote' reward.
+export { RemoteRewardClient, type RemoteRewardOptions } from '../rewards/remote.js';
