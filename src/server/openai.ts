@@ -8,9 +8,7 @@ import { HttpError, sendJson as send, readJsonBody, hasBearer, postJsonWithRetry
 import type { CausalLM } from '../models/types.js';
 import type { Tokenizer, ChatMessage } from '../tokenizers/index.js';
 import { generate, type GenerationResult } from '../models/generate.js';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadSafetensors, noGrad, scope, type Module } from '../engine/index.js';
+import { fromPretrained } from '../models/pretrained.js';
 
 interface SamplingParams { maxTokens: number; temperature?: number; topP?: number; topK?: number; minP?: number; n: number; stop: string[]; seed: number; logprobs: boolean; tokenIds: boolean }
 
@@ -44,27 +42,20 @@ function runGeneration(model: CausalLM, tok: Tokenizer, prompts: number[][], p: 
 
 export interface ModelServerOptions { model: CausalLM; tokenizer: Tokenizer; modelName: string; token?: string }
 
-/** Copy the weights of a checkpoint folder into the served model (names and shapes must match). */
-function loadWeightsFromDisk(model: CausalLM, dir: string): number {
+/** Load an HF-layout checkpoint folder's weights into the served model (same architecture and shapes). */
+function loadWeightsFromDisk(model: CausalLM, dir: unknown): number {
   if (typeof dir !== 'string' || !dir) throw new HttpError(400, "'model_path' must be a folder path");
-  const file = join(dir, 'model.safetensors');
-  if (!existsSync(file)) throw new HttpError(400, `no model.safetensors in ${dir}`);
-  let n = 0;
-  scope(() => {
-    const w = loadSafetensors(file);
-    const params = new Map((model as unknown as Module).namedParameters());
-    for (const [k] of w) if (!params.has(k)) throw new HttpError(400, `${file}: '${k}' is not a weight of the served model`);
-    noGrad(() => {
-      for (const [k, p] of params) {
-        const t = w.get(k);
-        if (!t) continue; // tied weights are stored once
-        if (t.shape.join(',') !== p.shape.join(',')) throw new HttpError(400, `${file}: '${k}' has shape [${t.shape}], the served model [${p.shape}]`);
-        p.copy_(t.to(p.dtype));
-        n++;
-      }
-    });
-  });
-  return n;
+  const own = model.stateDict();
+  let fresh: CausalLM | null = null;
+  try {
+    fresh = fromPretrained(dir, { dtype: [...own.values()][0]?.dtype }).model;
+    model.loadStateDict(fresh.stateDict(), { strict: true });
+  } catch (e) {
+    throw new HttpError(400, (e as Error).message);
+  } finally {
+    fresh?.dispose();
+  }
+  return own.size;
 }
 
 export function createModelServer(o: ModelServerOptions): Server {
@@ -88,7 +79,7 @@ export function createModelServer(o: ModelServerOptions): Server {
       if (req.method === 'POST' && path === '/update_weights_from_disk') {
         // SGLang's weight-reload endpoint: the trainer writes the policy and asks the server to load it
         const body = await readJsonBody(req, 2 ** 16);
-        const n = await serial(() => loadWeightsFromDisk(o.model, body.model_path as string));
+        const n = await serial(() => loadWeightsFromDisk(o.model, body.model_path));
         return send(res, 200, { success: true, message: `loaded ${n} tensors from ${body.model_path}` });
       }
       if (req.method !== 'POST' || (path !== '/v1/completions' && path !== '/v1/chat/completions')) throw new HttpError(404, `no route ${req.method} ${path}`);
