@@ -54,6 +54,7 @@ export const DEMO_QUICK: Partial<DemoOptions> = {
 export interface DemoSummary {
   accuracy: { sft: number; grpo: number; grpo_uniform: number; dpo: number };
   steps_to_target: { curriculum: number | null; uniform: number | null; target: number; ratio: number | null };
+  eval_curves: { uniform: Array<[number, number]>; curriculum: Array<[number, number]> };
   [k: string]: unknown;
 }
 
@@ -210,7 +211,7 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
     accuracy: { sft: round(accSft), grpo: held('grpo'), grpo_uniform: held('grpo_uniform'), dpo: held('dpo') },
     steps_to_target: { curriculum: sCur, uniform: sUni, target, ratio: sCur !== null && sUni ? round(sCur / sUni, 3) : null },
     accuracy_by_level: Object.fromEntries(Object.entries(finalAnswers).map(([k, a]) => [k, byLevel(test, a)])),
-    eval_curves: { uniform: uni.curve.map(([s, a]) => [s, round(a)]), curriculum: cur.curve.map(([s, a]) => [s, round(a)]) },
+    eval_curves: { uniform: uni.curve.map(([s, a]) => [s, round(a)] as [number, number]), curriculum: cur.curve.map(([s, a]) => [s, round(a)] as [number, number]) },
     definitions: {
       accuracy: `held-out exact-answer accuracy, greedy decoding, on ${heldOut.length} problems at levels 2-3 never trained on`,
       steps_to_target: `first evaluated step (every ${o.evalEvery}) at or above the target: the uniform run's final accuracy, the mean of its last 5 evaluations`,
@@ -233,8 +234,7 @@ function writeDemoReport(o: DemoOptions, s: DemoSummary, h: Record<string, Array
   const levels = ['1', '2', '3', '4', '5'];
   const plots: Plot[] = [
     { title: 'Held-out accuracy (levels 2-3) during GRPO', series: [
-      { name: 'uniform', points: s.eval_curves ? (s.eval_curves as { uniform: Array<[number, number]> }).uniform : [] },
-      { name: o.curriculum, points: (s.eval_curves as { curriculum: Array<[number, number]> }).curriculum },
+      { name: 'uniform', points: s.eval_curves.uniform }, { name: o.curriculum, points: s.eval_curves.curriculum },
       flat('SFT start', s.accuracy.sft, o.grpoSteps), flat('target', s.steps_to_target.target, o.grpoSteps)] },
     { title: 'GRPO reward (sampled completions)', series: [series(h.uniform, 'reward', 'uniform'), series(h.curriculum, 'reward', o.curriculum)] },
     { title: 'Groups with zero reward spread (no learning signal)', series: [series(h.uniform, 'frac_reward_zero_std', 'uniform'), series(h.curriculum, 'frac_reward_zero_std', o.curriculum)] },

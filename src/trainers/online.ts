@@ -132,19 +132,15 @@ export async function trainOnline(cfg: TrainConfig, opts: OnlineOptions = {}): P
     }, tok);
     return res.map((r, k) => ({ prompt: batch[k], completion: r.tokens, text: r.text ?? '', truncated: r.finishReason === 'length' }));
   };
+  /** The step's prompt+completion batch (right-padded, labels on completion tokens only). */
+  type Batch = ReturnType<typeof collate>;
+  const rolloutBatch = (rs: Rollout[]): Batch => collate(rs.map((r) => completionSeq(r.prompt, r.completion.length ? r.completion : [pad])), pad);
   /** Per-token log-probs of completions [N, T] (temperature-scaled, as TRL) and the loss mask. */
-  const tokenLogps = (m: CausalLM, rs: Rollout[]) => {
-    const b = collate(rs.map((r) => completionSeq(r.prompt, r.completion.length ? r.completion : [pad])), pad);
+  const tokenLogps = (m: CausalLM, b: Batch) => {
     let logits = m.forward(b.ids, { attentionMask: b.attentionMask });
     if (cfg.temperature !== 1) logits = logits.div(cfg.temperature);
     const lp = labelLogps(logits, b.labels);
     return { perToken: lp.perToken, mask: lp.mask.float(), logits, labels: b.labels, ids: b.ids, attentionMask: b.attentionMask };
-  };
-
-  /** The completion-token mask [N, T] of the batch tokenLogps builds, without a forward. */
-  const completionMask = (rs: Rollout[]) => {
-    const b = collate(rs.map((r) => completionSeq(r.prompt, r.completion.length ? r.completion : [pad])), pad);
-    return b.labels.ne(-100).float();
   };
 
   const bar = new Progress(totalSteps, cfg.trainer, opts.progress ?? true);
@@ -199,14 +195,15 @@ export async function trainOnline(cfg: TrainConfig, opts: OnlineOptions = {}): P
       // π_old needs its own forward only when the batch is reused (num_iterations > 1); with one
       // pass π_old = π_θ, so the current log-probs, detached, stand in for it (as TRL does).
       const needOld = cfg.num_iterations > 1 && (cfg.trainer === 'grpo' || cfg.trainer === 'rloo' || cfg.trainer === 'reg_grpo');
-      const oldLp = needOld ? noGrad(() => tokenLogps(model, rs).perToken) : null;
-      const refLp = ref && cfg.trainer !== 'raft' ? noGrad(() => tokenLogps(ref, rs).perToken) : null;
-      let mask = completionMask(rs);
+      const batch = rolloutBatch(rs);
+      const oldLp = needOld ? noGrad(() => tokenLogps(model, batch).perToken) : null;
+      const refLp = ref && cfg.trainer !== 'raft' ? noGrad(() => tokenLogps(ref, batch).perToken) : null;
+      let mask = batch.labels.ne(-100).float();
       if (cfg.mask_truncated_completions) mask = mask.mul(tensor(rs.map((r) => (r.truncated ? 0 : 1))).unsqueeze(1));
       for (let it = 0; it < cfg.num_iterations; it++) {
         opt.zeroGrad();
         const out = scope(() => {
-          const cur = tokenLogps(model, rs);
+          const cur = tokenLogps(model, batch);
           const oldPerToken = oldLp ?? cur.perToken.detach();
           if (it === 0 && rs[0]?.serverLogprobs) {
             // the rollout server's log-probs against the policy's own, token by token
