@@ -16,10 +16,19 @@ import { resolveConfig, train } from '../dist/trainers/index.js';
 import { makeProblems, writeTinyArithmeticModel, accuracy, complete, isCorrect } from '../dist/tasks/arithmetic.js';
 import { manualSeed, setThreads } from '../dist/index.js';
 
-const { values } = parseArgs({ options: {
-  seeds: { type: 'string' }, 'sft-steps': { type: 'string' }, 'dpo-steps': { type: 'string' }, 'dpo-lr': { type: 'string' }, beta: { type: 'string' },
-  'rpo-alpha': { type: 'string' }, 'dpo-prompts': { type: 'string' }, 'raft-control': { type: 'boolean' }, json: { type: 'boolean' },
-} });
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string' },
+    'sft-steps': { type: 'string' },
+    'dpo-steps': { type: 'string' },
+    'dpo-lr': { type: 'string' },
+    beta: { type: 'string' },
+    'rpo-alpha': { type: 'string' },
+    'dpo-prompts': { type: 'string' },
+    'raft-control': { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+});
 const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
 const sftSteps = Number(values['sft-steps'] ?? 2500);
 const dpoSteps = Number(values['dpo-steps'] ?? 150);
@@ -28,7 +37,9 @@ const beta = Number(values.beta ?? 0.1);
 const rpoAlpha = values['rpo-alpha'] === undefined ? 1 : Number(values['rpo-alpha']);
 const nDpoPrompts = Number(values['dpo-prompts'] ?? 3000);
 const threads = availableParallelism();
-const log = (s) => { if (!values.json) console.error(s); };
+const log = (s) => {
+  if (!values.json) console.error(s);
+};
 const jsonl = (file, rows) => writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 const results = [];
@@ -45,11 +56,40 @@ for (const seed of seeds) {
   const exclude = new Set(test.map((p) => p.prompt));
   const sftData = makeProblems(3000, [1, 2], seed, exclude);
   const dpoPrompts = makeProblems(nDpoPrompts, [2], 20_000 + seed, exclude);
-  jsonl(join(dir, 'sft.jsonl'), sftData.map((p) => ({ prompt: p.prompt, completion: p.answer })));
-  const common = { per_device_train_batch_size: 32, logging_steps: 20, save_steps: 100000, threads, seed, report: false, max_length: 32, max_prompt_length: 16 };
+  jsonl(
+    join(dir, 'sft.jsonl'),
+    sftData.map((p) => ({ prompt: p.prompt, completion: p.answer })),
+  );
+  const common = {
+    per_device_train_batch_size: 32,
+    logging_steps: 20,
+    save_steps: 100000,
+    threads,
+    seed,
+    report: false,
+    max_length: 32,
+    max_prompt_length: 16,
+  };
   if (!existsSync(join(cached, 'model.safetensors'))) {
     log(`seed ${seed}: SFT ${sftSteps} steps`);
-    await train(resolveConfig({ trainer: 'sft', model_name_or_path: base, train_dataset: join(dir, 'sft.jsonl'), output_dir: cached, learning_rate: 3e-3, max_steps: sftSteps, lr_scheduler_type: 'cosine', warmup_steps: 20, weight_decay: 0.01, ...common }, 'efficacy'), { progress: !values.json, log });
+    await train(
+      resolveConfig(
+        {
+          trainer: 'sft',
+          model_name_or_path: base,
+          train_dataset: join(dir, 'sft.jsonl'),
+          output_dir: cached,
+          learning_rate: 3e-3,
+          max_steps: sftSteps,
+          lr_scheduler_type: 'cosine',
+          warmup_steps: 20,
+          weight_decay: 0.01,
+          ...common,
+        },
+        'efficacy',
+      ),
+      { progress: !values.json, log },
+    );
   }
   cpSync(cached, join(dir, 'sft'), { recursive: true });
   const tok = Tokenizer.fromPretrained(join(dir, 'sft'));
@@ -65,12 +105,30 @@ for (const seed of seeds) {
     const g = greedy[i][0];
     const good = isCorrect(p, g) ? g : samples[i].find((s) => isCorrect(p, s));
     const bad = !isCorrect(p, g) ? g : samples[i].find((s) => !isCorrect(p, s));
-    if (good !== undefined && bad !== undefined && bad.trim().length > 0) pairs.push({ prompt: p.prompt, chosen: good, rejected: bad });
+    if (good !== undefined && bad !== undefined && bad.trim().length > 0)
+      pairs.push({ prompt: p.prompt, chosen: good, rejected: bad });
   });
   sft.dispose();
   jsonl(join(dir, 'dpo.jsonl'), pairs);
   log(`seed ${seed}: SFT accuracy ${accSft.toFixed(3)}; DPO on ${pairs.length} self-sampled pairs, ${dpoSteps} steps`);
-  await train(resolveConfig({ trainer: 'dpo', model_name_or_path: join(dir, 'sft'), train_dataset: join(dir, 'dpo.jsonl'), output_dir: join(dir, 'dpo'), learning_rate: dpoLr, beta, rpo_alpha: rpoAlpha, max_steps: dpoSteps, ...common, per_device_train_batch_size: 16 }, 'efficacy'), { progress: !values.json, log });
+  await train(
+    resolveConfig(
+      {
+        trainer: 'dpo',
+        model_name_or_path: join(dir, 'sft'),
+        train_dataset: join(dir, 'dpo.jsonl'),
+        output_dir: join(dir, 'dpo'),
+        learning_rate: dpoLr,
+        beta,
+        rpo_alpha: rpoAlpha,
+        max_steps: dpoSteps,
+        ...common,
+        per_device_train_batch_size: 16,
+      },
+      'efficacy',
+    ),
+    { progress: !values.json, log },
+  );
   const dpo = fromPretrained(join(dir, 'dpo')).model;
   const accDpo = accuracy(dpo, tok, test);
   dpo.dispose();
@@ -79,8 +137,26 @@ for (const seed of seeds) {
   if (values['raft-control']) {
     // Control: the same steps of plain SFT on the chosen answers only (RAFT), to separate the DPO
     // term's effect from the NLL term's.
-    jsonl(join(dir, 'raft.jsonl'), pairs.map((p) => ({ prompt: p.prompt, completion: p.chosen })));
-    await train(resolveConfig({ trainer: 'sft', model_name_or_path: join(dir, 'sft'), train_dataset: join(dir, 'raft.jsonl'), output_dir: join(dir, 'raft'), learning_rate: dpoLr, max_steps: dpoSteps, ...common, per_device_train_batch_size: 16 }, 'efficacy'), { progress: !values.json, log });
+    jsonl(
+      join(dir, 'raft.jsonl'),
+      pairs.map((p) => ({ prompt: p.prompt, completion: p.chosen })),
+    );
+    await train(
+      resolveConfig(
+        {
+          trainer: 'sft',
+          model_name_or_path: join(dir, 'sft'),
+          train_dataset: join(dir, 'raft.jsonl'),
+          output_dir: join(dir, 'raft'),
+          learning_rate: dpoLr,
+          max_steps: dpoSteps,
+          ...common,
+          per_device_train_batch_size: 16,
+        },
+        'efficacy',
+      ),
+      { progress: !values.json, log },
+    );
     const raft = fromPretrained(join(dir, 'raft')).model;
     row.accuracy_raft = accuracy(raft, tok, test);
     raft.dispose();
@@ -89,5 +165,18 @@ for (const seed of seeds) {
 }
 const mean = (k) => results.reduce((a, r) => a + r[k], 0) / results.length;
 const raftMean = results.every((r) => 'accuracy_raft' in r) ? { mean_accuracy_raft: mean('accuracy_raft') } : {};
-const summary = { task: 'arithmetic 2-digit addition, held-out 300', seeds, sft_steps: sftSteps, dpo_steps: dpoSteps, dpo_learning_rate: dpoLr, beta, rpo_alpha: rpoAlpha, results, mean_accuracy_sft: mean('accuracy_sft'), mean_accuracy_dpo: mean('accuracy_dpo'), dpo_minus_sft: mean('accuracy_dpo') - mean('accuracy_sft'), ...raftMean };
+const summary = {
+  task: 'arithmetic 2-digit addition, held-out 300',
+  seeds,
+  sft_steps: sftSteps,
+  dpo_steps: dpoSteps,
+  dpo_learning_rate: dpoLr,
+  beta,
+  rpo_alpha: rpoAlpha,
+  results,
+  mean_accuracy_sft: mean('accuracy_sft'),
+  mean_accuracy_dpo: mean('accuracy_dpo'),
+  dpo_minus_sft: mean('accuracy_dpo') - mean('accuracy_sft'),
+  ...raftMean,
+};
 console.log(values.json ? JSON.stringify(summary) : JSON.stringify(summary, null, 2));

@@ -1,7 +1,7 @@
 // Prints the include directories, library directories or compile flags for libtorch, for binding.gyp.
 // LIBTORCH=/path/to/libtorch (a pytorch.org build, CPU or CUDA) overrides Debian's libtorch-dev.
-const fs = require('fs');
-const path = require('path');
+const fs = require('node:fs');
+const path = require('node:path');
 const root = process.env.LIBTORCH;
 const what = process.argv[2];
 let inc, lib;
@@ -12,7 +12,11 @@ if (root) {
   inc = ['/usr/include', '/usr/include/torch/csrc/api/include'];
   lib = [];
 }
-for (const d of inc) if (!fs.existsSync(d)) { console.error(`libtorch include dir missing: ${d}`); process.exit(1); }
+for (const d of inc)
+  if (!fs.existsSync(d)) {
+    console.error(`libtorch include dir missing: ${d}`);
+    process.exit(1);
+  }
 if (what === 'include') console.log(inc.join(' '));
 else if (what === 'libdirs') console.log(lib.map((d) => `-L${d} -Wl,-rpath,${d}`).join(' '));
 else if (what === 'cuda') {

@@ -2,14 +2,31 @@
 // and the demo's steps-to-target helpers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeProblems, makeProblem, teacherAnswer, writeAnswer, isCorrect, parseAnswer, rng } from '../dist/tasks/arithmetic.js';
+import {
+  makeProblems,
+  makeProblem,
+  teacherAnswer,
+  writeAnswer,
+  isCorrect,
+  parseAnswer,
+  rng,
+} from '../dist/tasks/arithmetic.js';
 import { stepsToTarget, finalAccuracy } from '../dist/cli/demo.js';
 
 const withAB = (a, op, b) => {
   // find a problem with these operands by building it through the public generator's shape
   const v = op === '+' ? a + b : op === '-' ? a - b : a * b;
   const n = (x) => String(x).padStart(2, '0');
-  return { prompt: `${n(a)}${op}${n(b)}=`, answer: String(v), target: writeAnswer(v, op, 'columns'), level: 2, a, b, op, format: 'columns' };
+  return {
+    prompt: `${n(a)}${op}${n(b)}=`,
+    answer: String(v),
+    target: writeAnswer(v, op, 'columns'),
+    level: 2,
+    a,
+    b,
+    op,
+    format: 'columns',
+  };
 };
 
 test('levels draw the right operand sizes and operations; prompts are distinct and respect exclusions', () => {
@@ -44,7 +61,8 @@ test('column form pads operands to two digits and answers to a fixed width per o
 });
 
 test('the sloppy teacher forgets carries and borrows, only on problems that have them', () => {
-  const never = rng(0), always = rng(0);
+  const never = rng(0),
+    always = rng(0);
   const p = withAB(27, '+', 15); // 42, carry → 32
   assert.equal(teacherAnswer(p, 0, never), '042');
   assert.equal(teacherAnswer(p, 1, always), '032');
@@ -55,7 +73,9 @@ test('the sloppy teacher forgets carries and borrows, only on problems that have
   assert.equal(teacherAnswer(withAB(27, '*', 5), 1, always), '0135'); // × always right
   // the slip rate is what was asked for, on problems with a carry
   const r = rng(5);
-  const carry = makeProblems(2000, [2], 7, new Set(), 'columns').filter((q) => q.op === '+' && (q.a % 10) + (q.b % 10) >= 10);
+  const carry = makeProblems(2000, [2], 7, new Set(), 'columns').filter(
+    (q) => q.op === '+' && (q.a % 10) + (q.b % 10) >= 10,
+  );
   const wrong = carry.filter((q) => teacherAnswer(q, 0.6, r) !== q.target).length / carry.length;
   assert.ok(Math.abs(wrong - 0.6) < 0.05, `slip rate ${wrong}`);
 });
@@ -69,7 +89,16 @@ test('answers are parsed from the start of a completion, leading zeros and signs
 });
 
 test('steps to target: the first evaluated step at or above it; the final accuracy is the mean of the last evaluations', () => {
-  const curve = [[10, 0.3], [20, 0.5], [30, 0.48], [40, 0.55], [50, 0.52], [60, 0.5], [70, 0.51], [80, 0.53]];
+  const curve = [
+    [10, 0.3],
+    [20, 0.5],
+    [30, 0.48],
+    [40, 0.55],
+    [50, 0.52],
+    [60, 0.5],
+    [70, 0.51],
+    [80, 0.53],
+  ];
   assert.equal(finalAccuracy(curve, 5), (0.55 + 0.52 + 0.5 + 0.51 + 0.53) / 5);
   assert.equal(stepsToTarget(curve, 0.52), 40);
   assert.equal(stepsToTarget(curve, 0.5), 20);

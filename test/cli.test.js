@@ -11,8 +11,11 @@ import { P } from './helpers.js';
 import { Tokenizer } from '../dist/tokenizers/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const pacer = (...args) => spawnSync(process.execPath, [join(root, 'bin/pacer.js'), ...args], { encoding: 'utf8', cwd: root, timeout: 300_000 });
-const hasTorch = ['/usr/bin/python3', 'python3'].some((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+const pacer = (...args) =>
+  spawnSync(process.execPath, [join(root, 'bin/pacer.js'), ...args], { encoding: 'utf8', cwd: root, timeout: 300_000 });
+const hasTorch = ['/usr/bin/python3', 'python3'].some(
+  (py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+);
 
 test('pacer --help lists the commands; each command explains its options', () => {
   const r = pacer('--help');
@@ -39,20 +42,67 @@ test('usage errors exit 2 with a message that says what to do', () => {
 });
 
 test('bench engine --json prints one line with the required figures', () => {
-  const r = pacer('bench', 'engine', '--json', '--threads', '1', '--steps', '2', '--layers', '1', '--d-model', '32', '--heads', '2', '--seq', '16', '--batch', '2', '--vocab', '64');
+  const r = pacer(
+    'bench',
+    'engine',
+    '--json',
+    '--threads',
+    '1',
+    '--steps',
+    '2',
+    '--layers',
+    '1',
+    '--d-model',
+    '32',
+    '--heads',
+    '2',
+    '--seq',
+    '16',
+    '--batch',
+    '2',
+    '--vocab',
+    '64',
+  );
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 1);
   const j = JSON.parse(lines[0]);
-  for (const k of ['tokens_per_s', 'step_ms', 'params', 'threads', 'blas', 'mfu', 'sgemm_best_gflops']) assert.ok(k in j, `missing ${k}`);
+  for (const k of ['tokens_per_s', 'step_ms', 'params', 'threads', 'blas', 'mfu', 'sgemm_best_gflops'])
+    assert.ok(k in j, `missing ${k}`);
   assert.equal(j.threads, 1);
-  assert.equal(j.params, 64 * 32 + 16 * 32 + (2 * 32 + 32 * 96 + 96 + 32 * 32 + 32 + 2 * 32 + 32 * 128 + 128 + 128 * 32 + 32) + 2 * 32);
+  assert.equal(
+    j.params,
+    64 * 32 + 16 * 32 + (2 * 32 + 32 * 96 + 96 + 32 * 32 + 32 + 2 * 32 + 32 * 128 + 128 + 128 * 32 + 32) + 2 * 32,
+  );
   assert.ok(j.tokens_per_s > 0 && j.step_ms > 0 && j.mfu > 0 && j.mfu < 1);
   assert.ok(j.last_loss < j.first_loss + 0.5);
 });
 
-test('bench engine --vs-pytorch runs the PyTorch peer in the same command', { skip: !hasTorch && 'python3-torch is not installed' }, () => {
-  const r = pacer('bench', 'engine', '--json', '--vs-pytorch', '--threads', '1', '--steps', '2', '--layers', '1', '--d-model', '32', '--heads', '2', '--seq', '16', '--batch', '2', '--vocab', '64');
+test('bench engine --vs-pytorch runs the PyTorch peer in the same command', {
+  skip: !hasTorch && 'python3-torch is not installed',
+}, () => {
+  const r = pacer(
+    'bench',
+    'engine',
+    '--json',
+    '--vs-pytorch',
+    '--threads',
+    '1',
+    '--steps',
+    '2',
+    '--layers',
+    '1',
+    '--d-model',
+    '32',
+    '--heads',
+    '2',
+    '--seq',
+    '16',
+    '--batch',
+    '2',
+    '--vocab',
+    '64',
+  );
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim());
   assert.equal(j.pytorch_error, undefined, j.pytorch_error);
@@ -78,26 +128,59 @@ test('demo (the npm start job) runs SFT, GRPO uniform and curriculum, DPO and wr
   const r = pacer('demo', '--quick', '--threads', '1', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-  for (const k of ['sft', 'grpo', 'dpo', 'grpo_uniform']) assert.ok(s.accuracy[k] >= 0 && s.accuracy[k] <= 1, `accuracy.${k} = ${s.accuracy[k]}`);
-  for (const k of ['curriculum', 'uniform']) assert.ok(s.steps_to_target[k] === null || Number.isInteger(s.steps_to_target[k]), `steps_to_target.${k}`);
+  for (const k of ['sft', 'grpo', 'dpo', 'grpo_uniform'])
+    assert.ok(s.accuracy[k] >= 0 && s.accuracy[k] <= 1, `accuracy.${k} = ${s.accuracy[k]}`);
+  for (const k of ['curriculum', 'uniform'])
+    assert.ok(s.steps_to_target[k] === null || Number.isInteger(s.steps_to_target[k]), `steps_to_target.${k}`);
   // the uniform run reaches the mean of its own last evaluations, by construction
   assert.ok(Number.isInteger(s.steps_to_target.uniform));
   assert.equal(s.curriculum, 'sec');
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   assert.match(html, /<svg/);
   assert.match(html, /Accuracy by level/);
-  for (const d of ['sft', 'grpo-uniform', 'grpo-curriculum', 'dpo']) assert.ok(existsSync(join(out, d, 'model.safetensors')), d);
-  const m = readFileSync(join(out, 'grpo-curriculum', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  assert.ok(m.some((x) => 'curriculum/p/5' in x && 'curriculum/p/2' in x), 'SEC level probabilities are logged');
-  assert.ok(m.some((x) => typeof x.eval_accuracy === 'number'), 'held-out accuracy is logged during GRPO');
+  for (const d of ['sft', 'grpo-uniform', 'grpo-curriculum', 'dpo'])
+    assert.ok(existsSync(join(out, d, 'model.safetensors')), d);
+  const m = readFileSync(join(out, 'grpo-curriculum', 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.ok(
+    m.some((x) => 'curriculum/p/5' in x && 'curriculum/p/2' in x),
+    'SEC level probabilities are logged',
+  );
+  assert.ok(
+    m.some((x) => typeof x.eval_accuracy === 'number'),
+    'held-out accuracy is logged during GRPO',
+  );
   // a bad curriculum name is a usage error
   const bad = pacer('demo', '--curriculum', 'fastest', '--out', out);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--curriculum must be one of/);
 });
 
-test('bench grpo splits a step into generation, scoring and training, with a PyTorch peer', { skip: !hasTorch && 'python3-torch not installed' }, () => {
-  const r = pacer('bench', 'grpo', '--steps', '2', '--prompts', '2', '--generations', '2', '--new-tokens', '4', '--hidden', '32', '--layers', '1', '--threads', '1', '--vs-pytorch', '--json');
+test('bench grpo splits a step into generation, scoring and training, with a PyTorch peer', {
+  skip: !hasTorch && 'python3-torch not installed',
+}, () => {
+  const r = pacer(
+    'bench',
+    'grpo',
+    '--steps',
+    '2',
+    '--prompts',
+    '2',
+    '--generations',
+    '2',
+    '--new-tokens',
+    '4',
+    '--hidden',
+    '32',
+    '--layers',
+    '1',
+    '--threads',
+    '1',
+    '--vs-pytorch',
+    '--json',
+  );
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim().split('\n').pop());
   assert.equal(j.bench, 'grpo');
@@ -123,8 +206,14 @@ test('logprobs writes one line per input in order, standard and conversational',
   const a = pacer('logprobs', '--model', llamaDir, '--data', f, '--batch-size', '1', '--threads', '1');
   assert.equal(a.status, 0, a.stderr);
   const b = pacer('logprobs', '--model', llamaDir, '--data', f, '--batch-size', '3', '--threads', '1');
-  const ra = a.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  const rb = b.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const ra = a.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const rb = b.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(ra.length, 3);
   ra.forEach((r, i) => {
     assert.ok(r.logprob < 0 && Number.isInteger(r.tokens) && r.tokens > 0);
@@ -143,29 +232,100 @@ test('logprobs rejects bad lines naming file, line and field', () => {
   writeFileSync(f, '{"prompt": "a", "completion": "b"}\n{oops\n');
   assert.match(pacer('logprobs', '--model', llamaDir, '--data', f).stderr, /bad\.jsonl:2: not valid JSON/);
   writeFileSync(f, '{"prompt": "a", "completion": 3}\n');
-  assert.match(pacer('logprobs', '--model', llamaDir, '--data', f).stderr, /bad\.jsonl:1: 'prompt' and 'completion' must both be strings/);
+  assert.match(
+    pacer('logprobs', '--model', llamaDir, '--data', f).stderr,
+    /bad\.jsonl:1: 'prompt' and 'completion' must both be strings/,
+  );
   assert.match(pacer('logprobs', '--model', join(d, 'nope'), '--data', f).stderr, /tokenizer\.json not found/);
   assert.equal(pacer('logprobs', '--model', llamaDir).status, 2);
 });
 
 test('generate prints continuations; --json carries tokens and log-probs', () => {
-  const r = pacer('generate', '--model', llamaDir, '--prompt', 'The river', '--prompt', 'One', '--max-new-tokens', '5', '--json', '--threads', '1');
+  const r = pacer(
+    'generate',
+    '--model',
+    llamaDir,
+    '--prompt',
+    'The river',
+    '--prompt',
+    'One',
+    '--max-new-tokens',
+    '5',
+    '--json',
+    '--threads',
+    '1',
+  );
   assert.equal(r.status, 0, r.stderr);
-  const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const rows = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(rows.length, 2);
   for (const row of rows) {
     assert.equal(row.tokens.length, row.logprobs.length);
     assert.ok(row.tokens.length >= 1 && row.tokens.length <= 5);
     assert.equal(typeof row.text, 'string');
   }
-  const again = pacer('generate', '--model', llamaDir, '--prompt', 'The river', '--prompt', 'One', '--max-new-tokens', '5', '--json', '--threads', '1');
+  const again = pacer(
+    'generate',
+    '--model',
+    llamaDir,
+    '--prompt',
+    'The river',
+    '--prompt',
+    'One',
+    '--max-new-tokens',
+    '5',
+    '--json',
+    '--threads',
+    '1',
+  );
   assert.equal(again.stdout, r.stdout, 'greedy is deterministic');
-  const chat = pacer('generate', '--model', llamaDir, '--prompt', 'hi', '--chat', '--temperature', '0.8', '--top-p', '0.9', '--seed', '3', '--max-new-tokens', '3');
+  const chat = pacer(
+    'generate',
+    '--model',
+    llamaDir,
+    '--prompt',
+    'hi',
+    '--chat',
+    '--temperature',
+    '0.8',
+    '--top-p',
+    '0.9',
+    '--seed',
+    '3',
+    '--max-new-tokens',
+    '3',
+  );
   assert.equal(chat.status, 0, chat.stderr);
 });
 
 test('bench generate reports tokens/s per batch size (and the PyTorch ratio where available)', () => {
-  const args = ['bench', 'generate', '--json', '--batches', '1,2', '--new-tokens', '4', '--prompt-len', '4', '--hidden', '32', '--layers', '1', '--heads', '4', '--kv-heads', '2', '--vocab', '64', '--repeats', '1', '--threads', '1'];
+  const args = [
+    'bench',
+    'generate',
+    '--json',
+    '--batches',
+    '1,2',
+    '--new-tokens',
+    '4',
+    '--prompt-len',
+    '4',
+    '--hidden',
+    '32',
+    '--layers',
+    '1',
+    '--heads',
+    '4',
+    '--kv-heads',
+    '2',
+    '--vocab',
+    '64',
+    '--repeats',
+    '1',
+    '--threads',
+    '1',
+  ];
   const r = pacer(...args, ...(hasTorch ? ['--vs-pytorch'] : []));
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim());
@@ -178,7 +338,22 @@ test('bench generate reports tokens/s per batch size (and the PyTorch ratio wher
 });
 
 test('bench dpo trains one epoch and agrees with the PyTorch loop on the first loss', () => {
-  const r = pacer('bench', 'dpo', '--json', '--pairs', '8', '--batch', '4', '--hidden', '32', '--layers', '1', '--threads', '1', ...(hasTorch ? ['--vs-pytorch'] : []));
+  const r = pacer(
+    'bench',
+    'dpo',
+    '--json',
+    '--pairs',
+    '8',
+    '--batch',
+    '4',
+    '--hidden',
+    '32',
+    '--layers',
+    '1',
+    '--threads',
+    '1',
+    ...(hasTorch ? ['--vs-pytorch'] : []),
+  );
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout.trim());
   assert.equal(j.steps, 2);
@@ -193,15 +368,42 @@ test('bench dpo trains one epoch and agrees with the PyTorch loop on the first l
 test('serve rewards starts an authenticated OpenRLHF reward server', async () => {
   assert.equal(pacer('serve', 'rewards', '--reward', 'accuracy').status, 2, 'a token is required');
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [join(root, 'bin/pacer.js'), 'serve', 'rewards', '--reward', 'accuracy,think_answer', '--weights', '1,0.5', '--port', '0', '--token', 'tok'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'bin/pacer.js'),
+      'serve',
+      'rewards',
+      '--reward',
+      'accuracy,think_answer',
+      '--weights',
+      '1,0.5',
+      '--port',
+      '0',
+      '--token',
+      'tok',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   try {
     const line = await new Promise((res, rej) => {
       let buf = '';
-      child.stdout.on('data', (d) => { buf += d; if (buf.includes('\n')) res(buf.split('\n')[0]); });
+      child.stdout.on('data', (d) => {
+        buf += d;
+        if (buf.includes('\n')) res(buf.split('\n')[0]);
+      });
       child.on('exit', (c) => rej(new Error(`server exited ${c}`)));
     });
     const { listening } = JSON.parse(line);
-    const r = await fetch(listening, { method: 'POST', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' }, body: JSON.stringify({ query: ['Q: 1+1? <think>1+1</think> <answer>2</answer>'], prompts: ['Q: 1+1? '], labels: ['2'] }) });
+    const r = await fetch(listening, {
+      method: 'POST',
+      headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: ['Q: 1+1? <think>1+1</think> <answer>2</answer>'],
+        prompts: ['Q: 1+1? '],
+        labels: ['2'],
+      }),
+    });
     assert.equal(r.status, 200);
     assert.deepEqual((await r.json()).rewards, [1.5]);
   } finally {
@@ -211,15 +413,26 @@ test('serve rewards starts an authenticated OpenRLHF reward server', async () =>
 
 test('serve model answers OpenAI completions from the command line', async () => {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [join(root, 'bin/pacer.js'), 'serve', 'model', '--model', llamaDir, '--port', '0', '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bin/pacer.js'), 'serve', 'model', '--model', llamaDir, '--port', '0', '--threads', '1'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   try {
     const line = await new Promise((res, rej) => {
       let buf = '';
-      child.stdout.on('data', (d) => { buf += d; if (buf.includes('\n')) res(buf.split('\n')[0]); });
+      child.stdout.on('data', (d) => {
+        buf += d;
+        if (buf.includes('\n')) res(buf.split('\n')[0]);
+      });
       child.on('exit', (c) => rej(new Error(`server exited ${c}`)));
     });
     const { url, port } = JSON.parse(line);
-    const r = await fetch(`${url}:${port}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'The river', max_tokens: 3, temperature: 0, logprobs: 1 }) });
+    const r = await fetch(`${url}:${port}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'The river', max_tokens: 3, temperature: 0, logprobs: 1 }),
+    });
     assert.equal(r.status, 200);
     const j = await r.json();
     assert.equal(j.object, 'text_completion');

@@ -8,7 +8,8 @@ const fb = (index, o) => ({ index, rewardMean: 0.5, rewardVar: 0, meanAbsAdvanta
 
 test('SEC moves probability to the category with the largest mean |advantage|', () => {
   const s = C.makeSampler('sec', items, 1);
-  for (let k = 0; k < 5; k++) s.update(items.map((it) => fb(it.index, { meanAbsAdvantage: it.category === 'L2' ? 0.9 : 0.1 })));
+  for (let k = 0; k < 5; k++)
+    s.update(items.map((it) => fb(it.index, { meanAbsAdvantage: it.category === 'L2' ? 0.9 : 0.1 })));
   const m = s.metrics();
   assert.ok(m['curriculum/p/L2'] > 0.9, JSON.stringify(m));
   // Q after 5 updates with α 0.5 from 0: 0.9·(1 − 0.5⁵)
@@ -19,12 +20,21 @@ test('SEC moves probability to the category with the largest mean |advantage|', 
 
 test('DUMP: UCB from windows of |advantage| with an exploration bonus', () => {
   const s = C.makeSampler('dump', items, 2, { window: 3 });
-  s.update([fb(0, { meanAbsAdvantage: 1 }), fb(0, { meanAbsAdvantage: 1 }), fb(0, { meanAbsAdvantage: 1 }), fb(0, { meanAbsAdvantage: 0.1 }), fb(1, { meanAbsAdvantage: 0.2 })]);
+  s.update([
+    fb(0, { meanAbsAdvantage: 1 }),
+    fb(0, { meanAbsAdvantage: 1 }),
+    fb(0, { meanAbsAdvantage: 1 }),
+    fb(0, { meanAbsAdvantage: 0.1 }),
+    fb(1, { meanAbsAdvantage: 0.2 }),
+  ]);
   const m = s.metrics();
   // arm L0 window keeps the last 3: [1, 1, 0.1]; N = 4 observations in windows
   const N = 4;
-  assert.ok(Math.abs(m['curriculum/ucb/L0'] - ((2.1 / 3) + Math.sqrt(2 * Math.log(N + 1) / 4))) < 1e-12);
-  assert.ok(Math.abs(m['curriculum/ucb/L2'] - Math.sqrt(2 * Math.log(N + 1))) < 1e-12, 'an unseen arm gets the full bonus');
+  assert.ok(Math.abs(m['curriculum/ucb/L0'] - (2.1 / 3 + Math.sqrt((2 * Math.log(N + 1)) / 4))) < 1e-12);
+  assert.ok(
+    Math.abs(m['curriculum/ucb/L2'] - Math.sqrt(2 * Math.log(N + 1))) < 1e-12,
+    'an unseen arm gets the full bonus',
+  );
 });
 
 test('AdaRFT moves the target difficulty by eta·tanh(alpha·(r − beta)) and serves the closest items', () => {
@@ -50,16 +60,29 @@ test('balanced filtering keeps pass rates inside (low, high); staged advances by
   assert.equal(st.metrics()['curriculum/level'], 1);
   assert.ok(st.next(20).every((i) => items[i].difficulty === 40));
   const v = C.makeSampler('vcrl', items, 6, { replay_fraction: 0.5 });
-  v.update([fb(7, { rewardVar: 0.25 }), ...items.filter((i) => i.index !== 7).map((it) => fb(it.index, { rewardVar: 0 }))]);
+  v.update([
+    fb(7, { rewardVar: 0.25 }),
+    ...items.filter((i) => i.index !== 7).map((it) => fb(it.index, { rewardVar: 0 })),
+  ]);
   const draw = v.next(40);
-  assert.ok(draw.slice(0, 20).every((i) => i === 7), 'replayed from the bank');
+  assert.ok(
+    draw.slice(0, 20).every((i) => i === 7),
+    'replayed from the bank',
+  );
   assert.ok(draw.filter((i) => i === 7).length > 25, 'and favoured by variance');
 });
 
 test('every sampler resumes exactly from its state', () => {
   for (const name of C.SAMPLERS) {
     const a = C.makeSampler(name, items, 9);
-    for (let k = 0; k < 3; k++) a.update(a.next(6).map((i, j) => fb(i, { rewardMean: j % 2, rewardVar: 0.2 * (j % 3), meanAbsAdvantage: j / 6, passRate: (j % 4) / 4 })));
+    for (let k = 0; k < 3; k++)
+      a.update(
+        a
+          .next(6)
+          .map((i, j) =>
+            fb(i, { rewardMean: j % 2, rewardVar: 0.2 * (j % 3), meanAbsAdvantage: j / 6, passRate: (j % 4) / 4 }),
+          ),
+      );
     const saved = JSON.parse(JSON.stringify(a.state()));
     const b = C.makeSampler(name, items, 9);
     b.load(saved);

@@ -14,8 +14,14 @@ test('tiny GPT loss, gradients and AdamW steps match PyTorch', () => {
   const params = new Map([...fx].filter(([k]) => k.startsWith('param.')).map(([k, v]) => [k.slice(6), v]));
   model.loadStateDict(params);
   assert.equal(model.parameters().length, params.size);
-  const opt = new P.AdamW(model.parameters(), { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps, weightDecay: cfg.weight_decay });
-  const x = fx.get('x'), y = fx.get('y');
+  const opt = new P.AdamW(model.parameters(), {
+    lr: cfg.lr,
+    betas: cfg.betas,
+    eps: cfg.eps,
+    weightDecay: cfg.weight_decay,
+  });
+  const x = fx.get('x'),
+    y = fx.get('y');
 
   const loss = P.scope(() => {
     const l = model.loss(x, y);
@@ -30,12 +36,18 @@ test('tiny GPT loss, gradients and AdamW steps match PyTorch', () => {
     worst = Math.max(worst, assertClose(g, fx.get(`grad.${name}`), { rtol: 1e-5, what: `grad of ${name}` }));
   }
   opt.step();
-  for (const [name, p] of model.namedParameters()) assertClose(p, fx.get(`after.${name}`), { rtol: 1e-5, what: `${name} after 1 step` });
+  for (const [name, p] of model.namedParameters())
+    assertClose(p, fx.get(`after.${name}`), { rtol: 1e-5, what: `${name} after 1 step` });
   opt.zeroGrad();
-  const loss2 = P.scope(() => { const l = model.loss(x, y); l.backward(); return l; });
+  const loss2 = P.scope(() => {
+    const l = model.loss(x, y);
+    l.backward();
+    return l;
+  });
   assertClose(loss2, fx.get('loss2').squeeze(), { rtol: 1e-5, what: 'loss after 1 step' });
   opt.step();
-  for (const [name, p] of model.namedParameters()) assertClose(p, fx.get(`after2.${name}`), { rtol: 1e-5, what: `${name} after 2 steps` });
+  for (const [name, p] of model.namedParameters())
+    assertClose(p, fx.get(`after2.${name}`), { rtol: 1e-5, what: `${name} after 2 steps` });
   assert.ok(worst < 1e-5, `worst relative gradient error ${worst}`);
   model.dispose();
   opt.dispose();

@@ -18,7 +18,10 @@ export function assertClose(actual, expected, { rtol = 1e-5, atol = 1e-7, what =
   let at = -1;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i] - b[i]);
-    if (!(d <= maxDiff)) { maxDiff = d; at = i; }
+    if (!(d <= maxDiff)) {
+      maxDiff = d;
+      at = i;
+    }
   }
   const tol = rtol * maxRef + atol;
   assert.ok(maxDiff <= tol, `${what}: max |diff| ${maxDiff} at ${at} (got ${a[at]}, want ${b[at]}) exceeds ${tol}`);

@@ -43,11 +43,14 @@ test('async scopes free after the promise settles, also on rejection', async () 
   });
   assert.equal(r.item(), 8);
   r.dispose();
-  await assert.rejects(P.scope(async () => {
-    P.ones([8]);
-    await null;
-    throw new Error('boom');
-  }), /boom/);
+  await assert.rejects(
+    P.scope(async () => {
+      P.ones([8]);
+      await null;
+      throw new Error('boom');
+    }),
+    /boom/,
+  );
   assert.equal(P.memoryStats().liveTensors, before);
 });
 
@@ -59,13 +62,14 @@ test('20,000 small training steps keep memory bounded', () => {
   const opt = new P.AdamW(params, { lr: 1e-3 });
   const x = P.keep(P.randn([8, 16]));
   const y = P.keep(P.randn([8, 1]));
-  const step = () => P.scope(() => {
-    opt.zeroGrad();
-    const loss = l2.forward(l1.forward(x).relu()).sub(y).square().mean();
-    loss.backward();
-    opt.step();
-    return loss.item();
-  });
+  const step = () =>
+    P.scope(() => {
+      opt.zeroGrad();
+      const loss = l2.forward(l1.forward(x).relu()).sub(y).square().mean();
+      loss.backward();
+      opt.step();
+      return loss.item();
+    });
   for (let i = 0; i < 2000; i++) step();
   global.gc?.();
   const live0 = P.memoryStats().liveTensors;
@@ -87,10 +91,17 @@ test('20,000 small training steps keep memory bounded', () => {
 
 test('tensors dropped without dispose are reclaimed by the GC finalizer (backstop)', async () => {
   assert.ok(global.gc, 'run the tests with --expose-gc (npm test does)');
-  const settle = async () => { for (let i = 0; i < 3; i++) { global.gc(); await new Promise((r) => setTimeout(r, 10)); } };
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      global.gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
   await settle();
   const before = P.memoryStats().liveTensors;
-  (() => { for (let i = 0; i < 1000; i++) P.ones([16]); })();
+  (() => {
+    for (let i = 0; i < 1000; i++) P.ones([16]);
+  })();
   assert.equal(P.memoryStats().liveTensors, before + 1000);
   await settle();
   assert.equal(P.memoryStats().liveTensors, before);

@@ -14,91 +14,111 @@ const dirOf = (n) => join(FIXTURES, 'models', n);
 const tmp = () => mkdtempSync(join(tmpdir(), 'pacer-models-'));
 
 for (const name of MODELS) {
-  test(`${name}: logits of a left-padded batch match the PyTorch reference`, () => P.scope(() => {
-    const pm = fromPretrained(dirOf(name));
-    assert.deepEqual(pm.unexpected, []);
-    const ref = P.loadSafetensors(join(dirOf(name), 'reference.safetensors'));
-    const logits = P.noGrad(() => pm.model.forward(ref.get('ids'), { attentionMask: ref.get('mask') }));
-    assertClose(logits, ref.get('logits'), { rtol: 1e-4, what: `${name} logits` });
-    pm.model.dispose();
-  }));
+  test(`${name}: logits of a left-padded batch match the PyTorch reference`, () =>
+    P.scope(() => {
+      const pm = fromPretrained(dirOf(name));
+      assert.deepEqual(pm.unexpected, []);
+      const ref = P.loadSafetensors(join(dirOf(name), 'reference.safetensors'));
+      const logits = P.noGrad(() => pm.model.forward(ref.get('ids'), { attentionMask: ref.get('mask') }));
+      assertClose(logits, ref.get('logits'), { rtol: 1e-4, what: `${name} logits` });
+      pm.model.dispose();
+    }));
 
-  test(`${name}: cached and uncached greedy generation agree with the reference`, () => P.scope(() => {
-    const pm = fromPretrained(dirOf(name));
-    const ref = P.loadSafetensors(join(dirOf(name), 'reference.safetensors'));
-    const prompt = JSON.parse(readFileSync(join(dirOf(name), 'reference.json'), 'utf8')).ids[0];
-    const want = ref.get('greedy').toArray();
-    const cached = generate(pm.model, [prompt], { maxNewTokens: want.length, eosTokenId: [] });
-    const uncached = generate(pm.model, [prompt], { maxNewTokens: want.length, eosTokenId: [], useCache: false });
-    assert.deepEqual(cached[0].tokens, want);
-    assert.deepEqual(uncached[0].tokens, want);
-    cached[0].logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - uncached[0].logprobs[i]) < 1e-4));
-    pm.model.dispose();
-  }));
+  test(`${name}: cached and uncached greedy generation agree with the reference`, () =>
+    P.scope(() => {
+      const pm = fromPretrained(dirOf(name));
+      const ref = P.loadSafetensors(join(dirOf(name), 'reference.safetensors'));
+      const prompt = JSON.parse(readFileSync(join(dirOf(name), 'reference.json'), 'utf8')).ids[0];
+      const want = ref.get('greedy').toArray();
+      const cached = generate(pm.model, [prompt], { maxNewTokens: want.length, eosTokenId: [] });
+      const uncached = generate(pm.model, [prompt], { maxNewTokens: want.length, eosTokenId: [], useCache: false });
+      assert.deepEqual(cached[0].tokens, want);
+      assert.deepEqual(uncached[0].tokens, want);
+      cached[0].logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - uncached[0].logprobs[i]) < 1e-4));
+      pm.model.dispose();
+    }));
 }
 
-test('load -> save -> load keeps every tensor bitwise; save -> load -> save keeps the bytes', () => P.scope(() => {
-  for (const name of ['gpt2', 'llama', 'qwen2']) {
-    const a = fromPretrained(dirOf(name), { dtype: name === 'qwen2' ? 'bfloat16' : 'float32' });
-    const d1 = tmp();
-    savePretrained(a, d1);
-    const b = fromPretrained(d1, { dtype: name === 'qwen2' ? 'bfloat16' : 'float32' });
-    for (const [[n, p], [, q]] of [...a.model.namedParameters()].map((x, i) => [x, [...b.model.namedParameters()][i]])) {
-      assert.equal(p.dtype, q.dtype, n);
-      assert.ok(p.eq(q).all().item(), `${name}: ${n} changed in the round trip`);
+test('load -> save -> load keeps every tensor bitwise; save -> load -> save keeps the bytes', () =>
+  P.scope(() => {
+    for (const name of ['gpt2', 'llama', 'qwen2']) {
+      const a = fromPretrained(dirOf(name), { dtype: name === 'qwen2' ? 'bfloat16' : 'float32' });
+      const d1 = tmp();
+      savePretrained(a, d1);
+      const b = fromPretrained(d1, { dtype: name === 'qwen2' ? 'bfloat16' : 'float32' });
+      for (const [[n, p], [, q]] of [...a.model.namedParameters()].map((x, i) => [
+        x,
+        [...b.model.namedParameters()][i],
+      ])) {
+        assert.equal(p.dtype, q.dtype, n);
+        assert.ok(p.eq(q).all().item(), `${name}: ${n} changed in the round trip`);
+      }
+      const orig = P.loadSafetensors(join(dirOf(name), 'model.safetensors'));
+      const saved = P.loadSafetensors(join(d1, 'model.safetensors'));
+      for (const [k, t] of orig) {
+        if (/attn\.bias$/.test(k)) continue; // GPT-2's causal-mask buffer is not a weight
+        const key = name === 'gpt2' ? `transformer.${k}` : k;
+        assert.ok(saved.has(key), `${name}: ${key} not saved`);
+        assert.deepEqual(saved.get(key).shape, t.shape, key);
+        assert.equal(saved.get(key).dtype, t.dtype, key);
+        assert.ok(saved.get(key).eq(t).all().item(), `${name}: ${key} differs from the original file`);
+      }
+      const d2 = tmp();
+      savePretrained(b, d2);
+      assert.ok(readFileSync(join(d1, 'model.safetensors')).equals(readFileSync(join(d2, 'model.safetensors'))));
+      assert.equal(
+        JSON.parse(readFileSync(join(d2, 'config.json'), 'utf8')).architectures[0],
+        a.config.architectures[0],
+      );
+      a.model.dispose();
+      b.model.dispose();
     }
-    const orig = P.loadSafetensors(join(dirOf(name), 'model.safetensors'));
-    const saved = P.loadSafetensors(join(d1, 'model.safetensors'));
-    for (const [k, t] of orig) {
-      if (/attn\.bias$/.test(k)) continue; // GPT-2's causal-mask buffer is not a weight
-      const key = name === 'gpt2' ? `transformer.${k}` : k;
-      assert.ok(saved.has(key), `${name}: ${key} not saved`);
-      assert.deepEqual(saved.get(key).shape, t.shape, key);
-      assert.equal(saved.get(key).dtype, t.dtype, key);
-      assert.ok(saved.get(key).eq(t).all().item(), `${name}: ${key} differs from the original file`);
-    }
-    const d2 = tmp();
-    savePretrained(b, d2);
-    assert.ok(readFileSync(join(d1, 'model.safetensors')).equals(readFileSync(join(d2, 'model.safetensors'))));
-    assert.equal(JSON.parse(readFileSync(join(d2, 'config.json'), 'utf8')).architectures[0], a.config.architectures[0]);
-    a.model.dispose();
-    b.model.dispose();
-  }
-}));
+  }));
 
-test('weights stored in bfloat16 load in the requested dtype', () => P.scope(() => {
-  const f32 = fromPretrained(dirOf('qwen2'));
-  const bf = fromPretrained(dirOf('qwen2'), { dtype: 'bfloat16' });
-  assert.equal(f32.model.parameters()[0].dtype, 'float32');
-  assert.equal(bf.model.parameters()[0].dtype, 'bfloat16');
-  const ref = P.loadSafetensors(join(dirOf('qwen2'), 'reference.safetensors'));
-  const lb = P.noGrad(() => bf.model.forward(ref.get('ids'), { attentionMask: ref.get('mask') })).float();
-  assertClose(lb, ref.get('logits'), { rtol: 5e-2, what: 'bf16 logits' });
-  f32.model.dispose();
-  bf.model.dispose();
-}));
+test('weights stored in bfloat16 load in the requested dtype', () =>
+  P.scope(() => {
+    const f32 = fromPretrained(dirOf('qwen2'));
+    const bf = fromPretrained(dirOf('qwen2'), { dtype: 'bfloat16' });
+    assert.equal(f32.model.parameters()[0].dtype, 'float32');
+    assert.equal(bf.model.parameters()[0].dtype, 'bfloat16');
+    const ref = P.loadSafetensors(join(dirOf('qwen2'), 'reference.safetensors'));
+    const lb = P.noGrad(() => bf.model.forward(ref.get('ids'), { attentionMask: ref.get('mask') })).float();
+    assertClose(lb, ref.get('logits'), { rtol: 5e-2, what: 'bf16 logits' });
+    f32.model.dispose();
+    bf.model.dispose();
+  }));
 
-test('sharded checkpoints save with an index above the shard size', () => P.scope(() => {
-  const a = fromPretrained(dirOf('llama'));
-  const d = tmp();
-  savePretrained(a, d, { maxShardBytes: 40_000 });
-  assert.ok(existsSync(join(d, 'model.safetensors.index.json')));
-  const b = fromPretrained(d);
-  const x = P.tensor([[5, 9, 13]], { dtype: 'int64' });
-  P.noGrad(() => assertClose(b.model.forward(x), a.model.forward(x), { rtol: 0, atol: 0, what: 'sharded reload' }));
-}));
+test('sharded checkpoints save with an index above the shard size', () =>
+  P.scope(() => {
+    const a = fromPretrained(dirOf('llama'));
+    const d = tmp();
+    savePretrained(a, d, { maxShardBytes: 40_000 });
+    assert.ok(existsSync(join(d, 'model.safetensors.index.json')));
+    const b = fromPretrained(d);
+    const x = P.tensor([[5, 9, 13]], { dtype: 'int64' });
+    P.noGrad(() => assertClose(b.model.forward(x), a.model.forward(x), { rtol: 0, atol: 0, what: 'sharded reload' }));
+  }));
 
 test('bad checkpoints get errors naming the file, tensor and expectation', () => {
   const d = tmp();
   assert.throws(() => fromPretrained(d), /config\.json not found/);
   const cfg = JSON.parse(readFileSync(join(dirOf('llama'), 'config.json'), 'utf8'));
-  writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, architectures: ['FalconForCausalLM'], model_type: 'falcon' }));
-  assert.throws(() => fromPretrained(d), /unsupported architecture 'FalconForCausalLM'; supported: GPT2LMHeadModel, LlamaForCausalLM/);
+  writeFileSync(
+    join(d, 'config.json'),
+    JSON.stringify({ ...cfg, architectures: ['FalconForCausalLM'], model_type: 'falcon' }),
+  );
+  assert.throws(
+    () => fromPretrained(d),
+    /unsupported architecture 'FalconForCausalLM'; supported: GPT2LMHeadModel, LlamaForCausalLM/,
+  );
   writeFileSync(join(d, 'config.json'), JSON.stringify(cfg));
   assert.throws(() => fromPretrained(d), /no weights found \(expected model\.safetensors/);
   cpSync(join(dirOf('llama'), 'model.safetensors'), join(d, 'model.safetensors'));
   writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, intermediate_size: 48 }));
-  assert.throws(() => fromPretrained(d), /model\.safetensors: tensor 'model\.layers\.0\.mlp\.(down|gate|up)_proj\.weight' has shape \[\d+,\d+\] but .*config\.json implies \[\d+,\d+\] — the config and the weights disagree/);
+  assert.throws(
+    () => fromPretrained(d),
+    /model\.safetensors: tensor 'model\.layers\.0\.mlp\.(down|gate|up)_proj\.weight' has shape \[\d+,\d+\] but .*config\.json implies \[\d+,\d+\] — the config and the weights disagree/,
+  );
   writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, num_hidden_layers: 3 }));
   assert.throws(() => fromPretrained(d), /missing \d+ tensor\(s\) the config needs: 'model\.layers\.2\./);
   writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, hidden_size: 'big' }));
@@ -108,34 +128,87 @@ test('bad checkpoints get errors naming the file, tensor and expectation', () =>
   rmSync(d, { recursive: true });
 });
 
-test('packed rows (segment ids + restarted positions) give each segment its own logits', () => P.scope(() => {
-  for (const name of ['llama', 'gpt2']) {
-    const pm = fromPretrained(dirOf(name));
-    const a = [5, 9, 13, 2], b = [7, 3, 11];
-    const packed = P.noGrad(() => pm.model.forward(P.tensor([[...a, ...b]], { dtype: 'int64' }), {
-      positionIds: P.tensor([[0, 1, 2, 3, 0, 1, 2]], { dtype: 'int64' }), segmentIds: P.tensor([[0, 0, 0, 0, 1, 1, 1]], { dtype: 'int64' }),
-    }));
-    const la = P.noGrad(() => pm.model.forward(P.tensor([a], { dtype: 'int64' })));
-    const lb = P.noGrad(() => pm.model.forward(P.tensor([b], { dtype: 'int64' })));
-    assertClose(packed.narrow(1, 0, 4), la, { rtol: 1e-5, what: `${name} segment 1` });
-    assertClose(packed.narrow(1, 4, 3), lb, { rtol: 1e-5, what: `${name} segment 2` });
-  }
-}));
+test('packed rows (segment ids + restarted positions) give each segment its own logits', () =>
+  P.scope(() => {
+    for (const name of ['llama', 'gpt2']) {
+      const pm = fromPretrained(dirOf(name));
+      const a = [5, 9, 13, 2],
+        b = [7, 3, 11];
+      const packed = P.noGrad(() =>
+        pm.model.forward(P.tensor([[...a, ...b]], { dtype: 'int64' }), {
+          positionIds: P.tensor([[0, 1, 2, 3, 0, 1, 2]], { dtype: 'int64' }),
+          segmentIds: P.tensor([[0, 0, 0, 0, 1, 1, 1]], { dtype: 'int64' }),
+        }),
+      );
+      const la = P.noGrad(() => pm.model.forward(P.tensor([a], { dtype: 'int64' })));
+      const lb = P.noGrad(() => pm.model.forward(P.tensor([b], { dtype: 'int64' })));
+      assertClose(packed.narrow(1, 0, 4), la, { rtol: 1e-5, what: `${name} segment 1` });
+      assertClose(packed.narrow(1, 4, 3), lb, { rtol: 1e-5, what: `${name} segment 2` });
+    }
+  }));
 
 test('modelFromConfig initialises as transformers does: N(0, initializer_range), zero biases, unit norms, scaled GPT-2 projections', () => {
   P.scope(() => {
-    const std = (t) => { const x = t.toArray(); const m = x.reduce((a, b) => a + b, 0) / x.length; return Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / x.length); };
-    const llama = modelFromConfig({ model_type: 'llama', vocab_size: 500, hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4, tie_word_embeddings: true, attention_bias: false, initializer_range: 0.05 });
+    const std = (t) => {
+      const x = t.toArray();
+      const m = x.reduce((a, b) => a + b, 0) / x.length;
+      return Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / x.length);
+    };
+    const llama = modelFromConfig({
+      model_type: 'llama',
+      vocab_size: 500,
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      tie_word_embeddings: true,
+      attention_bias: false,
+      initializer_range: 0.05,
+    });
     const p = new Map(llama.namedParameters());
     assert.ok(Math.abs(std(p.get('model.embed_tokens.weight')) - 0.05) < 0.003);
     assert.ok(Math.abs(std(p.get('model.layers.1.mlp.down_proj.weight')) - 0.05) < 0.004);
-    assert.ok(p.get('model.layers.0.input_layernorm.weight').toArray().every((v) => v === 1));
-    assert.ok(p.get('model.norm.weight').toArray().every((v) => v === 1));
-    const gpt = modelFromConfig({ model_type: 'gpt2', vocab_size: 300, n_embd: 64, n_layer: 8, n_head: 4, n_positions: 32 });
+    assert.ok(
+      p
+        .get('model.layers.0.input_layernorm.weight')
+        .toArray()
+        .every((v) => v === 1),
+    );
+    assert.ok(
+      p
+        .get('model.norm.weight')
+        .toArray()
+        .every((v) => v === 1),
+    );
+    const gpt = modelFromConfig({
+      model_type: 'gpt2',
+      vocab_size: 300,
+      n_embd: 64,
+      n_layer: 8,
+      n_head: 4,
+      n_positions: 32,
+    });
     const g = new Map(gpt.namedParameters());
     assert.ok(Math.abs(std(g.get('transformer.wte.weight')) - 0.02) < 0.002);
-    assert.ok(Math.abs(std(g.get('transformer.h.0.attn.c_proj.weight')) - 0.02 / 4) < 0.001, 'c_proj scaled by 1/sqrt(2 n_layer)');
-    assert.ok(g.get('transformer.h.0.attn.c_attn.bias').toArray().every((v) => v === 0));
-    assert.ok(g.get('transformer.ln_f.weight').toArray().every((v) => v === 1) && g.get('transformer.ln_f.bias').toArray().every((v) => v === 0));
+    assert.ok(
+      Math.abs(std(g.get('transformer.h.0.attn.c_proj.weight')) - 0.02 / 4) < 0.001,
+      'c_proj scaled by 1/sqrt(2 n_layer)',
+    );
+    assert.ok(
+      g
+        .get('transformer.h.0.attn.c_attn.bias')
+        .toArray()
+        .every((v) => v === 0),
+    );
+    assert.ok(
+      g
+        .get('transformer.ln_f.weight')
+        .toArray()
+        .every((v) => v === 1) &&
+        g
+          .get('transformer.ln_f.bias')
+          .toArray()
+          .every((v) => v === 0),
+    );
   });
 });

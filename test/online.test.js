@@ -27,22 +27,70 @@ function setup() {
   const config = writeTinyArithmeticModel(m, { hidden: 32, layers: 1, heads: 2 });
   savePretrained({ model: modelFromConfig(config), config, modelType: 'llama' }, m);
   const probs = makeProblems(24, [1, 2, 3], 5);
-  writeFileSync(join(d, 'p.jsonl'), probs.map((p) => JSON.stringify({ prompt: p.prompt, answer: p.answer, difficulty: p.level })).join('\n') + '\n');
+  writeFileSync(
+    join(d, 'p.jsonl'),
+    probs.map((p) => JSON.stringify({ prompt: p.prompt, answer: p.answer, difficulty: p.level })).join('\n') + '\n',
+  );
   return { d, m };
 }
-const cfg = (d, m, { tag, ...extra }) => resolveConfig({
-  model_name_or_path: m, train_dataset: join(d, 'p.jsonl'), output_dir: join(d, extra.trainer + (tag ?? '')), per_device_train_batch_size: 8, num_generations: 4,
-  max_completion_length: 4, max_steps: 3, logging_steps: 1, save_steps: 100, threads: 1, learning_rate: 1e-3, reward_funcs: ['accuracy', 'length:budget=2'], reward_weights: [1, 0.5], ...extra,
-}, 'test', d);
-const metrics = (dir) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const cfg = (d, m, { tag, ...extra }) =>
+  resolveConfig(
+    {
+      model_name_or_path: m,
+      train_dataset: join(d, 'p.jsonl'),
+      output_dir: join(d, extra.trainer + (tag ?? '')),
+      per_device_train_batch_size: 8,
+      num_generations: 4,
+      max_completion_length: 4,
+      max_steps: 3,
+      logging_steps: 1,
+      save_steps: 100,
+      threads: 1,
+      learning_rate: 1e-3,
+      reward_funcs: ['accuracy', 'length:budget=2'],
+      reward_weights: [1, 0.5],
+      ...extra,
+    },
+    'test',
+    d,
+  );
+const metrics = (dir) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 for (const [trainer, extra, keys] of [
-  ['grpo', { loss_type: 'dapo', epsilon_high: 0.28, beta: 0.04, curriculum_sampler: 'sec' }, ['loss', 'kl', 'clip_ratio/region_mean', 'entropy', 'curriculum/p/1']],
-  ['grpo', { tag: '-seq', loss_type: 'dr_grpo', importance_sampling_level: 'sequence', num_iterations: 2, scale_rewards: 'batch', curriculum_sampler: 'adarft' }, ['loss', 'curriculum/target_difficulty']],
+  [
+    'grpo',
+    { loss_type: 'dapo', epsilon_high: 0.28, beta: 0.04, curriculum_sampler: 'sec' },
+    ['loss', 'kl', 'clip_ratio/region_mean', 'entropy', 'curriculum/p/1'],
+  ],
+  [
+    'grpo',
+    {
+      tag: '-seq',
+      loss_type: 'dr_grpo',
+      importance_sampling_level: 'sequence',
+      num_iterations: 2,
+      scale_rewards: 'batch',
+      curriculum_sampler: 'adarft',
+    },
+    ['loss', 'curriculum/target_difficulty'],
+  ],
   ['rloo', { curriculum_sampler: 'balanced' }, ['loss', 'curriculum/eligible_fraction']],
   ['reg_grpo', { curriculum_sampler: 'dump' }, ['loss', 'kl']],
   ['raft', { raft_top_k: 2, curriculum_sampler: 'vcrl' }, ['loss', 'num_tokens', 'curriculum/bank_size']],
-  ['online_dpo', { reward_funcs: ['first_token_odd'], reward_weights: null, max_completion_length: 2, model_name_or_path: FIXTURE_LLAMA }, ['rewards/margins', 'rewards/first_token_odd/mean']],
+  [
+    'online_dpo',
+    {
+      reward_funcs: ['first_token_odd'],
+      reward_weights: null,
+      max_completion_length: 2,
+      model_name_or_path: FIXTURE_LLAMA,
+    },
+    ['rewards/margins', 'rewards/first_token_odd/mean'],
+  ],
 ]) {
   test(`${trainer}${extra.tag ?? ''} runs and logs its metrics`, async () => {
     const { d, m } = setup();
@@ -51,18 +99,42 @@ for (const [trainer, extra, keys] of [
     assert.equal(r.globalStep, 3);
     const ms = metrics(c.output_dir);
     const base = trainer === 'online_dpo' ? [] : ['rewards/accuracy/mean', 'rewards/length/mean'];
-    for (const k of ['reward', 'reward_std', 'frac_reward_zero_std', 'entropy', 'completions/mean_length', 'timing/generation_s', 'timing/scoring_s', 'timing/training_s', ...base, ...keys])
-      assert.ok(ms.some((x) => k in x), `${trainer}: missing ${k}`);
+    for (const k of [
+      'reward',
+      'reward_std',
+      'frac_reward_zero_std',
+      'entropy',
+      'completions/mean_length',
+      'timing/generation_s',
+      'timing/scoring_s',
+      'timing/training_s',
+      ...base,
+      ...keys,
+    ])
+      assert.ok(
+        ms.some((x) => k in x),
+        `${trainer}: missing ${k}`,
+      );
     assert.ok(existsSync(join(c.output_dir, 'model.safetensors')) && existsSync(join(c.output_dir, 'report.html')));
-    assert.ok(ms.every((x) => x['timing/generation_s'] > 0 && x['timing/training_s'] > 0 && x['timing/scoring_s'] >= 0));
+    assert.ok(
+      ms.every((x) => x['timing/generation_s'] > 0 && x['timing/training_s'] > 0 && x['timing/scoring_s'] >= 0),
+    );
   });
 }
 
 test('online resume is exact; dynamic sampling; settings are validated', async () => {
   const { d, m } = setup();
-  const c = cfg(d, m, { trainer: 'grpo', max_steps: 4, save_steps: 2, curriculum_sampler: 'sec', dynamic_sampling: true, beta: 0.04 });
+  const c = cfg(d, m, {
+    trainer: 'grpo',
+    max_steps: 4,
+    save_steps: 2,
+    curriculum_sampler: 'sec',
+    dynamic_sampling: true,
+    beta: 0.04,
+  });
   // everything but the wall-clock timings must match exactly
-  const noTiming = () => metrics(c.output_dir).map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('timing/'))));
+  const noTiming = () =>
+    metrics(c.output_dir).map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('timing/'))));
   await trainOnline(c, quiet);
   const full = noTiming();
   await trainWithStages({ ...c, resume_from_checkpoint: true }, quiet);
@@ -72,27 +144,63 @@ test('online resume is exact; dynamic sampling; settings are validated', async (
   bad({ num_generations: 3 }, /must be a multiple of num_generations/);
   bad({ loss_type: 'ppo' }, /unknown loss_type 'ppo' for grpo/);
   bad({ scale_rewards: 'max' }, /'scale_rewards' must be group, batch or none/);
-  await assert.rejects(trainOnline(cfg(d, m, { trainer: 'grpo', reward_funcs: ['acuracy'], reward_weights: null }), quiet), /unknown reward 'acuracy'/);
-  await assert.rejects(trainOnline(cfg(d, m, { trainer: 'grpo', curriculum_sampler: 'spiral' }), quiet), /unknown curriculum sampler 'spiral'/);
+  await assert.rejects(
+    trainOnline(cfg(d, m, { trainer: 'grpo', reward_funcs: ['acuracy'], reward_weights: null }), quiet),
+    /unknown reward 'acuracy'/,
+  );
+  await assert.rejects(
+    trainOnline(cfg(d, m, { trainer: 'grpo', curriculum_sampler: 'spiral' }), quiet),
+    /unknown curriculum sampler 'spiral'/,
+  );
 });
 
 test('difficulty-aware augmentation hints hard prompts and perturbs easy ones; its state resumes exactly', async () => {
   const { d, m } = setup();
   // a pool of 3 prompts visited repeatedly, so that items are seen again
-  writeFileSync(join(d, 'p3.jsonl'), makeProblems(3, [2], 1).map((p) => JSON.stringify({ prompt: p.prompt, answer: p.answer })).join('\n') + '\n');
-  const c = cfg(d, m, { trainer: 'grpo', train_dataset: join(d, 'p3.jsonl'), max_steps: 6, save_steps: 3, reward_funcs: ['first_token_odd'], reward_weights: null,
-    augmentation: 'difficulty_aware', augmentation_options: { window: 16, hint_fraction: 0.5, hint_template: '{hint}', mask_max: 0.5, mask_char: '0' } });
+  writeFileSync(
+    join(d, 'p3.jsonl'),
+    makeProblems(3, [2], 1)
+      .map((p) => JSON.stringify({ prompt: p.prompt, answer: p.answer }))
+      .join('\n') + '\n',
+  );
+  const c = cfg(d, m, {
+    trainer: 'grpo',
+    train_dataset: join(d, 'p3.jsonl'),
+    max_steps: 6,
+    save_steps: 3,
+    reward_funcs: ['first_token_odd'],
+    reward_weights: null,
+    augmentation: 'difficulty_aware',
+    augmentation_options: { window: 16, hint_fraction: 0.5, hint_template: '{hint}', mask_max: 0.5, mask_char: '0' },
+  });
   const seen = [];
-  await trainOnline(c, { ...quiet, perturb: (p, strength, rand) => { seen.push(strength); return p.replace(/\d/g, (x) => (rand() < 0.5 ? '0' : x)); } });
+  await trainOnline(c, {
+    ...quiet,
+    perturb: (p, strength, rand) => {
+      seen.push(strength);
+      return p.replace(/\d/g, (x) => (rand() < 0.5 ? '0' : x));
+    },
+  });
   const ms = metrics(c.output_dir);
-  for (const k of ['augment/hinted_frac', 'augment/perturbed_frac', 'augment/window_reward_mean']) assert.ok(ms.every((x) => k in x), k);
-  assert.ok(ms.some((x) => x['augment/hinted_frac'] > 0 || x['augment/perturbed_frac'] > 0), 'items seen again are augmented');
-  assert.ok(seen.every((s) => s > 0), 'perturbation strength is |ΔR| > 0');
+  for (const k of ['augment/hinted_frac', 'augment/perturbed_frac', 'augment/window_reward_mean'])
+    assert.ok(
+      ms.every((x) => k in x),
+      k,
+    );
+  assert.ok(
+    ms.some((x) => x['augment/hinted_frac'] > 0 || x['augment/perturbed_frac'] > 0),
+    'items seen again are augmented',
+  );
+  assert.ok(
+    seen.every((s) => s > 0),
+    'perturbation strength is |ΔR| > 0',
+  );
   const trainerState = JSON.parse(readFileSync(join(c.output_dir, 'checkpoint-3', 'trainer_state.json'), 'utf8'));
   assert.ok(trainerState.augment && trainerState.augment.window.length > 0, 'the augmenter state is checkpointed');
-  const noTiming = () => metrics(c.output_dir).map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('timing/'))));
+  const noTiming = () =>
+    metrics(c.output_dir).map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('timing/'))));
   const full = noTiming();
-  const perturb = (p, strength, rand) => p.replace(/\d/g, (x) => (rand() < 0.5 ? '0' : x));
+  const perturb = (p, _strength, rand) => p.replace(/\d/g, (x) => (rand() < 0.5 ? '0' : x));
   await trainOnline({ ...c, resume_from_checkpoint: true }, { ...quiet, perturb });
   assert.deepEqual(noTiming(), full);
   assert.throws(() => cfg(d, m, { trainer: 'grpo', augmentation: 'mixup' }), /'augmentation' must be difficulty_aware/);
@@ -107,7 +215,12 @@ test('a remote reward server (OpenRLHF protocol) scores rollouts inside the trai
   try {
     process.env.PACER_REWARD_TOKEN = 'tok-123';
     // the remote reward agrees with the local one on the same completions
-    const input = { prompts: ['1+1=', '2+2=', '3+3='], completions: ['2', '5', '06'], completionIds: [[], [], []], columns: { answer: ['2', '4', '6'] } };
+    const input = {
+      prompts: ['1+1=', '2+2=', '3+3='],
+      completions: ['2', '5', '06'],
+      completionIds: [[], [], []],
+      columns: { answer: ['2', '4', '6'] },
+    };
     const [remote] = rewardsFromSpec(`remote:url=${url}:timeout=5`);
     const [local] = rewardsFromSpec('accuracy');
     assert.deepEqual(await remote.fn(input), await local.fn(input));
@@ -117,10 +230,23 @@ test('a remote reward server (OpenRLHF protocol) scores rollouts inside the trai
     // a wrong token is an error the trainer reports and handles (reward_on_error: zero), not a crash
     process.env.PACER_REWARD_TOKEN = 'wrong';
     const logs = [];
-    await trainOnline(cfg(d, m, { trainer: 'grpo', tag: '-badtoken', max_steps: 1, reward_funcs: [`remote:url=${url}:retries=0`], reward_weights: null }), { progress: false, log: (s) => logs.push(s) });
-    assert.ok(logs.some((l) => /401/.test(l)), logs.join('\n'));
+    await trainOnline(
+      cfg(d, m, {
+        trainer: 'grpo',
+        tag: '-badtoken',
+        max_steps: 1,
+        reward_funcs: [`remote:url=${url}:retries=0`],
+        reward_weights: null,
+      }),
+      { progress: false, log: (s) => logs.push(s) },
+    );
+    assert.ok(
+      logs.some((l) => /401/.test(l)),
+      logs.join('\n'),
+    );
   } finally {
-    if (saved === undefined) delete process.env.PACER_REWARD_TOKEN; else process.env.PACER_REWARD_TOKEN = saved;
+    if (saved === undefined) delete process.env.PACER_REWARD_TOKEN;
+    else process.env.PACER_REWARD_TOKEN = saved;
     server.close();
   }
   assert.throws(() => rewardsFromSpec('remote'), /needs url=/);
@@ -129,26 +255,45 @@ test('a remote reward server (OpenRLHF protocol) scores rollouts inside the trai
 test('rollouts from an OpenAI-compatible server stay on-policy with weight sync (update_weights_from_disk)', async () => {
   const { d, m } = setup();
   const served = fromPretrained(m).model;
-  const server = createModelServer({ model: served, tokenizer: Tokenizer.fromPretrained(m), modelName: 'policy', token: 'r-tok' });
+  const server = createModelServer({
+    model: served,
+    tokenizer: Tokenizer.fromPretrained(m),
+    modelName: 'policy',
+    token: 'r-tok',
+  });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${server.address().port}`;
   const saved = process.env.PACER_ROLLOUT_TOKEN;
   process.env.PACER_ROLLOUT_TOKEN = 'r-tok';
   try {
     const run = async (tag, sync) => {
-      const c = cfg(d, m, { trainer: 'grpo', tag, max_steps: 3, reward_funcs: ['first_token_odd'], reward_weights: null, rollout_server_url: url, rollout_server_model: 'policy', rollout_sync_weights: sync });
+      const c = cfg(d, m, {
+        trainer: 'grpo',
+        tag,
+        max_steps: 3,
+        reward_funcs: ['first_token_odd'],
+        reward_weights: null,
+        rollout_server_url: url,
+        rollout_server_model: 'policy',
+        rollout_sync_weights: sync,
+      });
       await trainOnline(c, quiet);
       return metrics(c.output_dir);
     };
     const synced = await run('-remote', true);
     // the server sampled with the policy's current weights: its log-probs equal the trainer's
-    for (const x of synced) assert.ok(x['rollout/logprob_abs_diff'] < 1e-4, `step ${x.step}: ${x['rollout/logprob_abs_diff']}`);
+    for (const x of synced)
+      assert.ok(x['rollout/logprob_abs_diff'] < 1e-4, `step ${x.step}: ${x['rollout/logprob_abs_diff']}`);
     assert.ok(synced.every((x) => x['completions/mean_length'] > 0));
     // without sync the server keeps the last weights it loaded (the synced run's final step's), not this run's
     const stale = await run('-stale', false);
-    assert.ok(stale.slice(1).some((x) => x['rollout/logprob_abs_diff'] > 1e-3), JSON.stringify(stale.map((x) => x['rollout/logprob_abs_diff'])));
+    assert.ok(
+      stale.slice(1).some((x) => x['rollout/logprob_abs_diff'] > 1e-3),
+      JSON.stringify(stale.map((x) => x['rollout/logprob_abs_diff'])),
+    );
   } finally {
-    if (saved === undefined) delete process.env.PACER_ROLLOUT_TOKEN; else process.env.PACER_ROLLOUT_TOKEN = saved;
+    if (saved === undefined) delete process.env.PACER_ROLLOUT_TOKEN;
+    else process.env.PACER_ROLLOUT_TOKEN = saved;
     server.close();
     served.dispose();
   }
@@ -158,9 +303,25 @@ test('an evaluate callback runs every eval_steps and at the end, logged as eval_
   const { d, m } = setup();
   const calls = [];
   const c = cfg(d, m, { trainer: 'grpo', max_steps: 4, eval_steps: 2, logging_steps: 3 });
-  await trainOnline(c, { ...quiet, evaluate: (model, step) => { calls.push(step); assert.equal(model.training, false); return { accuracy: step / 10 }; } });
+  await trainOnline(c, {
+    ...quiet,
+    evaluate: (model, step) => {
+      calls.push(step);
+      assert.equal(model.training, false);
+      return { accuracy: step / 10 };
+    },
+  });
   assert.deepEqual(calls, [2, 4]);
   const ms = metrics(c.output_dir);
-  assert.deepEqual(ms.filter((x) => 'eval_accuracy' in x).map((x) => [x.step, x.eval_accuracy]), [[2, 0.2], [4, 0.4]]);
-  assert.deepEqual(ms.map((x) => x.step), [2, 3, 4]);
+  assert.deepEqual(
+    ms.filter((x) => 'eval_accuracy' in x).map((x) => [x.step, x.eval_accuracy]),
+    [
+      [2, 0.2],
+      [4, 0.4],
+    ],
+  );
+  assert.deepEqual(
+    ms.map((x) => x.step),
+    [2, 3, 4],
+  );
 });

@@ -100,7 +100,10 @@ for (const [name, fn] of Object.entries(CASES)) {
       const wantsGrad = ins.some((_, i) => fx.has(`${name}.grad${i}`));
       assert.equal(out.requiresGrad, wantsGrad, `${name}: output requiresGrad should be ${wantsGrad}`);
       if (!wantsGrad) return;
-      out.mul(fx.get(`${name}.w`)).sum().backward();
+      out
+        .mul(fx.get(`${name}.w`))
+        .sum()
+        .backward();
       ins.forEach((t, i) => {
         const want = fx.get(`${name}.grad${i}`);
         if (!want) return;

@@ -6,28 +6,60 @@ import { createServer } from 'node:http';
 import * as R from '../dist/rewards/index.js';
 import { createRewardServer, RemoteRewardClient } from '../dist/server/rewards.js';
 
-const input = (completions, columns = {}, completionIds) => ({ prompts: completions.map(() => 'q'), completions, columns, completionIds });
+const input = (completions, columns = {}, completionIds) => ({
+  prompts: completions.map(() => 'q'),
+  completions,
+  columns,
+  completionIds,
+});
 
 test('accuracy normalises numbers, fractions, percentages and \\boxed{}', async () => {
   const r = R.accuracyReward();
-  const out = await r(input(['so the answer is \\boxed{\\frac{1}{2}}', 'It is 1,000.', '<answer>50%</answer>', 'maybe 7', 'no idea', 'x'], { answer: ['0.5', '1000', '1/2', '8', '3', null] }));
+  const out = await r(
+    input(
+      ['so the answer is \\boxed{\\frac{1}{2}}', 'It is 1,000.', '<answer>50%</answer>', 'maybe 7', 'no idea', 'x'],
+      { answer: ['0.5', '1000', '1/2', '8', '3', null] },
+    ),
+  );
   assert.deepEqual(out, [1, 1, 1, 0, 0, null]);
   assert.equal(R.extractAnswer('a \\boxed{x^{2}} b'), 'x^{2}');
   assert.equal(R.normalizeAnswer('\\dfrac{3}{4}'), '0.75');
   assert.equal(R.normalizeAnswer(' Paris. '), 'paris');
   assert.deepEqual(await R.exactMatchReward()(input([' Paris ', 'paris!'], { answer: ['paris', 'paris'] })), [1, 0]);
-  assert.deepEqual(await R.multipleChoiceReward()(input(['The answer is (C).', '<answer>b</answer>', 'A', 'I think D is wrong'], { answer: ['C', 'B', 'A', 'B'] })), [1, 1, 1, 0]);
+  assert.deepEqual(
+    await R.multipleChoiceReward()(
+      input(['The answer is (C).', '<answer>b</answer>', 'A', 'I think D is wrong'], { answer: ['C', 'B', 'A', 'B'] }),
+    ),
+    [1, 1, 1, 0],
+  );
   assert.throws(() => R.accuracyReward()(input(['1'], { other: [1] })), /needs a 'solution' column/);
 });
 
 test('format, length and DAPO overlong rewards', async () => {
-  assert.deepEqual(await R.thinkAnswerFormatReward()(input(['<think>a</think> <answer>b</answer>', '<answer>b</answer>', '<think>a</think><answer>b</answer> trailing'])), [1, 0, 0]);
+  assert.deepEqual(
+    await R.thinkAnswerFormatReward()(
+      input([
+        '<think>a</think> <answer>b</answer>',
+        '<answer>b</answer>',
+        '<think>a</think><answer>b</answer> trailing',
+      ]),
+    ),
+    [1, 0, 0],
+  );
   const rp = await R.reasoningPatternReward()(input(['First add, then check: the answer is 4 because 2+2.', 'four']));
   assert.equal(rp[0], 1);
   assert.equal(rp[1], 0);
   // DAPO: Lmax 20, cache 5 → 0 up to 15, linear to -1 at 20, -1 beyond
-  assert.deepEqual([10, 15, 16, 20, 21].map((L) => R.overlongPenalty(L, 20, 5)), [0, 0, -0.2, -1, -1]);
-  assert.deepEqual(await R.overlongPenaltyReward({ maxLength: 20, cache: 5 })(input(['a', 'b'], {}, [new Array(10).fill(0), new Array(18).fill(0)])), [0, -0.6]);
+  assert.deepEqual(
+    [10, 15, 16, 20, 21].map((L) => R.overlongPenalty(L, 20, 5)),
+    [0, 0, -0.2, -1, -1],
+  );
+  assert.deepEqual(
+    await R.overlongPenaltyReward({ maxLength: 20, cache: 5 })(
+      input(['a', 'b'], {}, [new Array(10).fill(0), new Array(18).fill(0)]),
+    ),
+    [0, -0.6],
+  );
   assert.deepEqual(await R.lengthPenaltyReward({ budget: 4 })(input(['abc', 'abcdef', 'a'.repeat(20)])), [0, -0.5, -1]);
 });
 
@@ -36,24 +68,59 @@ test('box IoU, temporal IoU and the Gaussian point reward', async () => {
   assert.equal(R.temporalIoU([2, 6], [4, 8]), 2 / 6);
   assert.equal(R.temporalIoU([6, 2], [4, 8]), 2 / 6, 'reversed segments are reordered');
   assert.equal(R.temporalIoU([0, 1], [2, 3]), 0);
-  assert.deepEqual(await R.temporalIoUReward()(input(['from [2, 6] seconds', 'no segment'], { segment: [[4, 8], [0, 1]] })), [2 / 6, 0]);
+  assert.deepEqual(
+    await R.temporalIoUReward()(
+      input(['from [2, 6] seconds', 'no segment'], {
+        segment: [
+          [4, 8],
+          [0, 1],
+        ],
+      }),
+    ),
+    [2 / 6, 0],
+  );
   assert.deepEqual(await R.iouReward()(input(['box: [0, 0, 2, 2]'], { box: [[0, 0, 2, 2]] })), [1]);
   assert.equal(R.gaussianPointReward([5, 5], [0, 0, 10, 10]), 1);
   const off = R.gaussianPointReward([10, 5], [0, 0, 10, 10]); // dx = 5 = σ/0.5·... σ = 5
   assert.ok(Math.abs(off - Math.exp(-0.5)) < 1e-12);
-  const g = await R.gaussianPointRewardFn()(input(['click [5, 5]', 'box [0, 0, 10, 10]'], { box: [[0, 0, 10, 10], [0, 0, 10, 10]] }));
+  const g = await R.gaussianPointRewardFn()(
+    input(['click [5, 5]', 'box [0, 0, 10, 10]'], {
+      box: [
+        [0, 0, 10, 10],
+        [0, 0, 10, 10],
+      ],
+    }),
+  );
   assert.deepEqual(g, [1, 1]);
 });
 
 test('partial and hierarchical credit', async () => {
-  assert.deepEqual(await R.partialMatchReward()(input(['<answer>red, blue</answer>', 'green'], { answer: [['red', 'blue', 'green'], 'green;red'] })), [2 / 3, 0.5]);
-  assert.deepEqual(await R.hierarchicalReward()(input(['animal/dog/poodle', 'animal/cat', 'plant'], { answer: ['animal/dog/terrier', 'animal/cat', 'animal/dog'] })), [2 / 3, 1, 0]);
+  assert.deepEqual(
+    await R.partialMatchReward()(
+      input(['<answer>red, blue</answer>', 'green'], { answer: [['red', 'blue', 'green'], 'green;red'] }),
+    ),
+    [2 / 3, 0.5],
+  );
+  assert.deepEqual(
+    await R.hierarchicalReward()(
+      input(['animal/dog/poodle', 'animal/cat', 'plant'], {
+        answer: ['animal/dog/terrier', 'animal/cat', 'animal/dog'],
+      }),
+    ),
+    [2 / 3, 1, 0],
+  );
 });
 
 test('aggregation, gating, noise; failing rewards are handled, never fatal', async () => {
   const a = () => [1, 0, null];
   const b = () => [2, 4, 6];
-  const rep = await R.runRewards([{ name: 'a', fn: a, weight: 2 }, { name: 'b', fn: b, weight: 0.5 }], input(['x', 'y', 'z']));
+  const rep = await R.runRewards(
+    [
+      { name: 'a', fn: a, weight: 2 },
+      { name: 'b', fn: b, weight: 0.5 },
+    ],
+    input(['x', 'y', 'z']),
+  );
   assert.deepEqual(rep.rewards, [3, 2, 3]);
   assert.equal(rep.metrics['rewards/a/mean'], 0.5);
   assert.equal(rep.metrics['rewards/b/mean'], 4);
@@ -61,24 +128,50 @@ test('aggregation, gating, noise; failing rewards are handled, never fatal', asy
   assert.ok(Math.abs(tamed[0] - Math.log(4)) < 1e-12 && Math.abs(tamed[1] + Math.log(2)) < 1e-12);
   const norm = R.aggregate([{ values: [1, 3], weight: 1 }], 'normalized');
   assert.ok(Math.abs(norm[0] + 1) < 1e-5 && Math.abs(norm[1] - 1) < 1e-5);
-  assert.deepEqual(await R.gated(() => [0.7, 0.9], () => [1, 0])(input(['x', 'y'])), [0.7, 0]);
+  assert.deepEqual(
+    await R.gated(
+      () => [0.7, 0.9],
+      () => [1, 0],
+    )(input(['x', 'y'])),
+    [0.7, 0],
+  );
   const noisy = await R.withNoise(() => new Array(1000).fill(1), 0.3, 1)(input(new Array(1000).fill('x')));
   const flipped = noisy.filter((v) => v === 0).length;
   assert.ok(flipped > 240 && flipped < 360, `${flipped} flips`);
   const logs = [];
-  const bad = await R.runRewards([
-    { name: 'throws', fn: () => { throw new Error('boom'); } },
-    { name: 'hangs', fn: () => new Promise(() => {}) },
-    { name: 'nan', fn: () => [NaN, 1] },
-    { name: 'ok', fn: () => [1, 1] },
-  ], input(['x', 'y']), { timeoutMs: 50, onError: 'zero', log: (s) => logs.push(s) });
+  const bad = await R.runRewards(
+    [
+      {
+        name: 'throws',
+        fn: () => {
+          throw new Error('boom');
+        },
+      },
+      { name: 'hangs', fn: () => new Promise(() => {}) },
+      { name: 'nan', fn: () => [NaN, 1] },
+      { name: 'ok', fn: () => [1, 1] },
+    ],
+    input(['x', 'y']),
+    { timeoutMs: 50, onError: 'zero', log: (s) => logs.push(s) },
+  );
   assert.deepEqual(bad.perReward.throws, [0, 0]);
   assert.deepEqual(bad.perReward.hangs, [0, 0]);
   assert.deepEqual(bad.perReward.nan, [0, 1]);
   assert.deepEqual(bad.rewards, [1, 2]);
   assert.equal(bad.errors.length, 3);
   assert.ok(logs.some((l) => /timed out after 50 ms/.test(l)));
-  const skip = await R.runRewards([{ name: 'throws', fn: () => { throw new Error('x'); } }], input(['x']), { onError: 'skip' });
+  const skip = await R.runRewards(
+    [
+      {
+        name: 'throws',
+        fn: () => {
+          throw new Error('x');
+        },
+      },
+    ],
+    input(['x']),
+    { onError: 'skip' },
+  );
   assert.deepEqual(skip.rewards, [null]);
   assert.throws(() => R.rewardsFromSpec('acuracy'), /unknown reward 'acuracy'/);
   assert.throws(() => R.rewardsFromSpec('overlong:max_length=10'), /needs cache=N/);
@@ -91,11 +184,27 @@ async function listen(server) {
 }
 
 test('reward server: OpenRLHF protocol, auth, validation, bounded concurrency', async () => {
-  const slow = { name: 'slow', fn: async (inp) => { await new Promise((r) => setTimeout(r, 150)); return inp.completions.map(() => 0); } };
-  const server = createRewardServer({ rewards: R.rewardsFromSpec('accuracy').concat([{ ...slow, weight: 0 }]), token: 's3cret', maxConcurrency: 1, maxQueue: 0 });
+  const slow = {
+    name: 'slow',
+    fn: async (inp) => {
+      await new Promise((r) => setTimeout(r, 150));
+      return inp.completions.map(() => 0);
+    },
+  };
+  const server = createRewardServer({
+    rewards: R.rewardsFromSpec('accuracy').concat([{ ...slow, weight: 0 }]),
+    token: 's3cret',
+    maxConcurrency: 1,
+    maxQueue: 0,
+  });
   const base = await listen(server);
   try {
-    const post = (body, token = 's3cret') => fetch(`${base}/get_reward`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const post = (body, token = 's3cret') =>
+      fetch(`${base}/get_reward`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
     const ok = await post({ query: ['2+2= 4', '2+3= 6'], prompts: ['2+2=', '2+3='], labels: ['4', '5'] });
     assert.equal(ok.status, 200);
     const j = await ok.json();
@@ -122,10 +231,18 @@ test('remote reward client retries with backoff, then reports clearly', async ()
   let calls = 0;
   const flaky = createServer((req, res) => {
     calls++;
-    if (calls < 3) { res.writeHead(503); res.end('busy'); return; }
+    if (calls < 3) {
+      res.writeHead(503);
+      res.end('busy');
+      return;
+    }
     let body = '';
     req.on('data', (c) => (body += c));
-    req.on('end', () => { const q = JSON.parse(body).query; res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ rewards: q.map(() => 1), scores: q.map(() => 1), extra_logs: {} })); });
+    req.on('end', () => {
+      const q = JSON.parse(body).query;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ rewards: q.map(() => 1), scores: q.map(() => 1), extra_logs: {} }));
+    });
   });
   const base = await listen(flaky);
   try {

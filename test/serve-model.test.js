@@ -37,7 +37,18 @@ test('completions and chat completions in OpenAI format, log-probs as local gene
     assert.ok(sampled.every((g) => g.length === 3));
     const again = await client.complete(['One', 'The fox'], { maxTokens: 4, temperature: 0.8, n: 3, seed: 7 });
     assert.deepEqual(again, sampled, 'seeded');
-    const chat = await (await fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 3, temperature: 0, logprobs: true }) })).json();
+    const chat = await (
+      await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          messages: [{ role: 'user', content: 'hi' }],
+          max_tokens: 3,
+          temperature: 0,
+          logprobs: true,
+        }),
+      })
+    ).json();
     assert.equal(chat.object, 'chat.completion');
     assert.equal(chat.choices[0].message.role, 'assistant');
     assert.equal(chat.choices[0].logprobs.content.length, chat.usage.completion_tokens);
@@ -49,7 +60,12 @@ test('completions and chat completions in OpenAI format, log-probs as local gene
 
 test('the server validates requests and enforces its token', async () => {
   await withServer({ token: 'k' }, async (base) => {
-    const post = (path, body, auth = 'Bearer k') => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: JSON.stringify(body) });
+    const post = (path, body, auth = 'Bearer k') =>
+      fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        body: JSON.stringify(body),
+      });
     assert.equal((await post('/v1/completions', { prompt: 'a' }, 'Bearer nope')).status, 401);
     assert.equal((await post('/v1/completions', { prompt: 'a', max_tokens: 1 })).status, 200);
     const bad = await post('/v1/completions', { prompt: 'a', temperature: 9 });
@@ -60,7 +76,10 @@ test('the server validates requests and enforces its token', async () => {
     assert.equal((await post('/v1/embeddings', {})).status, 404);
     await assert.rejects(new OpenAICompatClient(base, { apiKey: 'wrong' }).complete(['a']), /answered 401/);
   });
-  await assert.rejects(new OpenAICompatClient('http://127.0.0.1:9', { retries: 1, backoffMs: 5, timeoutMs: 300 }).complete(['a']), /did not answer after 2 attempts/);
+  await assert.rejects(
+    new OpenAICompatClient('http://127.0.0.1:9', { retries: 1, backoffMs: 5, timeoutMs: 300 }).complete(['a']),
+    /did not answer after 2 attempts/,
+  );
 });
 
 test('token ids on request (vLLM return_tokens_as_token_ids) and weight reload (SGLang update_weights_from_disk)', async () => {
@@ -78,17 +97,31 @@ test('token ids on request (vLLM return_tokens_as_token_ids) and weight reload (
     // new weights: the same checkpoint with its embeddings scaled, loaded from disk
     const other = fromPretrained(dir);
     const out = mkdtempSync(join(tmpdir(), 'pacer-reload-'));
-    P.noGrad(() => { for (const [n, p] of other.model.namedParameters()) if (n.includes('embed_tokens')) p.mul_(3); });
+    P.noGrad(() => {
+      for (const [n, p] of other.model.namedParameters()) if (n.includes('embed_tokens')) p.mul_(3);
+    });
     savePretrained(other, out);
-    const post = (body, token = 'w') => fetch(`${base}/update_weights_from_disk`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    const post = (body, token = 'w') =>
+      fetch(`${base}/update_weights_from_disk`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
     assert.equal((await post({ model_path: out }, 'nope')).status, 401);
     assert.equal((await post({ model_path: '/nonexistent' })).status, 400);
     const ok = await post({ model_path: out });
     assert.equal(ok.status, 200);
     assert.equal((await ok.json()).success, true);
     const [[after]] = await client.complete(['The river'], { maxTokens: 5, temperature: 0 });
-    const expect = generate(other.model, [tok.encode('The river', { addSpecialTokens: true })], { maxNewTokens: 5 }, tok)[0];
-    after.logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - expect.logprobs[i]) < 1e-5, 'the served model now has the new weights'));
+    const expect = generate(
+      other.model,
+      [tok.encode('The river', { addSpecialTokens: true })],
+      { maxNewTokens: 5 },
+      tok,
+    )[0];
+    after.logprobs.forEach((lp, i) =>
+      assert.ok(Math.abs(lp - expect.logprobs[i]) < 1e-5, 'the served model now has the new weights'),
+    );
     other.model.dispose();
   });
 });

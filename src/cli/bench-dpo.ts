@@ -15,7 +15,15 @@ import { tokenizePreference } from '../data/tokenize.js';
 import { resolveConfig, train } from '../trainers/index.js';
 import { runTorchPeer } from './python.js';
 
-export interface DpoBenchOptions { pairs: number; batch: number; hidden: number; layers: number; threads: number; vsPytorch: boolean; seed: number }
+export interface DpoBenchOptions {
+  pairs: number;
+  batch: number;
+  hidden: number;
+  layers: number;
+  threads: number;
+  vsPytorch: boolean;
+  seed: number;
+}
 
 export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unknown>> {
   setThreads(o.threads);
@@ -25,8 +33,18 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
   try {
     const tokDir = join(here, '../../test/fixtures/models/llama');
     const config = {
-      architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 384, hidden_size: o.hidden, intermediate_size: Math.round((o.hidden * 8) / 3 / 32) * 32,
-      num_hidden_layers: o.layers, num_attention_heads: 8, num_key_value_heads: 4, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 256, tie_word_embeddings: false,
+      architectures: ['LlamaForCausalLM'],
+      model_type: 'llama',
+      vocab_size: 384,
+      hidden_size: o.hidden,
+      intermediate_size: Math.round((o.hidden * 8) / 3 / 32) * 32,
+      num_hidden_layers: o.layers,
+      num_attention_heads: 8,
+      num_key_value_heads: 4,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      max_position_embeddings: 256,
+      tie_word_embeddings: false,
     };
     const modelDir = join(dir, 'model');
     const model = modelFromConfig(config);
@@ -40,32 +58,76 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
       const w = lines[i % lines.length].split(' ');
       const k = 4 + (i % 4);
       const cont = w.slice(k, k + 8);
-      rows.push(JSON.stringify({ prompt: w.slice(0, k).join(' '), chosen: ' ' + cont.join(' '), rejected: ' ' + [...cont].reverse().join(' ') }));
+      rows.push(
+        JSON.stringify({
+          prompt: w.slice(0, k).join(' '),
+          chosen: ' ' + cont.join(' '),
+          rejected: ' ' + [...cont].reverse().join(' '),
+        }),
+      );
     }
     const data = join(dir, 'pairs.jsonl');
     writeFileSync(data, rows.join('\n') + '\n');
-    const cfg = resolveConfig({
-      trainer: 'dpo', model_name_or_path: modelDir, train_dataset: data, output_dir: join(dir, 'out'), learning_rate: 1e-4, beta: 0.1,
-      per_device_train_batch_size: o.batch, per_device_eval_batch_size: o.batch, num_train_epochs: 1, max_grad_norm: 0, weight_decay: 0,
-      lr_scheduler_type: 'constant', shuffle: false, logging_steps: 1, save_steps: 100000, report: false, threads: o.threads, seed: o.seed,
-    }, 'bench');
+    const cfg = resolveConfig(
+      {
+        trainer: 'dpo',
+        model_name_or_path: modelDir,
+        train_dataset: data,
+        output_dir: join(dir, 'out'),
+        learning_rate: 1e-4,
+        beta: 0.1,
+        per_device_train_batch_size: o.batch,
+        per_device_eval_batch_size: o.batch,
+        num_train_epochs: 1,
+        max_grad_norm: 0,
+        weight_decay: 0,
+        lr_scheduler_type: 'constant',
+        shuffle: false,
+        logging_steps: 1,
+        save_steps: 100000,
+        report: false,
+        threads: o.threads,
+        seed: o.seed,
+      },
+      'bench',
+    );
     const t0 = performance.now();
     const r = await train(cfg, { progress: false, log: () => {} });
     const ours = (performance.now() - t0) / 1000;
     const out: Record<string, unknown> = {
-      bench: 'dpo', pairs: o.pairs, batch: o.batch, steps: r.globalStep, threads: o.threads, blas: threadInfo().blas, model: config,
-      seconds: round(ours, 3), pairs_per_s: round(o.pairs / ours), first_loss: r.history[0]?.loss, last_loss: r.history[r.history.length - 1]?.loss,
+      bench: 'dpo',
+      pairs: o.pairs,
+      batch: o.batch,
+      steps: r.globalStep,
+      threads: o.threads,
+      blas: threadInfo().blas,
+      model: config,
+      seconds: round(ours, 3),
+      pairs_per_s: round(o.pairs / ours),
+      first_loss: r.history[0]?.loss,
+      last_loss: r.history[r.history.length - 1]?.loss,
     };
     if (o.vsPytorch) {
       const tok = Tokenizer.fromPretrained(modelDir);
-      const pairs = (await loadDataset(data)).map((e) => { const t = tokenizePreference(e, tok, { maxLength: cfg.max_length, maxPromptLength: cfg.max_prompt_length }); return [t.prompt, t.chosen, t.rejected]; });
+      const pairs = (await loadDataset(data)).map((e) => {
+        const t = tokenizePreference(e, tok, { maxLength: cfg.max_length, maxPromptLength: cfg.max_prompt_length });
+        return [t.prompt, t.chosen, t.rejected];
+      });
       const args = join(dir, 'args.json');
-      writeFileSync(args, JSON.stringify({ pairs, batch: o.batch, beta: 0.1, lr: 1e-4, threads: o.threads, pad: tok.padTokenId ?? 0 }));
+      writeFileSync(
+        args,
+        JSON.stringify({ pairs, batch: o.batch, beta: 0.1, lr: 1e-4, threads: o.threads, pad: tok.padTokenId ?? 0 }),
+      );
       const p = runTorchPeer('pytorch_dpo.py', [modelDir, args], o.threads);
       if ('error' in p) out.pytorch_error = p.error;
       else {
         const j = p.json;
-        out.pytorch = { torch: j.torch, seconds: round(j.seconds, 3), first_loss: j.first_loss, last_loss: j.last_loss };
+        out.pytorch = {
+          torch: j.torch,
+          seconds: round(j.seconds, 3),
+          first_loss: j.first_loss,
+          last_loss: j.last_loss,
+        };
         out.wall_time_ratio = round(ours / j.seconds, 3);
         out.first_loss_agrees = Math.abs(j.first_loss - (out.first_loss as number)) < 1e-4;
       }

@@ -2,7 +2,16 @@
 // engine, optionally against the same model in PyTorch eager run in the same command, and reports
 // MFU against the best sgemm this machine reaches (also measured here).
 import {
-  AdamW, Generator, manualSeed, randint, randn, scope, setThreads, threadInfo, noGrad, buildInfo,
+  AdamW,
+  Generator,
+  manualSeed,
+  randint,
+  randn,
+  scope,
+  setThreads,
+  threadInfo,
+  noGrad,
+  buildInfo,
   type Tensor,
 } from '../engine/index.js';
 import { GPT } from '../models/gpt.js';
@@ -10,8 +19,15 @@ import { runTorchPeer } from './python.js';
 import { Progress } from './progress.js';
 
 export interface EngineBenchOptions {
-  vocab: number; dModel: number; layers: number; heads: number; seq: number; batch: number;
-  steps: number; threads: number; seed: number;
+  vocab: number;
+  dModel: number;
+  layers: number;
+  heads: number;
+  seq: number;
+  batch: number;
+  steps: number;
+  threads: number;
+  seed: number;
 }
 
 export function median(xs: number[]): number {
@@ -52,10 +68,19 @@ export function stepFlops(o: EngineBenchOptions, params: number): number {
   return perToken * o.batch * o.seq;
 }
 
-export function runPacerEngineBench(o: EngineBenchOptions, progress = true): { stepMs: number; params: number; firstLoss: number; lastLoss: number } {
+export function runPacerEngineBench(
+  o: EngineBenchOptions,
+  progress = true,
+): { stepMs: number; params: number; firstLoss: number; lastLoss: number } {
   setThreads(o.threads);
   manualSeed(o.seed);
-  const model = new GPT({ vocab_size: o.vocab, n_positions: o.seq, n_embd: o.dModel, n_layer: o.layers, n_head: o.heads });
+  const model = new GPT({
+    vocab_size: o.vocab,
+    n_positions: o.seq,
+    n_embd: o.dModel,
+    n_layer: o.layers,
+    n_head: o.heads,
+  });
   const opt = new AdamW(model.parameters(), { lr: 1e-4, weightDecay: 0.1 });
   const gen = new Generator(o.seed);
   const data = randint(0, o.vocab, [o.batch, o.seq + 1], { generator: gen });
@@ -86,8 +111,20 @@ export function runPacerEngineBench(o: EngineBenchOptions, progress = true): { s
   return { stepMs: median(times), params, firstLoss: losses[0], lastLoss: losses[losses.length - 1] };
 }
 
-export function runPytorchEngineBench(o: EngineBenchOptions): { stepMs: number; params: number; torch: string } | { error: string } {
-  const args = { vocab: o.vocab, d_model: o.dModel, layers: o.layers, heads: o.heads, seq: o.seq, batch: o.batch, steps: o.steps, threads: o.threads, seed: o.seed };
+export function runPytorchEngineBench(
+  o: EngineBenchOptions,
+): { stepMs: number; params: number; torch: string } | { error: string } {
+  const args = {
+    vocab: o.vocab,
+    d_model: o.dModel,
+    layers: o.layers,
+    heads: o.heads,
+    seq: o.seq,
+    batch: o.batch,
+    steps: o.steps,
+    threads: o.threads,
+    seed: o.seed,
+  };
   const r = runTorchPeer('pytorch_gpt.py', [JSON.stringify(args)], o.threads, 30 * 60_000);
   if ('error' in r) return r;
   const j = r.json;
@@ -99,7 +136,9 @@ export interface EngineBenchResult extends Record<string, unknown> {
   step_ms: number;
 }
 
-export function benchEngine(o: EngineBenchOptions & { vsPytorch: boolean; rounds: number; progress: boolean }): EngineBenchResult {
+export function benchEngine(
+  o: EngineBenchOptions & { vsPytorch: boolean; rounds: number; progress: boolean },
+): EngineBenchResult {
   const ours: number[] = [];
   const theirs: number[] = [];
   let params = 0;
@@ -153,7 +192,12 @@ export function benchEngine(o: EngineBenchOptions & { vsPytorch: boolean; rounds
     if (peerErr || theirs.length === 0) out.pytorch_error = peerErr ?? 'no result';
     else {
       const ps = median(theirs);
-      out.pytorch = { torch: torchVersion, step_ms: round(ps), tokens_per_s: round(tokens / (ps / 1000)), mfu: round(flops / (ps / 1000) / 1e9 / sg.gflops, 4) };
+      out.pytorch = {
+        torch: torchVersion,
+        step_ms: round(ps),
+        tokens_per_s: round(tokens / (ps / 1000)),
+        mfu: round(flops / (ps / 1000) / 1e9 / sg.gflops, 4),
+      };
       out.ratio_vs_pytorch = round(ps / stepMs, 3);
     }
   }

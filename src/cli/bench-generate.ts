@@ -11,21 +11,42 @@ import { runTorchPeer } from './python.js';
 import { median } from './bench-engine.js';
 
 export interface GenerateBenchOptions {
-  batches: number[]; promptLen: number; newTokens: number; threads: number; seed: number; repeats: number;
-  hidden: number; layers: number; heads: number; kvHeads: number; vocab: number; vsPytorch: boolean;
+  batches: number[];
+  promptLen: number;
+  newTokens: number;
+  threads: number;
+  seed: number;
+  repeats: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  vocab: number;
+  vsPytorch: boolean;
 }
 
 export function benchGenerate(o: GenerateBenchOptions): Record<string, unknown> {
   setThreads(o.threads);
   manualSeed(o.seed);
   const config = {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: o.vocab, hidden_size: o.hidden, intermediate_size: Math.round((o.hidden * 8) / 3 / 32) * 32,
-    num_hidden_layers: o.layers, num_attention_heads: o.heads, num_key_value_heads: o.kvHeads, rms_norm_eps: 1e-5, rope_theta: 10000,
-    max_position_embeddings: o.promptLen + o.newTokens, tie_word_embeddings: false,
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: o.vocab,
+    hidden_size: o.hidden,
+    intermediate_size: Math.round((o.hidden * 8) / 3 / 32) * 32,
+    num_hidden_layers: o.layers,
+    num_attention_heads: o.heads,
+    num_key_value_heads: o.kvHeads,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: o.promptLen + o.newTokens,
+    tie_word_embeddings: false,
   };
   const model = modelFromConfig(config);
   const maxB = Math.max(...o.batches);
-  const prompts: number[][] = scope(() => randint(0, o.vocab, [maxB, o.promptLen], { generator: new Generator(o.seed) }).tolist());
+  const prompts: number[][] = scope(() =>
+    randint(0, o.vocab, [maxB, o.promptLen], { generator: new Generator(o.seed) }).tolist(),
+  );
   const results: Record<string, any> = {};
   for (const B of o.batches) {
     const run = () => {
@@ -36,10 +57,19 @@ export function benchGenerate(o: GenerateBenchOptions): Record<string, unknown> 
     run();
     const runs = Array.from({ length: o.repeats }, run);
     const s = median(runs.map((r) => r.s));
-    results[String(B)] = { tokens_per_s: round((B * o.newTokens) / s), seconds: round(s, 3), tokens_row0: runs[0].tokens };
+    results[String(B)] = {
+      tokens_per_s: round((B * o.newTokens) / s),
+      seconds: round(s, 3),
+      tokens_row0: runs[0].tokens,
+    };
   }
   const out: Record<string, unknown> = {
-    bench: 'generate', model: config, prompt_len: o.promptLen, new_tokens: o.newTokens, threads: o.threads, blas: threadInfo().blas,
+    bench: 'generate',
+    model: config,
+    prompt_len: o.promptLen,
+    new_tokens: o.newTokens,
+    threads: o.threads,
+    blas: threadInfo().blas,
     params: model.numParameters(),
   };
   if (o.vsPytorch) {
@@ -47,7 +77,17 @@ export function benchGenerate(o: GenerateBenchOptions): Record<string, unknown> 
     try {
       savePretrained({ model, config, modelType: 'llama' }, dir);
       const argsFile = join(dir, 'args.json');
-      writeFileSync(argsFile, JSON.stringify({ batches: o.batches, prompt_len: o.promptLen, new_tokens: o.newTokens, threads: o.threads, repeats: o.repeats, prompts }));
+      writeFileSync(
+        argsFile,
+        JSON.stringify({
+          batches: o.batches,
+          prompt_len: o.promptLen,
+          new_tokens: o.newTokens,
+          threads: o.threads,
+          repeats: o.repeats,
+          prompts,
+        }),
+      );
       const r = runTorchPeer('pytorch_generate.py', [dir, argsFile], o.threads, 30 * 60_000);
       if ('error' in r) out.pytorch_error = r.error;
       else {

@@ -18,8 +18,16 @@ import { runTorchPeer } from './python.js';
 import { median } from './bench-engine.js';
 
 export interface GrpoBenchOptions {
-  steps: number; prompts: number; generations: number; newTokens: number; hidden: number; layers: number;
-  beta: number; threads: number; seed: number; vsPytorch: boolean;
+  steps: number;
+  prompts: number;
+  generations: number;
+  newTokens: number;
+  hidden: number;
+  layers: number;
+  beta: number;
+  threads: number;
+  seed: number;
+  vsPytorch: boolean;
 }
 
 const PARTS = ['generation', 'scoring', 'training'] as const;
@@ -34,9 +42,21 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
     const tok = Tokenizer.fromPretrained(tokDir);
     const vocab = tok.vocabSize;
     const config = {
-      architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: vocab, hidden_size: o.hidden, intermediate_size: Math.round((o.hidden * 8) / 3 / 32) * 32,
-      num_hidden_layers: o.layers, num_attention_heads: 8, num_key_value_heads: 4, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 256, tie_word_embeddings: false,
-      bos_token_id: tok.bosTokenId, eos_token_id: tok.eosTokenId, pad_token_id: tok.padTokenId,
+      architectures: ['LlamaForCausalLM'],
+      model_type: 'llama',
+      vocab_size: vocab,
+      hidden_size: o.hidden,
+      intermediate_size: Math.round((o.hidden * 8) / 3 / 32) * 32,
+      num_hidden_layers: o.layers,
+      num_attention_heads: 8,
+      num_key_value_heads: 4,
+      rms_norm_eps: 1e-5,
+      rope_theta: 10000,
+      max_position_embeddings: 256,
+      tie_word_embeddings: false,
+      bos_token_id: tok.bosTokenId,
+      eos_token_id: tok.eosTokenId,
+      pad_token_id: tok.padTokenId,
     };
     const modelDir = join(dir, 'model');
     const model = modelFromConfig(config);
@@ -48,12 +68,31 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
     const data = join(dir, 'prompts.jsonl');
     writeFileSync(data, problems.map((p) => JSON.stringify({ prompt: p.prompt, answer: p.answer })).join('\n') + '\n');
     const common = { learning_rate: 1e-5, beta: o.beta, epsilon: 0.2, epsilon_high: 0.28 };
-    const cfg = resolveConfig({
-      trainer: 'grpo', model_name_or_path: modelDir, train_dataset: data, output_dir: join(dir, 'out'), ...common, loss_type: 'dapo',
-      num_generations: o.generations, per_device_train_batch_size: o.prompts * o.generations, max_completion_length: o.newTokens, temperature: 1,
-      reward_funcs: 'accuracy', max_steps: o.steps + 1, max_grad_norm: 1, weight_decay: 0, lr_scheduler_type: 'constant', logging_steps: 1,
-      save_steps: 100000, report: false, threads: o.threads, seed: o.seed,
-    }, 'bench');
+    const cfg = resolveConfig(
+      {
+        trainer: 'grpo',
+        model_name_or_path: modelDir,
+        train_dataset: data,
+        output_dir: join(dir, 'out'),
+        ...common,
+        loss_type: 'dapo',
+        num_generations: o.generations,
+        per_device_train_batch_size: o.prompts * o.generations,
+        max_completion_length: o.newTokens,
+        temperature: 1,
+        reward_funcs: 'accuracy',
+        max_steps: o.steps + 1,
+        max_grad_norm: 1,
+        weight_decay: 0,
+        lr_scheduler_type: 'constant',
+        logging_steps: 1,
+        save_steps: 100000,
+        report: false,
+        threads: o.threads,
+        seed: o.seed,
+      },
+      'bench',
+    );
     const r = await trainOnline(cfg, { progress: false, log: () => {} });
     const rows = r.history.slice(1);
     const ours: Record<string, number> = {};
@@ -61,19 +100,45 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
     ours.step_s = round(ours.generation_s + ours.scoring_s + ours.training_s, 4);
     ours.completion_mean_length = round(median(rows.map((h) => h['completions/mean_length'])));
     const out: Record<string, unknown> = {
-      bench: 'grpo', steps: o.steps, prompts_per_step: o.prompts, num_generations: o.generations, max_completion_length: o.newTokens, beta: o.beta,
-      loss_type: 'dapo', threads: o.threads, blas: threadInfo().blas, model: config, params, pacer: ours,
+      bench: 'grpo',
+      steps: o.steps,
+      prompts_per_step: o.prompts,
+      num_generations: o.generations,
+      max_completion_length: o.newTokens,
+      beta: o.beta,
+      loss_type: 'dapo',
+      threads: o.threads,
+      blas: threadInfo().blas,
+      model: config,
+      params,
+      pacer: ours,
     };
     if (o.vsPytorch) {
-      const ids = Object.entries(JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8')).model.vocab as Record<string, number>);
+      const ids = Object.entries(
+        JSON.parse(readFileSync(join(tokDir, 'tokenizer.json'), 'utf8')).model.vocab as Record<string, number>,
+      );
       const vocabList: string[] = new Array(vocab).fill('');
       for (const [s, i] of ids) if (i < vocab) vocabList[i] = s;
       const args = join(dir, 'args.json');
-      writeFileSync(args, JSON.stringify({
-        prompts: problems.map((p) => tok.encode(p.prompt, { addSpecialTokens: true })), answers: problems.map((p) => p.answer),
-        G: o.generations, P: o.prompts, new_tokens: o.newTokens, steps: o.steps, beta: o.beta, lr: common.learning_rate, eps_low: common.epsilon, eps_high: common.epsilon_high,
-        threads: o.threads, pad: tok.padTokenId ?? 0, eos: tok.eosTokenId, vocab: vocabList,
-      }));
+      writeFileSync(
+        args,
+        JSON.stringify({
+          prompts: problems.map((p) => tok.encode(p.prompt, { addSpecialTokens: true })),
+          answers: problems.map((p) => p.answer),
+          G: o.generations,
+          P: o.prompts,
+          new_tokens: o.newTokens,
+          steps: o.steps,
+          beta: o.beta,
+          lr: common.learning_rate,
+          eps_low: common.epsilon,
+          eps_high: common.epsilon_high,
+          threads: o.threads,
+          pad: tok.padTokenId ?? 0,
+          eos: tok.eosTokenId,
+          vocab: vocabList,
+        }),
+      );
       const p = runTorchPeer('pytorch_grpo.py', [modelDir, args], o.threads);
       if ('error' in p) out.pytorch_error = p.error;
       else {
@@ -84,7 +149,9 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
         theirs.completion_mean_length = round(j.completion_mean_length);
         out.pytorch = { torch: j.torch, ...theirs };
         // time ratios: pacer's seconds over PyTorch's (below 1 = pacer is faster)
-        out.time_ratio_vs_pytorch = Object.fromEntries([...PARTS, 'step'].map((k) => [k, round(ours[`${k}_s`] / theirs[`${k}_s`], 3)]));
+        out.time_ratio_vs_pytorch = Object.fromEntries(
+          [...PARTS, 'step'].map((k) => [k, round(ours[`${k}_s`] / theirs[`${k}_s`], 3)]),
+        );
       }
     }
     return out;

@@ -4,16 +4,36 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  AdamW, Generator, LRScheduler, clipGradNorm, decayGroups, manualSeed, noGrad, scope, setThreads, tensor, F,
-  saveSafetensors, randint, atomicWrite, type Tensor,
+  AdamW,
+  Generator,
+  LRScheduler,
+  clipGradNorm,
+  decayGroups,
+  manualSeed,
+  noGrad,
+  scope,
+  setThreads,
+  tensor,
+  F,
+  saveSafetensors,
+  randint,
+  atomicWrite,
+  type Tensor,
 } from '../engine/index.js';
 import { writeSync } from 'node:fs';
 import { GPT } from '../models/gpt.js';
 import { Progress } from './progress.js';
 
-export interface TextDemoOptions { steps: number; threads: number; seed: number; out: string }
+export interface TextDemoOptions {
+  steps: number;
+  threads: number;
+  seed: number;
+  out: string;
+}
 
-export async function runTextDemo(o: TextDemoOptions): Promise<{ firstLoss: number; finalLoss: number; sample: string }> {
+export async function runTextDemo(
+  o: TextDemoOptions,
+): Promise<{ firstLoss: number; finalLoss: number; sample: string }> {
   setThreads(o.threads);
   manualSeed(o.seed);
   const here = dirname(fileURLToPath(import.meta.url));
@@ -27,7 +47,9 @@ export async function runTextDemo(o: TextDemoOptions): Promise<{ firstLoss: numb
   const opt = new AdamW(decayGroups(model, 0.1), { lr: 3e-3, betas: [0.9, 0.95] });
   const sched = new LRScheduler(opt, 'cosine', Math.min(20, o.steps >> 3), o.steps);
   const gen = new Generator(o.seed);
-  console.log(`pacer demo: a ${model.numParameters().toLocaleString()}-parameter GPT learns ${text.length.toLocaleString()} characters of text (${o.steps} steps, ${o.threads} thread${o.threads > 1 ? 's' : ''})`);
+  console.log(
+    `pacer demo: a ${model.numParameters().toLocaleString()}-parameter GPT learns ${text.length.toLocaleString()} characters of text (${o.steps} steps, ${o.threads} thread${o.threads > 1 ? 's' : ''})`,
+  );
   const bar = new Progress(o.steps, 'training');
   let firstLoss = NaN;
   let ema = NaN;
@@ -53,7 +75,16 @@ export async function runTextDemo(o: TextDemoOptions): Promise<{ firstLoss: numb
   }
   mkdirSync(o.out, { recursive: true });
   saveSafetensors(join(o.out, 'model.safetensors'), model.stateDict(), { format: 'pt' });
-  atomicWrite(join(o.out, 'config.json'), (fd) => writeSync(fd, JSON.stringify({ model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], ...model.config, vocab: chars.join('') }, null, 2) + '\n'));
+  atomicWrite(join(o.out, 'config.json'), (fd) =>
+    writeSync(
+      fd,
+      JSON.stringify(
+        { model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], ...model.config, vocab: chars.join('') },
+        null,
+        2,
+      ) + '\n',
+    ),
+  );
   // Sample: temperature 0.8 from a prompt, re-running the context window (the KV-cache sampler comes with the models issue).
   const prompt = 'The ';
   const out: number[] = [...prompt].map((c) => stoi.get(c)!);
@@ -68,7 +99,9 @@ export async function runTextDemo(o: TextDemoOptions): Promise<{ firstLoss: numb
     }
   });
   const sample = out.map((i) => chars[i]).join('');
-  console.log(`\nloss ${firstLoss.toFixed(3)} -> ${ema.toFixed(3)} (smoothed); model saved to ${o.out}/model.safetensors\n\nsample:\n${sample}\n`);
+  console.log(
+    `\nloss ${firstLoss.toFixed(3)} -> ${ema.toFixed(3)} (smoothed); model saved to ${o.out}/model.safetensors\n\nsample:\n${sample}\n`,
+  );
   writeFileSync(join(o.out, 'sample.txt'), sample + '\n');
   model.dispose();
   opt.dispose();

@@ -26,29 +26,83 @@ import type { CausalLM } from '../models/types.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { resolveConfig, train } from '../trainers/index.js';
 import { trainOnline } from '../trainers/online.js';
-import { makeProblems, teacherAnswer, writeTinyArithmeticModel, complete, isCorrect, rng, LEVEL_NAMES, type Problem } from '../tasks/arithmetic.js';
+import {
+  makeProblems,
+  teacherAnswer,
+  writeTinyArithmeticModel,
+  complete,
+  isCorrect,
+  rng,
+  LEVEL_NAMES,
+  type Problem,
+} from '../tasks/arithmetic.js';
 import { renderReport, htmlTable, type Plot } from '../report/html.js';
 
 export interface DemoOptions {
-  out: string; seed: number; threads: number; progress: boolean;
+  out: string;
+  seed: number;
+  threads: number;
+  progress: boolean;
   /** where the demo's narration goes (default: stdout) */
   log?: (s: string) => void;
-  hidden: number; layers: number;
-  sftExamples: number; sftSteps: number; sftBatchSize: number; slip: number;
-  poolSize: number; testSize: number; stretchTestSize: number;
-  grpoSteps: number; grpoLr: number; promptsPerStep: number; generations: number; evalEvery: number; curriculum: string;
-  dpoSteps: number; dpoLr: number; dpoBeta: number; dpoRpoAlpha: number | null;
+  hidden: number;
+  layers: number;
+  sftExamples: number;
+  sftSteps: number;
+  sftBatchSize: number;
+  slip: number;
+  poolSize: number;
+  testSize: number;
+  stretchTestSize: number;
+  grpoSteps: number;
+  grpoLr: number;
+  promptsPerStep: number;
+  generations: number;
+  evalEvery: number;
+  curriculum: string;
+  dpoSteps: number;
+  dpoLr: number;
+  dpoBeta: number;
+  dpoRpoAlpha: number | null;
 }
 
 export const DEMO_DEFAULTS: Omit<DemoOptions, 'out' | 'seed' | 'threads' | 'progress' | 'log'> = {
-  hidden: 96, layers: 3, sftExamples: 20000, sftSteps: 1500, sftBatchSize: 64, slip: 0.6, poolSize: 4000, testSize: 1000, stretchTestSize: 400,
-  grpoSteps: 200, grpoLr: 5e-5, promptsPerStep: 4, generations: 8, evalEvery: 10, curriculum: 'sec', dpoSteps: 150, dpoLr: 5e-5, dpoBeta: 0.1, dpoRpoAlpha: 1,
+  hidden: 96,
+  layers: 3,
+  sftExamples: 20000,
+  sftSteps: 1500,
+  sftBatchSize: 64,
+  slip: 0.6,
+  poolSize: 4000,
+  testSize: 1000,
+  stretchTestSize: 400,
+  grpoSteps: 200,
+  grpoLr: 5e-5,
+  promptsPerStep: 4,
+  generations: 8,
+  evalEvery: 10,
+  curriculum: 'sec',
+  dpoSteps: 150,
+  dpoLr: 5e-5,
+  dpoBeta: 0.1,
+  dpoRpoAlpha: 1,
 };
 
 /** A tiny configuration for tests: the same code path in seconds (the numbers mean nothing). */
 export const DEMO_QUICK: Partial<DemoOptions> = {
-  hidden: 32, layers: 1, sftExamples: 400, sftSteps: 40, sftBatchSize: 16, poolSize: 200, testSize: 60, stretchTestSize: 20, grpoSteps: 6, evalEvery: 2,
-  promptsPerStep: 2, generations: 4, dpoSteps: 4,
+  hidden: 32,
+  layers: 1,
+  sftExamples: 400,
+  sftSteps: 40,
+  sftBatchSize: 16,
+  poolSize: 200,
+  testSize: 60,
+  stretchTestSize: 20,
+  grpoSteps: 6,
+  evalEvery: 2,
+  promptsPerStep: 2,
+  generations: 4,
+  dpoSteps: 4,
 };
 
 export interface DemoSummary {
@@ -77,13 +131,19 @@ function byLevel(problems: Problem[], answers: string[]): Record<string, number>
   const out: Record<string, number> = {};
   for (const L of [...new Set(problems.map((p) => p.level))].sort()) {
     const ix = problems.map((_, i) => i).filter((i) => problems[i].level === L);
-    out[String(L)] = round(acc(ix.map((i) => problems[i]), ix.map((i) => answers[i])));
+    out[String(L)] = round(
+      acc(
+        ix.map((i) => problems[i]),
+        ix.map((i) => answers[i]),
+      ),
+    );
   }
   return out;
 }
 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
-const jsonl = (file: string, rows: unknown[]) => writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+const jsonl = (file: string, rows: unknown[]) =>
+  writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 
 /** The first evaluated step whose accuracy is at or above the target (null if none). */
 export function stepsToTarget(curve: Array<[number, number]>, target: number): number | null {
@@ -109,20 +169,45 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
 
   // ---- 1. data
   const heldOut = makeProblems(o.testSize, HELD_OUT_LEVELS, 10_000 + o.seed, new Set(), 'columns');
-  const stretch = makeProblems(o.stretchTestSize, STRETCH_LEVELS, 11_000 + o.seed, new Set(heldOut.map((p) => p.prompt)), 'columns');
+  const stretch = makeProblems(
+    o.stretchTestSize,
+    STRETCH_LEVELS,
+    11_000 + o.seed,
+    new Set(heldOut.map((p) => p.prompt)),
+    'columns',
+  );
   const test = [...heldOut, ...stretch];
   const exclude = new Set(test.map((p) => p.prompt));
   const teacher = rng(o.seed + 77);
   const sftData = makeProblems(o.sftExamples, SFT_LEVELS, o.seed, exclude, 'columns');
   const pool = makeProblems(o.poolSize, POOL_LEVELS, 30_000 + o.seed, exclude, 'columns');
-  const files = { sft: join(o.out, 'data/sft.jsonl'), pool: join(o.out, 'data/rl_prompts.jsonl'), test: join(o.out, 'data/test.jsonl'), dpo: join(o.out, 'data/dpo_pairs.jsonl') };
-  const sftRows = sftData.map((p) => ({ prompt: p.prompt, completion: teacherAnswer(p, o.slip, teacher), level: p.level }));
+  const files = {
+    sft: join(o.out, 'data/sft.jsonl'),
+    pool: join(o.out, 'data/rl_prompts.jsonl'),
+    test: join(o.out, 'data/test.jsonl'),
+    dpo: join(o.out, 'data/dpo_pairs.jsonl'),
+  };
+  const sftRows = sftData.map((p) => ({
+    prompt: p.prompt,
+    completion: teacherAnswer(p, o.slip, teacher),
+    level: p.level,
+  }));
   const wrong = sftRows.filter((r, i) => r.completion !== sftData[i].target).length;
   jsonl(files.sft, sftRows);
-  jsonl(files.pool, pool.map((p) => ({ prompt: p.prompt, answer: p.answer, level: p.level })));
-  jsonl(files.test, test.map((p) => ({ prompt: p.prompt, answer: p.answer, level: p.level })));
-  say(`pacer demo: arithmetic at 5 levels (${Object.values(LEVEL_NAMES).join(', ')}), seed ${o.seed}, ${o.threads} threads`);
-  say(`  data in ${join(o.out, 'data')}: ${sftData.length} SFT demonstrations (levels 1-3) from a teacher who forgets carries and borrows`);
+  jsonl(
+    files.pool,
+    pool.map((p) => ({ prompt: p.prompt, answer: p.answer, level: p.level })),
+  );
+  jsonl(
+    files.test,
+    test.map((p) => ({ prompt: p.prompt, answer: p.answer, level: p.level })),
+  );
+  say(
+    `pacer demo: arithmetic at 5 levels (${Object.values(LEVEL_NAMES).join(', ')}), seed ${o.seed}, ${o.threads} threads`,
+  );
+  say(
+    `  data in ${join(o.out, 'data')}: ${sftData.length} SFT demonstrations (levels 1-3) from a teacher who forgets carries and borrows`,
+  );
   say(`  ${Math.round(o.slip * 100)}% of the time (${wrong} of its answers are wrong), ${pool.length} RL prompts,`);
   say(`  ${heldOut.length} held-out problems at levels 2-3 (+${stretch.length} at levels 4-5)`);
 
@@ -130,15 +215,33 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
   const base = join(o.out, 'base');
   const config = writeTinyArithmeticModel(base, { hidden: o.hidden, layers: o.layers, heads: 4, seed: o.seed });
   const init = modelFromConfig(config);
-  say(`\n[1/4] SFT: a ${init.numParameters().toLocaleString()}-parameter Llama learns from the demonstrations (${o.sftSteps} steps)`);
+  say(
+    `\n[1/4] SFT: a ${init.numParameters().toLocaleString()}-parameter Llama learns from the demonstrations (${o.sftSteps} steps)`,
+  );
   savePretrained({ model: init, config, modelType: 'llama' }, base);
   init.dispose();
   let t = performance.now();
   const common = { threads: o.threads, seed: o.seed, save_steps: 1_000_000, max_length: 32, max_prompt_length: 16 };
-  const sftRun = await train(resolveConfig({
-    trainer: 'sft', model_name_or_path: base, train_dataset: files.sft, output_dir: join(o.out, 'sft'), learning_rate: 3e-3, max_steps: o.sftSteps,
-    lr_scheduler_type: 'cosine', warmup_steps: 20, weight_decay: 0.01, per_device_train_batch_size: o.sftBatchSize, logging_steps: Math.max(1, Math.floor(o.sftSteps / 60)), ...common,
-  }, 'demo'), { progress: o.progress, log: () => {} });
+  const sftRun = await train(
+    resolveConfig(
+      {
+        trainer: 'sft',
+        model_name_or_path: base,
+        train_dataset: files.sft,
+        output_dir: join(o.out, 'sft'),
+        learning_rate: 3e-3,
+        max_steps: o.sftSteps,
+        lr_scheduler_type: 'cosine',
+        warmup_steps: 20,
+        weight_decay: 0.01,
+        per_device_train_batch_size: o.sftBatchSize,
+        logging_steps: Math.max(1, Math.floor(o.sftSteps / 60)),
+        ...common,
+      },
+      'demo',
+    ),
+    { progress: o.progress, log: () => {} },
+  );
   lap('sft_s', t);
   const tok = Tokenizer.fromPretrained(join(o.out, 'sft'));
   const sftModel = fromPretrained(join(o.out, 'sft')).model;
@@ -149,25 +252,54 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
   // ---- 3. GRPO, uniform and curriculum
   const evalCurve = (name: string) => {
     const curve: Array<[number, number]> = [];
-    return { curve, evaluate: (m: CausalLM, step: number) => {
-      const a = acc(heldOut, greedy(m, tok, heldOut));
-      curve.push([step, a]);
-      return { accuracy: a };
-    }, name };
+    return {
+      curve,
+      evaluate: (m: CausalLM, step: number) => {
+        const a = acc(heldOut, greedy(m, tok, heldOut));
+        curve.push([step, a]);
+        return { accuracy: a };
+      },
+      name,
+    };
   };
   const grpo = async (sampler: string, k: string) => {
     const ev = evalCurve(sampler);
     const t1 = performance.now();
-    const run = await trainOnline(resolveConfig({
-      trainer: 'grpo', model_name_or_path: join(o.out, 'sft'), train_dataset: files.pool, output_dir: join(o.out, `grpo-${k}`),
-      learning_rate: o.grpoLr, lr_scheduler_type: 'constant', warmup_steps: 0, max_steps: o.grpoSteps, num_generations: o.generations,
-      per_device_train_batch_size: o.generations * o.promptsPerStep, max_completion_length: MAX_NEW, temperature: 1, loss_type: 'dapo', beta: 0,
-      reward_funcs: 'accuracy', curriculum_sampler: sampler, difficulty_column: 'level', eval_steps: o.evalEvery, logging_steps: 1, max_grad_norm: 1, ...common,
-    }, 'demo'), { progress: o.progress, log: () => {}, evaluate: ev.evaluate });
+    const run = await trainOnline(
+      resolveConfig(
+        {
+          trainer: 'grpo',
+          model_name_or_path: join(o.out, 'sft'),
+          train_dataset: files.pool,
+          output_dir: join(o.out, `grpo-${k}`),
+          learning_rate: o.grpoLr,
+          lr_scheduler_type: 'constant',
+          warmup_steps: 0,
+          max_steps: o.grpoSteps,
+          num_generations: o.generations,
+          per_device_train_batch_size: o.generations * o.promptsPerStep,
+          max_completion_length: MAX_NEW,
+          temperature: 1,
+          loss_type: 'dapo',
+          beta: 0,
+          reward_funcs: 'accuracy',
+          curriculum_sampler: sampler,
+          difficulty_column: 'level',
+          eval_steps: o.evalEvery,
+          logging_steps: 1,
+          max_grad_norm: 1,
+          ...common,
+        },
+        'demo',
+      ),
+      { progress: o.progress, log: () => {}, evaluate: ev.evaluate },
+    );
     lap(`grpo_${k}_s`, t1);
     return { run, curve: ev.curve };
   };
-  say(`\n[2/4] GRPO with the uniform sampler (${o.grpoSteps} steps, ${o.promptsPerStep} prompts x ${o.generations} completions, exact-answer reward)`);
+  say(
+    `\n[2/4] GRPO with the uniform sampler (${o.grpoSteps} steps, ${o.promptsPerStep} prompts x ${o.generations} completions, exact-answer reward)`,
+  );
   const uni = await grpo('uniform', 'uniform');
   say(`  held-out accuracy ${uni.curve[uni.curve.length - 1][1].toFixed(3)}`);
   say(`\n[3/4] GRPO with the ${o.curriculum} curriculum (same prompts, steps and seed)`);
@@ -178,88 +310,201 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
   say(`\n[4/4] DPO on pairs of the SFT model's own answers (${o.dpoSteps} steps)`);
   t = performance.now();
   const mode = greedy(sftModel, tok, pool);
-  const samples = complete(sftModel, tok, pool, { batchSize: 256, maxNewTokens: MAX_NEW, samples: 4, temperature: 1, seed: o.seed });
+  const samples = complete(sftModel, tok, pool, {
+    batchSize: 256,
+    maxNewTokens: MAX_NEW,
+    samples: 4,
+    temperature: 1,
+    seed: o.seed,
+  });
   const pairs: Array<{ prompt: string; chosen: string; rejected: string; level: number }> = [];
   pool.forEach((p, i) => {
     // A correct answer is chosen and a wrong one rejected, the greedy answer on whichever side it falls.
     const g = mode[i];
     const good = isCorrect(p, g) ? g : samples[i].find((s) => isCorrect(p, s));
     const bad = !isCorrect(p, g) ? g : samples[i].find((s) => !isCorrect(p, s));
-    if (good !== undefined && bad !== undefined && bad.trim()) pairs.push({ prompt: p.prompt, chosen: good, rejected: bad, level: p.level });
+    if (good && bad?.trim()) pairs.push({ prompt: p.prompt, chosen: good, rejected: bad, level: p.level });
   });
   sftModel.dispose();
-  if (pairs.length === 0) throw new Error('pacer demo: the SFT model produced no pair of a right and a wrong answer; train SFT longer (--sft-steps)');
+  if (pairs.length === 0)
+    throw new Error(
+      'pacer demo: the SFT model produced no pair of a right and a wrong answer; train SFT longer (--sft-steps)',
+    );
   jsonl(files.dpo, pairs);
   say(`  ${pairs.length} pairs from ${pool.length} prompts (greedy + 4 samples each)`);
-  const dpoRun = await train(resolveConfig({
-    trainer: 'dpo', model_name_or_path: join(o.out, 'sft'), train_dataset: files.dpo, output_dir: join(o.out, 'dpo'), learning_rate: o.dpoLr, beta: o.dpoBeta, rpo_alpha: o.dpoRpoAlpha,
-    max_steps: o.dpoSteps, per_device_train_batch_size: 16, logging_steps: Math.max(1, Math.floor(o.dpoSteps / 50)), ...common,
-  }, 'demo'), { progress: o.progress, log: () => {} });
+  const dpoRun = await train(
+    resolveConfig(
+      {
+        trainer: 'dpo',
+        model_name_or_path: join(o.out, 'sft'),
+        train_dataset: files.dpo,
+        output_dir: join(o.out, 'dpo'),
+        learning_rate: o.dpoLr,
+        beta: o.dpoBeta,
+        rpo_alpha: o.dpoRpoAlpha,
+        max_steps: o.dpoSteps,
+        per_device_train_batch_size: 16,
+        logging_steps: Math.max(1, Math.floor(o.dpoSteps / 50)),
+        ...common,
+      },
+      'demo',
+    ),
+    { progress: o.progress, log: () => {} },
+  );
   lap('dpo_s', t);
 
   // ---- evaluation of the final models
   const finalAnswers: Record<string, string[]> = { sft: sftAnswers };
-  for (const [k, dir] of [['grpo', 'grpo-curriculum'], ['grpo_uniform', 'grpo-uniform'], ['dpo', 'dpo']] as const) {
+  for (const [k, dir] of [
+    ['grpo', 'grpo-curriculum'],
+    ['grpo_uniform', 'grpo-uniform'],
+    ['dpo', 'dpo'],
+  ] as const) {
     const m = fromPretrained(join(o.out, dir)).model;
     finalAnswers[k] = greedy(m, tok, test);
     m.dispose();
   }
   const held = (k: string) => round(acc(heldOut, finalAnswers[k].slice(0, heldOut.length)));
   const target = round(finalAccuracy(uni.curve));
-  const sUni = stepsToTarget(uni.curve, target), sCur = stepsToTarget(cur.curve, target);
+  const sUni = stepsToTarget(uni.curve, target),
+    sCur = stepsToTarget(cur.curve, target);
   const summary: DemoSummary = {
     accuracy: { sft: round(accSft), grpo: held('grpo'), grpo_uniform: held('grpo_uniform'), dpo: held('dpo') },
-    steps_to_target: { curriculum: sCur, uniform: sUni, target, ratio: sCur !== null && sUni ? round(sCur / sUni, 3) : null },
+    steps_to_target: {
+      curriculum: sCur,
+      uniform: sUni,
+      target,
+      ratio: sCur !== null && sUni ? round(sCur / sUni, 3) : null,
+    },
     accuracy_by_level: Object.fromEntries(Object.entries(finalAnswers).map(([k, a]) => [k, byLevel(test, a)])),
-    eval_curves: { uniform: uni.curve.map(([s, a]) => [s, round(a)] as [number, number]), curriculum: cur.curve.map(([s, a]) => [s, round(a)] as [number, number]) },
+    eval_curves: {
+      uniform: uni.curve.map(([s, a]) => [s, round(a)] as [number, number]),
+      curriculum: cur.curve.map(([s, a]) => [s, round(a)] as [number, number]),
+    },
     definitions: {
       accuracy: `held-out exact-answer accuracy, greedy decoding, on ${heldOut.length} problems at levels 2-3 never trained on`,
       steps_to_target: `first evaluated step (every ${o.evalEvery}) at or above the target: the uniform run's final accuracy, the mean of its last 5 evaluations`,
     },
-    curriculum: o.curriculum, seed: o.seed, threads: o.threads, dpo_pairs: pairs.length,
-    config: { ...o, progress: undefined, log: undefined }, seconds: { ...timings, total_s: round((performance.now() - t0) / 1000, 1) },
+    curriculum: o.curriculum,
+    seed: o.seed,
+    threads: o.threads,
+    dpo_pairs: pairs.length,
+    config: { ...o, progress: undefined, log: undefined },
+    seconds: { ...timings, total_s: round((performance.now() - t0) / 1000, 1) },
   };
   atomicWrite(join(o.out, 'summary.json'), (fd) => writeSync(fd, JSON.stringify(summary, null, 2) + '\n'));
-  writeDemoReport(o, summary, { sft: sftRun.history, uniform: uni.run.history, curriculum: cur.run.history, dpo: dpoRun.history }, test, finalAnswers);
+  writeDemoReport(
+    o,
+    summary,
+    { sft: sftRun.history, uniform: uni.run.history, curriculum: cur.run.history, dpo: dpoRun.history },
+    test,
+    finalAnswers,
+  );
   const a = summary.accuracy;
-  say(`\nheld-out accuracy (levels 2-3): SFT ${a.sft.toFixed(3)} -> GRPO+${o.curriculum} ${a.grpo.toFixed(3)} (uniform ${a.grpo_uniform.toFixed(3)}), DPO ${a.dpo.toFixed(3)}`);
-  say(`steps to reach ${target.toFixed(3)} (the uniform run's final accuracy): ${o.curriculum} ${sCur ?? 'not reached'}, uniform ${sUni ?? 'not reached'}`);
-  say(`report: ${join(o.out, 'report.html')}   summary: ${join(o.out, 'summary.json')}   (${round((performance.now() - t0) / 1000, 1)} s)`);
+  say(
+    `\nheld-out accuracy (levels 2-3): SFT ${a.sft.toFixed(3)} -> GRPO+${o.curriculum} ${a.grpo.toFixed(3)} (uniform ${a.grpo_uniform.toFixed(3)}), DPO ${a.dpo.toFixed(3)}`,
+  );
+  say(
+    `steps to reach ${target.toFixed(3)} (the uniform run's final accuracy): ${o.curriculum} ${sCur ?? 'not reached'}, uniform ${sUni ?? 'not reached'}`,
+  );
+  say(
+    `report: ${join(o.out, 'report.html')}   summary: ${join(o.out, 'summary.json')}   (${round((performance.now() - t0) / 1000, 1)} s)`,
+  );
   return summary;
 }
 
-function writeDemoReport(o: DemoOptions, s: DemoSummary, h: Record<string, Array<Record<string, number>>>, test: Problem[], answers: Record<string, string[]>): void {
-  const series = (hist: Array<Record<string, number>>, key: string, name = key) => ({ name, points: hist.filter((r) => typeof r[key] === 'number').map((r) => [r.step, r[key]] as [number, number]) });
-  const flat = (name: string, y: number, x1: number) => ({ name, points: [[0, y], [x1, y]] as Array<[number, number]> });
+function writeDemoReport(
+  o: DemoOptions,
+  s: DemoSummary,
+  h: Record<string, Array<Record<string, number>>>,
+  test: Problem[],
+  answers: Record<string, string[]>,
+): void {
+  const series = (hist: Array<Record<string, number>>, key: string, name = key) => ({
+    name,
+    points: hist.filter((r) => typeof r[key] === 'number').map((r) => [r.step, r[key]] as [number, number]),
+  });
+  const flat = (name: string, y: number, x1: number) => ({
+    name,
+    points: [
+      [0, y],
+      [x1, y],
+    ] as Array<[number, number]>,
+  });
   const levels = ['1', '2', '3', '4', '5'];
   const plots: Plot[] = [
-    { title: 'Held-out accuracy (levels 2-3) during GRPO', series: [
-      { name: 'uniform', points: s.eval_curves.uniform }, { name: o.curriculum, points: s.eval_curves.curriculum },
-      flat('SFT start', s.accuracy.sft, o.grpoSteps), flat('target', s.steps_to_target.target, o.grpoSteps)] },
-    { title: 'GRPO reward (sampled completions)', series: [series(h.uniform, 'reward', 'uniform'), series(h.curriculum, 'reward', o.curriculum)] },
-    { title: 'Groups with zero reward spread (no learning signal)', series: [series(h.uniform, 'frac_reward_zero_std', 'uniform'), series(h.curriculum, 'frac_reward_zero_std', o.curriculum)] },
-    { title: `Curriculum (${o.curriculum}): probability of each level`, series: levels.map((l) => series(h.curriculum, `curriculum/p/${l}`, `level ${l}`)).filter((x) => x.points.length) },
+    {
+      title: 'Held-out accuracy (levels 2-3) during GRPO',
+      series: [
+        { name: 'uniform', points: s.eval_curves.uniform },
+        { name: o.curriculum, points: s.eval_curves.curriculum },
+        flat('SFT start', s.accuracy.sft, o.grpoSteps),
+        flat('target', s.steps_to_target.target, o.grpoSteps),
+      ],
+    },
+    {
+      title: 'GRPO reward (sampled completions)',
+      series: [series(h.uniform, 'reward', 'uniform'), series(h.curriculum, 'reward', o.curriculum)],
+    },
+    {
+      title: 'Groups with zero reward spread (no learning signal)',
+      series: [
+        series(h.uniform, 'frac_reward_zero_std', 'uniform'),
+        series(h.curriculum, 'frac_reward_zero_std', o.curriculum),
+      ],
+    },
+    {
+      title: `Curriculum (${o.curriculum}): probability of each level`,
+      series: levels.map((l) => series(h.curriculum, `curriculum/p/${l}`, `level ${l}`)).filter((x) => x.points.length),
+    },
     { title: 'SFT loss', series: [series(h.sft, 'loss')] },
     { title: 'DPO loss and reward margin', series: [series(h.dpo, 'loss'), series(h.dpo, 'rewards/margins')] },
   ].filter((p) => p.series.some((x) => x.points.length));
   const models = ['sft', 'grpo', 'grpo_uniform', 'dpo'];
-  const names: Record<string, string> = { sft: 'SFT', grpo: `GRPO + ${o.curriculum}`, grpo_uniform: 'GRPO uniform', dpo: 'DPO' };
+  const names: Record<string, string> = {
+    sft: 'SFT',
+    grpo: `GRPO + ${o.curriculum}`,
+    grpo_uniform: 'GRPO uniform',
+    dpo: 'DPO',
+  };
   const byLevel = s.accuracy_by_level as Record<string, Record<string, number>>;
-  const accTable = htmlTable(['model', 'held-out (levels 2-3)', ...Object.keys(byLevel.sft).map((l) => `level ${l}: ${LEVEL_NAMES[Number(l)]}`)],
-    models.map((m) => [names[m], (s.accuracy as Record<string, number>)[m], ...Object.values(byLevel[m])]));
+  const accTable = htmlTable(
+    ['model', 'held-out (levels 2-3)', ...Object.keys(byLevel.sft).map((l) => `level ${l}: ${LEVEL_NAMES[Number(l)]}`)],
+    models.map((m) => [names[m], (s.accuracy as Record<string, number>)[m], ...Object.values(byLevel[m])]),
+  );
   const pick = test.filter((p) => p.level <= 3).slice(0, 12);
-  const sampleTable = htmlTable(['problem', 'answer', ...models.map((m) => names[m])],
-    pick.map((p) => { const i = test.indexOf(p); return [p.prompt, p.target, ...models.map((m) => `${answers[m][i].trim()} ${isCorrect(p, answers[m][i]) ? '✓' : '✗'}`)]; }));
+  const sampleTable = htmlTable(
+    ['problem', 'answer', ...models.map((m) => names[m])],
+    pick.map((p) => {
+      const i = test.indexOf(p);
+      return [
+        p.prompt,
+        p.target,
+        ...models.map((m) => `${answers[m][i].trim()} ${isCorrect(p, answers[m][i]) ? '✓' : '✗'}`),
+      ];
+    }),
+  );
   const html = renderReport({
     title: 'pacer demo — SFT, GRPO with a curriculum, and DPO on arithmetic',
-    intro: 'A tiny Llama learns column arithmetic from a teacher who forgets carries and borrows 60% of the time, then improves with GRPO (exact-answer reward; uniform sampling vs a curriculum over the five levels) and with DPO on its own answers. Accuracy is greedy and exact on held-out problems.',
+    intro:
+      'A tiny Llama learns column arithmetic from a teacher who forgets carries and borrows 60% of the time, then improves with GRPO (exact-answer reward; uniform sampling vs a curriculum over the five levels) and with DPO on its own answers. Accuracy is greedy and exact on held-out problems.',
     summary: {
-      'accuracy.sft': s.accuracy.sft, 'accuracy.grpo': s.accuracy.grpo, 'accuracy.grpo_uniform': s.accuracy.grpo_uniform, 'accuracy.dpo': s.accuracy.dpo,
-      'steps_to_target.curriculum': s.steps_to_target.curriculum, 'steps_to_target.uniform': s.steps_to_target.uniform, 'steps_to_target.target': s.steps_to_target.target,
-      ...(s.definitions as Record<string, string>), seconds: s.seconds,
+      'accuracy.sft': s.accuracy.sft,
+      'accuracy.grpo': s.accuracy.grpo,
+      'accuracy.grpo_uniform': s.accuracy.grpo_uniform,
+      'accuracy.dpo': s.accuracy.dpo,
+      'steps_to_target.curriculum': s.steps_to_target.curriculum,
+      'steps_to_target.uniform': s.steps_to_target.uniform,
+      'steps_to_target.target': s.steps_to_target.target,
+      ...(s.definitions as Record<string, string>),
+      seconds: s.seconds,
     },
-    sections: [{ title: 'Accuracy by level', html: accTable }, { title: 'Sample answers (held-out)', html: sampleTable }],
-    config: { ...o, progress: undefined, log: undefined }, plots,
+    sections: [
+      { title: 'Accuracy by level', html: accTable },
+      { title: 'Sample answers (held-out)', html: sampleTable },
+    ],
+    config: { ...o, progress: undefined, log: undefined },
+    plots,
   });
   atomicWrite(join(o.out, 'report.html'), (fd) => writeSync(fd, html));
 }

@@ -174,28 +174,57 @@ async function cmdBenchEngine(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      vocab: { type: 'string' }, 'd-model': { type: 'string' }, layers: { type: 'string' }, heads: { type: 'string' },
-      seq: { type: 'string' }, batch: { type: 'string' }, steps: { type: 'string' }, threads: { type: 'string' },
-      seed: { type: 'string' }, rounds: { type: 'string' }, 'vs-pytorch': { type: 'boolean' }, json: { type: 'boolean' },
+      vocab: { type: 'string' },
+      'd-model': { type: 'string' },
+      layers: { type: 'string' },
+      heads: { type: 'string' },
+      seq: { type: 'string' },
+      batch: { type: 'string' },
+      steps: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+      rounds: { type: 'string' },
+      'vs-pytorch': { type: 'boolean' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) { console.log(BENCH_ENGINE_HELP); return 0; }
+  if (values.help) {
+    console.log(BENCH_ENGINE_HELP);
+    return 0;
+  }
   const cores = (await import('node:os')).availableParallelism();
-  const threadList = (values.threads ?? (cores > 1 ? `1,${cores}` : '1')).split(',').map((t) => int(t.trim(), 'threads', 1));
+  const threadList = (values.threads ?? (cores > 1 ? `1,${cores}` : '1'))
+    .split(',')
+    .map((t) => int(t.trim(), 'threads', 1));
   const base = {
-    vocab: int(values.vocab, 'vocab', 512), dModel: int(values['d-model'], 'd-model', 256), layers: int(values.layers, 'layers', 4),
-    heads: int(values.heads, 'heads', 4), seq: int(values.seq, 'seq', 128), batch: int(values.batch, 'batch', 8),
-    steps: int(values.steps, 'steps', 10), seed: int(values.seed, 'seed', 0, 0), rounds: int(values.rounds, 'rounds', 1),
-    vsPytorch: !!values['vs-pytorch'], progress: !values.json || process.stderr.isTTY === true,
+    vocab: int(values.vocab, 'vocab', 512),
+    dModel: int(values['d-model'], 'd-model', 256),
+    layers: int(values.layers, 'layers', 4),
+    heads: int(values.heads, 'heads', 4),
+    seq: int(values.seq, 'seq', 128),
+    batch: int(values.batch, 'batch', 8),
+    steps: int(values.steps, 'steps', 10),
+    seed: int(values.seed, 'seed', 0, 0),
+    rounds: int(values.rounds, 'rounds', 1),
+    vsPytorch: !!values['vs-pytorch'],
+    progress: !values.json || process.stderr.isTTY === true,
   };
-  if (base.dModel % base.heads !== 0) throw new UsageError(`--d-model (${base.dModel}) must be divisible by --heads (${base.heads})`);
+  if (base.dModel % base.heads !== 0)
+    throw new UsageError(`--d-model (${base.dModel}) must be divisible by --heads (${base.heads})`);
   for (const threads of threadList) {
     const r = benchEngine({ ...base, threads });
     if (values.json) console.log(JSON.stringify(r));
     else {
-      console.log(`threads ${r.threads} (BLAS ${r.blas_threads}): ${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step, ${r.params} params, MFU ${(Number(r.mfu) * 100).toFixed(1)}% of ${r.sgemm_best_gflops} GFLOP/s sgemm`);
-      if (r.pytorch) { const p = r.pytorch as any; console.log(`  PyTorch ${p.torch}: ${p.tokens_per_s} tokens/s, ${p.step_ms} ms/step -> pacer/PyTorch ${r.ratio_vs_pytorch}x`); }
+      console.log(
+        `threads ${r.threads} (BLAS ${r.blas_threads}): ${r.tokens_per_s} tokens/s, ${r.step_ms} ms/step, ${r.params} params, MFU ${(Number(r.mfu) * 100).toFixed(1)}% of ${r.sgemm_best_gflops} GFLOP/s sgemm`,
+      );
+      if (r.pytorch) {
+        const p = r.pytorch as any;
+        console.log(
+          `  PyTorch ${p.torch}: ${p.tokens_per_s} tokens/s, ${p.step_ms} ms/step -> pacer/PyTorch ${r.ratio_vs_pytorch}x`,
+        );
+      }
       if (r.pytorch_error) console.log(`  PyTorch: ${r.pytorch_error}`);
       console.log(`  BLAS: ${r.blas}`);
     }
@@ -208,53 +237,119 @@ async function cmdDemo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: text ? argv.slice(1) : argv,
     options: {
-      steps: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      curriculum: { type: 'string' }, 'sft-steps': { type: 'string' }, 'grpo-steps': { type: 'string' }, quick: { type: 'boolean' }, 'no-progress': { type: 'boolean' },
+      steps: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      curriculum: { type: 'string' },
+      'sft-steps': { type: 'string' },
+      'grpo-steps': { type: 'string' },
+      quick: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
     },
   });
-  if (values.help) { console.log(DEMO_HELP); return 0; }
+  if (values.help) {
+    console.log(DEMO_HELP);
+    return 0;
+  }
   const cores = (await import('node:os')).availableParallelism();
-  const threads = int(values.threads, 'threads', cores), seed = int(values.seed, 'seed', 0, 0);
+  const threads = int(values.threads, 'threads', cores),
+    seed = int(values.seed, 'seed', 0, 0);
   if (text) {
     await runTextDemo({ steps: int(values.steps, 'steps', 600), threads, seed, out: values.out ?? 'runs/demo-gpt' });
     return 0;
   }
-  if (values.steps !== undefined) throw new UsageError('--steps belongs to `pacer demo text`; the arithmetic demo takes --sft-steps and --grpo-steps');
+  if (values.steps !== undefined)
+    throw new UsageError(
+      '--steps belongs to `pacer demo text`; the arithmetic demo takes --sft-steps and --grpo-steps',
+    );
   const curricula = ['sec', 'dump', 'vcrl', 'balanced', 'staged', 'adarft', 'uniform'];
-  if (values.curriculum !== undefined && !curricula.includes(values.curriculum)) throw new UsageError(`--curriculum must be one of ${curricula.join(', ')}`);
+  if (values.curriculum !== undefined && !curricula.includes(values.curriculum))
+    throw new UsageError(`--curriculum must be one of ${curricula.join(', ')}`);
   const base = values.quick ? { ...DEMO_DEFAULTS, ...DEMO_QUICK } : DEMO_DEFAULTS;
   await runDemo({
-    ...base, out: values.out ?? 'runs/demo', seed, threads, progress: !values['no-progress'],
-    curriculum: values.curriculum ?? base.curriculum, sftSteps: int(values['sft-steps'], 'sft-steps', base.sftSteps), grpoSteps: int(values['grpo-steps'], 'grpo-steps', base.grpoSteps),
+    ...base,
+    out: values.out ?? 'runs/demo',
+    seed,
+    threads,
+    progress: !values['no-progress'],
+    curriculum: values.curriculum ?? base.curriculum,
+    sftSteps: int(values['sft-steps'], 'sft-steps', base.sftSteps),
+    grpoSteps: int(values['grpo-steps'], 'grpo-steps', base.grpoSteps),
   });
   return 0;
 }
 
 async function cmdLogprobsCli(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    model: { type: 'string' }, data: { type: 'string' }, 'batch-size': { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { console.log(LOGPROBS_HELP); return 0; }
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      'batch-size': { type: 'string' },
+      dtype: { type: 'string' },
+      threads: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(LOGPROBS_HELP);
+    return 0;
+  }
   if (!values.model || !values.data) throw new UsageError('logprobs needs --model DIR and --data FILE.jsonl');
   const cores = (await import('node:os')).availableParallelism();
-  cmdLogprobs({ model: values.model, data: values.data, batchSize: int(values['batch-size'], 'batch-size', 8), dtype: dtypeOpt(values.dtype), threads: int(values.threads, 'threads', cores) });
+  cmdLogprobs({
+    model: values.model,
+    data: values.data,
+    batchSize: int(values['batch-size'], 'batch-size', 8),
+    dtype: dtypeOpt(values.dtype),
+    threads: int(values.threads, 'threads', cores),
+  });
   return 0;
 }
 
 async function cmdGenerateCli(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    model: { type: 'string' }, prompt: { type: 'string', multiple: true }, chat: { type: 'boolean' }, 'max-new-tokens': { type: 'string' },
-    temperature: { type: 'string' }, 'top-k': { type: 'string' }, 'top-p': { type: 'string' }, 'min-p': { type: 'string' }, seed: { type: 'string' },
-    stop: { type: 'string', multiple: true }, dtype: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { console.log(GENERATE_HELP); return 0; }
-  if (!values.model || !values.prompt?.length) throw new UsageError('generate needs --model DIR and at least one --prompt TEXT');
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      prompt: { type: 'string', multiple: true },
+      chat: { type: 'boolean' },
+      'max-new-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      'min-p': { type: 'string' },
+      seed: { type: 'string' },
+      stop: { type: 'string', multiple: true },
+      dtype: { type: 'string' },
+      threads: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(GENERATE_HELP);
+    return 0;
+  }
+  if (!values.model || !values.prompt?.length)
+    throw new UsageError('generate needs --model DIR and at least one --prompt TEXT');
   const cores = (await import('node:os')).availableParallelism();
   cmdGenerate({
-    model: values.model, prompts: values.prompt, chat: !!values.chat, maxNewTokens: int(values['max-new-tokens'], 'max-new-tokens', 64, 0),
-    temperature: num(values.temperature, 'temperature'), topK: values['top-k'] === undefined ? undefined : int(values['top-k'], 'top-k', 0, 0),
-    topP: num(values['top-p'], 'top-p'), minP: num(values['min-p'], 'min-p'), seed: int(values.seed, 'seed', 0, 0), stop: values.stop ?? [],
-    dtype: dtypeOpt(values.dtype), threads: int(values.threads, 'threads', cores), json: !!values.json,
+    model: values.model,
+    prompts: values.prompt,
+    chat: !!values.chat,
+    maxNewTokens: int(values['max-new-tokens'], 'max-new-tokens', 64, 0),
+    temperature: num(values.temperature, 'temperature'),
+    topK: values['top-k'] === undefined ? undefined : int(values['top-k'], 'top-k', 0, 0),
+    topP: num(values['top-p'], 'top-p'),
+    minP: num(values['min-p'], 'min-p'),
+    seed: int(values.seed, 'seed', 0, 0),
+    stop: values.stop ?? [],
+    dtype: dtypeOpt(values.dtype),
+    threads: int(values.threads, 'threads', cores),
+    json: !!values.json,
   });
   return 0;
 }
@@ -269,20 +364,43 @@ policy and reference forwards per pair, no caching) in the same command; wall_ti
 pacer's time over PyTorch's (lower is better), and first_loss_agrees checks both start alike.`;
 
 async function cmdBenchDpo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    pairs: { type: 'string' }, batch: { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' }, threads: { type: 'string' },
-    seed: { type: 'string' }, 'vs-pytorch': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { console.log(BENCH_DPO_HELP); return 0; }
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      pairs: { type: 'string' },
+      batch: { type: 'string' },
+      hidden: { type: 'string' },
+      layers: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+      'vs-pytorch': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(BENCH_DPO_HELP);
+    return 0;
+  }
   const cores = (await import('node:os')).availableParallelism();
   const hidden = int(values.hidden, 'hidden', 256);
   if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
-  const r = await benchDpo({ pairs: int(values.pairs, 'pairs', 64), batch: int(values.batch, 'batch', 8), hidden, layers: int(values.layers, 'layers', 4),
-    threads: int(values.threads, 'threads', cores), seed: int(values.seed, 'seed', 0, 0), vsPytorch: !!values['vs-pytorch'] });
+  const r = await benchDpo({
+    pairs: int(values.pairs, 'pairs', 64),
+    batch: int(values.batch, 'batch', 8),
+    hidden,
+    layers: int(values.layers, 'layers', 4),
+    threads: int(values.threads, 'threads', cores),
+    seed: int(values.seed, 'seed', 0, 0),
+    vsPytorch: !!values['vs-pytorch'],
+  });
   if (values.json) console.log(JSON.stringify(r));
   else {
     console.log(`pacer: ${r.seconds} s for ${r.pairs} pairs (${r.steps} steps, ${r.threads} threads)`);
-    if (r.pytorch) console.log(`PyTorch: ${(r.pytorch as any).seconds} s -> wall-time ratio ${r.wall_time_ratio} (first losses agree: ${r.first_loss_agrees})`);
+    if (r.pytorch)
+      console.log(
+        `PyTorch: ${(r.pytorch as any).seconds} s -> wall-time ratio ${r.wall_time_ratio} (first losses agree: ${r.first_loss_agrees})`,
+      );
     if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
   }
   return 0;
@@ -302,50 +420,108 @@ loop (bench/pytorch_grpo.py) in the same command; time_ratio_vs_pytorch is pacer
 PyTorch's per part (lower is better).`;
 
 async function cmdBenchGrpo(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    steps: { type: 'string' }, prompts: { type: 'string' }, generations: { type: 'string' }, 'new-tokens': { type: 'string' }, hidden: { type: 'string' },
-    layers: { type: 'string' }, beta: { type: 'string' }, threads: { type: 'string' }, seed: { type: 'string' }, 'vs-pytorch': { type: 'boolean' },
-    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { console.log(BENCH_GRPO_HELP); return 0; }
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      steps: { type: 'string' },
+      prompts: { type: 'string' },
+      generations: { type: 'string' },
+      'new-tokens': { type: 'string' },
+      hidden: { type: 'string' },
+      layers: { type: 'string' },
+      beta: { type: 'string' },
+      threads: { type: 'string' },
+      seed: { type: 'string' },
+      'vs-pytorch': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(BENCH_GRPO_HELP);
+    return 0;
+  }
   const cores = (await import('node:os')).availableParallelism();
   const hidden = int(values.hidden, 'hidden', 256);
   if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
   const beta = values.beta === undefined ? 0 : Number(values.beta);
   if (!(beta >= 0)) throw new UsageError(`--beta must be a number >= 0, got '${values.beta}'`);
-  const r = await benchGrpo({ steps: int(values.steps, 'steps', 5), prompts: int(values.prompts, 'prompts', 8), generations: int(values.generations, 'generations', 8),
-    newTokens: int(values['new-tokens'], 'new-tokens', 32), hidden, layers: int(values.layers, 'layers', 4), beta,
-    threads: int(values.threads, 'threads', cores), seed: int(values.seed, 'seed', 0, 0), vsPytorch: !!values['vs-pytorch'] });
+  const r = await benchGrpo({
+    steps: int(values.steps, 'steps', 5),
+    prompts: int(values.prompts, 'prompts', 8),
+    generations: int(values.generations, 'generations', 8),
+    newTokens: int(values['new-tokens'], 'new-tokens', 32),
+    hidden,
+    layers: int(values.layers, 'layers', 4),
+    beta,
+    threads: int(values.threads, 'threads', cores),
+    seed: int(values.seed, 'seed', 0, 0),
+    vsPytorch: !!values['vs-pytorch'],
+  });
   if (values.json) console.log(JSON.stringify(r));
   else {
-    const show = (name: string, x: any) => console.log(`${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ${x.training_s} (completions ${x.completion_mean_length} tokens)`);
+    const show = (name: string, x: any) =>
+      console.log(
+        `${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ${x.training_s} (completions ${x.completion_mean_length} tokens)`,
+      );
     show('pacer  ', r.pacer);
-    if (r.pytorch) { show('PyTorch', r.pytorch); console.log(`time ratio pacer/PyTorch: ${JSON.stringify(r.time_ratio_vs_pytorch)}`); }
+    if (r.pytorch) {
+      show('PyTorch', r.pytorch);
+      console.log(`time ratio pacer/PyTorch: ${JSON.stringify(r.time_ratio_vs_pytorch)}`);
+    }
     if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
   }
   return 0;
 }
 
 async function cmdBenchGenerate(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: {
-    batches: { type: 'string' }, 'prompt-len': { type: 'string' }, 'new-tokens': { type: 'string' }, hidden: { type: 'string' }, layers: { type: 'string' },
-    heads: { type: 'string' }, 'kv-heads': { type: 'string' }, vocab: { type: 'string' }, threads: { type: 'string' }, repeats: { type: 'string' },
-    seed: { type: 'string' }, 'vs-pytorch': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { console.log(BENCH_GENERATE_HELP); return 0; }
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      batches: { type: 'string' },
+      'prompt-len': { type: 'string' },
+      'new-tokens': { type: 'string' },
+      hidden: { type: 'string' },
+      layers: { type: 'string' },
+      heads: { type: 'string' },
+      'kv-heads': { type: 'string' },
+      vocab: { type: 'string' },
+      threads: { type: 'string' },
+      repeats: { type: 'string' },
+      seed: { type: 'string' },
+      'vs-pytorch': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(BENCH_GENERATE_HELP);
+    return 0;
+  }
   const cores = (await import('node:os')).availableParallelism();
   const o = {
-    batches: (values.batches ?? '1,16').split(',').map((b) => int(b.trim(), 'batches', 1)), promptLen: int(values['prompt-len'], 'prompt-len', 32),
-    newTokens: int(values['new-tokens'], 'new-tokens', 64), hidden: int(values.hidden, 'hidden', 256), layers: int(values.layers, 'layers', 4),
-    heads: int(values.heads, 'heads', 8), kvHeads: int(values['kv-heads'], 'kv-heads', 4), vocab: int(values.vocab, 'vocab', 4096),
-    threads: int(values.threads, 'threads', cores), repeats: int(values.repeats, 'repeats', 3), seed: int(values.seed, 'seed', 0, 0), vsPytorch: !!values['vs-pytorch'],
+    batches: (values.batches ?? '1,16').split(',').map((b) => int(b.trim(), 'batches', 1)),
+    promptLen: int(values['prompt-len'], 'prompt-len', 32),
+    newTokens: int(values['new-tokens'], 'new-tokens', 64),
+    hidden: int(values.hidden, 'hidden', 256),
+    layers: int(values.layers, 'layers', 4),
+    heads: int(values.heads, 'heads', 8),
+    kvHeads: int(values['kv-heads'], 'kv-heads', 4),
+    vocab: int(values.vocab, 'vocab', 4096),
+    threads: int(values.threads, 'threads', cores),
+    repeats: int(values.repeats, 'repeats', 3),
+    seed: int(values.seed, 'seed', 0, 0),
+    vsPytorch: !!values['vs-pytorch'],
   };
-  if (o.hidden % o.heads !== 0 || o.heads % o.kvHeads !== 0) throw new UsageError('--hidden must be divisible by --heads, and --heads by --kv-heads');
+  if (o.hidden % o.heads !== 0 || o.heads % o.kvHeads !== 0)
+    throw new UsageError('--hidden must be divisible by --heads, and --heads by --kv-heads');
   const r = benchGenerate(o);
   if (values.json) console.log(JSON.stringify(r));
   else {
     for (const [b, x] of Object.entries(r.results as Record<string, any>))
-      console.log(`batch ${b}: ${x.tokens_per_s} tokens/s${x.pytorch_tokens_per_s ? `, PyTorch ${x.pytorch_tokens_per_s} -> ${x.ratio_vs_pytorch}x (same tokens: ${x.same_tokens_as_pytorch})` : ''}`);
+      console.log(
+        `batch ${b}: ${x.tokens_per_s} tokens/s${x.pytorch_tokens_per_s ? `, PyTorch ${x.pytorch_tokens_per_s} -> ${x.ratio_vs_pytorch}x (same tokens: ${x.same_tokens_as_pytorch})` : ''}`,
+      );
     if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
   }
   return 0;
@@ -372,45 +548,91 @@ POST /v1/completions ({"prompt", "max_tokens", "temperature", "top_p", "top_k", 
 OpenAI's format with per-token log-probs; GET /v1/models lists the model. temperature 0 is greedy.
 With --token (or PACER_TOKEN) every request needs "Authorization: Bearer T".`;
 
-async function listenUntilSignal(server: import('node:http').Server, port: number, host: string, info: Record<string, unknown>): Promise<void> {
+async function listenUntilSignal(
+  server: import('node:http').Server,
+  port: number,
+  host: string,
+  info: Record<string, unknown>,
+): Promise<void> {
   await new Promise<void>((r) => server.listen(port, host, r));
   const addr = server.address();
   console.log(JSON.stringify({ ...info, port: typeof addr === 'object' && addr ? addr.port : port, host }));
-  await new Promise<void>((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
+  await new Promise<void>((r) => {
+    process.once('SIGINT', r);
+    process.once('SIGTERM', r);
+  });
   server.close();
 }
 
 async function cmdServe(argv: string[]): Promise<number> {
   const [what, ...rest] = argv;
   if (what === 'model') {
-    const { values } = parseArgs({ args: rest, options: {
-      model: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' }, dtype: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-    } });
-    if (values.help) { console.log(SERVE_MODEL_HELP); return 0; }
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        model: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        token: { type: 'string' },
+        dtype: { type: 'string' },
+        threads: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(SERVE_MODEL_HELP);
+      return 0;
+    }
     if (!values.model) throw new UsageError('serve model needs --model DIR');
     const cores = (await import('node:os')).availableParallelism();
     setThreads(int(values.threads, 'threads', cores));
     const tokenizer = Tokenizer.fromPretrained(values.model);
     const { model } = fromPretrained(values.model, { dtype: dtypeOpt(values.dtype) });
-    const server = createModelServer({ model, tokenizer, modelName: values.model.replace(/\/$/, '').split('/').pop() ?? 'pacer', token: values.token ?? process.env.PACER_TOKEN });
+    const server = createModelServer({
+      model,
+      tokenizer,
+      modelName: values.model.replace(/\/$/, '').split('/').pop() ?? 'pacer',
+      token: values.token ?? process.env.PACER_TOKEN,
+    });
     const host = values.host ?? '127.0.0.1';
-    await listenUntilSignal(server, int(values.port, 'port', 8000, 0), host, { serving: values.model, url: `http://${host}` });
+    await listenUntilSignal(server, int(values.port, 'port', 8000, 0), host, {
+      serving: values.model,
+      url: `http://${host}`,
+    });
     return 0;
   }
   if (what !== 'rewards') throw new UsageError(`unknown server '${what ?? ''}' (available: model, rewards)`);
-  const { values } = parseArgs({ args: rest, options: {
-    reward: { type: 'string' }, weights: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, token: { type: 'string' },
-    concurrency: { type: 'string' }, 'timeout-ms': { type: 'string' }, 'on-error': { type: 'string' }, aggregation: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { console.log(SERVE_REWARDS_HELP); return 0; }
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      reward: { type: 'string' },
+      weights: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      token: { type: 'string' },
+      concurrency: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'on-error': { type: 'string' },
+      aggregation: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(SERVE_REWARDS_HELP);
+    return 0;
+  }
   if (!values.reward) throw new UsageError('serve rewards needs --reward NAME[,NAME…]');
   const token = values.token ?? process.env.PACER_TOKEN;
-  if (!token) throw new UsageError('serve rewards needs --token T (or PACER_TOKEN): requests must carry "Authorization: Bearer T"');
+  if (!token)
+    throw new UsageError(
+      'serve rewards needs --token T (or PACER_TOKEN): requests must carry "Authorization: Bearer T"',
+    );
   const onError = (values['on-error'] ?? 'skip') as 'skip' | 'zero';
   if (!['skip', 'zero'].includes(onError)) throw new UsageError(`--on-error must be skip or zero`);
   const aggregation = (values.aggregation ?? 'weighted_sum') as 'weighted_sum';
-  if (!['weighted_sum', 'normalized', 'log_tamed'].includes(aggregation)) throw new UsageError('--aggregation must be weighted_sum, normalized or log_tamed');
-  let rewards;
+  if (!['weighted_sum', 'normalized', 'log_tamed'].includes(aggregation))
+    throw new UsageError('--aggregation must be weighted_sum, normalized or log_tamed');
+  let rewards: ReturnType<typeof rewardsFromSpec>;
   try {
     rewards = rewardsFromSpec(values.reward, values.weights ? values.weights.split(',').map(Number) : undefined);
   } catch (e) {
@@ -418,20 +640,45 @@ async function cmdServe(argv: string[]): Promise<number> {
   }
   const port = int(values.port, 'port', 8000, 0);
   const host = values.host ?? '127.0.0.1';
-  const server = createRewardServer({ rewards, token, maxConcurrency: int(values.concurrency, 'concurrency', 4), timeoutMs: int(values['timeout-ms'], 'timeout-ms', 10000), onError, aggregation, log: (s) => console.error(s) });
+  const server = createRewardServer({
+    rewards,
+    token,
+    maxConcurrency: int(values.concurrency, 'concurrency', 4),
+    timeoutMs: int(values['timeout-ms'], 'timeout-ms', 10000),
+    onError,
+    aggregation,
+    log: (s) => console.error(s),
+  });
   await new Promise<void>((r) => server.listen(port, host, r));
   const addr = server.address();
-  console.log(JSON.stringify({ listening: `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}/get_reward`, rewards: rewards.map((r) => r.name) }));
-  await new Promise<void>((r) => { process.once('SIGINT', r); process.once('SIGTERM', r); });
+  console.log(
+    JSON.stringify({
+      listening: `http://${host}:${typeof addr === 'object' && addr ? addr.port : port}/get_reward`,
+      rewards: rewards.map((r) => r.name),
+    }),
+  );
+  await new Promise<void>((r) => {
+    process.once('SIGINT', r);
+    process.once('SIGTERM', r);
+  });
   server.close();
   return 0;
 }
 
 async function cmdTrain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
-    set: { type: 'string', multiple: true }, 'no-progress': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  } });
-  if (values.help) { console.log(TRAIN_HELP); return 0; }
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      set: { type: 'string', multiple: true },
+      'no-progress': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(TRAIN_HELP);
+    return 0;
+  }
   if (positionals.length !== 1) throw new UsageError('train needs exactly one CONFIG.yaml');
   const { parse } = await import('yaml');
   const overrides: Record<string, unknown> = {};
@@ -443,7 +690,14 @@ async function cmdTrain(argv: string[]): Promise<number> {
   const cfg = loadConfig(positionals[0], overrides);
   const results = await trainWithStages(cfg, { progress: !values['no-progress'] });
   const last = results[results.length - 1];
-  console.log(JSON.stringify({ output_dir: last.outputDir, global_step: last.globalStep, final: last.finalMetrics, eval: last.evalMetrics }));
+  console.log(
+    JSON.stringify({
+      output_dir: last.outputDir,
+      global_step: last.globalStep,
+      final: last.finalMetrics,
+      eval: last.evalMetrics,
+    }),
+  );
   return 0;
 }
 
@@ -452,7 +706,18 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (!cmd || cmd === 'help' || cmd === '--help' || cmd === '-h') {
       const sub = rest.join(' ');
-      const helps: Record<string, string> = { 'serve model': SERVE_MODEL_HELP, 'serve rewards': SERVE_REWARDS_HELP, train: TRAIN_HELP, 'bench dpo': BENCH_DPO_HELP, 'bench grpo': BENCH_GRPO_HELP, 'bench engine': BENCH_ENGINE_HELP, 'bench generate': BENCH_GENERATE_HELP, demo: DEMO_HELP, logprobs: LOGPROBS_HELP, generate: GENERATE_HELP };
+      const helps: Record<string, string> = {
+        'serve model': SERVE_MODEL_HELP,
+        'serve rewards': SERVE_REWARDS_HELP,
+        train: TRAIN_HELP,
+        'bench dpo': BENCH_DPO_HELP,
+        'bench grpo': BENCH_GRPO_HELP,
+        'bench engine': BENCH_ENGINE_HELP,
+        'bench generate': BENCH_GENERATE_HELP,
+        demo: DEMO_HELP,
+        logprobs: LOGPROBS_HELP,
+        generate: GENERATE_HELP,
+      };
       console.log(helps[sub] ?? MAIN_HELP);
       return 0;
     }
@@ -472,7 +737,12 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError(`unknown command '${cmd}'`);
   } catch (e) {
     const err = e as Error & { code?: string };
-    if (e instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS') || err.name === 'ConfigError' || e?.constructor?.name === 'ConfigError') {
+    if (
+      e instanceof UsageError ||
+      err.code?.startsWith('ERR_PARSE_ARGS') ||
+      err.name === 'ConfigError' ||
+      e?.constructor?.name === 'ConfigError'
+    ) {
       console.error(`pacer: ${err.message}\nRun 'pacer --help' (or 'pacer ${cmd} --help') for usage.`);
       return 2;
     }

@@ -3,7 +3,11 @@ export class Progress {
   private readonly start = Date.now();
   private lastDraw = 0;
   private readonly tty = process.stderr.isTTY === true;
-  constructor(private readonly total: number, private readonly label: string, private readonly enabled = true) {}
+  constructor(
+    private readonly total: number,
+    private readonly label: string,
+    private readonly enabled = true,
+  ) {}
 
   update(done: number, info = ''): void {
     if (!this.enabled) return;

@@ -15,11 +15,28 @@ import { rng } from '../data/random.js';
 export type PromptValue = string | Array<{ role: string; content: string }>;
 
 export interface AugmentOptions {
-  window: number; hint_fraction: number; hint_template: string; mask_max: number; mask_char: string; min_delta: number;
+  window: number;
+  hint_fraction: number;
+  hint_template: string;
+  mask_max: number;
+  mask_char: string;
+  min_delta: number;
 }
-export const AUGMENT_DEFAULTS: AugmentOptions = { window: 100, hint_fraction: 0.5, hint_template: '\nHint: {hint}\n', mask_max: 0.3, mask_char: '_', min_delta: 0 };
+export const AUGMENT_DEFAULTS: AugmentOptions = {
+  window: 100,
+  hint_fraction: 0.5,
+  hint_template: '\nHint: {hint}\n',
+  mask_max: 0.3,
+  mask_char: '_',
+  min_delta: 0,
+};
 
-export interface AugmentState { window: number[]; last: Record<string, { mean: number; best: string; bestReward: number }>; calls: number; seed: number }
+export interface AugmentState {
+  window: number[];
+  last: Record<string, { mean: number; best: string; bestReward: number }>;
+  calls: number;
+  seed: number;
+}
 
 export type Perturb = (prompt: PromptValue, strength: number, rand: () => number) => PromptValue;
 
@@ -28,7 +45,9 @@ export function maskCharacters(maskChar: string, maxFraction: number): Perturb {
     const frac = Math.min(1, maxFraction * strength);
     const mask = (s: string) => [...s].map((c) => (c.trim() && rand() < frac ? maskChar : c)).join('');
     if (typeof prompt === 'string') return mask(prompt);
-    return prompt.map((m, i) => (i === prompt.length - 1 && m.role === 'user' ? { ...m, content: mask(m.content) } : m));
+    return prompt.map((m, i) =>
+      i === prompt.length - 1 && m.role === 'user' ? { ...m, content: mask(m.content) } : m,
+    );
   };
 }
 
@@ -37,12 +56,21 @@ export class DifficultyAugmenter {
   private st: AugmentState;
   private rand: () => number;
   private counts = { hinted: 0, perturbed: 0, total: 0 };
-  constructor(options: Partial<AugmentOptions> = {}, seed = 0, private readonly perturb?: Perturb) {
+  constructor(
+    options: Partial<AugmentOptions> = {},
+    seed = 0,
+    private readonly perturb?: Perturb,
+  ) {
     this.o = { ...AUGMENT_DEFAULTS, ...options };
-    for (const k of ['window'] as const) if (!(Number.isInteger(this.o[k]) && this.o[k] > 0)) throw new Error(`pacer: augmentation_options.${k} must be a positive integer, got ${this.o[k]}`);
-    if (!(this.o.hint_fraction > 0 && this.o.hint_fraction <= 1)) throw new Error(`pacer: augmentation_options.hint_fraction must be in (0, 1], got ${this.o.hint_fraction}`);
-    if (!(this.o.mask_max >= 0 && this.o.mask_max <= 1)) throw new Error(`pacer: augmentation_options.mask_max must be in [0, 1], got ${this.o.mask_max}`);
-    if (!this.o.hint_template.includes('{hint}')) throw new Error("pacer: augmentation_options.hint_template must contain '{hint}'");
+    for (const k of ['window'] as const)
+      if (!(Number.isInteger(this.o[k]) && this.o[k] > 0))
+        throw new Error(`pacer: augmentation_options.${k} must be a positive integer, got ${this.o[k]}`);
+    if (!(this.o.hint_fraction > 0 && this.o.hint_fraction <= 1))
+      throw new Error(`pacer: augmentation_options.hint_fraction must be in (0, 1], got ${this.o.hint_fraction}`);
+    if (!(this.o.mask_max >= 0 && this.o.mask_max <= 1))
+      throw new Error(`pacer: augmentation_options.mask_max must be in [0, 1], got ${this.o.mask_max}`);
+    if (!this.o.hint_template.includes('{hint}'))
+      throw new Error("pacer: augmentation_options.hint_template must contain '{hint}'");
     this.st = { window: [], last: {}, calls: 0, seed };
     this.rand = rng(seed);
     this.perturb ??= maskCharacters(this.o.mask_char, this.o.mask_max);
@@ -72,7 +100,10 @@ export class DifficultyAugmenter {
       return prompt.map((m, i) => (i === lastUser ? { ...m, content: m.content + text } : m));
     }
     this.counts.perturbed++;
-    return this.perturb!(prompt, -d, () => { this.st.calls++; return this.rand(); });
+    return this.perturb!(prompt, -d, () => {
+      this.st.calls++;
+      return this.rand();
+    });
   }
 
   /** Feedback after scoring: each item's group of completions and rewards. */
@@ -80,10 +111,16 @@ export class DifficultyAugmenter {
     for (const g of groups) {
       const mean = g.rewards.reduce((a, b) => a + b, 0) / Math.max(1, g.rewards.length);
       let bi = 0;
-      g.rewards.forEach((r, i) => { if (r > g.rewards[bi]) bi = i; });
+      g.rewards.forEach((r, i) => {
+        if (r > g.rewards[bi]) bi = i;
+      });
       const prev = this.st.last[g.index];
       const keep = prev && prev.bestReward > g.rewards[bi];
-      this.st.last[g.index] = { mean, best: keep ? prev.best : g.completions[bi] ?? '', bestReward: keep ? prev.bestReward : g.rewards[bi] ?? 0 };
+      this.st.last[g.index] = {
+        mean,
+        best: keep ? prev.best : (g.completions[bi] ?? ''),
+        bestReward: keep ? prev.bestReward : (g.rewards[bi] ?? 0),
+      };
       this.st.window.push(...g.rewards);
     }
     if (this.st.window.length > this.o.window) this.st.window.splice(0, this.st.window.length - this.o.window);
@@ -91,13 +128,18 @@ export class DifficultyAugmenter {
 
   metrics(): Record<string, number> {
     const n = Math.max(1, this.counts.total);
-    const m = { 'augment/hinted_frac': this.counts.hinted / n, 'augment/perturbed_frac': this.counts.perturbed / n,
-      'augment/window_reward_mean': this.st.window.reduce((a, b) => a + b, 0) / Math.max(1, this.st.window.length) };
+    const m = {
+      'augment/hinted_frac': this.counts.hinted / n,
+      'augment/perturbed_frac': this.counts.perturbed / n,
+      'augment/window_reward_mean': this.st.window.reduce((a, b) => a + b, 0) / Math.max(1, this.st.window.length),
+    };
     this.counts = { hinted: 0, perturbed: 0, total: 0 };
     return m;
   }
 
-  state(): AugmentState { return JSON.parse(JSON.stringify(this.st)); }
+  state(): AugmentState {
+    return JSON.parse(JSON.stringify(this.st));
+  }
   load(s: AugmentState): void {
     this.st = JSON.parse(JSON.stringify(s));
     this.rand = rng(this.st.seed);

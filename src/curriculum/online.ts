@@ -17,8 +17,18 @@
 //     high-variance items from a memory bank (`replay_fraction` of each batch, bank of 256).
 import { rng } from '../data/random.js';
 
-export interface CurriculumItem { index: number; difficulty?: number; category?: string | number }
-export interface ItemFeedback { index: number; rewardMean: number; rewardVar: number; meanAbsAdvantage: number; passRate: number }
+export interface CurriculumItem {
+  index: number;
+  difficulty?: number;
+  category?: string | number;
+}
+export interface ItemFeedback {
+  index: number;
+  rewardMean: number;
+  rewardVar: number;
+  meanAbsAdvantage: number;
+  passRate: number;
+}
 
 export interface Sampler {
   readonly name: string;
@@ -34,16 +44,29 @@ type Rand = { seed: number; calls: number };
 /** A seeded random source whose position is part of the sampler state. */
 class Random {
   private r: () => number;
-  constructor(private s: Rand) { this.r = rng(s.seed); for (let i = 0; i < s.calls; i++) this.r(); }
-  next(): number { this.s.calls++; return this.r(); }
-  pick<T>(xs: T[]): T { return xs[Math.floor(this.next() * xs.length)]; }
+  constructor(private s: Rand) {
+    this.r = rng(s.seed);
+    for (let i = 0; i < s.calls; i++) this.r();
+  }
+  next(): number {
+    this.s.calls++;
+    return this.r();
+  }
+  pick<T>(xs: T[]): T {
+    return xs[Math.floor(this.next() * xs.length)];
+  }
   weighted(w: number[]): number {
     const total = w.reduce((a, b) => a + b, 0);
     let u = this.next() * total;
-    for (let i = 0; i < w.length; i++) { u -= w[i]; if (u <= 0) return i; }
+    for (let i = 0; i < w.length; i++) {
+      u -= w[i];
+      if (u <= 0) return i;
+    }
     return w.length - 1;
   }
-  get snapshot(): Rand { return { ...this.s }; }
+  get snapshot(): Rand {
+    return { ...this.s };
+  }
 }
 
 function softmax(xs: number[], tau: number): number[] {
@@ -67,16 +90,27 @@ abstract class Base implements Sampler {
   abstract readonly name: string;
   protected rand: Random;
   protected steps = 0;
-  constructor(protected readonly items: CurriculumItem[], seed: number) {
+  constructor(
+    protected readonly items: CurriculumItem[],
+    seed: number,
+  ) {
     if (items.length === 0) throw new Error('pacer: a curriculum needs at least one item');
     this.rand = new Random({ seed, calls: 0 });
   }
   abstract next(n: number): number[];
-  update(_f: ItemFeedback[]): void { this.steps++; }
-  metrics(): Record<string, number> { return {}; }
-  protected extra(): unknown { return null; }
+  update(_f: ItemFeedback[]): void {
+    this.steps++;
+  }
+  metrics(): Record<string, number> {
+    return {};
+  }
+  protected extra(): unknown {
+    return null;
+  }
   protected loadExtra(_s: unknown): void {}
-  state(): unknown { return { rand: this.rand.snapshot, steps: this.steps, extra: this.extra() }; }
+  state(): unknown {
+    return { rand: this.rand.snapshot, steps: this.steps, extra: this.extra() };
+  }
   load(s: unknown): void {
     const st = s as { rand: Rand; steps: number; extra: unknown };
     this.rand = new Random(st.rand);
@@ -87,39 +121,70 @@ abstract class Base implements Sampler {
 
 export class UniformSampler extends Base {
   readonly name = 'uniform';
-  next(n: number): number[] { return Array.from({ length: n }, () => this.rand.pick(this.items).index); }
+  next(n: number): number[] {
+    return Array.from({ length: n }, () => this.rand.pick(this.items).index);
+  }
 }
 
 export class StagedSampler extends Base {
   readonly name = 'staged';
   private level = 0;
   private readonly levels: number[][];
-  constructor(items: CurriculumItem[], seed: number, private readonly advanceAt = 0.8) {
+  constructor(
+    items: CurriculumItem[],
+    seed: number,
+    private readonly advanceAt = 0.8,
+  ) {
     super(items, seed);
     this.levels = [...groupBy(items, (i) => String(i.difficulty ?? i.category ?? 0).padStart(8, '0')).values()];
   }
-  next(n: number): number[] { return Array.from({ length: n }, () => this.rand.pick(this.levels[this.level])); }
+  next(n: number): number[] {
+    return Array.from({ length: n }, () => this.rand.pick(this.levels[this.level]));
+  }
   override update(f: ItemFeedback[]): void {
     super.update(f);
     const inLevel = new Set(this.levels[this.level]);
     const mine = f.filter((x) => inLevel.has(x.index));
-    if (mine.length && mine.reduce((a, x) => a + x.passRate, 0) / mine.length >= this.advanceAt && this.level < this.levels.length - 1) this.level++;
+    if (
+      mine.length &&
+      mine.reduce((a, x) => a + x.passRate, 0) / mine.length >= this.advanceAt &&
+      this.level < this.levels.length - 1
+    )
+      this.level++;
   }
-  override metrics(): Record<string, number> { return { 'curriculum/level': this.level }; }
-  protected override extra(): unknown { return { level: this.level }; }
-  protected override loadExtra(s: unknown): void { this.level = (s as { level: number }).level; }
+  override metrics(): Record<string, number> {
+    return { 'curriculum/level': this.level };
+  }
+  protected override extra(): unknown {
+    return { level: this.level };
+  }
+  protected override loadExtra(s: unknown): void {
+    this.level = (s as { level: number }).level;
+  }
 }
 
 export class SECSampler extends Base {
   readonly name = 'sec';
   private readonly arms: Map<string, number[]>;
   private q: number[];
-  constructor(items: CurriculumItem[], seed: number, private readonly alpha = 0.5, private readonly tau = 0.2) {
+  constructor(
+    items: CurriculumItem[],
+    seed: number,
+    private readonly alpha = 0.5,
+    private readonly tau = 0.2,
+  ) {
     super(items, seed);
     this.arms = groupBy(items, (i) => String(i.category ?? i.difficulty ?? 0));
     this.q = [...this.arms.keys()].map(() => 0);
   }
-  private armOf = (idx: number): number => { let k = 0; for (const ids of this.arms.values()) { if (ids.includes(idx)) return k; k++; } return -1; };
+  private armOf = (idx: number): number => {
+    let k = 0;
+    for (const ids of this.arms.values()) {
+      if (ids.includes(idx)) return k;
+      k++;
+    }
+    return -1;
+  };
   next(n: number): number[] {
     const p = softmax(this.q, this.tau);
     const arms = [...this.arms.values()];
@@ -128,29 +193,52 @@ export class SECSampler extends Base {
   override update(f: ItemFeedback[]): void {
     super.update(f);
     const sums = this.q.map(() => [0, 0]);
-    for (const x of f) { const a = this.armOf(x.index); if (a >= 0) { sums[a][0] += x.meanAbsAdvantage; sums[a][1]++; } }
+    for (const x of f) {
+      const a = this.armOf(x.index);
+      if (a >= 0) {
+        sums[a][0] += x.meanAbsAdvantage;
+        sums[a][1]++;
+      }
+    }
     this.q = this.q.map((q, a) => (sums[a][1] ? this.alpha * (sums[a][0] / sums[a][1]) + (1 - this.alpha) * q : q));
   }
   override metrics(): Record<string, number> {
     const p = softmax(this.q, this.tau);
-    return Object.fromEntries([...this.arms.keys()].flatMap((k, a) => [[`curriculum/q/${k}`, this.q[a]], [`curriculum/p/${k}`, p[a]]]));
+    return Object.fromEntries(
+      [...this.arms.keys()].flatMap((k, a) => [
+        [`curriculum/q/${k}`, this.q[a]],
+        [`curriculum/p/${k}`, p[a]],
+      ]),
+    );
   }
-  protected override extra(): unknown { return { q: this.q }; }
-  protected override loadExtra(s: unknown): void { this.q = (s as { q: number[] }).q; }
+  protected override extra(): unknown {
+    return { q: this.q };
+  }
+  protected override loadExtra(s: unknown): void {
+    this.q = (s as { q: number[] }).q;
+  }
 }
 
 export class DUMPSampler extends Base {
   readonly name = 'dump';
   private readonly arms: Map<string, number[]>;
   private windows: number[][];
-  constructor(items: CurriculumItem[], seed: number, private readonly window = 300, private readonly tau = 0.1) {
+  constructor(
+    items: CurriculumItem[],
+    seed: number,
+    private readonly window = 300,
+    private readonly tau = 0.1,
+  ) {
     super(items, seed);
     this.arms = groupBy(items, (i) => String(i.category ?? i.difficulty ?? 0));
     this.windows = [...this.arms.keys()].map(() => []);
   }
   private ucb(): number[] {
     const N = this.windows.reduce((a, w) => a + w.length, 0);
-    return this.windows.map((w) => (w.length ? w.reduce((a, b) => a + b, 0) / w.length : 0) + Math.sqrt((2 * Math.log(N + 1)) / (w.length + 1)));
+    return this.windows.map(
+      (w) =>
+        (w.length ? w.reduce((a, b) => a + b, 0) / w.length : 0) + Math.sqrt((2 * Math.log(N + 1)) / (w.length + 1)),
+    );
   }
   next(n: number): number[] {
     const p = softmax(this.ucb(), this.tau);
@@ -167,22 +255,35 @@ export class DUMPSampler extends Base {
       if (this.windows[a].length > this.window) this.windows[a].shift();
     }
   }
-  override metrics(): Record<string, number> { return Object.fromEntries([...this.arms.keys()].map((k, a) => [`curriculum/ucb/${k}`, this.ucb()[a]])); }
-  protected override extra(): unknown { return { windows: this.windows }; }
-  protected override loadExtra(s: unknown): void { this.windows = (s as { windows: number[][] }).windows; }
+  override metrics(): Record<string, number> {
+    return Object.fromEntries([...this.arms.keys()].map((k, a) => [`curriculum/ucb/${k}`, this.ucb()[a]]));
+  }
+  protected override extra(): unknown {
+    return { windows: this.windows };
+  }
+  protected override loadExtra(s: unknown): void {
+    this.windows = (s as { windows: number[][] }).windows;
+  }
 }
 
 export class AdaRFTSampler extends Base {
   readonly name = 'adarft';
   target: number;
-  constructor(items: CurriculumItem[], seed: number, private readonly o = { beta: 0.5, alpha: 2, eta: 50, min: 0, max: 100, t0: 0 }) {
+  constructor(
+    items: CurriculumItem[],
+    seed: number,
+    private readonly o = { beta: 0.5, alpha: 2, eta: 50, min: 0, max: 100, t0: 0 },
+  ) {
     super(items, seed);
-    if (items.some((i) => typeof i.difficulty !== 'number')) throw new Error('pacer: AdaRFT needs a numeric difficulty for every item');
+    if (items.some((i) => typeof i.difficulty !== 'number'))
+      throw new Error('pacer: AdaRFT needs a numeric difficulty for every item');
     this.target = o.t0;
   }
   next(n: number): number[] {
     // the n items closest to the target difficulty (ties broken at random)
-    const scored = this.items.map((it) => [Math.abs(it.difficulty! - this.target), this.rand.next(), it.index] as const);
+    const scored = this.items.map(
+      (it) => [Math.abs(it.difficulty! - this.target), this.rand.next(), it.index] as const,
+    );
     scored.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     return Array.from({ length: n }, (_, i) => scored[i % scored.length][2]);
   }
@@ -190,33 +291,73 @@ export class AdaRFTSampler extends Base {
     super.update(f);
     if (!f.length) return;
     const rbar = f.reduce((a, x) => a + x.rewardMean, 0) / f.length;
-    this.target = Math.min(this.o.max, Math.max(this.o.min, this.target + this.o.eta * Math.tanh(this.o.alpha * (rbar - this.o.beta))));
+    this.target = Math.min(
+      this.o.max,
+      Math.max(this.o.min, this.target + this.o.eta * Math.tanh(this.o.alpha * (rbar - this.o.beta))),
+    );
   }
-  override metrics(): Record<string, number> { return { 'curriculum/target_difficulty': this.target }; }
-  protected override extra(): unknown { return { target: this.target }; }
-  protected override loadExtra(s: unknown): void { this.target = (s as { target: number }).target; }
+  override metrics(): Record<string, number> {
+    return { 'curriculum/target_difficulty': this.target };
+  }
+  protected override extra(): unknown {
+    return { target: this.target };
+  }
+  protected override loadExtra(s: unknown): void {
+    this.target = (s as { target: number }).target;
+  }
 }
 
 export class BalancedSampler extends Base {
   readonly name = 'balanced';
   private pass = new Map<number, number>();
-  constructor(items: CurriculumItem[], seed: number, private readonly low = 0.2, private readonly high = 0.8) { super(items, seed); }
+  constructor(
+    items: CurriculumItem[],
+    seed: number,
+    private readonly low = 0.2,
+    private readonly high = 0.8,
+  ) {
+    super(items, seed);
+  }
   private eligible(): number[] {
-    const ok = this.items.filter((it) => { const p = this.pass.get(it.index); return p === undefined || (p > this.low && p < this.high); }).map((i) => i.index);
+    const ok = this.items
+      .filter((it) => {
+        const p = this.pass.get(it.index);
+        return p === undefined || (p > this.low && p < this.high);
+      })
+      .map((i) => i.index);
     return ok.length ? ok : this.items.map((i) => i.index);
   }
-  next(n: number): number[] { const e = this.eligible(); return Array.from({ length: n }, () => this.rand.pick(e)); }
-  override update(f: ItemFeedback[]): void { super.update(f); for (const x of f) this.pass.set(x.index, x.passRate); }
-  override metrics(): Record<string, number> { return { 'curriculum/eligible_fraction': this.eligible().length / this.items.length }; }
-  protected override extra(): unknown { return { pass: [...this.pass] }; }
-  protected override loadExtra(s: unknown): void { this.pass = new Map((s as { pass: [number, number][] }).pass); }
+  next(n: number): number[] {
+    const e = this.eligible();
+    return Array.from({ length: n }, () => this.rand.pick(e));
+  }
+  override update(f: ItemFeedback[]): void {
+    super.update(f);
+    for (const x of f) this.pass.set(x.index, x.passRate);
+  }
+  override metrics(): Record<string, number> {
+    return { 'curriculum/eligible_fraction': this.eligible().length / this.items.length };
+  }
+  protected override extra(): unknown {
+    return { pass: [...this.pass] };
+  }
+  protected override loadExtra(s: unknown): void {
+    this.pass = new Map((s as { pass: [number, number][] }).pass);
+  }
 }
 
 export class VCRLSampler extends Base {
   readonly name = 'vcrl';
   private variance = new Map<number, number>();
   private bank: number[] = [];
-  constructor(items: CurriculumItem[], seed: number, private readonly replayFraction = 0.25, private readonly bankSize = 256) { super(items, seed); }
+  constructor(
+    items: CurriculumItem[],
+    seed: number,
+    private readonly replayFraction = 0.25,
+    private readonly bankSize = 256,
+  ) {
+    super(items, seed);
+  }
   next(n: number): number[] {
     const replay = this.bank.length ? Math.floor(n * this.replayFraction) : 0;
     const out = Array.from({ length: replay }, () => this.rand.pick(this.bank));
@@ -228,25 +369,56 @@ export class VCRLSampler extends Base {
     super.update(f);
     for (const x of f) {
       this.variance.set(x.index, x.rewardVar);
-      if (x.rewardVar > 0.1 && !this.bank.includes(x.index)) { this.bank.push(x.index); if (this.bank.length > this.bankSize) this.bank.shift(); }
+      if (x.rewardVar > 0.1 && !this.bank.includes(x.index)) {
+        this.bank.push(x.index);
+        if (this.bank.length > this.bankSize) this.bank.shift();
+      }
     }
   }
-  override metrics(): Record<string, number> { return { 'curriculum/bank_size': this.bank.length }; }
-  protected override extra(): unknown { return { variance: [...this.variance], bank: this.bank }; }
-  protected override loadExtra(s: unknown): void { const x = s as { variance: [number, number][]; bank: number[] }; this.variance = new Map(x.variance); this.bank = x.bank; }
+  override metrics(): Record<string, number> {
+    return { 'curriculum/bank_size': this.bank.length };
+  }
+  protected override extra(): unknown {
+    return { variance: [...this.variance], bank: this.bank };
+  }
+  protected override loadExtra(s: unknown): void {
+    const x = s as { variance: [number, number][]; bank: number[] };
+    this.variance = new Map(x.variance);
+    this.bank = x.bank;
+  }
 }
 
 export const SAMPLERS = ['uniform', 'staged', 'sec', 'dump', 'adarft', 'balanced', 'vcrl'] as const;
 
-export function makeSampler(name: string, items: CurriculumItem[], seed: number, o: Record<string, number> = {}): Sampler {
+export function makeSampler(
+  name: string,
+  items: CurriculumItem[],
+  seed: number,
+  o: Record<string, number> = {},
+): Sampler {
   switch (name) {
-    case 'uniform': return new UniformSampler(items, seed);
-    case 'staged': return new StagedSampler(items, seed, o.advance_at ?? 0.8);
-    case 'sec': return new SECSampler(items, seed, o.alpha ?? 0.5, o.tau ?? 0.2);
-    case 'dump': return new DUMPSampler(items, seed, o.window ?? 300, o.tau ?? 0.1);
-    case 'adarft': return new AdaRFTSampler(items, seed, { beta: o.beta ?? 0.5, alpha: o.alpha ?? 2, eta: o.eta ?? 50, min: o.min ?? 0, max: o.max ?? 100, t0: o.t0 ?? 0 });
-    case 'balanced': return new BalancedSampler(items, seed, o.low ?? 0.2, o.high ?? 0.8);
-    case 'vcrl': return new VCRLSampler(items, seed, o.replay_fraction ?? 0.25, o.bank_size ?? 256);
-    default: throw new Error(`pacer: unknown curriculum sampler '${name}' (expected ${SAMPLERS.join(', ')})`);
+    case 'uniform':
+      return new UniformSampler(items, seed);
+    case 'staged':
+      return new StagedSampler(items, seed, o.advance_at ?? 0.8);
+    case 'sec':
+      return new SECSampler(items, seed, o.alpha ?? 0.5, o.tau ?? 0.2);
+    case 'dump':
+      return new DUMPSampler(items, seed, o.window ?? 300, o.tau ?? 0.1);
+    case 'adarft':
+      return new AdaRFTSampler(items, seed, {
+        beta: o.beta ?? 0.5,
+        alpha: o.alpha ?? 2,
+        eta: o.eta ?? 50,
+        min: o.min ?? 0,
+        max: o.max ?? 100,
+        t0: o.t0 ?? 0,
+      });
+    case 'balanced':
+      return new BalancedSampler(items, seed, o.low ?? 0.2, o.high ?? 0.8);
+    case 'vcrl':
+      return new VCRLSampler(items, seed, o.replay_fraction ?? 0.25, o.bank_size ?? 256);
+    default:
+      throw new Error(`pacer: unknown curriculum sampler '${name}' (expected ${SAMPLERS.join(', ')})`);
   }
 }

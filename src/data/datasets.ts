@@ -35,7 +35,9 @@ export async function readRows(file: string): Promise<Array<{ where: string; val
     try {
       buf = readFileSync(file);
     } catch (e) {
-      throw new DataError(`pacer: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+      throw new DataError(
+        `pacer: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      );
     }
     const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
     let rows: Record<string, unknown>[];
@@ -46,7 +48,8 @@ export async function readRows(file: string): Promise<Array<{ where: string; val
     }
     return rows.map((value, i) => ({ where: `${file}:row ${i + 1}`, value: normalizeParquet(value) }));
   }
-  if (file.endsWith('.jsonl') || file.endsWith('.json')) return readJsonl(file).map((r) => ({ where: `${file}:${r.line}`, value: r.value }));
+  if (file.endsWith('.jsonl') || file.endsWith('.json'))
+    return readJsonl(file).map((r) => ({ where: `${file}:${r.line}`, value: r.value }));
   throw new DataError(`pacer: ${file}: unsupported dataset file type (expected .jsonl or .parquet)`);
 }
 
@@ -77,10 +80,12 @@ function textField(v: Record<string, unknown>, key: string, where: string, requi
 export function extractPrompt(chosen: Text, rejected: Text): { prompt: Text; chosen: Text; rejected: Text } {
   if (Array.isArray(chosen) && Array.isArray(rejected)) {
     let i = 0;
-    while (i < Math.min(chosen.length, rejected.length) && JSON.stringify(chosen[i]) === JSON.stringify(rejected[i])) i++;
+    while (i < Math.min(chosen.length, rejected.length) && JSON.stringify(chosen[i]) === JSON.stringify(rejected[i]))
+      i++;
     return { prompt: chosen.slice(0, i), chosen: chosen.slice(i), rejected: rejected.slice(i) };
   }
-  const c = chosen as string, r = rejected as string;
+  const c = chosen as string,
+    r = rejected as string;
   let i = 0;
   while (i < Math.min(c.length, r.length) && c[i] === r[i]) i++;
   if (i > 0 && c[i - 1] === ' ') i--;
@@ -101,36 +106,67 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
       const chosen = textField(v, 'chosen', where, true)!;
       const rejected = textField(v, 'rejected', where, true)!;
       let prompt = textField(v, 'prompt', where, false);
-      let c = chosen, r = rejected;
+      let c = chosen,
+        r = rejected;
       if (prompt === undefined) ({ prompt, chosen: c, rejected: r } = extractPrompt(chosen, rejected));
       e = { where, format: 'preference', conversational: Array.isArray(c), prompt, chosen: c, rejected: r, extra };
     } else if ('label' in v) {
       if (typeof v.label !== 'boolean') throw new DataError(`pacer: ${where}: field 'label' must be true or false`);
-      e = { where, format: 'unpaired_preference', conversational: false, prompt: textField(v, 'prompt', where, true), completion: textField(v, 'completion', where, true), label: v.label, extra };
+      e = {
+        where,
+        format: 'unpaired_preference',
+        conversational: false,
+        prompt: textField(v, 'prompt', where, true),
+        completion: textField(v, 'completion', where, true),
+        label: v.label,
+        extra,
+      };
       e.conversational = Array.isArray(e.completion);
     } else if ('prompt' in v && !('completion' in v) && !('text' in v) && !('messages' in v)) {
       const prompt = textField(v, 'prompt', where, true)!;
       e = { where, format: 'prompt_only', conversational: Array.isArray(prompt), prompt, extra };
     } else if ('completion' in v) {
-      e = { where, format: 'prompt_completion', conversational: false, prompt: textField(v, 'prompt', where, true), completion: textField(v, 'completion', where, true), extra };
+      e = {
+        where,
+        format: 'prompt_completion',
+        conversational: false,
+        prompt: textField(v, 'prompt', where, true),
+        completion: textField(v, 'completion', where, true),
+        extra,
+      };
       e.conversational = Array.isArray(e.completion);
     } else if ('messages' in v) {
       const m = textField(v, 'messages', where, true)!;
-      if (!Array.isArray(m)) throw new DataError(`pacer: ${where}: field 'messages' must be a list of {"role", "content"} messages`);
+      if (!Array.isArray(m))
+        throw new DataError(`pacer: ${where}: field 'messages' must be a list of {"role", "content"} messages`);
       e = { where, format: 'language_modeling', conversational: true, text: m, extra };
     } else if ('text' in v) {
       e = { where, format: 'language_modeling', conversational: false, text: textField(v, 'text', where, true), extra };
     } else {
-      throw new DataError(`pacer: ${where}: cannot tell the dataset format: expected 'text', 'messages', 'prompt'+'completion', 'chosen'+'rejected' or 'prompt'+'completion'+'label' (found ${Object.keys(v).map((k) => `'${k}'`).join(', ') || 'no fields'})`);
+      throw new DataError(
+        `pacer: ${where}: cannot tell the dataset format: expected 'text', 'messages', 'prompt'+'completion', 'chosen'+'rejected' or 'prompt'+'completion'+'label' (found ${
+          Object.keys(v)
+            .map((k) => `'${k}'`)
+            .join(', ') || 'no fields'
+        })`,
+      );
     }
     for (const k of ['prompt', 'completion', 'chosen', 'rejected'] as const) {
       const x = e[k];
-      if (x !== undefined && Array.isArray(x) !== e.conversational && !(k === 'prompt' && Array.isArray(x) && x.length === 0 && e.conversational))
-        throw new DataError(`pacer: ${where}: field '${k}' mixes conversational and standard text (all fields must be strings, or all message lists)`);
+      if (
+        x !== undefined &&
+        Array.isArray(x) !== e.conversational &&
+        !(k === 'prompt' && Array.isArray(x) && x.length === 0 && e.conversational)
+      )
+        throw new DataError(
+          `pacer: ${where}: field '${k}' mixes conversational and standard text (all fields must be strings, or all message lists)`,
+        );
     }
     if (!first) first = { format: e.format, conversational: e.conversational, where };
     else if (first.format !== e.format || first.conversational !== e.conversational)
-      throw new DataError(`pacer: ${where}: this line is ${e.conversational ? 'conversational ' : ''}${e.format} but ${first.where} is ${first.conversational ? 'conversational ' : ''}${first.format}; one dataset holds one format`);
+      throw new DataError(
+        `pacer: ${where}: this line is ${e.conversational ? 'conversational ' : ''}${e.format} but ${first.where} is ${first.conversational ? 'conversational ' : ''}${first.format}; one dataset holds one format`,
+      );
     out.push(e);
   }
   if (out.length === 0) throw new DataError(`pacer: ${file}: the dataset is empty`);

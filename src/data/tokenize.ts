@@ -13,20 +13,33 @@ export interface TokenizeOptions {
 }
 
 /** A token sequence and which of its tokens count in the loss; packed rows list their segment lengths. */
-export interface Seq { ids: number[]; loss: boolean[]; segments?: number[] }
+export interface Seq {
+  ids: number[];
+  loss: boolean[];
+  segments?: number[];
+}
 
-export interface PairTokens { prompt: number[]; chosen: number[]; rejected: number[] }
-export interface CompletionTokens { prompt: number[]; completion: number[] }
+export interface PairTokens {
+  prompt: number[];
+  chosen: number[];
+  rejected: number[];
+}
+export interface CompletionTokens {
+  prompt: number[];
+  completion: number[];
+}
 
 function renderPrompt(tok: Tokenizer, prompt: Text): number[] {
-  if (Array.isArray(prompt)) return prompt.length ? tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true })) : [];
+  if (Array.isArray(prompt))
+    return prompt.length ? tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true })) : [];
   return tok.encode(prompt, { addSpecialTokens: true });
 }
 
 function renderCompletion(tok: Tokenizer, prompt: Text, completion: Text): number[] {
   let ids: number[];
   if (Array.isArray(completion)) {
-    const p = Array.isArray(prompt) && prompt.length ? tok.applyChatTemplate(prompt, { addGenerationPrompt: true }) : '';
+    const p =
+      Array.isArray(prompt) && prompt.length ? tok.applyChatTemplate(prompt, { addGenerationPrompt: true }) : '';
     const full = tok.applyChatTemplate([...(prompt as Array<{ role: string; content: string }>), ...completion]);
     ids = tok.encode(full.startsWith(p) ? full.slice(p.length) : full);
   } else ids = tok.encode(completion);
@@ -38,17 +51,27 @@ function renderCompletion(tok: Tokenizer, prompt: Text, completion: Text): numbe
 function truncate(ex: Example, prompt: number[], completions: number[][], o: TokenizeOptions): [number[], number[][]] {
   let p = prompt;
   if (o.maxPromptLength && p.length > o.maxPromptLength) p = p.slice(p.length - o.maxPromptLength);
-  if (p.length === 0) throw new DataError(`pacer: ${ex.where}: the prompt tokenizes to nothing (the first completion token needs a context; use a tokenizer with a BOS token)`);
+  if (p.length === 0)
+    throw new DataError(
+      `pacer: ${ex.where}: the prompt tokenizes to nothing (the first completion token needs a context; use a tokenizer with a BOS token)`,
+    );
   if (o.maxLength) {
     if (p.length >= o.maxLength)
-      throw new DataError(`pacer: ${ex.where}: the prompt is ${p.length} tokens, not shorter than max_length ${o.maxLength} (raise max_length, set max_prompt_length, or drop the line)`);
+      throw new DataError(
+        `pacer: ${ex.where}: the prompt is ${p.length} tokens, not shorter than max_length ${o.maxLength} (raise max_length, set max_prompt_length, or drop the line)`,
+      );
     completions = completions.map((c) => c.slice(0, o.maxLength! - p.length));
   }
   return [p, completions];
 }
 
 export function tokenizePreference(ex: Example, tok: Tokenizer, o: TokenizeOptions): PairTokens {
-  const [p, [c, r]] = truncate(ex, renderPrompt(tok, ex.prompt!), [renderCompletion(tok, ex.prompt!, ex.chosen!), renderCompletion(tok, ex.prompt!, ex.rejected!)], o);
+  const [p, [c, r]] = truncate(
+    ex,
+    renderPrompt(tok, ex.prompt!),
+    [renderCompletion(tok, ex.prompt!, ex.chosen!), renderCompletion(tok, ex.prompt!, ex.rejected!)],
+    o,
+  );
   return { prompt: p, chosen: c, rejected: r };
 }
 
@@ -60,14 +83,19 @@ export function tokenizeCompletion(ex: Example, tok: Tokenizer, o: TokenizeOptio
 /** SFT sequence: language modeling (loss everywhere) or prompt-completion (completion-only by default). */
 export function tokenizeSFT(ex: Example, tok: Tokenizer, o: TokenizeOptions): Seq {
   if (ex.format === 'language_modeling') {
-    let ids = Array.isArray(ex.text) ? tok.encode(tok.applyChatTemplate(ex.text)) : tok.encode(ex.text as string, { addSpecialTokens: true });
+    let ids = Array.isArray(ex.text)
+      ? tok.encode(tok.applyChatTemplate(ex.text))
+      : tok.encode(ex.text as string, { addSpecialTokens: true });
     const eos = tok.eosTokenId;
     if (!Array.isArray(ex.text) && eos !== null && ids[ids.length - 1] !== eos) ids = [...ids, eos];
     if (o.maxLength) ids = ids.slice(0, o.maxLength);
     if (ids.length < 2) throw new DataError(`pacer: ${ex.where}: the text has fewer than 2 tokens`);
     return { ids, loss: ids.map(() => true) };
   }
-  if (ex.format !== 'prompt_completion') throw new DataError(`pacer: ${ex.where}: SFT needs language-modeling or prompt-completion data, this is ${ex.format}`);
+  if (ex.format !== 'prompt_completion')
+    throw new DataError(
+      `pacer: ${ex.where}: SFT needs language-modeling or prompt-completion data, this is ${ex.format}`,
+    );
   const t = tokenizeCompletion(ex, tok, o);
   const only = o.completionOnlyLoss ?? true;
   return { ids: [...t.prompt, ...t.completion], loss: [...t.prompt.map(() => !only), ...t.completion.map(() => true)] };
@@ -96,7 +124,7 @@ export function packSequences(seqs: Seq[], maxLength: number): Seq[] {
 }
 
 export interface CollatedBatch {
-  ids: Tensor;          // [B, T] int64, right-padded
+  ids: Tensor; // [B, T] int64, right-padded
   attentionMask: Tensor; // [B, T]
   /** For packed rows: positions restarting at each segment, and segment ids. */
   positionIds?: Tensor;
@@ -120,18 +148,29 @@ export function collate(seqs: Seq[], pad: number): CollatedBatch {
     s.ids.forEach((t, j) => {
       ids[b * T + j] = BigInt(t);
       mask[b * T + j] = 1n;
-      if (j > 0 && s.loss[j]) { labels[b * T + j - 1] = BigInt(t); n++; }
+      if (j > 0 && s.loss[j]) {
+        labels[b * T + j - 1] = BigInt(t);
+        n++;
+      }
     });
     counts.push(n);
   });
-  const out: CollatedBatch = { ids: tensor(ids, { shape: [B, T] }), attentionMask: tensor(mask, { shape: [B, T] }), labels: tensor(labels, { shape: [B, T] }), counts };
+  const out: CollatedBatch = {
+    ids: tensor(ids, { shape: [B, T] }),
+    attentionMask: tensor(mask, { shape: [B, T] }),
+    labels: tensor(labels, { shape: [B, T] }),
+    counts,
+  };
   if (seqs.some((s) => s.segments)) {
     const pos = new BigInt64Array(B * T);
     const seg = new BigInt64Array(B * T).fill(-1n);
     seqs.forEach((s, b) => {
       let j = 0;
       (s.segments ?? [s.ids.length]).forEach((len, k) => {
-        for (let i = 0; i < len; i++, j++) { pos[b * T + j] = BigInt(i); seg[b * T + j] = BigInt(k); }
+        for (let i = 0; i < len; i++, j++) {
+          pos[b * T + j] = BigInt(i);
+          seg[b * T + j] = BigInt(k);
+        }
       });
     });
     out.positionIds = tensor(pos, { shape: [B, T] });

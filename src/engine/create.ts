@@ -15,16 +15,26 @@ export interface RandomOptions extends CreateOptions {
 }
 
 type Nested = number | boolean | Nested[];
-export type TensorData = Nested | Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array;
+export type TensorData =
+  | Nested
+  | Float32Array
+  | Float64Array
+  | Int32Array
+  | BigInt64Array
+  | Int16Array
+  | Int8Array
+  | Uint8Array;
 
 function checkDtype(d: DType | undefined): DType | undefined {
-  if (d !== undefined && !DTYPES.includes(d)) throw new TypeError(`pacer: unknown dtype '${d}' (expected one of ${DTYPES.join(', ')})`);
+  if (d !== undefined && !DTYPES.includes(d))
+    throw new TypeError(`pacer: unknown dtype '${d}' (expected one of ${DTYPES.join(', ')})`);
   return d;
 }
 
 function checkShape(shape: number[]): number[] {
   for (const s of shape)
-    if (!Number.isInteger(s) || s < 0) throw new TypeError(`pacer: a shape must hold non-negative integers, got [${shape}]`);
+    if (!Number.isInteger(s) || s < 0)
+      throw new TypeError(`pacer: a shape must hold non-negative integers, got [${shape}]`);
   return shape;
 }
 
@@ -43,9 +53,14 @@ function inferShape(data: Nested): number[] {
   return shape;
 }
 
-const TYPED: Array<[Function, DType]> = [
-  [Float32Array, 'float32'], [Float64Array, 'float64'], [Int32Array, 'int32'], [BigInt64Array, 'int64'],
-  [Int16Array, 'int16'], [Int8Array, 'int8'], [Uint8Array, 'uint8'],
+const TYPED: Array<[abstract new (...a: never[]) => unknown, DType]> = [
+  [Float32Array, 'float32'],
+  [Float64Array, 'float64'],
+  [Int32Array, 'int32'],
+  [BigInt64Array, 'int64'],
+  [Int16Array, 'int16'],
+  [Int8Array, 'int8'],
+  [Uint8Array, 'uint8'],
 ];
 
 /**
@@ -60,35 +75,68 @@ export function tensor(data: TensorData, opts: CreateOptions & { shape?: number[
       const arr = data as ArrayBufferView & { length: number };
       const shape = checkShape(opts.shape ?? [arr.length]);
       const n = shape.reduce((a, b) => a * b, 1);
-      if (n !== arr.length) throw new TypeError(`pacer: shape [${shape}] needs ${n} elements, the data has ${arr.length}`);
+      if (n !== arr.length)
+        throw new TypeError(`pacer: shape [${shape}] needs ${n} elements, the data has ${arr.length}`);
       let t = new Tensor(N.fromBuffer(arr, shape, dt, opts.device));
-      if (opts.dtype && opts.dtype !== dt) { const c = t.to(opts.dtype); t.dispose(); t = c; }
+      if (opts.dtype && opts.dtype !== dt) {
+        const c = t.to(opts.dtype);
+        t.dispose();
+        t = c;
+      }
       return finish(t, opts);
     }
   }
   const shape = inferShape(data as Nested);
   const flat: (number | boolean)[] = [];
-  const walk = (v: Nested): void => { if (Array.isArray(v)) for (const x of v) walk(x); else flat.push(v); };
+  const walk = (v: Nested): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else flat.push(v);
+  };
   walk(data as Nested);
   const n = shape.reduce((a, b) => a * b, 1);
-  if (flat.length !== n) throw new TypeError(`pacer: tensor() data is ragged: shape [${shape}] needs ${n} elements, found ${flat.length}`);
+  if (flat.length !== n)
+    throw new TypeError(`pacer: tensor() data is ragged: shape [${shape}] needs ${n} elements, found ${flat.length}`);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
-    if (typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError(`pacer: tensor() data element ${i} is ${typeof v}, expected a number or boolean`);
+    if (typeof v !== 'number' && typeof v !== 'boolean')
+      throw new TypeError(`pacer: tensor() data element ${i} is ${typeof v}, expected a number or boolean`);
   }
   let natural: DType;
   if (flat.length > 0 && flat.every((v) => typeof v === 'boolean')) natural = 'bool';
   else if (opts.dtype && !['float32', 'float16', 'bfloat16', 'float64', 'bool'].includes(opts.dtype)) {
     for (let i = 0; i < flat.length; i++)
-      if (!Number.isInteger(flat[i])) throw new TypeError(`pacer: tensor() data element ${i} (${flat[i]}) is not an integer, but dtype ${opts.dtype} was asked for`);
+      if (!Number.isInteger(flat[i]))
+        throw new TypeError(
+          `pacer: tensor() data element ${i} (${flat[i]}) is not an integer, but dtype ${opts.dtype} was asked for`,
+        );
     natural = 'int64';
   } else natural = 'float32';
   const target = opts.dtype ?? natural;
   let t: Tensor;
-  if (natural === 'bool') t = new Tensor(N.fromBuffer(Uint8Array.from(flat as boolean[], (b) => (b ? 1 : 0)), opts.shape ?? shape, 'bool', opts.device));
-  else if (natural === 'int64') t = new Tensor(N.fromBuffer(BigInt64Array.from(flat as number[], (x) => BigInt(x)), opts.shape ?? shape, 'int64', opts.device));
+  if (natural === 'bool')
+    t = new Tensor(
+      N.fromBuffer(
+        Uint8Array.from(flat as boolean[], (b) => (b ? 1 : 0)),
+        opts.shape ?? shape,
+        'bool',
+        opts.device,
+      ),
+    );
+  else if (natural === 'int64')
+    t = new Tensor(
+      N.fromBuffer(
+        BigInt64Array.from(flat as number[], (x) => BigInt(x)),
+        opts.shape ?? shape,
+        'int64',
+        opts.device,
+      ),
+    );
   else t = new Tensor(N.fromBuffer(Float64Array.from(flat as number[]), opts.shape ?? shape, 'float64', opts.device));
-  if (t.dtype !== target) { const c = t.to(target); t.dispose(); t = c; }
+  if (t.dtype !== target) {
+    const c = t.to(target);
+    t.dispose();
+    t = c;
+  }
   return finish(t, opts);
 }
 
@@ -118,13 +166,37 @@ export function arange(startOrEnd: number, end?: number, step = 1, o: CreateOpti
   return finish(new Tensor(N.create('arange', [0], checkDtype(o.dtype) ?? 'int64', o.device ?? null, s, e, step)), o);
 }
 export function randn(shape: number[] | number, o: RandomOptions = {}): Tensor {
-  return finish(new Tensor(N.create('randn', shapeOf(shape), checkDtype(o.dtype), o.device ?? null, 0, 0, 0, o.generator?.handle ?? null)), o);
+  return finish(
+    new Tensor(
+      N.create('randn', shapeOf(shape), checkDtype(o.dtype), o.device ?? null, 0, 0, 0, o.generator?.handle ?? null),
+    ),
+    o,
+  );
 }
 export function rand(shape: number[] | number, o: RandomOptions = {}): Tensor {
-  return finish(new Tensor(N.create('rand', shapeOf(shape), checkDtype(o.dtype), o.device ?? null, 0, 0, 0, o.generator?.handle ?? null)), o);
+  return finish(
+    new Tensor(
+      N.create('rand', shapeOf(shape), checkDtype(o.dtype), o.device ?? null, 0, 0, 0, o.generator?.handle ?? null),
+    ),
+    o,
+  );
 }
 /** Integers uniformly in [low, high); int64 unless a dtype is given. */
 export function randint(low: number, high: number, shape: number[] | number, o: RandomOptions = {}): Tensor {
   if (!(high > low)) throw new RangeError(`pacer: randint needs high > low, got [${low}, ${high})`);
-  return finish(new Tensor(N.create('randint', shapeOf(shape), checkDtype(o.dtype) ?? 'int64', o.device ?? null, 0, low, high, o.generator?.handle ?? null)), o);
+  return finish(
+    new Tensor(
+      N.create(
+        'randint',
+        shapeOf(shape),
+        checkDtype(o.dtype) ?? 'int64',
+        o.device ?? null,
+        0,
+        low,
+        high,
+        o.generator?.handle ?? null,
+      ),
+    ),
+    o,
+  );
 }

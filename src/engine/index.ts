@@ -23,14 +23,27 @@ export { preferredBlasCore, type ThreadInfo } from './native.js';
  * OpenBLAS-pthreads (e.g. an OpenMP BLAS or MKL), both pools get `n`.
  */
 export function setThreads(n: number, opts: { intraOp?: number; blas?: number } = {}): ThreadInfo {
-  for (const [k, v] of [['threads', n], ['intraOp', opts.intraOp], ['blas', opts.blas]] as const)
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`pacer: ${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of [
+    ['threads', n],
+    ['intraOp', opts.intraOp],
+    ['blas', opts.blas],
+  ] as const)
+    if (v !== undefined && (!Number.isInteger(v) || v < 1))
+      throw new RangeError(`pacer: ${k} must be a positive integer, got ${v}`);
   const blasIsPthreads = /threading=pthreads/.test(native().threads().blas);
   const intra = opts.intraOp ?? (blasIsPthreads ? 1 : n);
   return native().threads(intra, opts.blas ?? n);
 }
-export function threadInfo(): ThreadInfo { return native().threads(); }
+export function threadInfo(): ThreadInfo {
+  return native().threads();
+}
 /** Live native tensors and their bytes (views counted separately), as the engine sees them. */
-export function memoryStats(): { liveTensors: number; liveBytes: number } { return native().stats(); }
-export function buildInfo(): { torchVersion: string; cuda: boolean; cudaDevices: number; parallelInfo: string } { return native().buildInfo(); }
-export function cudaAvailable(): boolean { return native().buildInfo().cuda; }
+export function memoryStats(): { liveTensors: number; liveBytes: number } {
+  return native().stats();
+}
+export function buildInfo(): { torchVersion: string; cuda: boolean; cudaDevices: number; parallelInfo: string } {
+  return native().buildInfo();
+}
+export function cudaAvailable(): boolean {
+  return native().buildInfo().cuda;
+}

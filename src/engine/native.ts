@@ -20,7 +20,16 @@ export interface ThreadInfo {
 
 export interface NativeAddon {
   call(op: string, ...args: unknown[]): any;
-  create(kind: string, shape: number[] | number, dtype?: string, device?: string | null, a?: number, b?: number, c?: number | GenHandle | null, gen?: GenHandle | null): Handle;
+  create(
+    kind: string,
+    shape: number[] | number,
+    dtype?: string,
+    device?: string | null,
+    a?: number,
+    b?: number,
+    c?: number | GenHandle | null,
+    gen?: GenHandle | null,
+  ): Handle;
   fromBuffer(data: ArrayBufferView | ArrayBuffer, shape: number[], dtype: string, device?: string): Handle;
   toBuffer(h: Handle): ArrayBuffer;
   dataView(h: Handle): ArrayBuffer;

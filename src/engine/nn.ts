@@ -1,7 +1,7 @@
 // nn: Module with named parameters and buffers (state dicts with dotted names, as HF checkpoints
 // use: "h.0.attn.c_attn.weight"), and the basic layers: Linear, Embedding, LayerNorm, RMSNorm,
 // Dropout. Parameters are exempt from memory scopes; Module.dispose() frees them.
-import { Tensor } from './tensor.js';
+import type { Tensor } from './tensor.js';
 import { keep, noGrad } from './scope.js';
 import { empty, ones, zeros } from './create.js';
 import * as F from './functional.js';
@@ -32,9 +32,13 @@ export abstract class Module {
     return m;
   }
   /** Attach a submodule from outside (adapters, heads); its parameters join namedParameters(). */
-  addModule<M extends Module>(name: string, m: M): M { return this.child(name, m); }
+  addModule<M extends Module>(name: string, m: M): M {
+    return this.child(name, m);
+  }
 
-  *namedChildren(): IterableIterator<[string, Module]> { yield* this._children; }
+  *namedChildren(): IterableIterator<[string, Module]> {
+    yield* this._children;
+  }
   *namedModules(prefix = ''): IterableIterator<[string, Module]> {
     yield [prefix, this];
     for (const [n, c] of this._children) yield* c.namedModules(prefix ? `${prefix}.${n}` : n);
@@ -47,8 +51,12 @@ export abstract class Module {
     for (const [n, b] of this._buffers) yield [prefix ? `${prefix}.${n}` : n, b];
     for (const [n, c] of this._children) yield* c.namedBuffers(prefix ? `${prefix}.${n}` : n);
   }
-  parameters(): Tensor[] { return [...this.namedParameters()].map(([, p]) => p); }
-  numParameters(): number { return this.parameters().reduce((a, p) => a + p.numel, 0); }
+  parameters(): Tensor[] {
+    return [...this.namedParameters()].map(([, p]) => p);
+  }
+  numParameters(): number {
+    return this.parameters().reduce((a, p) => a + p.numel, 0);
+  }
 
   /** Parameters and buffers by dotted name (the tensors themselves, not copies). */
   stateDict(): Map<string, Tensor> {
@@ -59,19 +67,26 @@ export abstract class Module {
   }
 
   /** Copy values in by name. strict: every key must match, with the same shape. */
-  loadStateDict(sd: Map<string, Tensor> | Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+  loadStateDict(
+    sd: Map<string, Tensor> | Record<string, Tensor>,
+    opts: { strict?: boolean } = {},
+  ): { missing: string[]; unexpected: string[] } {
     const src = sd instanceof Map ? sd : new Map(Object.entries(sd));
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !src.has(k));
     const unexpected = [...src.keys()].filter((k) => !own.has(k));
     if ((opts.strict ?? true) && (missing.length || unexpected.length))
-      throw new Error(`pacer: loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`);
+      throw new Error(
+        `pacer: loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`,
+      );
     noGrad(() => {
       for (const [k, t] of own) {
         const s = src.get(k);
         if (!s) continue;
         if (s.shape.join(',') !== t.shape.join(','))
-          throw new Error(`pacer: loadStateDict: '${k}' has shape [${s.shape}] in the state dict but [${t.shape}] in the model`);
+          throw new Error(
+            `pacer: loadStateDict: '${k}' has shape [${s.shape}] in the state dict but [${t.shape}] in the model`,
+          );
         t.copy_(s);
       }
     });
@@ -97,8 +112,12 @@ export abstract class Module {
     for (const [, m] of this.namedModules()) m.training = on;
     return this;
   }
-  eval(): this { return this.train(false); }
-  zeroGrad(): void { for (const p of this.parameters()) p.grad = null; }
+  eval(): this {
+    return this.train(false);
+  }
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
   dispose(): void {
     for (const [, m] of this.namedModules()) {
       for (const p of m._params.values()) p.dispose();
@@ -118,11 +137,17 @@ export class ModuleList<M extends Module = Module> extends Module {
     this.child(String(this.items.length), m);
     this.items.push(m);
   }
-  get length(): number { return this.items.length; }
-  [Symbol.iterator](): Iterator<M> { return this.items[Symbol.iterator](); }
+  get length(): number {
+    return this.items.length;
+  }
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
 }
 
-export interface InitOptions { generator?: Generator }
+export interface InitOptions {
+  generator?: Generator;
+}
 
 /** y = x W^T + b. Default init as PyTorch: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias. */
 export class Linear extends Module {
@@ -130,11 +155,16 @@ export class Linear extends Module {
   readonly bias: Tensor | null;
   /** An adapter (e.g. LoRA) adding to the output: y = base(x) + adapter(x) (null: nothing to add). */
   adapter: ((x: Tensor) => Tensor | null) | null = null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: InitOptions & { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: InitOptions & { bias?: boolean } = {},
+  ) {
     super();
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.param('weight', empty([outFeatures, inFeatures]).uniform_(-bound, bound, opts.generator));
-    this.bias = opts.bias === false ? null : this.param('bias', empty([outFeatures]).uniform_(-bound, bound, opts.generator));
+    this.bias =
+      opts.bias === false ? null : this.param('bias', empty([outFeatures]).uniform_(-bound, bound, opts.generator));
   }
   forward(x: Tensor): Tensor {
     const y = F.linear(x, this.weight, this.bias);
@@ -146,36 +176,60 @@ export class Linear extends Module {
 /** A lookup table; default init N(0, 1) as PyTorch. */
 export class Embedding extends Module {
   readonly weight: Tensor;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: InitOptions = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    opts: InitOptions = {},
+  ) {
     super();
     this.weight = this.param('weight', empty([numEmbeddings, embeddingDim]).normal_(0, 1, opts.generator));
   }
-  forward(idx: Tensor): Tensor { return F.embedding(this.weight, idx); }
+  forward(idx: Tensor): Tensor {
+    return F.embedding(this.weight, idx);
+  }
 }
 
 export class LayerNorm extends Module {
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;
-  constructor(readonly dim: number, readonly eps = 1e-5, opts: { elementwiseAffine?: boolean; bias?: boolean } = {}) {
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-5,
+    opts: { elementwiseAffine?: boolean; bias?: boolean } = {},
+  ) {
     super();
     const affine = opts.elementwiseAffine ?? true;
     this.weight = affine ? this.param('weight', ones([dim])) : null;
     this.bias = affine && opts.bias !== false ? this.param('bias', zeros([dim])) : null;
   }
-  forward(x: Tensor): Tensor { return F.layerNorm(x, [this.dim], this.weight, this.bias, this.eps); }
+  forward(x: Tensor): Tensor {
+    return F.layerNorm(x, [this.dim], this.weight, this.bias, this.eps);
+  }
 }
 
 /** RMSNorm as in Llama (weight * x / rms(x)). */
 export class RMSNorm extends Module {
   readonly weight: Tensor;
-  constructor(readonly dim: number, readonly eps = 1e-6) {
+  constructor(
+    readonly dim: number,
+    readonly eps = 1e-6,
+  ) {
     super();
     this.weight = this.param('weight', ones([dim]));
   }
-  forward(x: Tensor): Tensor { return F.rmsNorm(x, this.weight, this.eps); }
+  forward(x: Tensor): Tensor {
+    return F.rmsNorm(x, this.weight, this.eps);
+  }
 }
 
 export class Dropout extends Module {
-  constructor(readonly p = 0.1, readonly generator?: Generator) { super(); }
-  forward(x: Tensor): Tensor { return this.training && this.p > 0 ? F.dropout(x, this.p, true, this.generator) : x; }
+  constructor(
+    readonly p = 0.1,
+    readonly generator?: Generator,
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return this.training && this.p > 0 ? F.dropout(x, this.p, true, this.generator) : x;
+  }
 }

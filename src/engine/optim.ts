@@ -28,7 +28,7 @@ function makeGroups<O extends object>(spec: GroupSpec<O>, defaults: O): ParamGro
  * Two parameter groups from a module: with weight decay, and without it for parameters the mask
  * excludes (by default biases, norms and other tensors of fewer than 2 dims, as nanoGPT/HF do).
  */
-export function decayGroups<O extends { weightDecay: number }>(
+export function decayGroups(
   model: Module,
   weightDecay: number,
   noDecay: (name: string, p: Tensor) => boolean = (_n, p) => p.ndim < 2,
@@ -48,16 +48,23 @@ export abstract class Optimizer<O extends { lr: number }> {
   constructor(spec: GroupSpec<O>, defaults: O) {
     this.groups = makeGroups(spec, defaults);
   }
-  get lr(): number { return this.groups[0].options.lr; }
-  zeroGrad(): void { for (const g of this.groups) for (const p of g.params) p.grad = null; }
+  get lr(): number {
+    return this.groups[0].options.lr;
+  }
+  zeroGrad(): void {
+    for (const g of this.groups) for (const p of g.params) p.grad = null;
+  }
   step(): void {
     this.stepCount++;
-    noGrad(() => scope(() => {
-      for (const g of this.groups) g.params.forEach((p, i) => {
-        const grad = p.grad;
-        if (grad) this.update(p, grad, g.options, this.stateFor(p, g, i));
-      });
-    }));
+    noGrad(() =>
+      scope(() => {
+        for (const g of this.groups)
+          g.params.forEach((p, i) => {
+            const grad = p.grad;
+            if (grad) this.update(p, grad, g.options, this.stateFor(p, g, i));
+          });
+      }),
+    );
   }
   protected abstract update(p: Tensor, grad: Tensor, o: O, state: Map<string, Tensor>): void;
   private readonly state = new Map<Tensor, Map<string, Tensor>>();
@@ -74,14 +81,18 @@ export abstract class Optimizer<O extends { lr: number }> {
   /** Optimizer state by "group.param.key" plus the step count and group options, for checkpoints. */
   stateDict(): { step: number; options: O[]; tensors: Map<string, Tensor> } {
     const tensors = new Map<string, Tensor>();
-    this.groups.forEach((g, gi) => g.params.forEach((p, pi) => {
-      for (const [k, t] of this.state.get(p) ?? []) tensors.set(`${gi}.${pi}.${k}`, t);
-    }));
+    this.groups.forEach((g, gi) =>
+      g.params.forEach((p, pi) => {
+        for (const [k, t] of this.state.get(p) ?? []) tensors.set(`${gi}.${pi}.${k}`, t);
+      }),
+    );
     return { step: this.stepCount, options: this.groups.map((g) => ({ ...g.options })), tensors };
   }
   loadStateDict(sd: { step: number; options: O[]; tensors: Map<string, Tensor> }): void {
     if (sd.options.length !== this.groups.length)
-      throw new Error(`pacer: optimizer state has ${sd.options.length} parameter groups, this optimizer has ${this.groups.length}`);
+      throw new Error(
+        `pacer: optimizer state has ${sd.options.length} parameter groups, this optimizer has ${this.groups.length}`,
+      );
     this.stepCount = sd.step;
     this.groups.forEach((g, gi) => {
       Object.assign(g.options, sd.options[gi]);
@@ -91,7 +102,9 @@ export abstract class Optimizer<O extends { lr: number }> {
           const [a, b, key] = k.split('.');
           if (Number(a) === gi && Number(b) === pi) {
             if (t.shape.join(',') !== p.shape.join(',') && key !== 'step')
-              throw new Error(`pacer: optimizer state '${k}' has shape [${t.shape}], parameter ${g.names?.[pi] ?? pi} has [${p.shape}]`);
+              throw new Error(
+                `pacer: optimizer state '${k}' has shape [${t.shape}], parameter ${g.names?.[pi] ?? pi} has [${p.shape}]`,
+              );
             s.set(key, keep(t.clone()));
           }
         }
@@ -107,7 +120,12 @@ export abstract class Optimizer<O extends { lr: number }> {
   }
 }
 
-export interface AdamWOptions { lr: number; betas: [number, number]; eps: number; weightDecay: number }
+export interface AdamWOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+}
 
 /** AdamW (Loshchilov & Hutter 2019), decoupled weight decay; the update of torch.optim.AdamW. */
 export class AdamW extends Optimizer<AdamWOptions> {
@@ -132,7 +150,13 @@ export class AdamW extends Optimizer<AdamWOptions> {
   }
 }
 
-export interface SGDOptions { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+export interface SGDOptions {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
 
 /** SGD with optional momentum / Nesterov and L2 weight decay (torch.optim.SGD). */
 export class SGD extends Optimizer<SGDOptions> {
@@ -157,23 +181,31 @@ export class SGD extends Optimizer<SGDOptions> {
  * (the caller decides: trainers report it and skip the step).
  */
 export function clipGradNorm(params: Tensor[], maxNorm: number): number {
-  return noGrad(() => scope(() => {
-    const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
-    if (grads.length === 0) return 0;
-    const total = F.stack(grads.map((g) => g.norm(2))).norm(2).item();
-    if (!Number.isFinite(total)) return total;
-    const coef = maxNorm / (total + 1e-6);
-    if (coef < 1) for (const g of grads) g.mul_(coef);
-    return total;
-  }));
+  return noGrad(() =>
+    scope(() => {
+      const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null);
+      if (grads.length === 0) return 0;
+      const total = F.stack(grads.map((g) => g.norm(2)))
+        .norm(2)
+        .item();
+      if (!Number.isFinite(total)) return total;
+      const coef = maxNorm / (total + 1e-6);
+      if (coef < 1) for (const g of grads) g.mul_(coef);
+      return total;
+    }),
+  );
 }
 
 /** True when any gradient holds NaN or Inf. */
 export function gradsAreFinite(params: Tensor[]): boolean {
-  return noGrad(() => scope(() => params.every((p) => {
-    const g = p.grad;
-    return !g || g.isfinite().all().item() === 1;
-  })));
+  return noGrad(() =>
+    scope(() =>
+      params.every((p) => {
+        const g = p.grad;
+        return !g || g.isfinite().all().item() === 1;
+      }),
+    ),
+  );
 }
 
 /**
@@ -184,7 +216,8 @@ export function gradsAreFinite(params: Tensor[]): boolean {
 export class GradientAccumulation {
   private micro = 0;
   constructor(readonly steps: number) {
-    if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`pacer: gradient accumulation steps must be a positive integer, got ${steps}`);
+    if (!Number.isInteger(steps) || steps < 1)
+      throw new RangeError(`pacer: gradient accumulation steps must be a positive integer, got ${steps}`);
   }
   /** Backpropagate loss/steps; returns true when the optimizer should step now. */
   backward(loss: Tensor): boolean {
@@ -192,5 +225,7 @@ export class GradientAccumulation {
     this.micro++;
     return this.micro % this.steps === 0;
   }
-  get microStep(): number { return this.micro; }
+  get microStep(): number {
+    return this.micro;
+  }
 }

@@ -12,12 +12,17 @@ export class Generator {
     this.handle = N.generator(seed);
   }
   /** The generator's full state (a uint8 tensor), for checkpoints. */
-  getState(): Tensor { return new Tensor(N.generatorState(this.handle)!); }
-  setState(state: Tensor): void { N.generatorState(this.handle, state.handle); }
+  getState(): Tensor {
+    return new Tensor(N.generatorState(this.handle)!);
+  }
+  setState(state: Tensor): void {
+    N.generatorState(this.handle, state.handle);
+  }
 }
 
 function checkSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new TypeError(`pacer: a seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new TypeError(`pacer: a seed must be a non-negative integer, got ${seed}`);
 }
 
 /** Seed libtorch's default generator (torch.manual_seed). */
@@ -27,5 +32,9 @@ export function manualSeed(seed: number): void {
 }
 
 /** State of the default generator, for checkpoints. */
-export function getRngState(): Tensor { return new Tensor(N.generatorState(null)!); }
-export function setRngState(state: Tensor): void { N.generatorState(null, state.handle); }
+export function getRngState(): Tensor {
+  return new Tensor(N.generatorState(null)!);
+}
+export function setRngState(state: Tensor): void {
+  N.generatorState(null, state.handle);
+}

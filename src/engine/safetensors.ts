@@ -2,23 +2,51 @@
 // header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then
 // the raw little-endian data. Tensors are read straight from the file into their own memory (no
 // intermediate copy of the file) and written straight from it. Writes go to a temp file + rename.
-import { closeSync, fsyncSync, openSync, readSync, renameSync, statSync, writeSync, readFileSync, existsSync, unlinkSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeSync,
+  readFileSync,
+  existsSync,
+  unlinkSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { native } from './native.js';
-import { Tensor, type DType } from './tensor.js';
+import type { Tensor, DType } from './tensor.js';
 import { empty } from './create.js';
 import { noGrad } from './scope.js';
 
 const N = native();
 
 const ST_TO_DTYPE: Record<string, DType> = {
-  F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 const DTYPE_TO_ST: Record<string, string> = Object.fromEntries(Object.entries(ST_TO_DTYPE).map(([k, v]) => [v, k]));
 const ITEM: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-export interface TensorInfo { dtype: string; shape: number[]; data_offsets: [number, number] }
-export interface SafetensorsHeader { tensors: Map<string, TensorInfo>; metadata: Record<string, string>; dataStart: number }
+export interface TensorInfo {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+export interface SafetensorsHeader {
+  tensors: Map<string, TensorInfo>;
+  metadata: Record<string, string>;
+  dataStart: number;
+}
 
 /** Read and validate the header of a .safetensors file. */
 export function readHeader(file: string): SafetensorsHeader {
@@ -29,7 +57,8 @@ export function readHeader(file: string): SafetensorsHeader {
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
     const len = Number(lenBuf.readBigUInt64LE(0));
-    if (len <= 0 || 8 + len > size) throw new Error(`pacer: ${file}: header length ${len} does not fit in a ${size}-byte file`);
+    if (len <= 0 || 8 + len > size)
+      throw new Error(`pacer: ${file}: header length ${len} does not fit in a ${size}-byte file`);
     const hb = Buffer.alloc(len);
     readSync(fd, hb, 0, len, 8);
     let json: Record<string, any>;
@@ -43,13 +72,20 @@ export function readHeader(file: string): SafetensorsHeader {
     for (const [name, info] of Object.entries(json)) {
       if (name === '__metadata__') continue;
       const i = info as TensorInfo;
-      if (!(i.dtype in ITEM)) throw new Error(`pacer: ${file}: tensor '${name}' has unsupported dtype '${i.dtype}' (supported: ${Object.keys(ITEM).join(', ')})`);
+      if (!(i.dtype in ITEM))
+        throw new Error(
+          `pacer: ${file}: tensor '${name}' has unsupported dtype '${i.dtype}' (supported: ${Object.keys(ITEM).join(', ')})`,
+        );
       if (!Array.isArray(i.shape) || !Array.isArray(i.data_offsets) || i.data_offsets.length !== 2)
         throw new Error(`pacer: ${file}: tensor '${name}' needs 'shape' and 'data_offsets' [begin, end]`);
       const n = i.shape.reduce((a: number, b: number) => a * b, 1);
       const [b, e] = i.data_offsets;
-      if (e - b !== n * ITEM[i.dtype]) throw new Error(`pacer: ${file}: tensor '${name}' of shape [${i.shape}] ${i.dtype} needs ${n * ITEM[i.dtype]} bytes, its offsets give ${e - b}`);
-      if (b < 0 || dataStart + e > size) throw new Error(`pacer: ${file}: tensor '${name}' data [${b}, ${e}) lies outside the file (truncated?)`);
+      if (e - b !== n * ITEM[i.dtype])
+        throw new Error(
+          `pacer: ${file}: tensor '${name}' of shape [${i.shape}] ${i.dtype} needs ${n * ITEM[i.dtype]} bytes, its offsets give ${e - b}`,
+        );
+      if (b < 0 || dataStart + e > size)
+        throw new Error(`pacer: ${file}: tensor '${name}' data [${b}, ${e}) lies outside the file (truncated?)`);
       tensors.set(name, i);
     }
     return { tensors, metadata: (json.__metadata__ ?? {}) as Record<string, string>, dataStart };
@@ -80,7 +116,13 @@ export function loadSafetensors(file: string, opts: LoadOptions = {}): Map<strin
         const view = new Uint8Array(N.dataView(t.handle));
         let done = 0;
         while (done < nbytes) {
-          const r = readSync(fd, view, done, Math.min(nbytes - done, 1 << 30), header.dataStart + info.data_offsets[0] + done);
+          const r = readSync(
+            fd,
+            view,
+            done,
+            Math.min(nbytes - done, 1 << 30),
+            header.dataStart + info.data_offsets[0] + done,
+          );
           if (r <= 0) throw new Error(`pacer: ${file}: unexpected end of file reading '${name}'`);
           done += r;
         }
@@ -107,7 +149,11 @@ function atomicWrite(file: string, write: (fd: number) => void): void {
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* ignore */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* ignore */
+    }
     throw e;
   }
   closeSync(fd);
@@ -118,12 +164,19 @@ function atomicWrite(file: string, write: (fd: number) => void): void {
  * Write tensors to a .safetensors file. Order: by dtype size (largest first), then by name, as the
  * Python library does, so files are deterministic. Written atomically (temp file + rename).
  */
-export function saveSafetensors(file: string, tensors: Map<string, Tensor> | Record<string, Tensor>, metadata: Record<string, string> = {}): void {
+export function saveSafetensors(
+  file: string,
+  tensors: Map<string, Tensor> | Record<string, Tensor>,
+  metadata: Record<string, string> = {},
+): void {
   const entries = [...(tensors instanceof Map ? tensors : new Map(Object.entries(tensors)))];
   for (const [name, t] of entries) {
-    if (!(t.dtype in DTYPE_TO_ST)) throw new TypeError(`pacer: cannot save '${name}': dtype ${t.dtype} has no safetensors code`);
+    if (!(t.dtype in DTYPE_TO_ST))
+      throw new TypeError(`pacer: cannot save '${name}': dtype ${t.dtype} has no safetensors code`);
   }
-  entries.sort((a, b) => ITEM[DTYPE_TO_ST[b[1].dtype]] - ITEM[DTYPE_TO_ST[a[1].dtype]] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  entries.sort(
+    (a, b) => ITEM[DTYPE_TO_ST[b[1].dtype]] - ITEM[DTYPE_TO_ST[a[1].dtype]] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0),
+  );
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let off = 0;
@@ -154,7 +207,10 @@ export function saveSafetensors(file: string, tensors: Map<string, Tensor> | Rec
   });
 }
 
-export interface ShardIndex { metadata: { total_size: number }; weight_map: Record<string, string> }
+export interface ShardIndex {
+  metadata: { total_size: number };
+  weight_map: Record<string, string>;
+}
 
 /** Load a sharded checkpoint from its index (model.safetensors.index.json). */
 export function loadShardedSafetensors(indexFile: string, opts: LoadOptions = {}): Map<string, Tensor> {
@@ -164,7 +220,8 @@ export function loadShardedSafetensors(indexFile: string, opts: LoadOptions = {}
   } catch (e) {
     throw new Error(`pacer: ${indexFile}: cannot read the shard index (${(e as Error).message})`);
   }
-  if (!index.weight_map || typeof index.weight_map !== 'object') throw new Error(`pacer: ${indexFile}: no 'weight_map' in the shard index`);
+  if (!index.weight_map || typeof index.weight_map !== 'object')
+    throw new Error(`pacer: ${indexFile}: no 'weight_map' in the shard index`);
   const dir = dirname(indexFile);
   const byFile = new Map<string, Set<string>>();
   for (const [name, f] of Object.entries(index.weight_map)) {
@@ -174,11 +231,14 @@ export function loadShardedSafetensors(indexFile: string, opts: LoadOptions = {}
   const out = new Map<string, Tensor>();
   for (const [f, names] of byFile) {
     const path = join(dir, f);
-    if (!existsSync(path)) throw new Error(`pacer: ${indexFile}: shard '${f}' (holding ${names.size} tensors) is missing`);
+    if (!existsSync(path))
+      throw new Error(`pacer: ${indexFile}: shard '${f}' (holding ${names.size} tensors) is missing`);
     const want = opts.only;
     const only = (n: string) => names.has(n) && (!want || (want instanceof Set ? want.has(n) : want(n)));
     const part = loadSafetensors(path, { ...opts, only });
-    for (const n of names) if (!part.has(n) && (!want || (want instanceof Set ? want.has(n) : want(n)))) throw new Error(`pacer: ${indexFile}: '${n}' is mapped to ${f} but not stored there`);
+    for (const n of names)
+      if (!part.has(n) && (!want || (want instanceof Set ? want.has(n) : want(n))))
+        throw new Error(`pacer: ${indexFile}: '${n}' is mapped to ${f} but not stored there`);
     for (const [n, t] of part) out.set(n, t);
   }
   return out;
@@ -188,7 +248,13 @@ export function loadShardedSafetensors(indexFile: string, opts: LoadOptions = {}
  * Save as HF-style shards (model-00001-of-0000N.safetensors + model.safetensors.index.json) of at
  * most maxShardBytes each; a single shard is written as model.safetensors with no index.
  */
-export function saveShardedSafetensors(dir: string, tensors: Map<string, Tensor>, maxShardBytes: number, prefix = 'model', metadata: Record<string, string> = { format: 'pt' }): string[] {
+export function saveShardedSafetensors(
+  dir: string,
+  tensors: Map<string, Tensor>,
+  maxShardBytes: number,
+  prefix = 'model',
+  metadata: Record<string, string> = { format: 'pt' },
+): string[] {
   const shards: Array<Map<string, Tensor>> = [];
   let cur = new Map<string, Tensor>();
   let curBytes = 0;
@@ -218,8 +284,13 @@ export function saveShardedSafetensors(dir: string, tensors: Map<string, Tensor>
     names.push(f);
     for (const n of s.keys()) weightMap[n] = f;
   });
-  const index: ShardIndex = { metadata: { total_size: total }, weight_map: Object.fromEntries(Object.entries(weightMap).sort()) };
-  atomicWrite(join(dir, `${prefix}.safetensors.index.json`), (fd) => writeSync(fd, JSON.stringify(index, null, 2) + '\n'));
+  const index: ShardIndex = {
+    metadata: { total_size: total },
+    weight_map: Object.fromEntries(Object.entries(weightMap).sort()),
+  };
+  atomicWrite(join(dir, `${prefix}.safetensors.index.json`), (fd) =>
+    writeSync(fd, JSON.stringify(index, null, 2) + '\n'),
+  );
   return names;
 }
 

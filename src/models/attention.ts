@@ -1,14 +1,21 @@
 // Shared attention machinery for the decoder models: the additive attention bias (causal +
 // padding + optional sliding window), position ids from an attention mask (left padding), the
 // KV cache, and scaled dot-product attention with grouped-query heads.
-import { Tensor, F, arange, keep, where, scope } from '../engine/index.js';
+import { type Tensor, F, arange, keep, where, scope } from '../engine/index.js';
 
 /**
  * Additive bias [B, 1, T, S] for T queries that are the last T of S positions: 0 where query i may
  * attend key j (j <= i, key not padding, within the sliding window), -inf elsewhere. A query may
  * always attend itself, so padding rows never become all -inf (their outputs are ignored).
  */
-export function attentionBias(mask: Tensor | null, B: number, T: number, S: number, slidingWindow?: number | null, segmentIds?: Tensor | null): Tensor | null {
+export function attentionBias(
+  mask: Tensor | null,
+  B: number,
+  T: number,
+  S: number,
+  slidingWindow?: number | null,
+  segmentIds?: Tensor | null,
+): Tensor | null {
   // One query at the end with nothing masked: every key is allowed, no bias needed.
   if (T === 1 && !mask && !segmentIds && !(slidingWindow && slidingWindow > 0 && slidingWindow < S)) return null;
   return scope(() => {
@@ -18,7 +25,8 @@ export function attentionBias(mask: Tensor | null, B: number, T: number, S: numb
     if (slidingWindow && slidingWindow > 0) allowed = allowed.logicalAnd(qpos.sub(kpos).lt(slidingWindow));
     let a = allowed.view(1, 1, T, S);
     if (segmentIds) {
-      if (segmentIds.shape[0] !== B || segmentIds.shape[1] !== S) throw new TypeError(`pacer: segment ids must be [batch ${B}, keys ${S}], got [${segmentIds.shape}]`);
+      if (segmentIds.shape[0] !== B || segmentIds.shape[1] !== S)
+        throw new TypeError(`pacer: segment ids must be [batch ${B}, keys ${S}], got [${segmentIds.shape}]`);
       const q = segmentIds.narrow(1, S - T, T).view(B, 1, T, 1);
       a = a.logicalAnd(q.eq(segmentIds.view(B, 1, 1, S)));
     }
@@ -89,10 +97,25 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, bias:
   const expandKV = (t: Tensor) => (rep === 1 ? t : t.unsqueeze(2).expand(B, Hkv, rep, S, d)).reshape(B * H, S, d);
   const kT = expandKV(k).transpose(1, 2);
   const scores = bias
-    ? F.baddbmm(bias.to(q.dtype).expand(B, H, T, S).reshape(B * H, T, S), q.reshape(B * H, T, d), kT, 1, scale)
-    : q.reshape(B * H, T, d).bmm(kT).mul(scale);
+    ? F.baddbmm(
+        bias
+          .to(q.dtype)
+          .expand(B, H, T, S)
+          .reshape(B * H, T, S),
+        q.reshape(B * H, T, d),
+        kT,
+        1,
+        scale,
+      )
+    : q
+        .reshape(B * H, T, d)
+        .bmm(kT)
+        .mul(scale);
   // Softmax in float32 for half-precision models, as HF does.
   const att = q.dtype === 'float32' ? scores.softmax(-1) : scores.softmax(-1, 'float32').to(q.dtype);
-  return att.bmm(expandKV(v)).view(B, H, T, d).transpose(1, 2).reshape(B, T, H * d);
+  return att
+    .bmm(expandKV(v))
+    .view(B, H, T, d)
+    .transpose(1, 2)
+    .reshape(B, T, H * d);
 }
-

@@ -3,7 +3,7 @@
 // Returns token ids, text and the log-probability of each sampled token under the model's
 // unprocessed distribution (log-softmax of the raw logits, as vLLM's raw_logprobs), which is what
 // RL objectives need as log pi_old.
-import { Tensor, Generator, F, noGrad, scope, tensor, ones, keep, cat } from '../engine/index.js';
+import { type Tensor, Generator, F, noGrad, scope, tensor, ones, keep, cat } from '../engine/index.js';
 import { KVCache } from './attention.js';
 import type { CausalLM } from './types.js';
 import type { Tokenizer } from '../tokenizers/index.js';
@@ -36,7 +36,10 @@ export interface GenerationResult {
 }
 
 /** Apply temperature, top-k, top-p and min-p to logits [B, V] (float32); -inf marks removed tokens. */
-export function processLogits(logits: Tensor, o: { temperature?: number; topK?: number; topP?: number; minP?: number }): Tensor {
+export function processLogits(
+  logits: Tensor,
+  o: { temperature?: number; topK?: number; topP?: number; minP?: number },
+): Tensor {
   return scope(() => {
     let l = logits;
     const t = o.temperature ?? 1;
@@ -54,7 +57,10 @@ export function processLogits(logits: Tensor, o: { temperature?: number; topK?: 
       const [sorted, idx] = l.sort(-1, false);
       const cum = sorted.softmax(-1).cumsum(-1);
       const remove = cum.le(1 - o.topP);
-      const keepLast = F.cat([ones([l.shape[0], V - 1], { dtype: 'bool' }).logicalNot(), ones([l.shape[0], 1], { dtype: 'bool' })], -1);
+      const keepLast = F.cat(
+        [ones([l.shape[0], V - 1], { dtype: 'bool' }).logicalNot(), ones([l.shape[0], 1], { dtype: 'bool' })],
+        -1,
+      );
       const removeSorted = remove.logicalAnd(keepLast.logicalNot());
       const removeOrig = removeSorted.scatter(-1, idx, removeSorted);
       l = l.maskedFill(removeOrig, -Infinity);
@@ -69,24 +75,40 @@ export function processLogits(logits: Tensor, o: { temperature?: number; topK?: 
 }
 
 function eosSet(model: CausalLM, tok: Tokenizer | undefined, o: GenerateOptions): Set<number> {
-  const v = o.eosTokenId !== undefined ? o.eosTokenId : model.config.eos_token_id ?? tok?.eosTokenId ?? null;
+  const v = o.eosTokenId !== undefined ? o.eosTokenId : (model.config.eos_token_id ?? tok?.eosTokenId ?? null);
   return new Set(v === null || v === undefined ? [] : Array.isArray(v) ? v : [v]);
 }
 
 /** Generate continuations of token-id prompts (a batch, left-padded internally). */
-export function generate(model: CausalLM, prompts: number[][], o: GenerateOptions = {}, tokenizer?: Tokenizer): GenerationResult[] {
+export function generate(
+  model: CausalLM,
+  prompts: number[][],
+  o: GenerateOptions = {},
+  tokenizer?: Tokenizer,
+): GenerationResult[] {
   const maxNew = o.maxNewTokens ?? 32;
-  if (!Number.isInteger(maxNew) || maxNew < 0) throw new RangeError(`pacer: max_new_tokens must be a non-negative integer, got ${maxNew}`);
+  if (!Number.isInteger(maxNew) || maxNew < 0)
+    throw new RangeError(`pacer: max_new_tokens must be a non-negative integer, got ${maxNew}`);
   if (prompts.length === 0) return [];
-  prompts.forEach((p, i) => { if (p.length === 0) throw new Error(`pacer: prompt ${i} is empty (it needs at least one token, e.g. BOS)`); });
-  if (o.stopStrings?.length && !tokenizer) throw new Error('pacer: stop strings need a tokenizer to decode the completions');
-  const sample = o.doSample ?? ((o.temperature ?? 1) > 0 && (o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined || o.minP !== undefined));
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new Error(`pacer: prompt ${i} is empty (it needs at least one token, e.g. BOS)`);
+  });
+  if (o.stopStrings?.length && !tokenizer)
+    throw new Error('pacer: stop strings need a tokenizer to decode the completions');
+  const sample =
+    o.doSample ??
+    ((o.temperature ?? 1) > 0 &&
+      (o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined || o.minP !== undefined));
   const gen = o.generator ?? new Generator(o.seed ?? 0);
   const eos = eosSet(model, tokenizer, o);
   const pad = o.padTokenId ?? model.config.pad_token_id ?? [...eos][0] ?? 0;
   const B = prompts.length;
   const L = Math.max(...prompts.map((p) => p.length));
-  const results: GenerationResult[] = prompts.map(() => ({ tokens: [], logprobs: [], finishReason: 'length' as const }));
+  const results: GenerationResult[] = prompts.map(() => ({
+    tokens: [],
+    logprobs: [],
+    finishReason: 'length' as const,
+  }));
   const done = new Array<boolean>(B).fill(false);
   const useCache = o.useCache ?? true;
   const wasTraining = model.training;
@@ -96,7 +118,12 @@ export function generate(model: CausalLM, prompts: number[][], o: GenerateOption
     const padded = prompts.some((p) => p.length !== L);
     const flat = new BigInt64Array(B * L);
     const m = new BigInt64Array(B * L);
-    prompts.forEach((p, b) => p.forEach((t, i) => { flat[b * L + L - p.length + i] = BigInt(t); m[b * L + L - p.length + i] = 1n; }));
+    prompts.forEach((p, b) =>
+      p.forEach((t, i) => {
+        flat[b * L + L - p.length + i] = BigInt(t);
+        m[b * L + L - p.length + i] = 1n;
+      }),
+    );
     // With a cache only the newest tokens are fed; the full ids are kept only without one. The
     // attention mask is needed only when prompts were left-padded.
     let ids = keep(tensor(flat, { shape: [B, L] }));
@@ -104,7 +131,10 @@ export function generate(model: CausalLM, prompts: number[][], o: GenerateOption
     try {
       for (let s = 0; s < maxNew && done.some((d) => !d); s++) {
         const next: number[] = scope(() => {
-          const logits = model.forward(ids, { attentionMask: mask ?? undefined, cache }).select(1, -1).to('float32');
+          const logits = model
+            .forward(ids, { attentionMask: mask ?? undefined, cache })
+            .select(1, -1)
+            .to('float32');
           const logp = logits.logSoftmax(-1);
           let chosen: Tensor;
           if (!sample) chosen = logits.argmax(-1);
@@ -115,10 +145,15 @@ export function generate(model: CausalLM, prompts: number[][], o: GenerateOption
             if (done[b]) continue;
             results[b].tokens.push(c[b]);
             results[b].logprobs.push(lp[b]);
-            if (eos.has(c[b])) { done[b] = true; results[b].finishReason = 'eos'; }
-            else if (o.stopStrings?.length) {
+            if (eos.has(c[b])) {
+              done[b] = true;
+              results[b].finishReason = 'eos';
+            } else if (o.stopStrings?.length) {
               const text = tokenizer!.decode(results[b].tokens, { skipSpecialTokens: true });
-              if (o.stopStrings.some((ss) => text.includes(ss))) { done[b] = true; results[b].finishReason = 'stop'; }
+              if (o.stopStrings.some((ss) => text.includes(ss))) {
+                done[b] = true;
+                results[b].finishReason = 'stop';
+              }
             }
           }
           return c.map((t, b) => (done[b] && results[b].tokens.length <= s ? pad : t));
@@ -154,4 +189,3 @@ export function generate(model: CausalLM, prompts: number[][], o: GenerateOption
   }
   return results;
 }
-

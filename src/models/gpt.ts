@@ -4,7 +4,20 @@
 // the token embedding. Init: N(0, 0.02) weights, zero biases (GPT-2). Parameter names follow HF's
 // GPT2LMHeadModel ("transformer.h.0.attn.c_attn.weight"), with weights stored [out, in] as
 // torch.nn.Linear does (HF's Conv1D stores them transposed; the HF loader transposes).
-import { Tensor, Module, ModuleList, Linear, Embedding, LayerNorm, F, arange, full, noGrad, scope, type Generator } from '../engine/index.js';
+import {
+  type Tensor,
+  Module,
+  ModuleList,
+  Linear,
+  Embedding,
+  LayerNorm,
+  F,
+  arange,
+  full,
+  noGrad,
+  scope,
+  type Generator,
+} from '../engine/index.js';
 import { attentionBias, positionIdsFromMask, scaledDotProductAttention, type KVCache } from './attention.js';
 import type { CausalLM, ForwardOptions } from './types.js';
 
@@ -50,12 +63,23 @@ export class CausalSelfAttention extends Module {
     const H = this.cfg.n_head;
     const hd = C / H;
     if (!cache && maskBias && maskBias.ndim === 2) {
-      const [q, k, v] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, hd).transpose(1, 2).reshape(B * H, T, hd));
+      const [q, k, v] = this.c_attn
+        .forward(x)
+        .split(C, 2)
+        .map((t) =>
+          t
+            .view(B, T, H, hd)
+            .transpose(1, 2)
+            .reshape(B * H, T, hd),
+        );
       // att = q k^T / sqrt(hd) + mask, fused into one batched GEMM (baddbmm), then softmax.
       const att = F.baddbmm(maskBias.expand(B * H, T, T), q, k.transpose(1, 2), 1, 1 / Math.sqrt(hd)).softmax(-1);
       return this.c_proj.forward(att.bmm(v).view(B, H, T, hd).transpose(1, 2).reshape(B, T, C));
     }
-    const [q, k, v] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, hd).transpose(1, 2));
+    const [q, k, v] = this.c_attn
+      .forward(x)
+      .split(C, 2)
+      .map((t) => t.view(B, T, H, hd).transpose(1, 2));
     const [kk, vv] = cache ? cache.update(layer, k, v) : [k, v];
     return this.c_proj.forward(scaledDotProductAttention(q, kk, vv, maskBias, 1 / Math.sqrt(hd)));
   }
@@ -79,13 +103,18 @@ export class MLP extends Module {
     super();
     const name = cfg.activation_function ?? 'gelu_new';
     const act = ACTIVATIONS[name];
-    if (!act) throw new TypeError(`pacer: GPT-2 activation_function '${name}' is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`);
+    if (!act)
+      throw new TypeError(
+        `pacer: GPT-2 activation_function '${name}' is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`,
+      );
     this.act = act;
     const inner = cfg.n_inner ?? 4 * cfg.n_embd;
     this.c_fc = this.child('c_fc', new Linear(cfg.n_embd, inner));
     this.c_proj = this.child('c_proj', new Linear(inner, cfg.n_embd));
   }
-  forward(x: Tensor): Tensor { return this.c_proj.forward(this.act(this.c_fc.forward(x))); }
+  forward(x: Tensor): Tensor {
+    return this.c_proj.forward(this.act(this.c_fc.forward(x)));
+  }
 }
 
 export class Block extends Module {
@@ -126,20 +155,31 @@ class Transformer extends Module {
 export class GPT extends Module implements CausalLM {
   readonly transformer: Transformer;
   private readonly maskBias: Tensor;
-  constructor(readonly config: GPTConfig, opts: { generator?: Generator } = {}) {
+  constructor(
+    readonly config: GPTConfig,
+    opts: { generator?: Generator } = {},
+  ) {
     super();
     for (const k of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const)
-      if (!Number.isInteger(config[k]) || config[k] <= 0) throw new TypeError(`pacer: GPT config '${k}' must be a positive integer, got ${config[k]}`);
-    if (config.n_embd % config.n_head !== 0) throw new TypeError(`pacer: GPT config n_embd (${config.n_embd}) must be divisible by n_head (${config.n_head})`);
+      if (!Number.isInteger(config[k]) || config[k] <= 0)
+        throw new TypeError(`pacer: GPT config '${k}' must be a positive integer, got ${config[k]}`);
+    if (config.n_embd % config.n_head !== 0)
+      throw new TypeError(`pacer: GPT config n_embd (${config.n_embd}) must be divisible by n_head (${config.n_head})`);
     this.transformer = this.child('transformer', new Transformer(config));
     const T = config.n_positions;
     this.maskBias = this.buffer('attn_mask_bias', full([T, T], -Infinity).triu(1));
     initNormal(this, opts.generator);
   }
 
-  get numLayers(): number { return this.config.n_layer; }
-  get vocabSize(): number { return this.config.vocab_size; }
-  get hiddenSize(): number { return this.config.n_embd; }
+  get numLayers(): number {
+    return this.config.n_layer;
+  }
+  get vocabSize(): number {
+    return this.config.vocab_size;
+  }
+  get hiddenSize(): number {
+    return this.config.n_embd;
+  }
 
   /** Final hidden states [B, T, n_embd] for token ids [B, T] (int64). */
   hidden(idx: Tensor, o: ForwardOptions = {}): Tensor {
@@ -148,20 +188,28 @@ export class GPT extends Module implements CausalLM {
     const [B, T] = idx.shape;
     const past = o.cache?.length ?? 0;
     const S = past + T;
-    if (S > this.config.n_positions) throw new RangeError(`pacer: sequence length ${S} exceeds n_positions ${this.config.n_positions}`);
+    if (S > this.config.n_positions)
+      throw new RangeError(`pacer: sequence length ${S} exceeds n_positions ${this.config.n_positions}`);
     const tr = this.transformer;
     const plain = !o.cache && !o.attentionMask && !o.positionIds && !o.segmentIds;
-    const pos = o.positionIds ?? (o.attentionMask ? positionIdsFromMask(o.attentionMask).narrow(1, past, T) : arange(past, S));
+    const pos =
+      o.positionIds ?? (o.attentionMask ? positionIdsFromMask(o.attentionMask).narrow(1, past, T) : arange(past, S));
     let x = tr.wte.forward(idx).add(tr.wpe.forward(pos));
     const mask = plain
-      ? T === this.config.n_positions ? this.maskBias : this.maskBias.narrow(0, 0, T).narrow(1, 0, T)
+      ? T === this.config.n_positions
+        ? this.maskBias
+        : this.maskBias.narrow(0, 0, T).narrow(1, 0, T)
       : attentionBias(o.attentionMask ?? null, B, T, S, null, o.segmentIds);
     tr.h.items.forEach((block, i) => (x = block.forward(x, mask, o.cache, i)));
     return tr.ln_f.forward(x);
   }
-  logits(h: Tensor): Tensor { return F.linear(h, this.transformer.wte.weight); }
+  logits(h: Tensor): Tensor {
+    return F.linear(h, this.transformer.wte.weight);
+  }
   /** Logits [B, T, vocab] for token ids [B, T] (int64). */
-  forward(idx: Tensor, o: ForwardOptions = {}): Tensor { return this.logits(this.hidden(idx, o)); }
+  forward(idx: Tensor, o: ForwardOptions = {}): Tensor {
+    return this.logits(this.hidden(idx, o));
+  }
 
   /** Mean next-token cross-entropy of logits at t against targets at t. */
   loss(idx: Tensor, targets: Tensor): Tensor {

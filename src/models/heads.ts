@@ -1,7 +1,7 @@
 // A scalar head on a causal LM, for reward and value models (HF's *ForSequenceClassification with
 // num_labels = 1: a bias-free Linear named "score" on the final hidden state). The value of a
 // sequence is read at its last non-padding token.
-import { Tensor, Module, Linear, arange, scope, noGrad } from '../engine/index.js';
+import { type Tensor, Module, Linear, arange, scope, noGrad } from '../engine/index.js';
 import type { CausalLM, ForwardOptions } from './types.js';
 
 export class ScalarHeadModel extends Module {
@@ -13,12 +13,20 @@ export class ScalarHeadModel extends Module {
     noGrad(() => this.score.weight.normal_(0, 1 / Math.sqrt(base.hiddenSize + 1)));
   }
   /** Scores at every position [B, T]. */
-  scoresAll(ids: Tensor, o: ForwardOptions = {}): Tensor { return this.score.forward(this.base.hidden(ids, o)).squeeze(-1); }
+  scoresAll(ids: Tensor, o: ForwardOptions = {}): Tensor {
+    return this.score.forward(this.base.hidden(ids, o)).squeeze(-1);
+  }
   /** One score per sequence [B], read at the last token whose attention mask is 1. */
   forward(ids: Tensor, attentionMask?: Tensor): Tensor {
     const all = this.scoresAll(ids, attentionMask ? { attentionMask } : {});
     const [B, T] = ids.shape;
-    const last = scope(() => attentionMask ? arange(T).view(1, T).mul(attentionMask.ne(0).long()).argmax(1) : arange(B).mul(0).add(T - 1));
+    const last = scope(() =>
+      attentionMask
+        ? arange(T).view(1, T).mul(attentionMask.ne(0).long()).argmax(1)
+        : arange(B)
+            .mul(0)
+            .add(T - 1),
+    );
     return all.gather(1, last.view(B, 1)).squeeze(1);
   }
 }
@@ -34,11 +42,13 @@ import { fromPretrained } from './pretrained.js';
  */
 export function loadScalarHeadModel(dir: string): ScalarHeadModel {
   const head = join(dir, 'score.safetensors');
-  if (!existsSync(head)) throw new Error(`pacer: ${head} not found (a reward model folder from 'pacer train' with trainer: reward has it)`);
+  if (!existsSync(head))
+    throw new Error(`pacer: ${head} not found (a reward model folder from 'pacer train' with trainer: reward has it)`);
   const m = new ScalarHeadModel(fromPretrained(dir).model);
   scope(() => {
     const w = loadSafetensors(head).get('score.weight');
-    if (!w || w.shape.join(',') !== m.score.weight.shape.join(',')) throw new Error(`pacer: ${head}: expected 'score.weight' of shape [${m.score.weight.shape}]`);
+    if (!w || w.shape.join(',') !== m.score.weight.shape.join(','))
+      throw new Error(`pacer: ${head}: expected 'score.weight' of shape [${m.score.weight.shape}]`);
     noGrad(() => m.score.weight.copy_(w));
   });
   m.eval();

@@ -3,8 +3,20 @@
 // embeddings (RoPE, with HF's `rope_scaling` types `linear` and `llama3`), grouped-query attention,
 // a SwiGLU MLP: down(silu(gate(x)) * up(x)). Qwen2 adds q/k/v biases; Qwen3 RMS-normalises q and k
 // per head before RoPE; Mistral may use a sliding attention window.
-import { Tensor, Module, ModuleList, Linear, Embedding, RMSNorm, F, arange, scope, keep, tensor } from '../engine/index.js';
-import { attentionBias, positionIdsFromMask, scaledDotProductAttention, KVCache } from './attention.js';
+import {
+  type Tensor,
+  Module,
+  ModuleList,
+  Linear,
+  Embedding,
+  RMSNorm,
+  F,
+  arange,
+  scope,
+  keep,
+  tensor,
+} from '../engine/index.js';
+import { attentionBias, positionIdsFromMask, scaledDotProductAttention, type KVCache } from './attention.js';
 import type { ForwardOptions, CausalLM } from './types.js';
 
 export interface RopeScaling {
@@ -78,7 +90,11 @@ class LlamaAttention extends Module {
   readonly o_proj: Linear;
   readonly q_norm: RMSNorm | null = null;
   readonly k_norm: RMSNorm | null = null;
-  constructor(readonly cfg: LlamaConfig, readonly layer: number, readonly headDim: number) {
+  constructor(
+    readonly cfg: LlamaConfig,
+    readonly layer: number,
+    readonly headDim: number,
+  ) {
     super();
     const H = cfg.num_attention_heads;
     const Hkv = cfg.num_key_value_heads ?? H;
@@ -86,7 +102,10 @@ class LlamaAttention extends Module {
     this.q_proj = this.child('q_proj', new Linear(cfg.hidden_size, H * headDim, { bias }));
     this.k_proj = this.child('k_proj', new Linear(cfg.hidden_size, Hkv * headDim, { bias }));
     this.v_proj = this.child('v_proj', new Linear(cfg.hidden_size, Hkv * headDim, { bias }));
-    this.o_proj = this.child('o_proj', new Linear(H * headDim, cfg.hidden_size, { bias: cfg.model_type === 'qwen2' ? false : !!cfg.attention_bias }));
+    this.o_proj = this.child(
+      'o_proj',
+      new Linear(H * headDim, cfg.hidden_size, { bias: cfg.model_type === 'qwen2' ? false : !!cfg.attention_bias }),
+    );
     if (cfg.model_type === 'qwen3') {
       this.q_norm = this.child('q_norm', new RMSNorm(headDim, cfg.rms_norm_eps ?? 1e-6));
       this.k_norm = this.child('k_norm', new RMSNorm(headDim, cfg.rms_norm_eps ?? 1e-6));
@@ -125,7 +144,9 @@ class LlamaMLP extends Module {
     this.up_proj = this.child('up_proj', new Linear(cfg.hidden_size, cfg.intermediate_size, { bias }));
     this.down_proj = this.child('down_proj', new Linear(cfg.intermediate_size, cfg.hidden_size, { bias }));
   }
-  forward(x: Tensor): Tensor { return this.down_proj.forward(this.gate_proj.forward(x).silu().mul(this.up_proj.forward(x))); }
+  forward(x: Tensor): Tensor {
+    return this.down_proj.forward(this.gate_proj.forward(x).silu().mul(this.up_proj.forward(x)));
+  }
 }
 
 class LlamaDecoderLayer extends Module {
@@ -154,7 +175,10 @@ class LlamaModel extends Module {
   constructor(cfg: LlamaConfig, headDim: number) {
     super();
     this.embed_tokens = this.child('embed_tokens', new Embedding(cfg.vocab_size, cfg.hidden_size));
-    this.layers = this.child('layers', new ModuleList(Array.from({ length: cfg.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(cfg, i, headDim))));
+    this.layers = this.child(
+      'layers',
+      new ModuleList(Array.from({ length: cfg.num_hidden_layers }, (_, i) => new LlamaDecoderLayer(cfg, i, headDim))),
+    );
     this.norm = this.child('norm', new RMSNorm(cfg.hidden_size, cfg.rms_norm_eps ?? 1e-6));
   }
 }
@@ -169,15 +193,25 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const H = config.num_attention_heads;
     this.headDim = config.head_dim ?? config.hidden_size / H;
     if (!Number.isInteger(this.headDim) || this.headDim % 2 !== 0)
-      throw new TypeError(`pacer: head_dim must be an even integer, got ${this.headDim} (hidden_size ${config.hidden_size} / ${H} heads)`);
+      throw new TypeError(
+        `pacer: head_dim must be an even integer, got ${this.headDim} (hidden_size ${config.hidden_size} / ${H} heads)`,
+      );
     this.model = this.child('model', new LlamaModel(config, this.headDim));
-    this.lm_head = config.tie_word_embeddings ? null : this.child('lm_head', new Linear(config.hidden_size, config.vocab_size, { bias: false }));
+    this.lm_head = config.tie_word_embeddings
+      ? null
+      : this.child('lm_head', new Linear(config.hidden_size, config.vocab_size, { bias: false }));
     this.invFreq = keep(tensor(ropeInvFreq(config, this.headDim)).to('float32'));
   }
 
-  get numLayers(): number { return this.config.num_hidden_layers; }
-  get vocabSize(): number { return this.config.vocab_size; }
-  get hiddenSize(): number { return this.config.hidden_size; }
+  get numLayers(): number {
+    return this.config.num_hidden_layers;
+  }
+  get vocabSize(): number {
+    return this.config.vocab_size;
+  }
+  get hiddenSize(): number {
+    return this.config.hidden_size;
+  }
 
   /** Final hidden states [B, T, hidden] (after the last RMSNorm). */
   hidden(ids: Tensor, o: ForwardOptions = {}): Tensor {
@@ -185,13 +219,18 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const [B, T] = ids.shape;
     const past = o.cache?.length ?? 0;
     const S = past + T;
-    const pos = o.positionIds ?? (o.attentionMask ? positionIdsFromMask(o.attentionMask).narrow(1, past, T) : arange(past, S).view(1, T).expand(B, T));
+    const pos =
+      o.positionIds ??
+      (o.attentionMask
+        ? positionIdsFromMask(o.attentionMask).narrow(1, past, T)
+        : arange(past, S).view(1, T).expand(B, T));
     const freqs = pos.to('float32').unsqueeze(-1).mul(this.invFreq);
     const emb = F.cat([freqs, freqs], -1).unsqueeze(1);
     const dt = this.model.embed_tokens.weight.dtype;
     const cos = emb.cos().to(dt);
     const sin = emb.sin().to(dt);
-    const window = this.config.model_type === 'mistral' || this.config.use_sliding_window ? this.config.sliding_window : null;
+    const window =
+      this.config.model_type === 'mistral' || this.config.use_sliding_window ? this.config.sliding_window : null;
     const bias = attentionBias(o.attentionMask ?? null, B, T, S, window, o.segmentIds);
     let x = this.model.embed_tokens.forward(ids);
     for (const layer of this.model.layers) x = layer.forward(x, cos, sin, bias, o.cache);
@@ -200,10 +239,11 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   logits(h: Tensor): Tensor {
     return this.lm_head ? this.lm_head.forward(h) : F.linear(h, this.model.embed_tokens.weight);
   }
-  forward(ids: Tensor, o: ForwardOptions = {}): Tensor { return this.logits(this.hidden(ids, o)); }
+  forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
+    return this.logits(this.hidden(ids, o));
+  }
   override dispose(): void {
     super.dispose();
     this.invFreq.dispose();
   }
 }
-

@@ -7,7 +7,18 @@
 // "base_model.model.<module>.lora_A.weight".
 import { existsSync, mkdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor, Module, Linear, F, noGrad, scope, saveSafetensors, loadSafetensors, atomicWrite, type Generator } from '../engine/index.js';
+import {
+  type Tensor,
+  Module,
+  Linear,
+  F,
+  noGrad,
+  scope,
+  saveSafetensors,
+  loadSafetensors,
+  atomicWrite,
+  type Generator,
+} from '../engine/index.js';
 
 export interface LoraConfig {
   r: number;
@@ -38,12 +49,21 @@ export class LoraAdapters {
   private merged = false;
   private enabled = true;
   readonly scaling: number;
-  constructor(readonly model: Module, readonly config: LoraConfig, opts: { generator?: Generator; baseModelNameOrPath?: string } = {}) {
-    if (!Number.isInteger(config.r) || config.r <= 0) throw new RangeError(`pacer: LoRA r must be a positive integer, got ${config.r}`);
+  constructor(
+    readonly model: Module,
+    readonly config: LoraConfig,
+    opts: { generator?: Generator; baseModelNameOrPath?: string } = {},
+  ) {
+    if (!Number.isInteger(config.r) || config.r <= 0)
+      throw new RangeError(`pacer: LoRA r must be a positive integer, got ${config.r}`);
     this.scaling = config.lora_alpha / config.r;
-    const match = typeof config.target_modules === 'string'
-      ? ((re: RegExp) => (n: string) => re.test(n))(new RegExp(`^(?:${config.target_modules})$`))
-      : (n: string) => (config.target_modules as string[]).some((t) => n === t || n.endsWith(`.${t}`));
+    const match =
+      typeof config.target_modules === 'string'
+        ? (
+            (re: RegExp) => (n: string) =>
+              re.test(n)
+          )(new RegExp(`^(?:${config.target_modules})$`))
+        : (n: string) => (config.target_modules as string[]).some((t) => n === t || n.endsWith(`.${t}`));
     for (const [name, m] of model.namedModules()) {
       if (!(m instanceof Linear) || !match(name)) continue;
       const pair = m.addModule('lora', new LoraPair(m.inFeatures, m.outFeatures, config.r, opts.generator));
@@ -56,38 +76,72 @@ export class LoraAdapters {
       this.targets.set(name, { linear: m, pair });
     }
     if (this.targets.size === 0)
-      throw new Error(`pacer: LoRA target_modules ${JSON.stringify(config.target_modules)} matched no Linear layer; module names look like '${[...model.namedModules()].map(([n]) => n).filter((n) => n).slice(-3).join("', '")}'`);
+      throw new Error(
+        `pacer: LoRA target_modules ${JSON.stringify(config.target_modules)} matched no Linear layer; module names look like '${[
+          ...model.namedModules(),
+        ]
+          .map(([n]) => n)
+          .filter((n) => n)
+          .slice(-3)
+          .join("', '")}'`,
+      );
     // Only adapters train.
     for (const [name, p] of model.namedParameters()) p.requiresGrad_(name.includes('.lora.'));
     this.baseModelNameOrPath = opts.baseModelNameOrPath ?? null;
   }
   baseModelNameOrPath: string | null;
 
-  parameters(): Tensor[] { return [...this.targets.values()].flatMap(({ pair }) => pair.parameters()); }
-  disable(): void { this.enabled = false; }
-  enable(): void { this.enabled = true; }
+  parameters(): Tensor[] {
+    return [...this.targets.values()].flatMap(({ pair }) => pair.parameters());
+  }
+  disable(): void {
+    this.enabled = false;
+  }
+  enable(): void {
+    this.enabled = true;
+  }
   /** Run fn with adapters off (the base model, i.e. the reference policy). */
   withDisabled<T>(fn: () => T): T {
     const was = this.enabled;
     this.enabled = false;
-    try { return fn(); } finally { this.enabled = was; }
+    try {
+      return fn();
+    } finally {
+      this.enabled = was;
+    }
   }
-  private delta(pair: LoraPair): Tensor { return pair.lora_B.weight.matmul(pair.lora_A.weight).mul(this.scaling); }
+  private delta(pair: LoraPair): Tensor {
+    return pair.lora_B.weight.matmul(pair.lora_A.weight).mul(this.scaling);
+  }
   /** W += (alpha/r) B A for every target (outputs unchanged, adapters bypassed). */
   merge(): void {
     if (this.merged) return;
-    noGrad(() => scope(() => { for (const { linear, pair } of this.targets.values()) linear.weight.add_(this.delta(pair).to(linear.weight.dtype)); }));
+    noGrad(() =>
+      scope(() => {
+        for (const { linear, pair } of this.targets.values())
+          linear.weight.add_(this.delta(pair).to(linear.weight.dtype));
+      }),
+    );
     this.merged = true;
   }
   unmerge(): void {
     if (!this.merged) return;
-    noGrad(() => scope(() => { for (const { linear, pair } of this.targets.values()) linear.weight.sub_(this.delta(pair).to(linear.weight.dtype)); }));
+    noGrad(() =>
+      scope(() => {
+        for (const { linear, pair } of this.targets.values())
+          linear.weight.sub_(this.delta(pair).to(linear.weight.dtype));
+      }),
+    );
     this.merged = false;
   }
-  get isMerged(): boolean { return this.merged; }
+  get isMerged(): boolean {
+    return this.merged;
+  }
 
   /** PEFT key for a target's A or B weight. */
-  private key(name: string, which: 'A' | 'B'): string { return `base_model.model.${name}.lora_${which}.weight`; }
+  private key(name: string, which: 'A' | 'B'): string {
+    return `base_model.model.${name}.lora_${which}.weight`;
+  }
 
   /** Write adapter_config.json and adapter_model.safetensors (PEFT layout). */
   save(dir: string): void {
@@ -100,10 +154,19 @@ export class LoraAdapters {
     saveSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
     const names = [...new Set([...this.targets.keys()].map((n) => n.split('.').pop()!))].sort();
     const cfg = {
-      peft_type: 'LORA', task_type: 'CAUSAL_LM', r: this.config.r, lora_alpha: this.config.lora_alpha,
-      lora_dropout: this.config.lora_dropout ?? 0, target_modules: typeof this.config.target_modules === 'string' ? this.config.target_modules : names,
-      bias: 'none', fan_in_fan_out: !!this.config.fan_in_fan_out, modules_to_save: null, use_rslora: false, init_lora_weights: true,
-      inference_mode: true, base_model_name_or_path: this.baseModelNameOrPath,
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: this.config.r,
+      lora_alpha: this.config.lora_alpha,
+      lora_dropout: this.config.lora_dropout ?? 0,
+      target_modules: typeof this.config.target_modules === 'string' ? this.config.target_modules : names,
+      bias: 'none',
+      fan_in_fan_out: !!this.config.fan_in_fan_out,
+      modules_to_save: null,
+      use_rslora: false,
+      init_lora_weights: true,
+      inference_mode: true,
+      base_model_name_or_path: this.baseModelNameOrPath,
     };
     atomicWrite(join(dir, 'adapter_config.json'), (fd) => writeSync(fd, JSON.stringify(cfg, null, 2) + '\n'));
   }
@@ -113,9 +176,20 @@ export class LoraAdapters {
     const cf = join(dir, 'adapter_config.json');
     if (!existsSync(cf)) throw new Error(`pacer: ${cf} not found (a PEFT adapter folder needs adapter_config.json)`);
     const cfg = JSON.parse(readFileSync(cf, 'utf8'));
-    if (cfg.peft_type !== 'LORA') throw new Error(`pacer: ${cf}: peft_type '${cfg.peft_type}' is not supported (only LORA)`);
+    if (cfg.peft_type !== 'LORA')
+      throw new Error(`pacer: ${cf}: peft_type '${cfg.peft_type}' is not supported (only LORA)`);
     if (cfg.use_rslora) throw new Error(`pacer: ${cf}: use_rslora is not supported`);
-    const ad = new LoraAdapters(model, { r: cfg.r, lora_alpha: cfg.lora_alpha, lora_dropout: cfg.lora_dropout, target_modules: cfg.target_modules, fan_in_fan_out: cfg.fan_in_fan_out }, { baseModelNameOrPath: cfg.base_model_name_or_path });
+    const ad = new LoraAdapters(
+      model,
+      {
+        r: cfg.r,
+        lora_alpha: cfg.lora_alpha,
+        lora_dropout: cfg.lora_dropout,
+        target_modules: cfg.target_modules,
+        fan_in_fan_out: cfg.fan_in_fan_out,
+      },
+      { baseModelNameOrPath: cfg.base_model_name_or_path },
+    );
     const wf = join(dir, 'adapter_model.safetensors');
     if (!existsSync(wf)) throw new Error(`pacer: ${wf} not found`);
     scope(() => {
@@ -126,7 +200,8 @@ export class LoraAdapters {
           const t = w.get(k) ?? w.get(k.replace('.weight', '.default.weight'));
           const dst = which === 'A' ? pair.lora_A.weight : pair.lora_B.weight;
           if (!t) throw new Error(`pacer: ${wf}: no tensor '${k}' for target module '${name}'`);
-          if (t.shape.join(',') !== dst.shape.join(',')) throw new Error(`pacer: ${wf}: '${k}' has shape [${t.shape}], expected [${dst.shape}]`);
+          if (t.shape.join(',') !== dst.shape.join(','))
+            throw new Error(`pacer: ${wf}: '${k}' has shape [${t.shape}], expected [${dst.shape}]`);
           noGrad(() => dst.copy_(t));
         }
       }
@@ -134,5 +209,3 @@ export class LoraAdapters {
     return ad;
   }
 }
-
-

@@ -5,7 +5,14 @@
 import { existsSync, mkdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  Tensor, loadSafetensors, loadShardedSafetensors, saveShardedSafetensors, atomicWrite, noGrad, scope, type DType,
+  type Tensor,
+  loadSafetensors,
+  loadShardedSafetensors,
+  saveShardedSafetensors,
+  atomicWrite,
+  noGrad,
+  scope,
+  type DType,
 } from '../engine/index.js';
 import { GPT, type GPTConfig } from './gpt.js';
 import { LlamaForCausalLM, type LlamaConfig } from './llama.js';
@@ -48,9 +55,13 @@ export function readJson(file: string, what: string): any {
 /** The model type ('gpt2', 'llama', 'mistral', 'qwen2', 'qwen3') a config describes. */
 export function modelTypeOf(config: Record<string, any>, file = 'config.json'): string {
   const arch = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
-  const t = (arch && ARCHS[arch]) ?? (typeof config.model_type === 'string' && ARCH_OF[config.model_type] ? config.model_type : undefined);
+  const t =
+    (arch && ARCHS[arch]) ??
+    (typeof config.model_type === 'string' && ARCH_OF[config.model_type] ? config.model_type : undefined);
   if (!t)
-    throw new Error(`pacer: ${file}: unsupported architecture ${arch ? `'${arch}'` : `(model_type '${config.model_type}')`}; supported: ${Object.keys(ARCHS).join(', ')}`);
+    throw new Error(
+      `pacer: ${file}: unsupported architecture ${arch ? `'${arch}'` : `(model_type '${config.model_type}')`}; supported: ${Object.keys(ARCHS).join(', ')}`,
+    );
   return t;
 }
 
@@ -79,9 +90,14 @@ export function modelFromConfig(config: Record<string, any>, file = 'config.json
 function buildModel(config: Record<string, any>, file: string): CausalLM {
   const t = modelTypeOf(config, file);
   for (const k of REQUIRED[t === 'gpt2' ? 'gpt2' : 'llama'])
-    if (!Number.isInteger(config[k]) || config[k] <= 0) throw new Error(`pacer: ${file}: '${k}' must be a positive integer, got ${JSON.stringify(config[k])}`);
+    if (!Number.isInteger(config[k]) || config[k] <= 0)
+      throw new Error(`pacer: ${file}: '${k}' must be a positive integer, got ${JSON.stringify(config[k])}`);
   if (t === 'gpt2') return new GPT({ ...(config as GPTConfig), model_type: 'gpt2' });
-  return new LlamaForCausalLM({ ...(config as LlamaConfig), model_type: t as LlamaConfig['model_type'], tie_word_embeddings: config.tie_word_embeddings ?? false });
+  return new LlamaForCausalLM({
+    ...(config as LlamaConfig),
+    model_type: t as LlamaConfig['model_type'],
+    tie_word_embeddings: config.tie_word_embeddings ?? false,
+  });
 }
 
 /** Checkpoint name -> model parameter name (null: not a parameter). */
@@ -105,36 +121,47 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): P
   const single = join(dir, 'model.safetensors');
   const index = join(dir, 'model.safetensors.index.json');
   if (!existsSync(single) && !existsSync(index))
-    throw new Error(`pacer: ${dir}: no weights found (expected model.safetensors or model.safetensors.index.json; .bin checkpoints are not read — convert them to safetensors)`);
+    throw new Error(
+      `pacer: ${dir}: no weights found (expected model.safetensors or model.safetensors.index.json; .bin checkpoints are not read — convert them to safetensors)`,
+    );
   const weightsFile = existsSync(single) ? single : index;
   const model = buildModel(config, cfgFile); // weights come from the checkpoint: no init
   const dtype = opts.dtype ?? 'float32';
   const unexpected: string[] = [];
-  noGrad(() => scope(() => {
-    const loaded = existsSync(single) ? loadSafetensors(single) : loadShardedSafetensors(index);
-    const own = new Map(model.namedParameters());
-    const seen = new Set<string>();
-    for (const [fname, raw] of loaded) {
-      const name = toModelName(t, fname);
-      if (name === null) continue;
-      const p = own.get(name);
-      if (!p) {
-        if (!(name === 'lm_head.weight' && !own.has(name))) unexpected.push(fname);
-        continue;
+  noGrad(() =>
+    scope(() => {
+      const loaded = existsSync(single) ? loadSafetensors(single) : loadShardedSafetensors(index);
+      const own = new Map(model.namedParameters());
+      const seen = new Set<string>();
+      for (const [fname, raw] of loaded) {
+        const name = toModelName(t, fname);
+        if (name === null) continue;
+        const p = own.get(name);
+        if (!p) {
+          if (!(name === 'lm_head.weight' && !own.has(name))) unexpected.push(fname);
+          continue;
+        }
+        let w = raw;
+        if (t === 'gpt2' && GPT2_CONV1D.test(name)) w = raw.T.contiguous();
+        if (w.shape.join(',') !== p.shape.join(','))
+          throw new Error(
+            `pacer: ${weightsFile}: tensor '${fname}' has shape [${raw.shape}] but ${cfgFile} implies [${t === 'gpt2' && GPT2_CONV1D.test(name) ? [...p.shape].reverse() : p.shape}] — the config and the weights disagree`,
+          );
+        let v = w.dtype === dtype || !['float32', 'float16', 'bfloat16', 'float64'].includes(w.dtype) ? w : w.to(dtype);
+        if (opts.device && opts.device !== 'cpu') v = v.to(opts.device);
+        model.setParameter(name, v); // setParameter keeps it out of this scope
+        seen.add(name);
       }
-      let w = raw;
-      if (t === 'gpt2' && GPT2_CONV1D.test(name)) w = raw.T.contiguous();
-      if (w.shape.join(',') !== p.shape.join(','))
-        throw new Error(`pacer: ${weightsFile}: tensor '${fname}' has shape [${raw.shape}] but ${cfgFile} implies [${t === 'gpt2' && GPT2_CONV1D.test(name) ? [...p.shape].reverse() : p.shape}] — the config and the weights disagree`);
-      let v = w.dtype === dtype || !['float32', 'float16', 'bfloat16', 'float64'].includes(w.dtype) ? w : w.to(dtype);
-      if (opts.device && opts.device !== 'cpu') v = v.to(opts.device);
-      model.setParameter(name, v); // setParameter keeps it out of this scope
-      seen.add(name);
-    }
-    const missing = [...own.keys()].filter((n) => !seen.has(n));
-    if (missing.length)
-      throw new Error(`pacer: ${weightsFile}: missing ${missing.length} tensor(s) the config needs: ${missing.slice(0, 5).map((n) => `'${n}'`).join(', ')}${missing.length > 5 ? ', …' : ''}`);
-  }));
+      const missing = [...own.keys()].filter((n) => !seen.has(n));
+      if (missing.length)
+        throw new Error(
+          `pacer: ${weightsFile}: missing ${missing.length} tensor(s) the config needs: ${missing
+            .slice(0, 5)
+            .map((n) => `'${n}'`)
+            .join(', ')}${missing.length > 5 ? ', …' : ''}`,
+        );
+    }),
+  );
   return { model, config, modelType: t, dir, unexpected };
 }
 
@@ -150,7 +177,11 @@ export function hfStateDict(model: CausalLM, modelType: string): Map<string, Ten
 }
 
 /** Write config.json and the weights (sharded above maxShardBytes) to dir. */
-export function savePretrained(pm: Pick<PretrainedModel, 'model' | 'config' | 'modelType'>, dir: string, opts: { maxShardBytes?: number } = {}): void {
+export function savePretrained(
+  pm: Pick<PretrainedModel, 'model' | 'config' | 'modelType'>,
+  dir: string,
+  opts: { maxShardBytes?: number } = {},
+): void {
   mkdirSync(dir, { recursive: true });
   scope(() => {
     const sd = hfStateDict(pm.model, pm.modelType);

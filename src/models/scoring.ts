@@ -2,27 +2,44 @@
 //   logprob(y | x) = sum_t log p(y_t | x, y_<t),
 // computed in right-padded batches (padding after the tokens cannot change what causal attention
 // sees, so results do not depend on batching beyond float rounding).
-import { Tensor, noGrad, scope, tensor } from '../engine/index.js';
+import { type Tensor, noGrad, scope, tensor } from '../engine/index.js';
 import type { CausalLM } from './types.js';
 
-export interface ScoreItem { prompt: number[]; completion: number[] }
-export interface ScoreResult { logprob: number; tokens: number; tokenLogprobs: number[] }
+export interface ScoreItem {
+  prompt: number[];
+  completion: number[];
+}
+export interface ScoreResult {
+  logprob: number;
+  tokens: number;
+  tokenLogprobs: number[];
+}
 
 /** Per-token log-probs of `ids[:, 1:]` under the model, [B, T-1], from logits [B, T, V]. */
 export function tokenLogprobs(logits: Tensor, ids: Tensor): Tensor {
   return scope(() => {
     const T = ids.shape[1];
-    const lp = logits.narrow(1, 0, T - 1).to('float32').logSoftmax(-1);
+    const lp = logits
+      .narrow(1, 0, T - 1)
+      .to('float32')
+      .logSoftmax(-1);
     return lp.gather(2, ids.narrow(1, 1, T - 1).unsqueeze(2)).squeeze(2);
   });
 }
 
-export function scoreCompletions(model: CausalLM, items: ScoreItem[], opts: { batchSize?: number; padTokenId?: number } = {}): ScoreResult[] {
+export function scoreCompletions(
+  model: CausalLM,
+  items: ScoreItem[],
+  opts: { batchSize?: number; padTokenId?: number } = {},
+): ScoreResult[] {
   const bs = opts.batchSize ?? 8;
   const pad = opts.padTokenId ?? 0;
   const out: ScoreResult[] = [];
   items.forEach((it, i) => {
-    if (it.prompt.length === 0) throw new Error(`pacer: item ${i}: the prompt tokenizes to nothing; the first completion token needs a context (add a BOS token)`);
+    if (it.prompt.length === 0)
+      throw new Error(
+        `pacer: item ${i}: the prompt tokenizes to nothing; the first completion token needs a context (add a BOS token)`,
+      );
   });
   const wasTraining = model.training;
   model.eval();
@@ -33,7 +50,12 @@ export function scoreCompletions(model: CausalLM, items: ScoreItem[], opts: { ba
         const T = Math.max(...batch.map((b) => b.prompt.length + b.completion.length));
         const flat = new BigInt64Array(batch.length * T).fill(BigInt(pad));
         const m = new BigInt64Array(batch.length * T);
-        batch.forEach((b, r) => [...b.prompt, ...b.completion].forEach((t, j) => { flat[r * T + j] = BigInt(t); m[r * T + j] = 1n; }));
+        batch.forEach((b, r) =>
+          [...b.prompt, ...b.completion].forEach((t, j) => {
+            flat[r * T + j] = BigInt(t);
+            m[r * T + j] = 1n;
+          }),
+        );
         const ids = tensor(flat, { shape: [batch.length, T] });
         const mask = tensor(m, { shape: [batch.length, T] });
         const lp = tokenLogprobs(model.forward(ids, { attentionMask: mask }), ids).toArray();
@@ -54,7 +76,10 @@ export function scoreCompletions(model: CausalLM, items: ScoreItem[], opts: { ba
  * -100 where a position is not scored (labels[t] is the token predicted at t). Returns sums [B]
  * and counts [B] (float32) with gradients flowing through the sums.
  */
-export function labelLogps(logits: Tensor, labels: Tensor): { sum: Tensor; count: Tensor; perToken: Tensor; mask: Tensor } {
+export function labelLogps(
+  logits: Tensor,
+  labels: Tensor,
+): { sum: Tensor; count: Tensor; perToken: Tensor; mask: Tensor } {
   const mask = labels.ne(-100);
   const safe = labels.maskedFill(labels.eq(-100), 0);
   const lp = logits.to('float32').logSoftmax(-1).gather(2, safe.unsqueeze(2)).squeeze(2);

@@ -14,7 +14,13 @@ export interface ForwardOptions {
 }
 
 export interface CausalLM extends Module {
-  readonly config: { model_type?: string; vocab_size: number; eos_token_id?: number | number[] | null; pad_token_id?: number | null; bos_token_id?: number | number[] | null };
+  readonly config: {
+    model_type?: string;
+    vocab_size: number;
+    eos_token_id?: number | number[] | null;
+    pad_token_id?: number | null;
+    bos_token_id?: number | number[] | null;
+  };
   readonly numLayers: number;
   readonly vocabSize: number;
   readonly hiddenSize: number;

@@ -18,10 +18,19 @@
 // loss times 2·σ(−m/τ), m a margin estimate (a dataset `margin` column, e.g. a reward model's
 // r_c − r_r, else the reference margin β·(logπ_ref(y_w) − logπ_ref(y_l))), so hard pairs (small or
 // negative margins) weigh up to 2 and easy ones toward 0; the weights are detached.
-import { Tensor, cat } from '../engine/index.js';
+import { type Tensor, cat } from '../engine/index.js';
 import { capExp, meanOf, type ObjectiveOutput } from './common.js';
 
-export const DPO_LOSS_TYPES = ['sigmoid', 'robust', 'hinge', 'ipo', 'apo_zero', 'apo_down', 'bco_pair', 'sppo_hard'] as const;
+export const DPO_LOSS_TYPES = [
+  'sigmoid',
+  'robust',
+  'hinge',
+  'ipo',
+  'apo_zero',
+  'apo_down',
+  'bco_pair',
+  'sppo_hard',
+] as const;
 export type DPOLossType = (typeof DPO_LOSS_TYPES)[number];
 export const F_DIVERGENCES = ['reverse_kl', 'forward_kl', 'js_divergence', 'alpha_divergence'] as const;
 export type FDivergence = (typeof F_DIVERGENCES)[number];
@@ -57,8 +66,12 @@ export class RunningMoments {
     this.var = newVar;
     this.count = tot;
   }
-  toJSON(): Record<string, number> { return { mean: this.mean, std: this.std, var: this.var, count: this.count }; }
-  load(s: Record<string, number>): void { Object.assign(this, s); }
+  toJSON(): Record<string, number> {
+    return { mean: this.mean, std: this.std, var: this.var, count: this.count };
+  }
+  load(s: Record<string, number>): void {
+    Object.assign(this, s);
+  }
 }
 
 export interface DPOInputs {
@@ -80,14 +93,17 @@ export interface DPOInputs {
 
 export function validateDPOConfig(c: DPOConfig): void {
   if (!(c.beta > 0)) throw new Error(`beta must be > 0, got ${c.beta}`);
-  for (const t of c.lossType) if (!DPO_LOSS_TYPES.includes(t)) throw new Error(`unknown loss_type '${t}' (expected one of ${DPO_LOSS_TYPES.join(', ')})`);
+  for (const t of c.lossType)
+    if (!DPO_LOSS_TYPES.includes(t))
+      throw new Error(`unknown loss_type '${t}' (expected one of ${DPO_LOSS_TYPES.join(', ')})`);
   if (c.lossWeights && c.lossWeights.length !== c.lossType.length)
     throw new Error(`loss_weights has ${c.lossWeights.length} entries but loss_type has ${c.lossType.length}`);
   const ls = c.labelSmoothing ?? 0;
   if (!(ls >= 0 && ls < 0.5)) throw new Error(`label_smoothing must be in [0, 0.5), got ${ls}`);
   if (ls > 0 && c.lossType.some((t) => !['sigmoid', 'robust'].includes(t)))
     throw new Error(`label_smoothing applies to the sigmoid and robust losses only, not ${c.lossType.join(', ')}`);
-  if (c.fDivergenceType && !F_DIVERGENCES.includes(c.fDivergenceType)) throw new Error(`unknown f_divergence_type '${c.fDivergenceType}' (expected ${F_DIVERGENCES.join(', ')})`);
+  if (c.fDivergenceType && !F_DIVERGENCES.includes(c.fDivergenceType))
+    throw new Error(`unknown f_divergence_type '${c.fDivergenceType}' (expected ${F_DIVERGENCES.join(', ')})`);
   if (c.rpoAlpha != null && !(c.rpoAlpha >= 0)) throw new Error(`rpo_alpha must be >= 0, got ${c.rpoAlpha}`);
 }
 
@@ -96,9 +112,18 @@ function term(t: DPOLossType, c: DPOConfig, logits: Tensor, cl: Tensor, rl: Tens
   const eps = c.labelSmoothing ?? 0;
   switch (t) {
     case 'sigmoid':
-      return logits.mul(b).logsigmoid().mul(-(1 - eps)).sub(logits.mul(-b).logsigmoid().mul(eps));
+      return logits
+        .mul(b)
+        .logsigmoid()
+        .mul(-(1 - eps))
+        .sub(logits.mul(-b).logsigmoid().mul(eps));
     case 'robust':
-      return logits.mul(b).logsigmoid().mul(-(1 - eps)).add(logits.mul(-b).logsigmoid().mul(eps)).div(1 - 2 * eps);
+      return logits
+        .mul(b)
+        .logsigmoid()
+        .mul(-(1 - eps))
+        .add(logits.mul(-b).logsigmoid().mul(eps))
+        .div(1 - 2 * eps);
     case 'hinge':
       return logits.mul(b).rsub(1).relu();
     case 'ipo':
@@ -114,26 +139,39 @@ function term(t: DPOLossType, c: DPOConfig, logits: Tensor, cl: Tensor, rl: Tens
       return cl.mul(b).sub(d).logsigmoid().neg().sub(rl.mul(b).sub(d).neg().logsigmoid());
     }
     case 'sppo_hard':
-      return cl.sub(0.5 / b).square().add(rl.add(0.5 / b).square());
+      return cl
+        .sub(0.5 / b)
+        .square()
+        .add(rl.add(0.5 / b).square());
   }
 }
 
 /** The DPO-family loss of a batch and TRL's metrics for it. */
 export function dpoLoss(x: DPOInputs, c: DPOConfig, running: RunningMoments = new RunningMoments()): ObjectiveOutput {
-  let pc = x.policyChosen, pr = x.policyRejected, rc = x.refChosen, rr = x.refRejected;
+  let pc = x.policyChosen,
+    pr = x.policyRejected,
+    rc = x.refChosen,
+    rr = x.refRejected;
   if (c.lossType.includes('ipo')) {
     if (!x.chosenLengths || !x.rejectedLengths) throw new Error('ipo needs completion lengths');
-    pc = pc.div(x.chosenLengths); pr = pr.div(x.rejectedLengths);
-    rc = rc.div(x.chosenLengths); rr = rr.div(x.rejectedLengths);
+    pc = pc.div(x.chosenLengths);
+    pr = pr.div(x.rejectedLengths);
+    rc = rc.div(x.chosenLengths);
+    rr = rr.div(x.rejectedLengths);
   }
-  if (c.referenceFree) { rc = rc.mul(0); rr = rr.mul(0); }
+  if (c.referenceFree) {
+    rc = rc.mul(0);
+    rr = rr.mul(0);
+  }
   const cl = pc.sub(rc);
   const rl = pr.sub(rr);
   const f = c.fDivergenceType ?? 'reverse_kl';
   let logits: Tensor;
   if (f === 'alpha_divergence' || f === 'forward_kl') {
     const a = f === 'forward_kl' ? 1 : (c.alphaDivergenceCoef ?? 1);
-    logits = capExp(rl.mul(-a)).sub(capExp(cl.mul(-a))).div(a);
+    logits = capExp(rl.mul(-a))
+      .sub(capExp(cl.mul(-a)))
+      .div(a);
   } else {
     logits = pc.sub(pr).sub(rc.sub(rr));
     if (f === 'js_divergence') logits = logits.sub(cl.softplus().sub(rl.softplus()));

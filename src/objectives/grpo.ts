@@ -9,7 +9,7 @@
 // (std unbiased, as torch.std); RLOO (Ahmadian et al. 2024): A_i = r_i − mean_{j≠i} r_j.
 // Reg-GRPO (DeepVideo-R1, arXiv 2506.07464, Eq. 5–8): regress the standardised sequence log-ratio
 // onto the standardised reward advantage: L = mean_i (Â_i − (ρ_i − μ_ρ)/σ_ρ)² + β·KL, no clipping.
-import { Tensor, tensor } from '../engine/index.js';
+import { type Tensor, tensor } from '../engine/index.js';
 import { meanOf, type ObjectiveOutput } from './common.js';
 
 export const GRPO_LOSS_TYPES = ['grpo', 'bnpo', 'dr_grpo', 'dapo'] as const;
@@ -57,21 +57,24 @@ export interface GRPOConfig {
 }
 
 export interface GRPOInputs {
-  logps: Tensor;      // [B, T] per-token log-probs under π_θ (with gradients)
-  oldLogps: Tensor;   // [B, T] under π_old (detached)
+  logps: Tensor; // [B, T] per-token log-probs under π_θ (with gradients)
+  oldLogps: Tensor; // [B, T] under π_old (detached)
   refLogps?: Tensor | null; // [B, T] under π_ref (needed when beta > 0)
   advantages: Tensor; // [B]
-  mask: Tensor;       // [B, T] float, 1 on completion tokens
+  mask: Tensor; // [B, T] float, 1 on completion tokens
 }
 
 export function grpoLoss(x: GRPOInputs, c: GRPOConfig): ObjectiveOutput {
-  if (!GRPO_LOSS_TYPES.includes(c.lossType)) throw new Error(`unknown loss_type '${c.lossType}' (expected ${GRPO_LOSS_TYPES.join(', ')})`);
+  if (!GRPO_LOSS_TYPES.includes(c.lossType))
+    throw new Error(`unknown loss_type '${c.lossType}' (expected ${GRPO_LOSS_TYPES.join(', ')})`);
   const m = x.mask;
   const lens = m.sum(-1).clamp(1, null);
   const logRatio = x.logps.sub(x.oldLogps.detach());
-  const logW = (c.importanceSampling ?? 'token') === 'sequence' ? logRatio.mul(m).sum(-1).div(lens).unsqueeze(-1) : logRatio;
+  const logW =
+    (c.importanceSampling ?? 'token') === 'sequence' ? logRatio.mul(m).sum(-1).div(lens).unsqueeze(-1) : logRatio;
   const coef1 = logW.exp();
-  const lo = 1 - c.epsilon, hi = 1 + (c.epsilonHigh ?? c.epsilon);
+  const lo = 1 - c.epsilon,
+    hi = 1 + (c.epsilonHigh ?? c.epsilon);
   const coef2 = coef1.clamp(lo, hi);
   const A = x.advantages.unsqueeze(1);
   let perToken = coef1.mul(A).minimum(coef2.mul(A)).neg();
@@ -85,12 +88,25 @@ export function grpoLoss(x: GRPOInputs, c: GRPOConfig): ObjectiveOutput {
   const B = x.logps.shape[0];
   let loss: Tensor;
   switch (c.lossType) {
-    case 'grpo': loss = perToken.mul(m).sum(-1).div(lens).mean(); break;
-    case 'bnpo': loss = perToken.mul(m).sum().div(Math.max(1, m.sum().item())); break;
+    case 'grpo':
+      loss = perToken.mul(m).sum(-1).div(lens).mean();
+      break;
+    case 'bnpo':
+      loss = perToken.mul(m).sum().div(Math.max(1, m.sum().item()));
+      break;
     case 'dr_grpo':
       if (!c.maxCompletionLength) throw new Error('dr_grpo needs max_completion_length');
-      loss = perToken.mul(m).sum().div(B * c.maxCompletionLength); break;
-    case 'dapo': loss = perToken.mul(m).sum().div(Math.max(1, c.globalActiveTokens ?? m.sum().item())); break;
+      loss = perToken
+        .mul(m)
+        .sum()
+        .div(B * c.maxCompletionLength);
+      break;
+    case 'dapo':
+      loss = perToken
+        .mul(m)
+        .sum()
+        .div(Math.max(1, c.globalActiveTokens ?? m.sum().item()));
+      break;
   }
   const tokens = Math.max(1, m.sum().item());
   const masked = (t: Tensor) => t.float().mul(m).sum().item() / tokens;
@@ -107,7 +123,10 @@ export function grpoLoss(x: GRPOInputs, c: GRPOConfig): ObjectiveOutput {
 }
 
 /** Reg-GRPO: squared error between standardised reward advantages and standardised sequence log-ratios, per group. */
-export function regGrpoLoss(x: { seqLogps: Tensor; oldSeqLogps: Tensor; rewards: number[]; groupSize: number; klPerSeq?: Tensor | null }, c: { beta: number }): ObjectiveOutput {
+export function regGrpoLoss(
+  x: { seqLogps: Tensor; oldSeqLogps: Tensor; rewards: number[]; groupSize: number; klPerSeq?: Tensor | null },
+  c: { beta: number },
+): ObjectiveOutput {
   const G = x.groupSize;
   const n = x.rewards.length;
   const adv = tensor(groupAdvantages(x.rewards, G, 'group'), { dtype: x.seqLogps.dtype });

@@ -1,7 +1,7 @@
 // Supervised fine-tuning: next-token negative log-likelihood averaged over the tokens the loss
 // mask selects (completion-only loss when the mask covers completions only), as TRL's SFTTrainer.
 //   L = - sum_{t in mask} log p(y_t | y_<t) / |mask|
-import { Tensor, F } from '../engine/index.js';
+import { type Tensor, F } from '../engine/index.js';
 import type { ObjectiveOutput } from './common.js';
 
 /** logits [B, T, V]; labels [B, T] (int64) already shifted so labels[t] is predicted at t; -100 = ignore. */

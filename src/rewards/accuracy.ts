@@ -29,7 +29,12 @@ function lastBoxed(text: string): string | null {
 
 /** A canonical string for an answer: numbers as reduced values, text lower-cased without spaces. */
 export function normalizeAnswer(a: string): string {
-  let s = a.trim().replace(/^\$+|\$+$/g, '').replace(/\\[,!;:]/g, '').replace(/\\(?:text|mathrm)\{([^}]*)\}/g, '$1').replace(/\\left|\\right/g, '');
+  let s = a
+    .trim()
+    .replace(/^\$+|\$+$/g, '')
+    .replace(/\\[,!;:]/g, '')
+    .replace(/\\(?:text|mathrm)\{([^}]*)\}/g, '$1')
+    .replace(/\\left|\\right/g, '');
   s = s.replace(/\\d?frac\{([^}]*)\}\{([^}]*)\}/g, '($1)/($2)');
   s = s.replace(/\s+/g, '').replace(/\.$/, '');
   const pct = /^(-?[\d,]*\.?\d+)%$/.exec(s);
@@ -51,7 +56,7 @@ function canonicalNumber(x: number): string {
 
 export function answersMatch(pred: string | null, ref: unknown): boolean {
   if (pred === null || ref === null || ref === undefined) return false;
-  const r = typeof ref === 'number' ? String(ref) : extractAnswer(String(ref)) ?? String(ref);
+  const r = typeof ref === 'number' ? String(ref) : (extractAnswer(String(ref)) ?? String(ref));
   return normalizeAnswer(pred) === normalizeAnswer(r);
 }
 
@@ -60,7 +65,9 @@ export function accuracyReward(o: { column?: string } = {}): RewardFunction {
   return (input) => {
     const name = o.column ?? ('answer' in input.columns ? 'answer' : 'solution');
     const ref = column(input, name, 'accuracy');
-    return input.completions.map((c, i) => (ref[i] === null || ref[i] === undefined ? null : answersMatch(extractAnswer(completionText(c)), ref[i]) ? 1 : 0));
+    return input.completions.map((c, i) =>
+      ref[i] === null || ref[i] === undefined ? null : answersMatch(extractAnswer(completionText(c)), ref[i]) ? 1 : 0,
+    );
   };
 }
 
@@ -69,13 +76,18 @@ export function exactMatchReward(o: { column?: string; caseSensitive?: boolean }
   return (input) => {
     const ref = column(input, o.column ?? 'answer', 'exact_match');
     const norm = (s: string) => (o.caseSensitive ? s.trim() : s.trim().toLowerCase());
-    return input.completions.map((c, i) => (ref[i] == null ? null : norm(completionText(c)) === norm(String(ref[i])) ? 1 : 0));
+    return input.completions.map((c, i) =>
+      ref[i] == null ? null : norm(completionText(c)) === norm(String(ref[i])) ? 1 : 0,
+    );
   };
 }
 
 /** The chosen option letter: <answer>B</answer>, "answer is (B)", or a lone letter. */
 export function extractChoice(text: string): string | null {
-  const m = /<answer>\s*\(?([A-Z])\)?/i.exec(text) ?? /answer\s*(?:is|:)?\s*\(?([A-Z])\)?(?![a-z])/i.exec(text) ?? /^\s*\(?([A-Z])\)?[.)]?\s*$/i.exec(text);
+  const m =
+    /<answer>\s*\(?([A-Z])\)?/i.exec(text) ??
+    /answer\s*(?:is|:)?\s*\(?([A-Z])\)?(?![a-z])/i.exec(text) ??
+    /^\s*\(?([A-Z])\)?[.)]?\s*$/i.exec(text);
   return m ? m[1].toUpperCase() : null;
 }
 
@@ -83,6 +95,8 @@ export function extractChoice(text: string): string | null {
 export function multipleChoiceReward(o: { column?: string } = {}): RewardFunction {
   return (input) => {
     const ref = column(input, o.column ?? 'answer', 'multiple_choice');
-    return input.completions.map((c, i) => (ref[i] == null ? null : extractChoice(completionText(c)) === String(ref[i]).trim().toUpperCase() ? 1 : 0));
+    return input.completions.map((c, i) =>
+      ref[i] == null ? null : extractChoice(completionText(c)) === String(ref[i]).trim().toUpperCase() ? 1 : 0,
+    );
   };
 }

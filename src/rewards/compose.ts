@@ -11,7 +11,12 @@ import { rng } from '../data/random.js';
 import type { NamedReward, RewardFunction, RewardInput, RewardOutput } from './types.js';
 
 export type Aggregation = 'weighted_sum' | 'normalized' | 'log_tamed';
-export interface RunOptions { timeoutMs?: number; onError?: 'skip' | 'zero'; aggregation?: Aggregation; log?: (msg: string) => void }
+export interface RunOptions {
+  timeoutMs?: number;
+  onError?: 'skip' | 'zero';
+  aggregation?: Aggregation;
+  log?: (msg: string) => void;
+}
 export interface RewardReport {
   /** Combined reward per sample (null when no reward applied). */
   rewards: Array<number | null>;
@@ -24,34 +29,55 @@ export interface RewardReport {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms); })]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => {
+      t = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 
-export async function runRewards(rewards: NamedReward[], input: RewardInput, o: RunOptions = {}): Promise<RewardReport> {
+export async function runRewards(
+  rewards: NamedReward[],
+  input: RewardInput,
+  o: RunOptions = {},
+): Promise<RewardReport> {
   const n = input.completions.length;
   const onError = o.onError ?? 'skip';
   const errors: string[] = [];
   const perReward: Record<string, RewardOutput> = {};
-  await Promise.all(rewards.map(async (r) => {
-    const fallback = () => new Array(n).fill(onError === 'zero' ? 0 : null);
-    try {
-      const out = await withTimeout(Promise.resolve().then(() => r.fn(input)), o.timeoutMs ?? 10_000, `reward '${r.name}'`);
-      if (!Array.isArray(out) || out.length !== n) throw new Error(`reward '${r.name}' returned ${Array.isArray(out) ? out.length : typeof out} values for ${n} completions`);
-      perReward[r.name] = out.map((v, i) => {
-        if (v === null || v === undefined) return null;
-        if (typeof v !== 'number' || !Number.isFinite(v)) {
-          errors.push(`reward '${r.name}' gave ${v} for sample ${i}`);
-          return onError === 'zero' ? 0 : null;
-        }
-        return v;
-      });
-    } catch (e) {
-      errors.push(`reward '${r.name}' failed: ${(e as Error).message}`);
-      perReward[r.name] = fallback();
-    }
-  }));
+  await Promise.all(
+    rewards.map(async (r) => {
+      const fallback = () => new Array(n).fill(onError === 'zero' ? 0 : null);
+      try {
+        const out = await withTimeout(
+          Promise.resolve().then(() => r.fn(input)),
+          o.timeoutMs ?? 10_000,
+          `reward '${r.name}'`,
+        );
+        if (!Array.isArray(out) || out.length !== n)
+          throw new Error(
+            `reward '${r.name}' returned ${Array.isArray(out) ? out.length : typeof out} values for ${n} completions`,
+          );
+        perReward[r.name] = out.map((v, i) => {
+          if (v === null || v === undefined) return null;
+          if (typeof v !== 'number' || !Number.isFinite(v)) {
+            errors.push(`reward '${r.name}' gave ${v} for sample ${i}`);
+            return onError === 'zero' ? 0 : null;
+          }
+          return v;
+        });
+      } catch (e) {
+        errors.push(`reward '${r.name}' failed: ${(e as Error).message}`);
+        perReward[r.name] = fallback();
+      }
+    }),
+  );
   for (const e of errors) o.log?.(`pacer: ${e} (handled: ${onError})`);
-  const rewardsOut = aggregate(rewards.map((r) => ({ values: perReward[r.name], weight: r.weight ?? 1 })), o.aggregation ?? 'weighted_sum');
+  const rewardsOut = aggregate(
+    rewards.map((r) => ({ values: perReward[r.name], weight: r.weight ?? 1 })),
+    o.aggregation ?? 'weighted_sum',
+  );
   const metrics: Record<string, number> = {};
   for (const r of rewards) {
     const v = perReward[r.name].filter((x): x is number => x !== null);
@@ -60,7 +86,10 @@ export async function runRewards(rewards: NamedReward[], input: RewardInput, o: 
   return { rewards: rewardsOut, perReward, metrics, errors };
 }
 
-export function aggregate(parts: Array<{ values: RewardOutput; weight: number }>, how: Aggregation): Array<number | null> {
+export function aggregate(
+  parts: Array<{ values: RewardOutput; weight: number }>,
+  how: Aggregation,
+): Array<number | null> {
   const n = parts[0]?.values.length ?? 0;
   const stats = parts.map((p) => {
     const v = p.values.filter((x): x is number => x !== null);
@@ -75,7 +104,12 @@ export function aggregate(parts: Array<{ values: RewardOutput; weight: number }>
       const v = p.values[i];
       if (v === null) return;
       any = true;
-      const x = how === 'normalized' ? (v - stats[k].m) / (stats[k].s + 1e-6) : how === 'log_tamed' ? Math.sign(v) * Math.log1p(Math.abs(v)) : v;
+      const x =
+        how === 'normalized'
+          ? (v - stats[k].m) / (stats[k].s + 1e-6)
+          : how === 'log_tamed'
+            ? Math.sign(v) * Math.log1p(Math.abs(v))
+            : v;
       total += p.weight * x;
     });
     return any ? total : null;

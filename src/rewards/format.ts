@@ -13,17 +13,25 @@ export function thinkAnswerFormatReward(): RewardFunction {
   return (input) => input.completions.map((c) => (THINK_ANSWER.test(completionText(c)) ? 1 : 0));
 }
 
-export const DEFAULT_REASONING_CUES = [/\b(first|second|then|next|finally)\b/i, /\b(because|since|so|therefore|thus)\b/i, /\b(check|verify|double-check)\b/i, /\b(answer is|the result is)\b/i];
+export const DEFAULT_REASONING_CUES = [
+  /\b(first|second|then|next|finally)\b/i,
+  /\b(because|since|so|therefore|thus)\b/i,
+  /\b(check|verify|double-check)\b/i,
+  /\b(answer is|the result is)\b/i,
+];
 
 export function reasoningPatternReward(cues: RegExp[] = DEFAULT_REASONING_CUES): RewardFunction {
-  return (input) => input.completions.map((c) => {
-    const t = completionText(c);
-    return cues.filter((re) => re.test(t)).length / cues.length;
-  });
+  return (input) =>
+    input.completions.map((c) => {
+      const t = completionText(c);
+      return cues.filter((re) => re.test(t)).length / cues.length;
+    });
 }
 
 function lengths(input: { completions: string[]; completionIds?: number[][] }): number[] {
-  return input.completionIds ? input.completionIds.map((ids) => ids.length) : input.completions.map((c) => completionText(c).length);
+  return input.completionIds
+    ? input.completionIds.map((ids) => ids.length)
+    : input.completions.map((c) => completionText(c).length);
 }
 
 export function lengthPenaltyReward(o: { budget: number }): RewardFunction {

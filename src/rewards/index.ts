@@ -1,6 +1,11 @@
 // The reward library by name, for configs and the reward server: "NAME" or "NAME:key=value:…".
 import { accuracyReward, exactMatchReward, multipleChoiceReward } from './accuracy.js';
-import { thinkAnswerFormatReward, reasoningPatternReward, lengthPenaltyReward, overlongPenaltyReward } from './format.js';
+import {
+  thinkAnswerFormatReward,
+  reasoningPatternReward,
+  lengthPenaltyReward,
+  overlongPenaltyReward,
+} from './format.js';
 import { iouReward, temporalIoUReward, gaussianPointRewardFn } from './spatial.js';
 import { partialMatchReward, hierarchicalReward } from './partial.js';
 import { completionText, type NamedReward, type RewardFunction } from './types.js';
@@ -39,23 +44,35 @@ export const REWARDS: Record<string, (o: Opts, name: string) => RewardFunction> 
   partial_match: (o) => partialMatchReward({ column: o.column }),
   hierarchical: (o) => hierarchicalReward({ column: o.column, separator: o.separator }),
   remote: (o, n) => {
-    if (!o.url) throw new Error(`pacer: reward 'remote' needs url=... (e.g. remote:url=http://127.0.0.1:5000/get_reward)`);
-    return remoteReward({ url: o.url, tokenEnv: o.token_env ?? 'PACER_REWARD_TOKEN', labelColumn: o.label ?? 'answer',
-      timeoutMs: num(o, 'timeout', n, 30) * 1000, retries: num(o, 'retries', n, 3) });
+    if (!o.url)
+      throw new Error(`pacer: reward 'remote' needs url=... (e.g. remote:url=http://127.0.0.1:5000/get_reward)`);
+    return remoteReward({
+      url: o.url,
+      tokenEnv: o.token_env ?? 'PACER_REWARD_TOKEN',
+      labelColumn: o.label ?? 'answer',
+      timeoutMs: num(o, 'timeout', n, 30) * 1000,
+      retries: num(o, 'retries', n, 3),
+    });
   },
 };
 
-
 /** Parse "accuracy,overlong:max_length=512:cache=128" with optional weights into named rewards. */
 export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[] {
-  const parts = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new Error('pacer: no reward named');
-  if (weights && weights.length !== parts.length) throw new Error(`pacer: ${weights.length} weights for ${parts.length} rewards`);
+  if (weights && weights.length !== parts.length)
+    throw new Error(`pacer: ${weights.length} weights for ${parts.length} rewards`);
   return parts.map((p, i) => {
     // option values may contain ':' (URLs): a fragment without '=' continues the previous value
     const [name, ...frags] = p.split(':');
     const kv: string[] = [];
-    for (const f of frags) { if (!f.includes('=') && kv.length) kv[kv.length - 1] += ':' + f; else kv.push(f); }
+    for (const f of frags) {
+      if (!f.includes('=') && kv.length) kv[kv.length - 1] += ':' + f;
+      else kv.push(f);
+    }
     const make = REWARDS[name];
     if (!make) throw new Error(`pacer: unknown reward '${name}' (available: ${Object.keys(REWARDS).join(', ')})`);
     const opts: Opts = {};
@@ -84,22 +101,26 @@ export function rewardModelReward(dir: string, batchSize = 16): import('./types.
     const { m, tok } = loaded;
     const seqs = input.completions.map((c, i) => {
       const p = input.prompts[i];
-      const prompt = Array.isArray(p) ? tok.encode(tok.applyChatTemplate(p, { addGenerationPrompt: true })) : tok.encode(p, { addSpecialTokens: true });
+      const prompt = Array.isArray(p)
+        ? tok.encode(tok.applyChatTemplate(p, { addGenerationPrompt: true }))
+        : tok.encode(p, { addSpecialTokens: true });
       const ids = [...prompt, ...tok.encode(completionText(c))];
       return { ids, loss: ids.map(() => false) };
     });
     const out: number[] = [];
     noGrad(() => {
-      for (let s = 0; s < seqs.length; s += batchSize) scope(() => {
-        const b = collate(seqs.slice(s, s + batchSize), tok.padTokenId ?? tok.eosTokenId ?? 0);
-        out.push(...m.forward(b.ids, b.attentionMask).toArray());
-      });
+      for (let s = 0; s < seqs.length; s += batchSize)
+        scope(() => {
+          const b = collate(seqs.slice(s, s + batchSize), tok.padTokenId ?? tok.eosTokenId ?? 0);
+          out.push(...m.forward(b.ids, b.attentionMask).toArray());
+        });
     });
     return out;
   };
 }
 
 REWARDS.reward_model = (o, n) => {
-  if (!o.path) throw new Error(`pacer: reward '${n}' needs path=DIR (a folder written by pacer train with trainer: reward)`);
+  if (!o.path)
+    throw new Error(`pacer: reward '${n}' needs path=DIR (a folder written by pacer train with trainer: reward)`);
   return rewardModelReward(o.path);
 };

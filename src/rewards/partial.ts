@@ -31,8 +31,14 @@ export function hierarchicalReward(o: { column?: string; separator?: string } = 
     const ref = column(input, o.column ?? 'answer', 'hierarchical');
     return input.completions.map((c, i) => {
       if (ref[i] == null) return null;
-      const want = String(ref[i]).toLowerCase().split(sep).map((s) => s.trim());
-      const got = (extractAnswer(completionText(c)) ?? completionText(c)).toLowerCase().split(sep).map((s) => s.trim());
+      const want = String(ref[i])
+        .toLowerCase()
+        .split(sep)
+        .map((s) => s.trim());
+      const got = (extractAnswer(completionText(c)) ?? completionText(c))
+        .toLowerCase()
+        .split(sep)
+        .map((s) => s.trim());
       let k = 0;
       while (k < want.length && got[k] === want[k]) k++;
       return k / want.length;

@@ -8,7 +8,12 @@
 import { column, completionText, type RewardFunction } from './types.js';
 
 export function parseNumbers(text: string, n: number): number[] | null {
-  const lists = [...text.matchAll(/\[([^\[\]]+)\]/g)].map((m) => m[1].split(/[,\s]+/).filter(Boolean).map(Number));
+  const lists = [...text.matchAll(/\[([^[\]]+)\]/g)].map((m) =>
+    m[1]
+      .split(/[,\s]+/)
+      .filter(Boolean)
+      .map(Number),
+  );
   const ok = lists.filter((l) => l.length === n && l.every(Number.isFinite));
   return ok.length ? ok[ok.length - 1] : null;
 }
@@ -30,18 +35,28 @@ export function temporalIoU(p: number[], q: number[]): number {
 }
 
 export function gaussianPointReward(point: number[], box: number[], alpha = 0.5): number {
-  const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
-  const sx = Math.max(alpha * (box[2] - box[0]), 1e-6), sy = Math.max(alpha * (box[3] - box[1]), 1e-6);
+  const cx = (box[0] + box[2]) / 2,
+    cy = (box[1] + box[3]) / 2;
+  const sx = Math.max(alpha * (box[2] - box[0]), 1e-6),
+    sy = Math.max(alpha * (box[3] - box[1]), 1e-6);
   return Math.exp(-((point[0] - cx) ** 2 / (2 * sx * sx) + (point[1] - cy) ** 2 / (2 * sy * sy)));
 }
 
 function refList(v: unknown, n: number, reward: string, i: number): number[] {
-  if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number')) throw new Error(`pacer: reward '${reward}': sample ${i} needs a reference of ${n} numbers, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number'))
+    throw new Error(
+      `pacer: reward '${reward}': sample ${i} needs a reference of ${n} numbers, got ${JSON.stringify(v)}`,
+    );
   return v as number[];
 }
 
 /** A reward comparing the last list of n numbers in the completion with a reference column (0 when none is given). */
-function listReward(name: string, col: string, n: number, score: (pred: number[], ref: number[]) => number): RewardFunction {
+function listReward(
+  name: string,
+  col: string,
+  n: number,
+  score: (pred: number[], ref: number[]) => number,
+): RewardFunction {
   return (input) => {
     const ref = column(input, col, name);
     return input.completions.map((c, i) => {
@@ -70,7 +85,8 @@ export function gaussianPointRewardFn(o: { column?: string; alpha?: number } = {
       const pb = parseNumbers(t, 4);
       if (pb) {
         const center = [(pb[0] + pb[2]) / 2, (pb[1] + pb[3]) / 2];
-        const iw = Math.max(0, Math.min(pb[2], box[2]) - Math.max(pb[0], box[0])), ih = Math.max(0, Math.min(pb[3], box[3]) - Math.max(pb[1], box[1]));
+        const iw = Math.max(0, Math.min(pb[2], box[2]) - Math.max(pb[0], box[0])),
+          ih = Math.max(0, Math.min(pb[3], box[3]) - Math.max(pb[1], box[1]));
         const coverage = (iw * ih) / Math.max(1e-12, (box[2] - box[0]) * (box[3] - box[1]));
         return 0.5 * gaussianPointReward(center, box, o.alpha) + 0.5 * coverage;
       }

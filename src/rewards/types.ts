@@ -31,7 +31,13 @@ export function completionText(c: unknown): string {
 /** The column a reward needs; a clear error when the dataset lacks it. */
 export function column(input: RewardInput, name: string, reward: string): unknown[] {
   const c = input.columns[name];
-  if (!c) throw new Error(`pacer: reward '${reward}' needs a '${name}' column in the dataset (columns present: ${Object.keys(input.columns).join(', ') || 'none'})`);
-  if (c.length !== input.completions.length) throw new Error(`pacer: reward '${reward}': column '${name}' has ${c.length} values for ${input.completions.length} completions`);
+  if (!c)
+    throw new Error(
+      `pacer: reward '${reward}' needs a '${name}' column in the dataset (columns present: ${Object.keys(input.columns).join(', ') || 'none'})`,
+    );
+  if (c.length !== input.completions.length)
+    throw new Error(
+      `pacer: reward '${reward}': column '${name}' has ${c.length} values for ${input.completions.length} completions`,
+    );
   return c;
 }

@@ -4,10 +4,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const data = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers });
   res.end(data);
@@ -36,11 +46,17 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
 export function hasBearer(req: IncomingMessage, token: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
   if (!m) return false;
-  const a = Buffer.from(m[1]), b = Buffer.from(token);
+  const a = Buffer.from(m[1]),
+    b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export interface RetryOptions { token?: string; timeoutMs?: number; retries?: number; backoffMs?: number }
+export interface RetryOptions {
+  token?: string;
+  timeoutMs?: number;
+  retries?: number;
+  backoffMs?: number;
+}
 
 /**
  * POST a JSON body and return the parsed JSON answer. Network errors, timeouts, 429 and 5xx are
@@ -55,7 +71,8 @@ export async function postJsonWithRetry(url: string, body: unknown, o: RetryOpti
     let text: string;
     try {
       res = await fetch(url, {
-        method: 'POST', signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
+        method: 'POST',
+        signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
         headers: { 'content-type': 'application/json', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
         body: JSON.stringify(body),
       });
@@ -64,7 +81,10 @@ export async function postJsonWithRetry(url: string, body: unknown, o: RetryOpti
       last = e as Error;
       continue;
     }
-    if (res.status >= 500 || res.status === 429) { last = new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`); continue; }
+    if (res.status >= 500 || res.status === 429) {
+      last = new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+      continue;
+    }
     if (!res.ok) throw new Error(`pacer: ${what} ${url} answered ${res.status}: ${text.slice(0, 300)}`);
     try {
       return JSON.parse(text);
@@ -72,5 +92,7 @@ export async function postJsonWithRetry(url: string, body: unknown, o: RetryOpti
       throw new Error(`pacer: ${what} ${url} answered with invalid JSON: ${text.slice(0, 200)}`);
     }
   }
-  throw new Error(`pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); is it running, and is the URL right?`);
+  throw new Error(
+    `pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); is it running, and is the URL right?`,
+  );
 }

@@ -14,7 +14,8 @@ export interface ChatMessage {
 
 function tokenString(v: unknown): string | null {
   if (typeof v === 'string') return v;
-  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string')
+    return (v as { content: string }).content;
   return null;
 }
 
@@ -26,20 +27,31 @@ export class Tokenizer {
   readonly padToken: string | null;
   readonly chatTemplate: string | null;
 
-  constructor(readonly tokenizerJson: Record<string, any>, readonly tokenizerConfig: Record<string, any> = {}, readonly source = 'tokenizer.json') {
+  constructor(
+    readonly tokenizerJson: Record<string, any>,
+    readonly tokenizerConfig: Record<string, any> = {},
+    readonly source = 'tokenizer.json',
+  ) {
     this.tok = new HFTokenizer(tokenizerJson as any, tokenizerConfig as any);
     this.bosToken = tokenString(tokenizerConfig.bos_token);
     this.eosToken = tokenString(tokenizerConfig.eos_token);
     this.padToken = tokenString(tokenizerConfig.pad_token);
     const ct = tokenizerConfig.chat_template;
-    this.chatTemplate = typeof ct === 'string' ? ct : Array.isArray(ct) ? (ct.find((t: any) => t.name === 'default')?.template ?? null) : null;
+    this.chatTemplate =
+      typeof ct === 'string'
+        ? ct
+        : Array.isArray(ct)
+          ? (ct.find((t: any) => t.name === 'default')?.template ?? null)
+          : null;
   }
 
   /** Load tokenizer.json (+ tokenizer_config.json when present) from a model folder. */
   static fromPretrained(dir: string): Tokenizer {
     const tj = join(dir, 'tokenizer.json');
     if (!existsSync(tj))
-      throw new Error(`pacer: ${tj} not found: the model folder has no tokenizer (pacer reads the fast-tokenizer file tokenizer.json; save one with tokenizer.save_pretrained() in Python)`);
+      throw new Error(
+        `pacer: ${tj} not found: the model folder has no tokenizer (pacer reads the fast-tokenizer file tokenizer.json; save one with tokenizer.save_pretrained() in Python)`,
+      );
     const parse = (f: string) => {
       try {
         return JSON.parse(readFileSync(f, 'utf8'));
@@ -58,16 +70,34 @@ export class Tokenizer {
   decode(ids: number[], opts: { skipSpecialTokens?: boolean } = {}): string {
     return this.tok.decode(ids, { skip_special_tokens: opts.skipSpecialTokens ?? false });
   }
-  tokenToId(token: string): number | undefined { return this.tok.token_to_id(token); }
-  idToToken(id: number): string | undefined { return this.tok.id_to_token(id); }
-  get vocabSize(): number { return this.tok.get_vocab(true).size; }
-  get bosTokenId(): number | null { return this.bosToken ? (this.tokenToId(this.bosToken) ?? null) : null; }
-  get eosTokenId(): number | null { return this.eosToken ? (this.tokenToId(this.eosToken) ?? null) : null; }
-  get padTokenId(): number | null { return this.padToken ? (this.tokenToId(this.padToken) ?? null) : null; }
+  tokenToId(token: string): number | undefined {
+    return this.tok.token_to_id(token);
+  }
+  idToToken(id: number): string | undefined {
+    return this.tok.id_to_token(id);
+  }
+  get vocabSize(): number {
+    return this.tok.get_vocab(true).size;
+  }
+  get bosTokenId(): number | null {
+    return this.bosToken ? (this.tokenToId(this.bosToken) ?? null) : null;
+  }
+  get eosTokenId(): number | null {
+    return this.eosToken ? (this.tokenToId(this.eosToken) ?? null) : null;
+  }
+  get padTokenId(): number | null {
+    return this.padToken ? (this.tokenToId(this.padToken) ?? null) : null;
+  }
 
   /** Render a conversation with the tokenizer's chat template (a string, like tokenize=False). */
-  applyChatTemplate(messages: ChatMessage[], opts: { addGenerationPrompt?: boolean; extra?: Record<string, unknown> } = {}): string {
-    if (!this.chatTemplate) throw new Error(`pacer: ${this.source}: the tokenizer has no chat_template (in tokenizer_config.json), so conversational data cannot be rendered`);
+  applyChatTemplate(
+    messages: ChatMessage[],
+    opts: { addGenerationPrompt?: boolean; extra?: Record<string, unknown> } = {},
+  ): string {
+    if (!this.chatTemplate)
+      throw new Error(
+        `pacer: ${this.source}: the tokenizer has no chat_template (in tokenizer_config.json), so conversational data cannot be rendered`,
+      );
     this.template ??= new Template(this.chatTemplate);
     return this.template.render({
       messages,

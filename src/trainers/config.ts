@@ -8,13 +8,39 @@ import { DPO_LOSS_TYPES, F_DIVERGENCES, CPO_LOSS_TYPES, validateDPOConfig } from
 
 export class ConfigError extends Error {}
 
-export const TRAINERS = ['sft', 'reward', 'dpo', 'kto', 'orpo', 'cpo', 'grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'] as const;
+export const TRAINERS = [
+  'sft',
+  'reward',
+  'dpo',
+  'kto',
+  'orpo',
+  'cpo',
+  'grpo',
+  'rloo',
+  'reg_grpo',
+  'raft',
+  'online_dpo',
+] as const;
 export const ONLINE_TRAINERS = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'];
 const ON = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'] as TrainerName[];
 export type TrainerName = (typeof TRAINERS)[number];
 
-type Kind = 'string' | 'number' | 'int' | 'bool' | 'string|null' | 'number|null' | 'int|null' | 'path' | 'path|null' | 'any';
-interface KeySpec { kind: Kind; default?: unknown; only?: TrainerName[] }
+type Kind =
+  | 'string'
+  | 'number'
+  | 'int'
+  | 'bool'
+  | 'string|null'
+  | 'number|null'
+  | 'int|null'
+  | 'path'
+  | 'path|null'
+  | 'any';
+interface KeySpec {
+  kind: Kind;
+  default?: unknown;
+  only?: TrainerName[];
+}
 
 const COMMON: Record<string, KeySpec> = {
   trainer: { kind: 'string' },
@@ -110,7 +136,19 @@ const COMMON: Record<string, KeySpec> = {
   category_column: { kind: 'string|null', default: null, only: ON },
 };
 
-const LR_DEFAULT: Record<TrainerName, number> = { sft: 2e-5, reward: 1e-5, dpo: 1e-6, kto: 1e-6, orpo: 1e-6, cpo: 1e-6, grpo: 1e-6, rloo: 1e-6, reg_grpo: 1e-6, raft: 1e-5, online_dpo: 5e-7 };
+const LR_DEFAULT: Record<TrainerName, number> = {
+  sft: 2e-5,
+  reward: 1e-5,
+  dpo: 1e-6,
+  kto: 1e-6,
+  orpo: 1e-6,
+  cpo: 1e-6,
+  grpo: 1e-6,
+  rloo: 1e-6,
+  reg_grpo: 1e-6,
+  raft: 1e-5,
+  online_dpo: 5e-7,
+};
 
 export interface TrainConfig {
   trainer: TrainerName;
@@ -212,12 +250,15 @@ function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
   return d[a.length][b.length];
 }
 
 function checkKind(src: string, key: string, v: unknown, kind: Kind): void {
-  const bad = (want: string) => { throw new ConfigError(`pacer: ${src}: '${key}' must be ${want}, got ${JSON.stringify(v)}`); };
+  const bad = (want: string) => {
+    throw new ConfigError(`pacer: ${src}: '${key}' must be ${want}, got ${JSON.stringify(v)}`);
+  };
   const nullable = kind.endsWith('|null');
   if (v === null && nullable) return;
   const base = kind.replace('|null', '');
@@ -230,52 +271,94 @@ function checkKind(src: string, key: string, v: unknown, kind: Kind): void {
 
 /** Validate and complete a config object (paths resolved against baseDir). */
 export function resolveConfig(raw: Record<string, unknown>, src = '<config>', baseDir = process.cwd()): TrainConfig {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(`pacer: ${src}: the config must be a mapping of keys to values`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(`pacer: ${src}: the config must be a mapping of keys to values`);
   const trainer = raw.trainer as TrainerName;
   if (trainer === undefined) throw new ConfigError(`pacer: ${src}: missing 'trainer' (one of ${TRAINERS.join(', ')})`);
-  if (!TRAINERS.includes(trainer)) throw new ConfigError(`pacer: ${src}: unknown trainer '${String(trainer)}' (expected one of ${TRAINERS.join(', ')})`);
+  if (!TRAINERS.includes(trainer))
+    throw new ConfigError(
+      `pacer: ${src}: unknown trainer '${String(trainer)}' (expected one of ${TRAINERS.join(', ')})`,
+    );
   const out: Record<string, unknown> = { _source: src };
   for (const [k, v] of Object.entries(raw)) {
     const spec = COMMON[k];
     if (!spec) {
-      const near = Object.keys(COMMON).map((c) => [c, editDistance(k, c)] as const).sort((a, b) => a[1] - b[1])[0];
-      throw new ConfigError(`pacer: ${src}: unknown key '${k}'${near && near[1] <= 3 ? ` (did you mean '${near[0]}'?)` : ''}`);
+      const near = Object.keys(COMMON)
+        .map((c) => [c, editDistance(k, c)] as const)
+        .sort((a, b) => a[1] - b[1])[0];
+      throw new ConfigError(
+        `pacer: ${src}: unknown key '${k}'${near && near[1] <= 3 ? ` (did you mean '${near[0]}'?)` : ''}`,
+      );
     }
-    if (spec.only && !spec.only.includes(trainer)) throw new ConfigError(`pacer: ${src}: '${k}' does not apply to trainer '${trainer}' (it is for ${spec.only.join(', ')})`);
+    if (spec.only && !spec.only.includes(trainer))
+      throw new ConfigError(
+        `pacer: ${src}: '${k}' does not apply to trainer '${trainer}' (it is for ${spec.only.join(', ')})`,
+      );
     checkKind(src, k, v, spec.kind);
     out[k] = spec.kind.startsWith('path') && typeof v === 'string' && !isAbsolute(v) ? resolve(baseDir, v) : v;
   }
-  for (const k of ['model_name_or_path', 'train_dataset', 'output_dir']) if (out[k] === undefined) throw new ConfigError(`pacer: ${src}: missing required key '${k}'`);
+  for (const k of ['model_name_or_path', 'train_dataset', 'output_dir'])
+    if (out[k] === undefined) throw new ConfigError(`pacer: ${src}: missing required key '${k}'`);
   for (const [k, spec] of Object.entries(COMMON)) {
     if (out[k] !== undefined) continue;
     if (spec.only && !spec.only.includes(trainer)) continue;
     if ('default' in spec) out[k] = spec.default;
   }
   if (out.learning_rate === undefined) out.learning_rate = LR_DEFAULT[trainer];
-  if (ON.includes(trainer) && raw.beta === undefined) out.beta = trainer === 'reg_grpo' ? 0.1 : trainer === 'online_dpo' ? 0.1 : 0.0;
+  if (ON.includes(trainer) && raw.beta === undefined)
+    out.beta = trainer === 'reg_grpo' ? 0.1 : trainer === 'online_dpo' ? 0.1 : 0.0;
   if (trainer === 'grpo' && out.loss_type === null) out.loss_type = 'grpo';
   const c = out as unknown as TrainConfig;
-  const fail = (m: string) => { throw new ConfigError(`pacer: ${src}: ${m}`); };
-  if (c.learning_rate < 0) fail(`'learning_rate' must be >= 0 (0 runs an evaluation-only pass), got ${c.learning_rate}`);
-  for (const k of ['per_device_train_batch_size', 'per_device_eval_batch_size', 'gradient_accumulation_steps', 'logging_steps', 'save_steps'] as const)
+  const fail = (m: string) => {
+    throw new ConfigError(`pacer: ${src}: ${m}`);
+  };
+  if (c.learning_rate < 0)
+    fail(`'learning_rate' must be >= 0 (0 runs an evaluation-only pass), got ${c.learning_rate}`);
+  for (const k of [
+    'per_device_train_batch_size',
+    'per_device_eval_batch_size',
+    'gradient_accumulation_steps',
+    'logging_steps',
+    'save_steps',
+  ] as const)
     if (c[k] < 1) fail(`'${k}' must be >= 1, got ${c[k]}`);
-  if (c.max_steps === 0 || c.max_steps < -1) fail(`'max_steps' must be a positive integer or -1 (use num_train_epochs), got ${c.max_steps}`);
+  if (c.max_steps === 0 || c.max_steps < -1)
+    fail(`'max_steps' must be a positive integer or -1 (use num_train_epochs), got ${c.max_steps}`);
   if (c.max_steps === -1 && !(c.num_train_epochs > 0)) fail(`'num_train_epochs' must be > 0 when max_steps is -1`);
-  if (!['constant', 'constant_with_warmup', 'linear', 'cosine'].includes(c.lr_scheduler_type)) fail(`unknown lr_scheduler_type '${c.lr_scheduler_type}' (expected constant, constant_with_warmup, linear or cosine)`);
-  if (!['no', 'steps'].includes(c.eval_strategy)) fail(`'eval_strategy' must be 'no' or 'steps', got '${c.eval_strategy}'`);
+  if (!['constant', 'constant_with_warmup', 'linear', 'cosine'].includes(c.lr_scheduler_type))
+    fail(
+      `unknown lr_scheduler_type '${c.lr_scheduler_type}' (expected constant, constant_with_warmup, linear or cosine)`,
+    );
+  if (!['no', 'steps'].includes(c.eval_strategy))
+    fail(`'eval_strategy' must be 'no' or 'steps', got '${c.eval_strategy}'`);
   if (c.eval_strategy === 'steps' && !c.eval_dataset) fail(`eval_strategy 'steps' needs an 'eval_dataset'`);
-  if (!['float32', 'bfloat16', 'float16'].includes(c.dtype)) fail(`'dtype' must be float32, bfloat16 or float16, got '${c.dtype}'`);
+  if (!['float32', 'bfloat16', 'float16'].includes(c.dtype))
+    fail(`'dtype' must be float32, bfloat16 or float16, got '${c.dtype}'`);
   if (c.max_length !== null && c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
     fail(`max_prompt_length (${c.max_prompt_length}) must be smaller than max_length (${c.max_length})`);
   if (!(c.warmup_ratio >= 0 && c.warmup_ratio < 1)) fail(`'warmup_ratio' must be in [0, 1), got ${c.warmup_ratio}`);
   if (c.trainer === 'dpo') {
     const lt = c.loss_type === null ? ['sigmoid'] : Array.isArray(c.loss_type) ? c.loss_type : [c.loss_type];
-    for (const t of lt) if (!(DPO_LOSS_TYPES as readonly string[]).includes(t)) fail(`unknown loss_type '${t}' for dpo (expected one of ${DPO_LOSS_TYPES.join(', ')})`);
-    if (!(F_DIVERGENCES as readonly string[]).includes(c.f_divergence_type)) fail(`unknown f_divergence_type '${c.f_divergence_type}' (expected ${F_DIVERGENCES.join(', ')})`);
+    for (const t of lt)
+      if (!(DPO_LOSS_TYPES as readonly string[]).includes(t))
+        fail(`unknown loss_type '${t}' for dpo (expected one of ${DPO_LOSS_TYPES.join(', ')})`);
+    if (!(F_DIVERGENCES as readonly string[]).includes(c.f_divergence_type))
+      fail(`unknown f_divergence_type '${c.f_divergence_type}' (expected ${F_DIVERGENCES.join(', ')})`);
     if (c.reference_free && c.ref_model_name_or_path) fail(`reference_free: true contradicts ref_model_name_or_path`);
-    if (c.loss_weights !== null && (!Array.isArray(c.loss_weights) || c.loss_weights.some((w) => typeof w !== 'number'))) fail(`'loss_weights' must be a list of numbers`);
+    if (
+      c.loss_weights !== null &&
+      (!Array.isArray(c.loss_weights) || c.loss_weights.some((w) => typeof w !== 'number'))
+    )
+      fail(`'loss_weights' must be a list of numbers`);
     try {
-      validateDPOConfig({ beta: c.beta, lossType: lt as never, lossWeights: c.loss_weights, labelSmoothing: c.label_smoothing, fDivergenceType: c.f_divergence_type as never, rpoAlpha: c.rpo_alpha });
+      validateDPOConfig({
+        beta: c.beta,
+        lossType: lt as never,
+        lossWeights: c.loss_weights,
+        labelSmoothing: c.label_smoothing,
+        fDivergenceType: c.f_divergence_type as never,
+        rpoAlpha: c.rpo_alpha,
+      });
     } catch (e) {
       fail((e as Error).message);
     }
@@ -283,21 +366,30 @@ export function resolveConfig(raw: Record<string, unknown>, src = '<config>', ba
   }
   if (c.trainer === 'cpo') {
     const t = c.loss_type ?? 'sigmoid';
-    if (typeof t !== 'string' || !(CPO_LOSS_TYPES as readonly string[]).includes(t)) fail(`unknown loss_type '${String(t)}' for cpo (expected one of ${CPO_LOSS_TYPES.join(', ')})`);
+    if (typeof t !== 'string' || !(CPO_LOSS_TYPES as readonly string[]).includes(t))
+      fail(`unknown loss_type '${String(t)}' for cpo (expected one of ${CPO_LOSS_TYPES.join(', ')})`);
     c.loss_type = t;
   }
-  if (['dpo', 'kto', 'orpo', 'cpo', 'online_dpo'].includes(c.trainer) && !(c.beta > 0)) fail(`'beta' must be > 0, got ${c.beta}`);
+  if (['dpo', 'kto', 'orpo', 'cpo', 'online_dpo'].includes(c.trainer) && !(c.beta > 0))
+    fail(`'beta' must be > 0, got ${c.beta}`);
   if (ON.includes(c.trainer)) {
-    if (!c.reward_funcs || (Array.isArray(c.reward_funcs) && c.reward_funcs.length === 0)) fail(`'reward_funcs' must name at least one reward (e.g. [accuracy])`);
+    if (!c.reward_funcs || (Array.isArray(c.reward_funcs) && c.reward_funcs.length === 0))
+      fail(`'reward_funcs' must name at least one reward (e.g. [accuracy])`);
     if (c.num_generations < 2) fail(`'num_generations' must be >= 2 (groups need several completions)`);
-    if (c.per_device_train_batch_size % c.num_generations !== 0) fail(`per_device_train_batch_size (${c.per_device_train_batch_size}) must be a multiple of num_generations (${c.num_generations})`);
+    if (c.per_device_train_batch_size % c.num_generations !== 0)
+      fail(
+        `per_device_train_batch_size (${c.per_device_train_batch_size}) must be a multiple of num_generations (${c.num_generations})`,
+      );
     if (!['group', 'batch', 'none'].includes(c.scale_rewards)) fail(`'scale_rewards' must be group, batch or none`);
-    if (!['token', 'sequence'].includes(c.importance_sampling_level)) fail(`'importance_sampling_level' must be token or sequence`);
+    if (!['token', 'sequence'].includes(c.importance_sampling_level))
+      fail(`'importance_sampling_level' must be token or sequence`);
     if (!['skip', 'zero'].includes(c.reward_on_error)) fail(`'reward_on_error' must be skip or zero`);
-    if (c.trainer === 'grpo' && !['grpo', 'bnpo', 'dr_grpo', 'dapo'].includes(String(c.loss_type))) fail(`unknown loss_type '${String(c.loss_type)}' for grpo (expected grpo, bnpo, dr_grpo or dapo)`);
+    if (c.trainer === 'grpo' && !['grpo', 'bnpo', 'dr_grpo', 'dapo'].includes(String(c.loss_type)))
+      fail(`unknown loss_type '${String(c.loss_type)}' for grpo (expected grpo, bnpo, dr_grpo or dapo)`);
     if (c.beta < 0) fail(`'beta' must be >= 0`);
     if (c.num_iterations < 1) fail(`'num_iterations' must be >= 1`);
-    if (c.augmentation !== null && c.augmentation !== 'difficulty_aware') fail(`'augmentation' must be difficulty_aware (or left out), got '${c.augmentation}'`);
+    if (c.augmentation !== null && c.augmentation !== 'difficulty_aware')
+      fail(`'augmentation' must be difficulty_aware (or left out), got '${c.augmentation}'`);
   }
   if (c.use_peft && !(c.lora_r >= 1)) fail(`'lora_r' must be >= 1`);
   if (c.packing && !c.max_length) fail(`packing needs a max_length (the packed row length)`);
@@ -310,7 +402,9 @@ export function loadConfig(file: string, overrides: Record<string, unknown> = {}
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(`pacer: cannot read config ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new ConfigError(
+      `pacer: cannot read config ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
   let raw: unknown;
   try {

@@ -1,14 +1,34 @@
 // The offline methods as trainer hooks: how a method tokenizes its data, which reference
 // quantities it caches, and how a batch becomes an objective (src/objectives/) and its metrics.
-import { Tensor, noGrad, scope, tensor } from '../engine/index.js';
+import { type Tensor, noGrad, scope, tensor } from '../engine/index.js';
 import type { CausalLM } from '../models/types.js';
 import { labelLogps } from '../models/scoring.js';
-import { ScalarHeadModel } from '../models/heads.js';
+import type { ScalarHeadModel } from '../models/heads.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { DataError, type Example } from '../data/datasets.js';
-import { collate, completionSeq, packSequences, tokenizePreference, tokenizeSFT, tokenizeCompletion, type Seq, type TokenizeOptions } from '../data/tokenize.js';
 import {
-  sftLoss, rewardLoss, dpoLoss, ktoLoss, orpoLoss, cpoLoss, cpoAveragesLogps, RunningMoments, type ObjectiveOutput, type DPOLossType, type CPOLossType, type FDivergence,
+  collate,
+  completionSeq,
+  packSequences,
+  tokenizePreference,
+  tokenizeSFT,
+  tokenizeCompletion,
+  type Seq,
+  type TokenizeOptions,
+} from '../data/tokenize.js';
+import {
+  sftLoss,
+  rewardLoss,
+  dpoLoss,
+  ktoLoss,
+  orpoLoss,
+  cpoLoss,
+  cpoAveragesLogps,
+  RunningMoments,
+  type ObjectiveOutput,
+  type DPOLossType,
+  type CPOLossType,
+  type FDivergence,
 } from '../objectives/index.js';
 import type { TrainConfig } from './config.js';
 
@@ -39,7 +59,10 @@ export interface Method {
 }
 
 function pairSeqs(batch: Item[]): Seq[] {
-  return [...batch.map((it) => completionSeq(it.prompt!, it.chosen!)), ...batch.map((it) => completionSeq(it.prompt!, it.rejected!))];
+  return [
+    ...batch.map((it) => completionSeq(it.prompt!, it.chosen!)),
+    ...batch.map((it) => completionSeq(it.prompt!, it.rejected!)),
+  ];
 }
 
 function preferenceItems(ex: Example[], tok: Tokenizer, o: TokenizeOptions, method: string): Item[] {
@@ -50,7 +73,9 @@ function preferenceItems(ex: Example[], tok: Tokenizer, o: TokenizeOptions, meth
 function checkFormat(examples: Example[], formats: string[], method: string): void {
   const e = examples[0];
   if (!formats.includes(e.format))
-    throw new DataError(`pacer: ${e.where}: the ${method} trainer needs ${formats.join(' or ')} data, this dataset is ${e.format}`);
+    throw new DataError(
+      `pacer: ${e.where}: the ${method} trainer needs ${formats.join(' or ')} data, this dataset is ${e.format}`,
+    );
 }
 
 /** Policy log-prob sums for chosen then rejected rows of one concatenated forward. */
@@ -59,7 +84,16 @@ function pairForward(model: CausalLM, batch: Item[], pad: number) {
   const logits = model.forward(b.ids, { attentionMask: b.attentionMask });
   const lp = labelLogps(logits, b.labels);
   const n = batch.length;
-  return { logits, lp, n, labels: b.labels, chosen: lp.sum.narrow(0, 0, n), rejected: lp.sum.narrow(0, n, n), cCount: lp.count.narrow(0, 0, n), rCount: lp.count.narrow(0, n, n) };
+  return {
+    logits,
+    lp,
+    n,
+    labels: b.labels,
+    chosen: lp.sum.narrow(0, 0, n),
+    rejected: lp.sum.narrow(0, n, n),
+    cCount: lp.count.narrow(0, 0, n),
+    rCount: lp.count.narrow(0, n, n),
+  };
 }
 
 function chosenNll(lp: { perToken: Tensor; mask: Tensor }, n: number): Tensor {
@@ -72,21 +106,42 @@ export function makeMethod(cfg: TrainConfig): Method {
   switch (cfg.trainer) {
     case 'sft':
       return {
-        name: 'sft', needsReference: false, formats: ['language_modeling', 'prompt_completion'],
+        name: 'sft',
+        needsReference: false,
+        formats: ['language_modeling', 'prompt_completion'],
         prepare(ex, tok, o) {
           checkFormat(ex, this.formats, 'sft');
-          const items = ex.map((e) => ({ where: e.where, extra: e.extra, seq: tokenizeSFT(e, tok, { ...o, completionOnlyLoss: cfg.completion_only_loss }) }));
+          const items = ex.map((e) => ({
+            where: e.where,
+            extra: e.extra,
+            seq: tokenizeSFT(e, tok, { ...o, completionOnlyLoss: cfg.completion_only_loss }),
+          }));
           if (!cfg.packing) return items;
-          return packSequences(items.map((i) => i.seq), cfg.max_length ?? 1024).map((seq, k) => ({ where: `packed row ${k + 1}`, extra: {}, seq }));
+          return packSequences(
+            items.map((i) => i.seq),
+            cfg.max_length ?? 1024,
+          ).map((seq, k) => ({ where: `packed row ${k + 1}`, extra: {}, seq }));
         },
         loss(model, batch, pad) {
-          const b = collate(batch.map((it) => it.seq!), pad);
-          return sftLoss((model as CausalLM).forward(b.ids, { attentionMask: b.attentionMask, positionIds: b.positionIds, segmentIds: b.segmentIds }), b.labels);
+          const b = collate(
+            batch.map((it) => it.seq!),
+            pad,
+          );
+          return sftLoss(
+            (model as CausalLM).forward(b.ids, {
+              attentionMask: b.attentionMask,
+              positionIds: b.positionIds,
+              segmentIds: b.segmentIds,
+            }),
+            b.labels,
+          );
         },
       };
     case 'reward':
       return {
-        name: 'reward', needsReference: false, formats: ['preference'],
+        name: 'reward',
+        needsReference: false,
+        formats: ['preference'],
         prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'reward'),
         loss(model, batch, pad) {
           const b = collate(pairSeqs(batch), pad);
@@ -103,12 +158,19 @@ export function makeMethod(cfg: TrainConfig): Method {
       const running = new RunningMoments();
       const lossType = cfg.loss_type as DPOLossType[];
       return {
-        name: 'dpo', needsReference: !cfg.reference_free, formats: ['preference'],
+        name: 'dpo',
+        needsReference: !cfg.reference_free,
+        formats: ['preference'],
         prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'dpo'),
-        referenceSeqs: (items) => items.flatMap((it) => [
-          { item: it, seq: completionSeq(it.prompt!, it.chosen!), set: (i: Item, v: number) => (i.ref!.chosen = v) },
-          { item: it, seq: completionSeq(it.prompt!, it.rejected!), set: (i: Item, v: number) => (i.ref!.rejected = v) },
-        ]),
+        referenceSeqs: (items) =>
+          items.flatMap((it) => [
+            { item: it, seq: completionSeq(it.prompt!, it.chosen!), set: (i: Item, v: number) => (i.ref!.chosen = v) },
+            {
+              item: it,
+              seq: completionSeq(it.prompt!, it.rejected!),
+              set: (i: Item, v: number) => (i.ref!.rejected = v),
+            },
+          ]),
         loss(model, batch, pad) {
           const f = pairForward(model as CausalLM, batch, pad);
           let policyWeights: Tensor | null = null;
@@ -117,70 +179,140 @@ export function makeMethod(cfg: TrainConfig): Method {
             policyWeights = noGrad(() => {
               const adj = f.logits.to('float32').mul(2).logsumexp(-1);
               const w = f.lp.perToken.sub(adj.mul(f.lp.mask.float())).sum(1).div(f.lp.count.clamp(1, null));
-              return w.narrow(0, 0, f.n).add(w.narrow(0, f.n, f.n)).exp().clamp(null, 1);
+              return w
+                .narrow(0, 0, f.n)
+                .add(w.narrow(0, f.n, f.n))
+                .exp()
+                .clamp(null, 1);
             });
           }
           const hasMargin = batch.every((it) => typeof it.extra.margin === 'number');
-          return dpoLoss({
-            policyChosen: f.chosen, policyRejected: f.rejected,
-            refChosen: tensor(batch.map((it) => it.ref?.chosen ?? 0)), refRejected: tensor(batch.map((it) => it.ref?.rejected ?? 0)),
-            chosenLengths: f.cCount, rejectedLengths: f.rCount, policyWeights,
-            chosenNll: cfg.rpo_alpha ? chosenNll(f.lp, f.n) : null,
-            margins: hasMargin ? tensor(batch.map((it) => it.extra.margin as number)) : null,
-          }, {
-            beta: cfg.beta, lossType, lossWeights: cfg.loss_weights, labelSmoothing: cfg.label_smoothing, fDivergenceType: cfg.f_divergence_type as FDivergence,
-            alphaDivergenceCoef: cfg.f_alpha_divergence_coef, rpoAlpha: cfg.rpo_alpha, referenceFree: cfg.reference_free, madpoTemperature: cfg.madpo_temperature,
-          }, running);
+          return dpoLoss(
+            {
+              policyChosen: f.chosen,
+              policyRejected: f.rejected,
+              refChosen: tensor(batch.map((it) => it.ref?.chosen ?? 0)),
+              refRejected: tensor(batch.map((it) => it.ref?.rejected ?? 0)),
+              chosenLengths: f.cCount,
+              rejectedLengths: f.rCount,
+              policyWeights,
+              chosenNll: cfg.rpo_alpha ? chosenNll(f.lp, f.n) : null,
+              margins: hasMargin ? tensor(batch.map((it) => it.extra.margin as number)) : null,
+            },
+            {
+              beta: cfg.beta,
+              lossType,
+              lossWeights: cfg.loss_weights,
+              labelSmoothing: cfg.label_smoothing,
+              fDivergenceType: cfg.f_divergence_type as FDivergence,
+              alphaDivergenceCoef: cfg.f_alpha_divergence_coef,
+              rpoAlpha: cfg.rpo_alpha,
+              referenceFree: cfg.reference_free,
+              madpoTemperature: cfg.madpo_temperature,
+            },
+            running,
+          );
         },
         state: { save: () => running.toJSON(), load: (s) => running.load(s as Record<string, number>) },
       };
     }
     case 'kto':
       return {
-        name: 'kto', needsReference: true, formats: ['unpaired_preference'],
+        name: 'kto',
+        needsReference: true,
+        formats: ['unpaired_preference'],
         prepare(ex, tok, o) {
           checkFormat(ex, this.formats, 'kto');
-          const items: Item[] = ex.map((e) => ({ where: e.where, extra: e.extra, ...tokenizeCompletion(e, tok, o), label: e.label, ref: {} }));
+          const items: Item[] = ex.map((e) => ({
+            where: e.where,
+            extra: e.extra,
+            ...tokenizeCompletion(e, tok, o),
+            label: e.label,
+            ref: {},
+          }));
           // KL estimate: each prompt with the previous example's completion (fixed pairing, in file order).
           items.forEach((it, i) => (it.klCompletion = items[(i + items.length - 1) % items.length].completion));
           if (!items.some((i) => i.label) || !items.some((i) => !i.label))
-            throw new DataError(`pacer: ${ex[0].where.replace(/:\d+$|:row \d+$/, '')}: KTO needs both desirable (label true) and undesirable (label false) examples`);
+            throw new DataError(
+              `pacer: ${ex[0].where.replace(/:\d+$|:row \d+$/, '')}: KTO needs both desirable (label true) and undesirable (label false) examples`,
+            );
           return items;
         },
-        referenceSeqs: (items) => items.flatMap((it) => [
-          { item: it, seq: completionSeq(it.prompt!, it.completion!), set: (i: Item, v: number) => (i.ref!.completion = v) },
-          { item: it, seq: completionSeq(it.prompt!, it.klCompletion!), set: (i: Item, v: number) => (i.ref!.kl = v) },
-        ]),
+        referenceSeqs: (items) =>
+          items.flatMap((it) => [
+            {
+              item: it,
+              seq: completionSeq(it.prompt!, it.completion!),
+              set: (i: Item, v: number) => (i.ref!.completion = v),
+            },
+            {
+              item: it,
+              seq: completionSeq(it.prompt!, it.klCompletion!),
+              set: (i: Item, v: number) => (i.ref!.kl = v),
+            },
+          ]),
         loss(model, batch, pad) {
-          const seqs = [...batch.map((it) => completionSeq(it.prompt!, it.completion!)), ...batch.map((it) => completionSeq(it.prompt!, it.klCompletion!))];
+          const seqs = [
+            ...batch.map((it) => completionSeq(it.prompt!, it.completion!)),
+            ...batch.map((it) => completionSeq(it.prompt!, it.klCompletion!)),
+          ];
           const b = collate(seqs, pad);
           const lp = labelLogps((model as CausalLM).forward(b.ids, { attentionMask: b.attentionMask }), b.labels);
           const n = batch.length;
-          return ktoLoss({
-            policy: lp.sum.narrow(0, 0, n), ref: tensor(batch.map((it) => it.ref!.completion!)), label: batch.map((it) => !!it.label),
-            policyKL: lp.sum.narrow(0, n, n).detach(), refKL: tensor(batch.map((it) => it.ref!.kl!)),
-          }, { beta: cfg.beta, desirableWeight: cfg.desirable_weight, undesirableWeight: cfg.undesirable_weight });
+          return ktoLoss(
+            {
+              policy: lp.sum.narrow(0, 0, n),
+              ref: tensor(batch.map((it) => it.ref!.completion!)),
+              label: batch.map((it) => !!it.label),
+              policyKL: lp.sum.narrow(0, n, n).detach(),
+              refKL: tensor(batch.map((it) => it.ref!.kl!)),
+            },
+            { beta: cfg.beta, desirableWeight: cfg.desirable_weight, undesirableWeight: cfg.undesirable_weight },
+          );
         },
       };
     case 'orpo':
       return {
-        name: 'orpo', needsReference: false, formats: ['preference'],
+        name: 'orpo',
+        needsReference: false,
+        formats: ['preference'],
         prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'orpo'),
         loss(model, batch, pad) {
           const f = pairForward(model as CausalLM, batch, pad);
-          return orpoLoss({ chosenMean: f.chosen.div(f.cCount), rejectedMean: f.rejected.div(f.rCount), chosenNll: chosenNll(f.lp, f.n) }, { beta: cfg.beta });
+          return orpoLoss(
+            {
+              chosenMean: f.chosen.div(f.cCount),
+              rejectedMean: f.rejected.div(f.rCount),
+              chosenNll: chosenNll(f.lp, f.n),
+            },
+            { beta: cfg.beta },
+          );
         },
       };
     case 'cpo': {
       const lt = cfg.loss_type as CPOLossType;
       return {
-        name: 'cpo', needsReference: false, formats: ['preference'],
+        name: 'cpo',
+        needsReference: false,
+        formats: ['preference'],
         prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'cpo'),
         loss(model, batch, pad) {
           const f = pairForward(model as CausalLM, batch, pad);
           const avg = cpoAveragesLogps(lt);
-          return cpoLoss({ chosen: avg ? f.chosen.div(f.cCount) : f.chosen, rejected: avg ? f.rejected.div(f.rCount) : f.rejected, chosenNll: chosenNll(f.lp, f.n) },
-            { beta: cfg.beta, lossType: lt, labelSmoothing: cfg.label_smoothing, simpoGamma: cfg.simpo_gamma, cpoAlpha: cfg.cpo_alpha });
+          return cpoLoss(
+            {
+              chosen: avg ? f.chosen.div(f.cCount) : f.chosen,
+              rejected: avg ? f.rejected.div(f.rCount) : f.rejected,
+              chosenNll: chosenNll(f.lp, f.n),
+            },
+            {
+              beta: cfg.beta,
+              lossType: lt,
+              labelSmoothing: cfg.label_smoothing,
+              simpoGamma: cfg.simpo_gamma,
+              cpoAlpha: cfg.cpo_alpha,
+            },
+          );
         },
       };
     }
@@ -190,7 +322,13 @@ export function makeMethod(cfg: TrainConfig): Method {
 }
 
 /** Log-prob sums of sequences' loss tokens under a model, in batches, without gradients. */
-export function sequenceLogpSums(model: CausalLM, seqs: Seq[], batchSize: number, pad: number, onProgress?: (done: number) => void): number[] {
+export function sequenceLogpSums(
+  model: CausalLM,
+  seqs: Seq[],
+  batchSize: number,
+  pad: number,
+  onProgress?: (done: number) => void,
+): number[] {
   const out: number[] = [];
   noGrad(() => {
     for (let s = 0; s < seqs.length; s += batchSize) {
@@ -203,5 +341,3 @@ export function sequenceLogpSums(model: CausalLM, seqs: Seq[], batchSize: number
   });
   return out;
 }
-
-

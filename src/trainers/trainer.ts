@@ -8,7 +8,16 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync, wri
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
-  AdamW, LRScheduler, clipGradNorm, decayGroups, manualSeed, scope, setThreads, noGrad, saveSafetensors, atomicWrite,
+  AdamW,
+  LRScheduler,
+  clipGradNorm,
+  decayGroups,
+  manualSeed,
+  scope,
+  setThreads,
+  noGrad,
+  saveSafetensors,
+  atomicWrite,
 } from '../engine/index.js';
 import { fromPretrained, savePretrained, type PretrainedModel } from '../models/pretrained.js';
 import { LoraAdapters } from '../models/lora.js';
@@ -35,14 +44,19 @@ export interface TrainResult {
   evalMetrics: Record<string, number> | null;
 }
 
-interface Position { epoch: number; offset: number }
+interface Position {
+  epoch: number;
+  offset: number;
+}
 
 const LORA_TARGETS: Record<string, string[]> = {
   gpt2: ['c_attn', 'c_proj', 'c_fc'],
   default: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
 };
 
-function mean(xs: number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length; }
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
 
 function avgMetrics(ms: Array<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -53,7 +67,10 @@ function avgMetrics(ms: Array<Record<string, number>>): Record<string, number> {
   return out;
 }
 
-export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: (s: string) => void } = {}): Promise<TrainResult> {
+export async function train(
+  cfg: TrainConfig,
+  opts: { progress?: boolean; log?: (s: string) => void } = {},
+): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   setThreads(cfg.threads ?? availableParallelism());
   manualSeed(cfg.seed);
@@ -72,14 +89,21 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
   const lm = loaded.model;
   let lora: LoraAdapters | null = null;
   if (cfg.use_peft) {
-    lora = new LoraAdapters(lm, {
-      r: cfg.lora_r, lora_alpha: cfg.lora_alpha, lora_dropout: cfg.lora_dropout,
-      target_modules: cfg.lora_target_modules ?? LORA_TARGETS[loaded.modelType] ?? LORA_TARGETS.default,
-      fan_in_fan_out: loaded.modelType === 'gpt2',
-    }, { baseModelNameOrPath: cfg.model_name_or_path });
+    lora = new LoraAdapters(
+      lm,
+      {
+        r: cfg.lora_r,
+        lora_alpha: cfg.lora_alpha,
+        lora_dropout: cfg.lora_dropout,
+        target_modules: cfg.lora_target_modules ?? LORA_TARGETS[loaded.modelType] ?? LORA_TARGETS.default,
+        fan_in_fan_out: loaded.modelType === 'gpt2',
+      },
+      { baseModelNameOrPath: cfg.model_name_or_path },
+    );
   }
   const model: CausalLM | ScalarHeadModel = cfg.trainer === 'reward' ? new ScalarHeadModel(lm) : lm;
-  if (cfg.trainer === 'reward' && lora) for (const p of (model as ScalarHeadModel).score.parameters()) p.requiresGrad_(true);
+  if (cfg.trainer === 'reward' && lora)
+    for (const p of (model as ScalarHeadModel).score.parameters()) p.requiresGrad_(true);
 
   // ---- reference log-probs, once (the initial policy, a separate reference, or adapters off)
   if (method.needsReference && method.referenceSeqs) {
@@ -88,10 +112,23 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
     let values: number[];
     if (cfg.ref_model_name_or_path) {
       const ref = fromPretrained(cfg.ref_model_name_or_path, { dtype: cfg.dtype }).model;
-      values = sequenceLogpSums(ref, refs.map((r) => r.seq), cfg.per_device_eval_batch_size, pad, (d) => bar.update(d));
+      values = sequenceLogpSums(
+        ref,
+        refs.map((r) => r.seq),
+        cfg.per_device_eval_batch_size,
+        pad,
+        (d) => bar.update(d),
+      );
       ref.dispose();
     } else {
-      const run = () => sequenceLogpSums(lm, refs.map((r) => r.seq), cfg.per_device_eval_batch_size, pad, (d) => bar.update(d));
+      const run = () =>
+        sequenceLogpSums(
+          lm,
+          refs.map((r) => r.seq),
+          cfg.per_device_eval_batch_size,
+          pad,
+          (d) => bar.update(d),
+        );
       values = lora ? lora.withDisabled(run) : run();
     }
     refs.forEach((r, i) => r.set(r.item, values[i]));
@@ -102,7 +139,11 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
   const trainable = cfg.trainer === 'reward' ? (model as ScalarHeadModel) : lm;
   const groups = decayGroups(trainable, cfg.weight_decay);
   if (groups.length === 0) throw new TrainingError('pacer: no trainable parameters');
-  const opt = new AdamW(groups, { lr: cfg.learning_rate, betas: [cfg.adam_beta1, cfg.adam_beta2], eps: cfg.adam_epsilon });
+  const opt = new AdamW(groups, {
+    lr: cfg.learning_rate,
+    betas: [cfg.adam_beta1, cfg.adam_beta2],
+    eps: cfg.adam_epsilon,
+  });
   const bs = cfg.per_device_train_batch_size;
   const perStep = bs * cfg.gradient_accumulation_steps;
   const stepsPerEpoch = Math.max(1, Math.ceil(trainItems.length / perStep));
@@ -117,8 +158,14 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
   const metricsFile = join(cfg.output_dir, 'metrics.jsonl');
 
   // ---- resume
-  const resumeFrom = cfg.resume_from_checkpoint === true ? latestCheckpoint(cfg.output_dir) : typeof cfg.resume_from_checkpoint === 'string' ? cfg.resume_from_checkpoint : null;
-  if (cfg.resume_from_checkpoint === true && !resumeFrom) log(`pacer: no checkpoint in ${cfg.output_dir}; starting from scratch`);
+  const resumeFrom =
+    cfg.resume_from_checkpoint === true
+      ? latestCheckpoint(cfg.output_dir)
+      : typeof cfg.resume_from_checkpoint === 'string'
+        ? cfg.resume_from_checkpoint
+        : null;
+  if (cfg.resume_from_checkpoint === true && !resumeFrom)
+    log(`pacer: no checkpoint in ${cfg.output_dir}; starting from scratch`);
   if (resumeFrom) {
     const st = readCheckpoint(resumeFrom, trainable, opt, sched);
     method.state?.load(st.method);
@@ -128,19 +175,23 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
     log(`pacer: resumed from ${resumeFrom} at step ${step}`);
   } else writeFileSync(metricsFile, '');
 
-  const epochOrder = (epoch: number) => (cfg.shuffle && !cfg.curriculum ? shuffledIndices(order.length, cfg.seed + epoch).map((i) => order[i]) : order);
+  const epochOrder = (epoch: number) =>
+    cfg.shuffle && !cfg.curriculum ? shuffledIndices(order.length, cfg.seed + epoch).map((i) => order[i]) : order;
   let curOrder = epochOrder(pos.epoch);
   const cur = parseCurriculum(cfg.curriculum, cfg._source);
   let micro = 0;
   const nextBatch = (): Item[] => {
-    if (cur && cur.pacing && cur.pacing !== 'none') {
+    if (cur?.pacing && cur.pacing !== 'none') {
       // Paced: draw from the easiest fraction of the ordered items (a seeded draw per micro-batch).
       const f = pacingFraction(cur.pacing, step, (cur.full_at ?? 1) * totalSteps, cur.start_fraction ?? 0.25);
       const pool = Math.max(bs, Math.ceil(f * order.length));
       const perm = shuffledIndices(Math.min(pool, order.length), cfg.seed * 7919 + step * 131 + micro++);
       return perm.slice(0, bs).map((i) => order[i]);
     }
-    if (pos.offset >= curOrder.length) { pos = { epoch: pos.epoch + 1, offset: 0 }; curOrder = epochOrder(pos.epoch); }
+    if (pos.offset >= curOrder.length) {
+      pos = { epoch: pos.epoch + 1, offset: 0 };
+      curOrder = epochOrder(pos.epoch);
+    }
     const b = curOrder.slice(pos.offset, pos.offset + bs);
     pos = { epoch: pos.epoch, offset: pos.offset + bs };
     return b;
@@ -159,7 +210,15 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
   };
 
   const saveCheckpoint = () =>
-    writeCheckpoint(cfg.output_dir, step, trainable, opt, sched, { position: pos, method: method.state?.save() ?? null, trainer: cfg.trainer }, cfg.save_total_limit);
+    writeCheckpoint(
+      cfg.output_dir,
+      step,
+      trainable,
+      opt,
+      sched,
+      { position: pos, method: method.state?.save() ?? null, trainer: cfg.trainer },
+      cfg.save_total_limit,
+    );
 
   // ---- the loop
   const bar = new Progress(totalSteps, `${cfg.trainer}`, opts.progress ?? true);
@@ -174,23 +233,38 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
       if (batch.length === 0) continue;
       const metrics = scope(() => {
         const out = method.loss(model, batch, pad);
-        if (!Number.isFinite(out.metrics.loss)) throw new TrainingError(`pacer: the loss is ${out.metrics.loss} at step ${step + 1} (examples ${batch.map((b) => b.where).slice(0, 3).join(', ')}); lower learning_rate or check the data`);
+        if (!Number.isFinite(out.metrics.loss))
+          throw new TrainingError(
+            `pacer: the loss is ${out.metrics.loss} at step ${step + 1} (examples ${batch
+              .map((b) => b.where)
+              .slice(0, 3)
+              .join(', ')}); lower learning_rate or check the data`,
+          );
         out.loss.div(cfg.gradient_accumulation_steps).backward();
         return out.metrics;
       });
       micros.push(metrics);
     }
     const gradNorm = cfg.max_grad_norm > 0 ? clipGradNorm(params, cfg.max_grad_norm) : NaN;
-    if (cfg.max_grad_norm > 0 && !Number.isFinite(gradNorm)) throw new TrainingError(`pacer: the gradient norm is ${gradNorm} at step ${step + 1}; lower learning_rate or check the data`);
+    if (cfg.max_grad_norm > 0 && !Number.isFinite(gradNorm))
+      throw new TrainingError(
+        `pacer: the gradient norm is ${gradNorm} at step ${step + 1}; lower learning_rate or check the data`,
+      );
     const lr = opt.lr;
     opt.step();
     sched.step();
     step++;
     lastMetrics = avgMetrics(micros);
     if (step % cfg.logging_steps === 0 || step === totalSteps) {
-      const rec: Record<string, number> = { step, epoch: pos.epoch + pos.offset / Math.max(1, curOrder.length), learning_rate: lr, ...lastMetrics };
+      const rec: Record<string, number> = {
+        step,
+        epoch: pos.epoch + pos.offset / Math.max(1, curOrder.length),
+        learning_rate: lr,
+        ...lastMetrics,
+      };
       if (Number.isFinite(gradNorm)) rec.grad_norm = gradNorm;
-      if (cfg.eval_strategy === 'steps' && cfg.eval_steps && step % cfg.eval_steps === 0) Object.assign(rec, evaluate());
+      if (cfg.eval_strategy === 'steps' && cfg.eval_steps && step % cfg.eval_steps === 0)
+        Object.assign(rec, evaluate());
       history.push(rec);
       appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
     } else if (cfg.eval_strategy === 'steps' && cfg.eval_steps && step % cfg.eval_steps === 0) {
@@ -213,8 +287,17 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'])
     for (const dst of lora ? [cfg.output_dir, join(cfg.output_dir, 'merged')] : [cfg.output_dir])
       if (existsSync(join(cfg.model_name_or_path, f))) copyFileSync(join(cfg.model_name_or_path, f), join(dst, f));
-  const summary = { trainer: cfg.trainer, global_step: step, train_examples: trainItems.length, eval_examples: evalItems.length, final_loss: lastMetrics.loss, ...(evalMetrics ?? {}) };
-  atomicWrite(join(cfg.output_dir, 'train_results.json'), (fd) => writeSync(fd, JSON.stringify(summary, null, 2) + '\n'));
+  const summary = {
+    trainer: cfg.trainer,
+    global_step: step,
+    train_examples: trainItems.length,
+    eval_examples: evalItems.length,
+    final_loss: lastMetrics.loss,
+    ...(evalMetrics ?? {}),
+  };
+  atomicWrite(join(cfg.output_dir, 'train_results.json'), (fd) =>
+    writeSync(fd, JSON.stringify(summary, null, 2) + '\n'),
+  );
   if (cfg.report) writeReport(cfg, history, summary);
   opt.dispose();
   return { globalStep: step, history, outputDir: cfg.output_dir, finalMetrics: lastMetrics, evalMetrics };
@@ -225,14 +308,20 @@ export async function train(cfg: TrainConfig, opts: { progress?: boolean; log?: 
  * full model in output_dir/merged (what a following stage loads). A reward model also gets
  * score.safetensors with its head.
  */
-function saveFinal(cfg: TrainConfig, loaded: PretrainedModel, lora: LoraAdapters | null, model: CausalLM | ScalarHeadModel): void {
+function saveFinal(
+  cfg: TrainConfig,
+  loaded: PretrainedModel,
+  lora: LoraAdapters | null,
+  model: CausalLM | ScalarHeadModel,
+): void {
   if (lora) {
     lora.save(cfg.output_dir);
     lora.merge();
     savePretrained(loaded, join(cfg.output_dir, 'merged'));
     lora.unmerge();
   } else savePretrained(loaded, cfg.output_dir);
-  if (model instanceof ScalarHeadModel) scope(() => saveSafetensors(join(cfg.output_dir, 'score.safetensors'), { 'score.weight': model.score.weight }));
+  if (model instanceof ScalarHeadModel)
+    scope(() => saveSafetensors(join(cfg.output_dir, 'score.safetensors'), { 'score.weight': model.score.weight }));
 }
 
 function writeReport(cfg: TrainConfig, history: Array<Record<string, number>>, summary: Record<string, unknown>): void {
@@ -245,6 +334,7 @@ function writeReport(cfg: TrainConfig, history: Array<Record<string, number>>, s
     { title: 'Gradient norm', keys: ['grad_norm'] },
   ]);
   const config = Object.fromEntries(Object.entries(cfg).filter(([k]) => !k.startsWith('_')));
-  atomicWrite(join(cfg.output_dir, 'report.html'), (fd) => writeSync(fd, renderReport({ title: `pacer ${cfg.trainer} — ${cfg.output_dir}`, summary, config, plots })));
+  atomicWrite(join(cfg.output_dir, 'report.html'), (fd) =>
+    writeSync(fd, renderReport({ title: `pacer ${cfg.trainer} — ${cfg.output_dir}`, summary, config, plots })),
+  );
 }
-
