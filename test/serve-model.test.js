@@ -7,7 +7,8 @@ import { P, FIXTURES } from './helpers.js';
 import { fromPretrained } from '../dist/models/pretrained.js';
 import { generate } from '../dist/models/generate.js';
 import { Tokenizer } from '../dist/tokenizers/index.js';
-import { createModelServer, OpenAICompatClient } from '../dist/server/openai.js';
+import { createModelServer } from '../dist/server/openai.js';
+import { OpenAICompatClient } from '../dist/clients/openai.js';
 
 const dir = join(FIXTURES, 'models', 'qwen2');
 

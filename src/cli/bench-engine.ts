@@ -16,7 +16,7 @@ import {
 } from '../engine/index.js';
 import { GPT } from '../models/gpt.js';
 import { runTorchPeer } from './python.js';
-import { Progress } from './progress.js';
+import { Progress } from '../report/progress.js';
 
 export interface EngineBenchOptions {
   vocab: number;

@@ -22,7 +22,7 @@ import {
 } from '../engine/index.js';
 import { writeSync } from 'node:fs';
 import { GPT } from '../models/gpt.js';
-import { Progress } from './progress.js';
+import { Progress } from '../report/progress.js';
 
 export interface TextDemoOptions {
   steps: number;

@@ -1,6 +1,6 @@
 // Rewards from a remote server speaking OpenRLHF's protocol (pacer serve rewards, or OpenRLHF's own
 // remote RM): POST {query: prompt + completion, prompts, labels} -> {rewards, scores, extra_logs}.
-import { postJsonWithRetry, type RetryOptions } from '../server/http.js';
+import { postJsonWithRetry, type RetryOptions } from '../clients/http.js';
 import { completionText, type RewardFunction } from './types.js';
 
 export type RemoteRewardOptions = RetryOptions;

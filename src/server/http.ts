@@ -1,5 +1,5 @@
-// HTTP plumbing shared by pacer's servers and clients: JSON responses, bounded JSON bodies,
-// constant-time bearer-token checks, and POSTs with retries and exponential backoff.
+// HTTP plumbing for pacer's servers: JSON responses, bounded JSON bodies, constant-time bearer-token
+// checks. (The client side — POSTs with retries — is src/clients/http.ts.)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 
@@ -49,50 +49,4 @@ export function hasBearer(req: IncomingMessage, token: string): boolean {
   const a = Buffer.from(m[1]),
     b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-export interface RetryOptions {
-  token?: string;
-  timeoutMs?: number;
-  retries?: number;
-  backoffMs?: number;
-}
-
-/**
- * POST a JSON body and return the parsed JSON answer. Network errors, timeouts, 429 and 5xx are
- * retried with exponential backoff; other HTTP errors fail at once, naming the server and status.
- */
-export async function postJsonWithRetry(url: string, body: unknown, o: RetryOptions, what: string): Promise<any> {
-  const retries = o.retries ?? 3;
-  let last: Error | null = null;
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    if (attempt) await new Promise((r) => setTimeout(r, (o.backoffMs ?? 200) * 2 ** (attempt - 1)));
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(url, {
-        method: 'POST',
-        signal: AbortSignal.timeout(o.timeoutMs ?? 30_000),
-        headers: { 'content-type': 'application/json', ...(o.token ? { authorization: `Bearer ${o.token}` } : {}) },
-        body: JSON.stringify(body),
-      });
-      text = await res.text();
-    } catch (e) {
-      last = e as Error;
-      continue;
-    }
-    if (res.status >= 500 || res.status === 429) {
-      last = new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
-      continue;
-    }
-    if (!res.ok) throw new Error(`pacer: ${what} ${url} answered ${res.status}: ${text.slice(0, 300)}`);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw new Error(`pacer: ${what} ${url} answered with invalid JSON: ${text.slice(0, 200)}`);
-    }
-  }
-  throw new Error(
-    `pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); is it running, and is the URL right?`,
-  );
 }

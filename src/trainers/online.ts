@@ -40,9 +40,9 @@ import {
 } from '../objectives/index.js';
 import { makeSampler, type CurriculumItem } from '../curriculum/online.js';
 import { DifficultyAugmenter, type Perturb, type PromptValue } from '../curriculum/augment.js';
-import { Progress } from '../cli/progress.js';
-import { OpenAICompatClient } from '../server/openai.js';
-import { postJsonWithRetry } from '../server/http.js';
+import { Progress } from '../report/progress.js';
+import { OpenAICompatClient } from '../clients/openai.js';
+import { postJsonWithRetry } from '../clients/http.js';
 import { renderReport, plotsFromMetrics } from '../report/html.js';
 import { latestCheckpoint, readCheckpoint, restoreMetrics, writeCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';

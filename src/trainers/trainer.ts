@@ -25,7 +25,7 @@ import { ScalarHeadModel } from '../models/heads.js';
 import type { CausalLM } from '../models/types.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { loadDataset, shuffledIndices } from '../data/datasets.js';
-import { Progress } from '../cli/progress.js';
+import { Progress } from '../report/progress.js';
 import { renderReport, plotsFromMetrics } from '../report/html.js';
 import { makeMethod, sequenceLogpSums, type Item } from './methods.js';
 import type { TrainConfig } from './config.js';
