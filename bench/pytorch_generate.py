@@ -13,7 +13,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_llama import Llama
 
 d, a = sys.argv[1], json.load(open(sys.argv[2]))
-torch.set_num_threads(a["threads"])
+# intra-op threads as pacer asks (PACER_INTRA_OP); OpenBLAS threads come from OPENBLAS_NUM_THREADS
+torch.set_num_threads(int(os.environ.get("PACER_INTRA_OP", a["threads"])))
 model = Llama(d)
 
 

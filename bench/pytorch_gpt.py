@@ -5,13 +5,14 @@ step, written as a user would (nanoGPT-style attention). Prints one JSON line.
 usage: pytorch_gpt.py '{"vocab":512,"d_model":256,"layers":4,"heads":4,"seq":128,"batch":8,
                          "steps":10,"threads":1,"seed":0}'
 """
-import json, math, sys, time
+import json, math, os, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 a = json.loads(sys.argv[1])
-torch.set_num_threads(a["threads"])
+# intra-op threads as pacer asks (PACER_INTRA_OP); OpenBLAS threads come from OPENBLAS_NUM_THREADS
+torch.set_num_threads(int(os.environ.get("PACER_INTRA_OP", a["threads"])))
 torch.manual_seed(a["seed"])
 V, C, L, H, T, B = a["vocab"], a["d_model"], a["layers"], a["heads"], a["seq"], a["batch"]
 

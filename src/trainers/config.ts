@@ -414,3 +414,12 @@ export function loadConfig(file: string, overrides: Record<string, unknown> = {}
   }
   return resolveConfig({ ...(raw as Record<string, unknown>), ...overrides }, file, dirname(resolve(file)));
 }
+
+/** The keys a trainer accepts, with their defaults (for `pacer train --help-config`). */
+export function configHelp(trainer: TrainerName): string {
+  const rows = Object.entries(COMMON).filter(([, s]) => !s.only || s.only.includes(trainer));
+  return [
+    `keys for trainer '${trainer}':`,
+    ...rows.map(([k, s]) => `  ${k} (${s.kind})${'default' in s ? ` = ${JSON.stringify(s.default)}` : ''}`),
+  ].join('\n');
+}

@@ -13,10 +13,10 @@ import {
   noGrad,
   buildInfo,
   type Tensor,
-} from '../engine/index.js';
-import { GPT } from '../models/gpt.js';
-import { runTorchPeer } from './python.js';
-import { Progress } from '../report/progress.js';
+} from '../../engine/index.js';
+import { GPT } from '../../models/gpt.js';
+import { Progress } from '../../report/progress.js';
+import { best, configName, median, round, runTorchPeer, type ThreadConfig } from './peer.js';
 
 export interface EngineBenchOptions {
   vocab: number;
@@ -28,12 +28,6 @@ export interface EngineBenchOptions {
   steps: number;
   threads: number;
   seed: number;
-}
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
 }
 
 /** Best single-precision GEMM rate (GFLOP/s) over a few square sizes, median of repeats each. */
@@ -113,6 +107,7 @@ export function runPacerEngineBench(
 
 export function runPytorchEngineBench(
   o: EngineBenchOptions,
+  cfg: ThreadConfig,
 ): { stepMs: number; params: number; torch: string } | { error: string } {
   const args = {
     vocab: o.vocab,
@@ -122,89 +117,137 @@ export function runPytorchEngineBench(
     seq: o.seq,
     batch: o.batch,
     steps: o.steps,
-    threads: o.threads,
+    threads: cfg.intraOp,
     seed: o.seed,
   };
-  const r = runTorchPeer('pytorch_gpt.py', [JSON.stringify(args)], o.threads, 30 * 60_000);
+  const r = runTorchPeer('pytorch_gpt.py', [JSON.stringify(args)], cfg, 30 * 60_000);
   if ('error' in r) return r;
   const j = r.json;
   return { stepMs: j.step_ms, params: j.params, torch: j.torch };
 }
 
-export interface EngineBenchResult extends Record<string, unknown> {
-  tokens_per_s: number;
+export interface EngineBenchRun {
+  threads: number;
+  blas_threads: number;
   step_ms: number;
+  tokens_per_s: number;
+  mfu: number;
+  sgemm_best_gflops: number;
+  first_loss: number;
+  last_loss: number;
+  /** PyTorch with both pools at the same thread count, and pacer's speed over it. */
+  pytorch?: { intra_op: number; blas: number; step_ms: number; tokens_per_s: number; mfu: number };
+  ratio_vs_pytorch?: number;
 }
 
+export interface EngineBenchResult extends Record<string, unknown> {
+  runs: EngineBenchRun[];
+  ratio_best_vs_best?: number;
+}
+
+/**
+ * pacer at each thread count, and (with vsPytorch) PyTorch in each configuration: both pools at
+ * each thread count plus intra-op 1 with BLAS at the largest. `rounds` alternates them; medians.
+ */
 export function benchEngine(
-  o: EngineBenchOptions & { vsPytorch: boolean; rounds: number; progress: boolean },
+  o: Omit<EngineBenchOptions, 'threads'> & {
+    threadList: number[];
+    vsPytorch: boolean;
+    rounds: number;
+    progress: boolean;
+  },
 ): EngineBenchResult {
-  const ours: number[] = [];
-  const theirs: number[] = [];
+  const maxT = Math.max(...o.threadList);
+  const cfgs: ThreadConfig[] = [...o.threadList.map((t) => ({ intraOp: t, blas: t })), { intraOp: 1, blas: maxT }];
+  const peerCfgs = cfgs.filter((c, i) => cfgs.findIndex((d) => configName(d) === configName(c)) === i);
+  const ours = new Map<number, number[]>(o.threadList.map((t) => [t, []]));
+  const theirs = new Map<string, number[]>(peerCfgs.map((c) => [configName(c), []]));
   let params = 0;
-  let lastLoss = NaN;
-  let firstLoss = NaN;
+  const losses = new Map<number, [number, number]>();
   let peerErr: string | null = null;
   let torchVersion = '';
   for (let r = 0; r < o.rounds; r++) {
-    const res = runPacerEngineBench(o, o.progress);
-    ours.push(res.stepMs);
-    params = res.params;
-    firstLoss = res.firstLoss;
-    lastLoss = res.lastLoss;
-    if (o.vsPytorch && !peerErr) {
-      const p = runPytorchEngineBench(o);
+    for (const threads of o.threadList) {
+      const res = runPacerEngineBench({ ...o, threads }, o.progress);
+      ours.get(threads)!.push(res.stepMs);
+      params = res.params;
+      losses.set(threads, [res.firstLoss, res.lastLoss]);
+    }
+    if (!o.vsPytorch || peerErr) continue;
+    for (const c of peerCfgs) {
+      const p = runPytorchEngineBench({ ...o, threads: c.blas }, c);
       if ('error' in p) peerErr = p.error;
+      else if (p.params !== params) peerErr = `parameter counts differ: pacer ${params}, pytorch ${p.params}`;
       else {
-        theirs.push(p.stepMs);
+        theirs.get(configName(c))!.push(p.stepMs);
         torchVersion = p.torch;
-        if (p.params !== params) peerErr = `parameter counts differ: pacer ${params}, pytorch ${p.params}`;
       }
     }
   }
-  const sg = bestSgemm(o.threads);
-  setThreads(o.threads);
-  const stepMs = median(ours);
   const tokens = o.batch * o.seq;
-  const flops = stepFlops(o, params);
+  const flops = stepFlops({ ...o, threads: 1 }, params);
+  const sgemm = new Map(o.threadList.map((t) => [t, bestSgemm(t).gflops]));
+  const peerMs = (c: ThreadConfig) => median(theirs.get(configName(c)) ?? []);
+  const runs: EngineBenchRun[] = o.threadList.map((threads) => {
+    setThreads(threads);
+    const ms = median(ours.get(threads)!);
+    const sg = sgemm.get(threads)!;
+    const run: EngineBenchRun = {
+      threads,
+      blas_threads: threadInfo().blasThreads,
+      step_ms: round(ms),
+      tokens_per_s: round(tokens / (ms / 1000)),
+      mfu: round(flops / (ms / 1000) / 1e9 / sg, 4),
+      sgemm_best_gflops: round(sg),
+      first_loss: round(losses.get(threads)![0], 4),
+      last_loss: round(losses.get(threads)![1], 4),
+    };
+    const ps = peerMs({ intraOp: threads, blas: threads });
+    if (o.vsPytorch && !peerErr && Number.isFinite(ps)) {
+      const mfu = round(flops / (ps / 1000) / 1e9 / sg, 4);
+      run.pytorch = {
+        intra_op: threads,
+        blas: threads,
+        step_ms: round(ps),
+        tokens_per_s: round(tokens / (ps / 1000)),
+        mfu,
+      };
+      run.ratio_vs_pytorch = round(ps / ms, 3);
+    }
+    return run;
+  });
+  setThreads(maxT);
   const ti = threadInfo();
   const out: EngineBenchResult = {
     bench: 'engine',
     model: { vocab: o.vocab, d_model: o.dModel, layers: o.layers, heads: o.heads, seq: o.seq, batch: o.batch },
     params,
-    threads: o.threads,
-    blas_threads: ti.blasThreads,
     blas: ti.blas,
     libtorch: buildInfo().torchVersion,
     steps: o.steps,
     rounds: o.rounds,
-    step_ms: round(stepMs),
-    tokens_per_s: round(tokens / (stepMs / 1000)),
-    first_loss: round(firstLoss, 4),
-    last_loss: round(lastLoss, 4),
     model_gflop_per_step: round(flops / 1e9),
-    achieved_gflops: round(flops / (stepMs / 1000) / 1e9),
-    sgemm_best_gflops: round(sg.gflops),
-    sgemm_best_n: sg.n,
-    mfu: round(flops / (stepMs / 1000) / 1e9 / sg.gflops, 4),
+    runs,
   };
   if (o.vsPytorch) {
-    if (peerErr || theirs.length === 0) out.pytorch_error = peerErr ?? 'no result';
+    if (peerErr) out.pytorch_error = peerErr;
     else {
-      const ps = median(theirs);
-      out.pytorch = {
-        torch: torchVersion,
-        step_ms: round(ps),
-        tokens_per_s: round(tokens / (ps / 1000)),
-        mfu: round(flops / (ps / 1000) / 1e9 / sg.gflops, 4),
+      const configs = peerCfgs.map((c) => ({ intra_op: c.intraOp, blas: c.blas, step_ms: round(peerMs(c)) }));
+      const pb = best(configs, (c) => c.step_ms)!;
+      const ob = best(runs, (r) => r.step_ms)!;
+      out.pytorch = { torch: torchVersion, configs };
+      out.best = {
+        pacer: { threads: ob.threads, step_ms: ob.step_ms, tokens_per_s: ob.tokens_per_s },
+        pytorch: {
+          intra_op: pb.intra_op,
+          blas: pb.blas,
+          step_ms: pb.step_ms,
+          tokens_per_s: round(tokens / (pb.step_ms / 1000)),
+        },
       };
-      out.ratio_vs_pytorch = round(ps / stepMs, 3);
+      // pacer's speed over PyTorch's, each in its fastest configuration (> 1: pacer is faster)
+      out.ratio_best_vs_best = round(pb.step_ms / ob.step_ms, 3);
     }
   }
   return out;
-}
-
-function round(x: number, d = 2): number {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
 }

@@ -4,11 +4,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generator, manualSeed, randint, setThreads, threadInfo, scope } from '../engine/index.js';
-import { modelFromConfig, savePretrained } from '../models/pretrained.js';
-import { generate } from '../models/generate.js';
-import { runTorchPeer } from './python.js';
-import { median } from './bench-engine.js';
+import { Generator, manualSeed, randint, setThreads, threadInfo, scope } from '../../engine/index.js';
+import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
+import { generate } from '../../models/generate.js';
+import { best, configName, median, round, runPeerConfigs, runTorchPeer } from './peer.js';
 
 export interface GenerateBenchOptions {
   batches: number[];
@@ -88,17 +87,39 @@ export function benchGenerate(o: GenerateBenchOptions): Record<string, unknown> 
           prompts,
         }),
       );
-      const r = runTorchPeer('pytorch_generate.py', [dir, argsFile], o.threads, 30 * 60_000);
-      if ('error' in r) out.pytorch_error = r.error;
+      const peer = runPeerConfigs(
+        o.threads,
+        (c) => runTorchPeer('pytorch_generate.py', [dir, argsFile], c, 30 * 60_000),
+        (j) => j,
+      );
+      if (peer.errors.length || peer.runs.length === 0) out.pytorch_error = peer.errors.join('; ') || 'no result';
       else {
-        const j = r.json;
-        out.pytorch = { torch: j.torch };
+        // runs[0] has both pools at --threads (the same-threads comparison); best is the fastest
+        out.pytorch = {
+          torch: peer.runs[0].result.torch,
+          configs: peer.runs.map((r) => ({
+            intra_op: r.config.intraOp,
+            blas: r.config.blas,
+            tokens_per_s: Object.fromEntries(
+              o.batches.map((B) => [B, round(r.result.results[String(B)].tokens_per_s)]),
+            ),
+          })),
+        };
         for (const B of o.batches) {
-          const p = j.results[String(B)];
+          const same = peer.runs[0].result.results[String(B)];
+          const fastest = best(peer.runs, (r) => -r.result.results[String(B)].tokens_per_s)!;
           const ours = results[String(B)];
-          ours.pytorch_tokens_per_s = round(p.tokens_per_s);
-          ours.ratio_vs_pytorch = round(ours.tokens_per_s / p.tokens_per_s, 3);
-          ours.same_tokens_as_pytorch = JSON.stringify(p.tokens_row0) === JSON.stringify(ours.tokens_row0);
+          ours.pytorch_tokens_per_s = round(same.tokens_per_s);
+          ours.ratio_vs_pytorch = round(ours.tokens_per_s / same.tokens_per_s, 3);
+          ours.pytorch_best = {
+            config: configName(fastest.config),
+            tokens_per_s: round(fastest.result.results[String(B)].tokens_per_s),
+          };
+          // pacer's tokens/s over PyTorch's fastest configuration's (> 1: pacer is faster)
+          ours.ratio_best_vs_best = round(ours.tokens_per_s / fastest.result.results[String(B)].tokens_per_s, 3);
+          ours.same_tokens_as_pytorch = peer.runs.every(
+            (r) => JSON.stringify(r.result.results[String(B)].tokens_row0) === JSON.stringify(ours.tokens_row0),
+          );
         }
       }
     } finally {
@@ -109,9 +130,4 @@ export function benchGenerate(o: GenerateBenchOptions): Record<string, unknown> 
   out.results = results;
   model.dispose();
   return out;
-}
-
-function round(x: number, d = 2): number {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
 }

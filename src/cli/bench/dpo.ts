@@ -7,13 +7,13 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { manualSeed, setThreads, threadInfo } from '../engine/index.js';
-import { modelFromConfig, savePretrained } from '../models/pretrained.js';
-import { Tokenizer } from '../tokenizers/index.js';
-import { loadDataset } from '../data/datasets.js';
-import { tokenizePreference } from '../data/tokenize.js';
-import { resolveConfig, train } from '../trainers/index.js';
-import { runTorchPeer } from './python.js';
+import { manualSeed, setThreads, threadInfo } from '../../engine/index.js';
+import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
+import { Tokenizer } from '../../tokenizers/index.js';
+import { loadDataset } from '../../data/datasets.js';
+import { tokenizePreference } from '../../data/tokenize.js';
+import { resolveConfig, train } from '../../trainers/index.js';
+import { best, configName, round, runPeerConfigs, runTorchPeer } from './peer.js';
 
 export interface DpoBenchOptions {
   pairs: number;
@@ -31,7 +31,7 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
   const here = dirname(fileURLToPath(import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'pacer-bench-dpo-'));
   try {
-    const tokDir = join(here, '../../test/fixtures/models/llama');
+    const tokDir = join(here, '../../../test/fixtures/models/llama');
     const config = {
       architectures: ['LlamaForCausalLM'],
       model_type: 'llama',
@@ -52,7 +52,7 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
     model.dispose();
     for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(tokDir, f), join(modelDir, f));
     // Synthetic pairs from the bundled text: the true continuation vs the same words reversed.
-    const lines = readFileSync(join(here, '../../data/tiny-text.txt'), 'utf8').split('\n').filter(Boolean);
+    const lines = readFileSync(join(here, '../../../data/tiny-text.txt'), 'utf8').split('\n').filter(Boolean);
     const rows: string[] = [];
     for (let i = 0; i < o.pairs; i++) {
       const w = lines[i % lines.length].split(' ');
@@ -118,17 +118,30 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
         args,
         JSON.stringify({ pairs, batch: o.batch, beta: 0.1, lr: 1e-4, threads: o.threads, pad: tok.padTokenId ?? 0 }),
       );
-      const p = runTorchPeer('pytorch_dpo.py', [modelDir, args], o.threads);
-      if ('error' in p) out.pytorch_error = p.error;
+      const peer = runPeerConfigs(
+        o.threads,
+        (c) => runTorchPeer('pytorch_dpo.py', [modelDir, args], c),
+        (j) => j,
+      );
+      if (peer.errors.length || peer.runs.length === 0) out.pytorch_error = peer.errors.join('; ') || 'no result';
       else {
-        const j = p.json;
+        const j = peer.runs[0].result; // both pools at --threads
+        const fastest = best(peer.runs, (r) => r.result.seconds)!;
         out.pytorch = {
           torch: j.torch,
           seconds: round(j.seconds, 3),
           first_loss: j.first_loss,
           last_loss: j.last_loss,
+          configs: peer.runs.map((r) => ({
+            intra_op: r.config.intraOp,
+            blas: r.config.blas,
+            seconds: round(r.result.seconds, 3),
+          })),
+          best: { config: configName(fastest.config), seconds: round(fastest.result.seconds, 3) },
         };
+        // time ratios: pacer's seconds over PyTorch's (below 1: pacer is faster)
         out.wall_time_ratio = round(ours / j.seconds, 3);
+        out.ratio_best_vs_best = round(ours / fastest.result.seconds, 3);
         out.first_loss_agrees = Math.abs(j.first_loss - (out.first_loss as number)) < 1e-4;
       }
     }
@@ -136,9 +149,4 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function round(x: number, d = 2): number {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
 }

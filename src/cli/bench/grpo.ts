@@ -8,14 +8,13 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { manualSeed, setThreads, threadInfo } from '../engine/index.js';
-import { modelFromConfig, savePretrained } from '../models/pretrained.js';
-import { Tokenizer } from '../tokenizers/index.js';
-import { resolveConfig } from '../trainers/index.js';
-import { trainOnline } from '../trainers/online.js';
-import { makeProblems } from '../tasks/arithmetic.js';
-import { runTorchPeer } from './python.js';
-import { median } from './bench-engine.js';
+import { manualSeed, setThreads, threadInfo } from '../../engine/index.js';
+import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
+import { Tokenizer } from '../../tokenizers/index.js';
+import { resolveConfig } from '../../trainers/index.js';
+import { trainOnline } from '../../trainers/online.js';
+import { makeProblems } from '../../tasks/arithmetic.js';
+import { best, configName, median, round, runPeerConfigs, runTorchPeer } from './peer.js';
 
 export interface GrpoBenchOptions {
   steps: number;
@@ -38,7 +37,7 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
   const here = dirname(fileURLToPath(import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), 'pacer-bench-grpo-'));
   try {
-    const tokDir = join(here, '../../test/fixtures/models/llama');
+    const tokDir = join(here, '../../../test/fixtures/models/llama');
     const tok = Tokenizer.fromPretrained(tokDir);
     const vocab = tok.vocabSize;
     const config = {
@@ -96,8 +95,8 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
     const r = await trainOnline(cfg, { progress: false, log: () => {} });
     const rows = r.history.slice(1);
     const ours: Record<string, number> = {};
-    for (const p of PARTS) ours[`${p}_s`] = round(median(rows.map((h) => h[`timing/${p}_s`])), 4);
-    ours.step_s = round(ours.generation_s + ours.scoring_s + ours.training_s, 4);
+    for (const p of PARTS) ours[`${p}_s`] = round(median(rows.map((h) => h[`timing/${p}_s`])), 6);
+    ours.step_s = round(ours.generation_s + ours.scoring_s + ours.training_s, 6);
     ours.completion_mean_length = round(median(rows.map((h) => h['completions/mean_length'])));
     const out: Record<string, unknown> = {
       bench: 'grpo',
@@ -139,19 +138,31 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
           vocab: vocabList,
         }),
       );
-      const p = runTorchPeer('pytorch_grpo.py', [modelDir, args], o.threads);
-      if ('error' in p) out.pytorch_error = p.error;
+      const peer = runPeerConfigs(
+        o.threads,
+        (c) => runTorchPeer('pytorch_grpo.py', [modelDir, args], c),
+        (j) => {
+          const t: Record<string, number> = {};
+          for (const part of PARTS) t[`${part}_s`] = round(j[`${part}_s`], 6);
+          t.step_s = round(t.generation_s + t.scoring_s + t.training_s, 6);
+          t.completion_mean_length = round(j.completion_mean_length);
+          return { torch: j.torch as string, step_s: t.step_s, ...t };
+        },
+      );
+      if (peer.errors.length || peer.runs.length === 0) out.pytorch_error = peer.errors.join('; ') || 'no result';
       else {
-        const j = p.json;
-        const theirs: Record<string, number> = {};
-        for (const part of PARTS) theirs[`${part}_s`] = round(j[`${part}_s`], 4);
-        theirs.step_s = round(theirs.generation_s + theirs.scoring_s + theirs.training_s, 4);
-        theirs.completion_mean_length = round(j.completion_mean_length);
-        out.pytorch = { torch: j.torch, ...theirs };
+        const theirs = peer.runs[0].result; // both pools at --threads
+        const fastest = best(peer.runs, (r) => r.result.step_s)!;
+        out.pytorch = {
+          ...theirs,
+          configs: peer.runs.map((r) => ({ intra_op: r.config.intraOp, blas: r.config.blas, step_s: r.result.step_s })),
+          best: { config: configName(fastest.config), ...fastest.result },
+        };
         // time ratios: pacer's seconds over PyTorch's (below 1 = pacer is faster)
         out.time_ratio_vs_pytorch = Object.fromEntries(
-          [...PARTS, 'step'].map((k) => [k, round(ours[`${k}_s`] / theirs[`${k}_s`], 3)]),
+          [...PARTS, 'step'].map((k) => [k, ratio(ours[`${k}_s`], (theirs as any)[`${k}_s`])]),
         );
+        out.ratio_best_vs_best = ratio(ours.step_s, fastest.result.step_s);
       }
     }
     return out;
@@ -160,7 +171,7 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
   }
 }
 
-function round(x: number, d = 2): number {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
+/** a / b to 3 decimals, or null when b is 0 at the measured precision (a part that takes < 1 µs). */
+function ratio(a: number, b: number): number | null {
+  return b > 0 ? round(a / b, 3) : null;
 }

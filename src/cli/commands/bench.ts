@@ -1,0 +1,231 @@
+// `pacer bench engine | generate | dpo | grpo`: pacer against a PyTorch peer in the same command.
+// With --vs-pytorch each benchmark runs the peer in several thread configurations (src/cli/bench/
+// peer.ts) and prints ratio_best_vs_best — each side in its fastest configuration — next to the
+// same-threads ratios.
+import { availableParallelism } from 'node:os';
+import { benchEngine } from '../bench/engine.js';
+import { benchGenerate } from '../bench/generate.js';
+import { benchDpo } from '../bench/dpo.js';
+import { benchGrpo } from '../bench/grpo.js';
+import { UsageError, defineCommand, int, intList, output, threadsOpt, type OptionSpec } from '../command.js';
+
+const common: Record<string, OptionSpec> = {
+  seed: { type: 'string', arg: 'N', help: 'random seed', default: '0' },
+  'vs-pytorch': {
+    type: 'boolean',
+    help: 'also run the same work in PyTorch (needs python3-torch) in several thread configurations',
+  },
+  json: { type: 'boolean', help: 'print one JSON object' },
+};
+
+const BEST = `ratio_best_vs_best compares each side in its fastest configuration: PyTorch is run with both
+thread pools at --threads (what torch.set_num_threads gives), with intra-op 1 and OpenBLAS at
+--threads, and with 1/1.`;
+
+export const benchEngineCmd = defineCommand({
+  name: 'bench engine',
+  summary: 'time a GPT-2-style training step; --vs-pytorch compares with PyTorch eager',
+  usage: 'pacer bench engine [--threads 1,2] [--rounds N] [--vs-pytorch] [--json] [model options]',
+  description: `A GPT-2-architecture training step (fp32, CPU, AdamW lr 1e-4 wd 0.1): tokens/s, step time
+(median), parameters, threads, the BLAS in use, and MFU against the best sgemm measured in the same
+command. ratio_vs_pytorch is pacer's speed over PyTorch's with both pools at the same thread count;
+ratio_best_vs_best is pacer's fastest thread count against PyTorch's fastest configuration (both
+pools at each thread count, and intra-op 1 with OpenBLAS at the largest). > 1: pacer is faster.`,
+  options: {
+    vocab: { type: 'string', arg: 'N', help: 'vocabulary size', default: '512' },
+    'd-model': { type: 'string', arg: 'N', help: 'embedding width', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'transformer blocks', default: '4' },
+    heads: { type: 'string', arg: 'N', help: 'attention heads', default: '4' },
+    seq: { type: 'string', arg: 'N', help: 'sequence length', default: '128' },
+    batch: { type: 'string', arg: 'N', help: 'sequences per step', default: '8' },
+    steps: { type: 'string', arg: 'N', help: 'timed steps after 2 warm-up steps', default: '10' },
+    threads: { type: 'string', arg: 'LIST', help: 'thread counts', default: '1,<cores>' },
+    rounds: { type: 'string', arg: 'N', help: 'alternate pacer and PyTorch N times; medians', default: '1' },
+    ...common,
+  },
+  run(v) {
+    const cores = availableParallelism();
+    const o = {
+      vocab: int(v.vocab, 'vocab', 512),
+      dModel: int(v['d-model'], 'd-model', 256),
+      layers: int(v.layers, 'layers', 4),
+      heads: int(v.heads, 'heads', 4),
+      seq: int(v.seq, 'seq', 128),
+      batch: int(v.batch, 'batch', 8),
+      steps: int(v.steps, 'steps', 10),
+      seed: int(v.seed, 'seed', 0, 0),
+      rounds: int(v.rounds, 'rounds', 1),
+      threadList: intList(v.threads, 'threads', cores > 1 ? `1,${cores}` : '1'),
+      vsPytorch: !!v['vs-pytorch'],
+      progress: !v.json || process.stderr.isTTY === true,
+    };
+    if (o.dModel % o.heads !== 0)
+      throw new UsageError(`--d-model (${o.dModel}) must be divisible by --heads (${o.heads})`);
+    const r = benchEngine(o);
+    output(!!v.json, r, () => {
+      for (const x of r.runs) {
+        const mfu = `MFU ${(x.mfu * 100).toFixed(1)}% of ${x.sgemm_best_gflops} GFLOP/s sgemm`;
+        console.log(`threads ${x.threads}: ${x.tokens_per_s} tokens/s, ${x.step_ms} ms/step, ${mfu}`);
+        if (x.pytorch) console.log(`  PyTorch (same threads): ${x.pytorch.step_ms} ms/step -> ${x.ratio_vs_pytorch}x`);
+      }
+      const b = r.best as any;
+      if (b)
+        console.log(
+          `best vs best: pacer ${b.pacer.step_ms} ms (${b.pacer.threads} threads), PyTorch ${b.pytorch.step_ms} ms (intra-op ${b.pytorch.intra_op}, BLAS ${b.pytorch.blas}) -> ${r.ratio_best_vs_best}x`,
+        );
+      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+      console.log(`params ${r.params}; BLAS: ${r.blas}`);
+    });
+    return 0;
+  },
+});
+
+export const benchGenerateCmd = defineCommand({
+  name: 'bench generate',
+  summary: 'decoding tokens/s at batch 1 and 16; --vs-pytorch compares with a PyTorch loop',
+  usage: 'pacer bench generate [--batches 1,16] [--threads N] [--vs-pytorch] [--json] [model options]',
+  description: `A random Llama-architecture model; greedy tokens/s per batch size (median of --repeats). With
+--vs-pytorch the same checkpoint runs in a PyTorch reference loop (bench/pytorch_generate.py) and the
+generated tokens are compared. ratio_vs_pytorch and ratio_best_vs_best are pacer's tokens/s over
+PyTorch's (> 1: pacer is faster). ${BEST}`,
+  options: {
+    batches: { type: 'string', arg: 'LIST', help: 'batch sizes', default: '1,16' },
+    'prompt-len': { type: 'string', arg: 'N', help: 'prompt tokens', default: '32' },
+    'new-tokens': { type: 'string', arg: 'N', help: 'generated tokens', default: '64' },
+    hidden: { type: 'string', arg: 'N', help: 'hidden size', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'decoder layers', default: '4' },
+    heads: { type: 'string', arg: 'N', help: 'attention heads', default: '8' },
+    'kv-heads': { type: 'string', arg: 'N', help: 'key/value heads', default: '4' },
+    vocab: { type: 'string', arg: 'N', help: 'vocabulary size', default: '4096' },
+    threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
+    repeats: { type: 'string', arg: 'N', help: 'timed repeats (median)', default: '3' },
+    ...common,
+  },
+  run(v) {
+    const o = {
+      batches: intList(v.batches, 'batches', '1,16'),
+      promptLen: int(v['prompt-len'], 'prompt-len', 32),
+      newTokens: int(v['new-tokens'], 'new-tokens', 64),
+      hidden: int(v.hidden, 'hidden', 256),
+      layers: int(v.layers, 'layers', 4),
+      heads: int(v.heads, 'heads', 8),
+      kvHeads: int(v['kv-heads'], 'kv-heads', 4),
+      vocab: int(v.vocab, 'vocab', 4096),
+      threads: threadsOpt(v.threads),
+      repeats: int(v.repeats, 'repeats', 3),
+      seed: int(v.seed, 'seed', 0, 0),
+      vsPytorch: !!v['vs-pytorch'],
+    };
+    if (o.hidden % o.heads !== 0 || o.heads % o.kvHeads !== 0)
+      throw new UsageError('--hidden must be divisible by --heads, and --heads by --kv-heads');
+    const r = benchGenerate(o);
+    output(!!v.json, r, () => {
+      for (const [b, x] of Object.entries(r.results as Record<string, any>)) {
+        const vs = x.pytorch_tokens_per_s
+          ? `, PyTorch ${x.pytorch_tokens_per_s} -> ${x.ratio_vs_pytorch}x; best vs best ${x.ratio_best_vs_best}x (same tokens: ${x.same_tokens_as_pytorch})`
+          : '';
+        console.log(`batch ${b}: ${x.tokens_per_s} tokens/s${vs}`);
+      }
+      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+    });
+    return 0;
+  },
+});
+
+export const benchDpoCmd = defineCommand({
+  name: 'bench dpo',
+  summary: 'one DPO epoch through pacer train; --vs-pytorch compares with a plain PyTorch loop',
+  usage: 'pacer bench dpo [--pairs 64] [--batch 8] [--hidden 256] [--layers 4] [--threads N] [--vs-pytorch] [--json]',
+  description: `With --vs-pytorch the same epoch runs as a straightforward PyTorch loop (bench/pytorch_dpo.py:
+policy and reference forwards per pair, no caching); wall_time_ratio and ratio_best_vs_best are
+pacer's time over PyTorch's (< 1: pacer is faster), and first_loss_agrees checks both start alike.
+${BEST}`,
+  options: {
+    pairs: { type: 'string', arg: 'N', help: 'preference pairs', default: '64' },
+    batch: { type: 'string', arg: 'N', help: 'pairs per step', default: '8' },
+    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8)', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'decoder layers', default: '4' },
+    threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
+    ...common,
+  },
+  async run(v) {
+    const hidden = int(v.hidden, 'hidden', 256);
+    if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
+    const r = await benchDpo({
+      pairs: int(v.pairs, 'pairs', 64),
+      batch: int(v.batch, 'batch', 8),
+      hidden,
+      layers: int(v.layers, 'layers', 4),
+      threads: threadsOpt(v.threads),
+      seed: int(v.seed, 'seed', 0, 0),
+      vsPytorch: !!v['vs-pytorch'],
+    });
+    output(!!v.json, r, () => {
+      console.log(`pacer: ${r.seconds} s for ${r.pairs} pairs (${r.steps} steps, ${r.threads} threads)`);
+      const p = r.pytorch as any;
+      if (p)
+        console.log(
+          `PyTorch: ${p.seconds} s -> ratio ${r.wall_time_ratio}; best ${p.best.seconds} s (${p.best.config}) -> best vs best ${r.ratio_best_vs_best} (first losses agree: ${r.first_loss_agrees})`,
+        );
+      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+    });
+    return 0;
+  },
+});
+
+export const benchGrpoCmd = defineCommand({
+  name: 'bench grpo',
+  summary: 'a GRPO step split into generation / scoring / training; --vs-pytorch adds a PyTorch step',
+  usage: 'pacer bench grpo [--steps 5] [--prompts 8] [--generations 8] [--threads N] [--vs-pytorch] [--json]',
+  description: `A random Llama (the fixture byte-level tokenizer) is trained for steps + 1 GRPO steps (dapo loss,
+accuracy reward on arithmetic prompts, temperature 1); the first step warms up. Each part is the
+median over the measured steps: generation (sampling prompts x generations completions with the KV
+cache), scoring (decoding + rewards), training (advantages, forward/backward, clipping, AdamW; a
+reference forward too when --beta > 0). With --vs-pytorch the same step runs in a plain PyTorch loop
+(bench/pytorch_grpo.py); time_ratio_vs_pytorch (per part) and ratio_best_vs_best (the step) are
+pacer's seconds over PyTorch's (< 1: pacer is faster). ${BEST}`,
+  options: {
+    steps: { type: 'string', arg: 'N', help: 'measured steps', default: '5' },
+    prompts: { type: 'string', arg: 'N', help: 'prompts per step', default: '8' },
+    generations: { type: 'string', arg: 'N', help: 'completions per prompt', default: '8' },
+    'new-tokens': { type: 'string', arg: 'N', help: 'max completion tokens', default: '32' },
+    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8)', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'decoder layers', default: '4' },
+    beta: { type: 'string', arg: 'B', help: 'KL coefficient (> 0 adds a reference forward)', default: '0' },
+    threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
+    ...common,
+  },
+  async run(v) {
+    const hidden = int(v.hidden, 'hidden', 256);
+    if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
+    const beta = v.beta === undefined ? 0 : Number(v.beta);
+    if (!(beta >= 0)) throw new UsageError(`--beta must be a number >= 0, got '${v.beta}'`);
+    const r = await benchGrpo({
+      steps: int(v.steps, 'steps', 5),
+      prompts: int(v.prompts, 'prompts', 8),
+      generations: int(v.generations, 'generations', 8),
+      newTokens: int(v['new-tokens'], 'new-tokens', 32),
+      hidden,
+      layers: int(v.layers, 'layers', 4),
+      beta,
+      threads: threadsOpt(v.threads),
+      seed: int(v.seed, 'seed', 0, 0),
+      vsPytorch: !!v['vs-pytorch'],
+    });
+    output(!!v.json, r, () => {
+      const show = (name: string, x: any) =>
+        console.log(
+          `${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ${x.training_s}`,
+        );
+      show('pacer  ', r.pacer);
+      if (r.pytorch) {
+        show('PyTorch', r.pytorch);
+        console.log(
+          `time ratio pacer/PyTorch: ${JSON.stringify(r.time_ratio_vs_pytorch)}; best vs best ${r.ratio_best_vs_best}`,
+        );
+      }
+      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+    });
+    return 0;
+  },
+});

@@ -1,0 +1,22 @@
+// Every `pacer` command, in the order `pacer --help` lists them. A new command is one file under
+// src/cli/commands/ exporting a defineCommand() record, plus one line here.
+import type { Command } from './command.js';
+import { demo, demoText } from './commands/demo.js';
+import { train } from './commands/train.js';
+import { logprobs, generateCmd } from './commands/models.js';
+import { serveModel, serveRewards } from './commands/serve.js';
+import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd } from './commands/bench.js';
+
+export const COMMANDS: Command[] = [
+  demo,
+  demoText,
+  train,
+  serveModel,
+  serveRewards,
+  logprobs,
+  generateCmd,
+  benchEngineCmd,
+  benchGenerateCmd,
+  benchDpoCmd,
+  benchGrpoCmd,
+];
