@@ -62,8 +62,11 @@ test('state round-trips, including the perturbation random stream', () => {
 });
 
 test('options are validated; the mask perturbation scales with strength', () => {
-  assert.throws(() => new DifficultyAugmenter({ window: 0 }), /window must be a positive integer/);
-  assert.throws(() => new DifficultyAugmenter({ hint_fraction: 1.5 }), /hint_fraction must be in \(0, 1\]/);
+  assert.throws(() => new DifficultyAugmenter({ window: 0 }), /'augmentation_options.window' must be >= 1, got 0/);
+  assert.throws(
+    () => new DifficultyAugmenter({ hint_fraction: 1.5 }),
+    /'augmentation_options.hint_fraction' must be > 0 and <= 1, got 1.5/,
+  );
   assert.throws(() => new DifficultyAugmenter({ hint_template: 'Hint:' }), /must contain '\{hint\}'/);
   let s = 1;
   const rand = () => (s = (s * 48271) % 2147483647) / 2147483647;

@@ -19,7 +19,7 @@ for (const name of MODELS) {
       const pm = fromPretrained(dirOf(name));
       assert.deepEqual(pm.unexpected, []);
       const ref = P.loadSafetensors(join(dirOf(name), 'reference.safetensors'));
-      const logits = P.noGrad(() => pm.model.forward(ref.get('ids'), { attentionMask: ref.get('mask') }));
+      const logits = P.noGrad(() => pm.model.forward({ ids: ref.get('ids'), attentionMask: ref.get('mask') }));
       assertClose(logits, ref.get('logits'), { rtol: 1e-4, what: `${name} logits` });
       pm.model.dispose();
     }));
@@ -82,7 +82,7 @@ test('weights stored in bfloat16 load in the requested dtype', () =>
     assert.equal(f32.model.parameters()[0].dtype, 'float32');
     assert.equal(bf.model.parameters()[0].dtype, 'bfloat16');
     const ref = P.loadSafetensors(join(dirOf('qwen2'), 'reference.safetensors'));
-    const lb = P.noGrad(() => bf.model.forward(ref.get('ids'), { attentionMask: ref.get('mask') })).float();
+    const lb = P.noGrad(() => bf.model.forward({ ids: ref.get('ids'), attentionMask: ref.get('mask') })).float();
     assertClose(lb, ref.get('logits'), { rtol: 5e-2, what: 'bf16 logits' });
     f32.model.dispose();
     bf.model.dispose();
@@ -96,7 +96,13 @@ test('sharded checkpoints save with an index above the shard size', () =>
     assert.ok(existsSync(join(d, 'model.safetensors.index.json')));
     const b = fromPretrained(d);
     const x = P.tensor([[5, 9, 13]], { dtype: 'int64' });
-    P.noGrad(() => assertClose(b.model.forward(x), a.model.forward(x), { rtol: 0, atol: 0, what: 'sharded reload' }));
+    P.noGrad(() =>
+      assertClose(b.model.forward({ ids: x }), a.model.forward({ ids: x }), {
+        rtol: 0,
+        atol: 0,
+        what: 'sharded reload',
+      }),
+    );
   }));
 
 test('bad checkpoints get errors naming the file, tensor and expectation', () => {
@@ -135,13 +141,14 @@ test('packed rows (segment ids + restarted positions) give each segment its own 
       const a = [5, 9, 13, 2],
         b = [7, 3, 11];
       const packed = P.noGrad(() =>
-        pm.model.forward(P.tensor([[...a, ...b]], { dtype: 'int64' }), {
+        pm.model.forward({
+          ids: P.tensor([[...a, ...b]], { dtype: 'int64' }),
           positionIds: P.tensor([[0, 1, 2, 3, 0, 1, 2]], { dtype: 'int64' }),
           segmentIds: P.tensor([[0, 0, 0, 0, 1, 1, 1]], { dtype: 'int64' }),
         }),
       );
-      const la = P.noGrad(() => pm.model.forward(P.tensor([a], { dtype: 'int64' })));
-      const lb = P.noGrad(() => pm.model.forward(P.tensor([b], { dtype: 'int64' })));
+      const la = P.noGrad(() => pm.model.forward({ ids: P.tensor([a], { dtype: 'int64' }) }));
+      const lb = P.noGrad(() => pm.model.forward({ ids: P.tensor([b], { dtype: 'int64' }) }));
       assertClose(packed.narrow(1, 0, 4), la, { rtol: 1e-5, what: `${name} segment 1` });
       assertClose(packed.narrow(1, 4, 3), lb, { rtol: 1e-5, what: `${name} segment 2` });
     }

@@ -20,8 +20,8 @@ test('state dicts use HF-style dotted names and load strictly', () => {
   m2.loadStateDict(m.stateDict());
   P.scope(() =>
     assert.deepEqual(
-      m2.forward(P.tensor([[1, 2, 3]], { dtype: 'int64' })).tolist(),
-      m.forward(P.tensor([[1, 2, 3]], { dtype: 'int64' })).tolist(),
+      m2.forward({ ids: P.tensor([[1, 2, 3]], { dtype: 'int64' }) }).tolist(),
+      m.forward({ ids: P.tensor([[1, 2, 3]], { dtype: 'int64' }) }).tolist(),
     ),
   );
   const partial = new Map([...m.stateDict()].slice(1));

@@ -141,18 +141,18 @@ test('bco_pair uses the running mean of rewards, as TRL', () =>
   }));
 
 test('bad DPO settings are rejected with the key named', () => {
-  assert.throws(() => O.validateDPOConfig({ beta: 0.1, lossType: ['sigmod'] }), /unknown loss_type 'sigmod'/);
-  assert.throws(() => O.validateDPOConfig({ beta: 0, lossType: ['sigmoid'] }), /beta must be > 0/);
+  assert.throws(() => O.validateDPOOptions({ beta: 0.1, lossType: ['sigmod'] }), /unknown loss_type 'sigmod'/);
+  assert.throws(() => O.validateDPOOptions({ beta: 0, lossType: ['sigmoid'] }), /beta must be > 0/);
   assert.throws(
-    () => O.validateDPOConfig({ beta: 0.1, lossType: ['sigmoid', 'ipo'], lossWeights: [1] }),
+    () => O.validateDPOOptions({ beta: 0.1, lossType: ['sigmoid', 'ipo'], lossWeights: [1] }),
     /loss_weights has 1 entries/,
   );
   assert.throws(
-    () => O.validateDPOConfig({ beta: 0.1, lossType: ['hinge'], labelSmoothing: 0.1 }),
+    () => O.validateDPOOptions({ beta: 0.1, lossType: ['hinge'], labelSmoothing: 0.1 }),
     /label_smoothing applies/,
   );
   assert.throws(
-    () => O.validateDPOConfig({ beta: 0.1, lossType: ['sigmoid'], fDivergenceType: 'kl' }),
+    () => O.validateDPOOptions({ beta: 0.1, lossType: ['sigmoid'], fDivergenceType: 'kl' }),
     /unknown f_divergence_type 'kl'/,
   );
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveConfig, trainOnline, trainWithStages } from '../dist/trainers/index.js';
+import { resolveConfig, train, trainWithStages } from '../dist/trainers/index.js';
 import { modelFromConfig, savePretrained } from '../dist/models/pretrained.js';
 import { makeProblems, writeTinyArithmeticModel } from '../dist/tasks/arithmetic.js';
 import { REWARDS, rewardsFromSpec } from '../dist/rewards/index.js';
@@ -95,7 +95,7 @@ for (const [trainer, extra, keys] of [
   test(`${trainer}${extra.tag ?? ''} runs and logs its metrics`, async () => {
     const { d, m } = setup();
     const c = cfg(d, m, { trainer, ...extra });
-    const r = await trainOnline(c, quiet);
+    const r = await train(c, quiet);
     assert.equal(r.globalStep, 3);
     const ms = metrics(c.output_dir);
     const base = trainer === 'online_dpo' ? [] : ['rewards/accuracy/mean', 'rewards/length/mean'];
@@ -135,22 +135,22 @@ test('online resume is exact; dynamic sampling; settings are validated', async (
   // everything but the wall-clock timings must match exactly
   const noTiming = () =>
     metrics(c.output_dir).map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('timing/'))));
-  await trainOnline(c, quiet);
+  await train(c, quiet);
   const full = noTiming();
   await trainWithStages({ ...c, resume_from_checkpoint: true }, quiet);
   assert.deepEqual(noTiming(), full);
   const bad = (o, re) => assert.throws(() => cfg(d, m, { trainer: 'grpo', ...o }), re);
   bad({ reward_funcs: [] }, /'reward_funcs' must name at least one reward/);
   bad({ num_generations: 3 }, /must be a multiple of num_generations/);
-  bad({ loss_type: 'ppo' }, /unknown loss_type 'ppo' for grpo/);
-  bad({ scale_rewards: 'max' }, /'scale_rewards' must be group, batch or none/);
-  await assert.rejects(
-    trainOnline(cfg(d, m, { trainer: 'grpo', reward_funcs: ['acuracy'], reward_weights: null }), quiet),
-    /unknown reward 'acuracy'/,
-  );
-  await assert.rejects(
-    trainOnline(cfg(d, m, { trainer: 'grpo', curriculum_sampler: 'spiral' }), quiet),
-    /unknown curriculum sampler 'spiral'/,
+  bad({ loss_type: 'ppo' }, /'loss_type' must be one of grpo, bnpo, dr_grpo, dapo, got 'ppo'/);
+  bad({ scale_rewards: 'max' }, /'scale_rewards' must be one of group, batch, none, got 'max'/);
+  // reward names and options, and the sampler, are checked when the config loads
+  bad({ reward_funcs: ['acuracy'], reward_weights: null }, /unknown reward 'acuracy' \(did you mean 'accuracy'\?\)/);
+  bad({ reward_funcs: ['length:budgt=3'], reward_weights: null }, /'length:budgt' is not a key of reward 'length'/);
+  bad({ curriculum_sampler: 'spiral' }, /'curriculum_sampler' must be one of uniform, staged/);
+  bad(
+    { curriculum_sampler: 'sec', curriculum_options: { tua: 0.1 } },
+    /'curriculum_options.tua' is not a key of curriculum sampler 'sec' \(did you mean 'curriculum_options.tau'\?\)/,
   );
 });
 
@@ -174,7 +174,7 @@ test('difficulty-aware augmentation hints hard prompts and perturbs easy ones; i
     augmentation_options: { window: 16, hint_fraction: 0.5, hint_template: '{hint}', mask_max: 0.5, mask_char: '0' },
   });
   const seen = [];
-  await trainOnline(c, {
+  await train(c, {
     ...quiet,
     perturb: (p, strength, rand) => {
       seen.push(strength);
@@ -201,9 +201,12 @@ test('difficulty-aware augmentation hints hard prompts and perturbs easy ones; i
     metrics(c.output_dir).map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('timing/'))));
   const full = noTiming();
   const perturb = (p, _strength, rand) => p.replace(/\d/g, (x) => (rand() < 0.5 ? '0' : x));
-  await trainOnline({ ...c, resume_from_checkpoint: true }, { ...quiet, perturb });
+  await train({ ...c, resume_from_checkpoint: true }, { ...quiet, perturb });
   assert.deepEqual(noTiming(), full);
-  assert.throws(() => cfg(d, m, { trainer: 'grpo', augmentation: 'mixup' }), /'augmentation' must be difficulty_aware/);
+  assert.throws(
+    () => cfg(d, m, { trainer: 'grpo', augmentation: 'mixup' }),
+    /'augmentation' must be one of difficulty_aware, got 'mixup'/,
+  );
 });
 
 test('a remote reward server (OpenRLHF protocol) scores rollouts inside the training loop', async () => {
@@ -225,12 +228,12 @@ test('a remote reward server (OpenRLHF protocol) scores rollouts inside the trai
     const [local] = rewardsFromSpec('accuracy');
     assert.deepEqual(await remote.fn(input), await local.fn(input));
     const c = cfg(d, m, { trainer: 'grpo', max_steps: 2, reward_funcs: [`remote:url=${url}`], reward_weights: null });
-    await trainOnline(c, quiet);
+    await train(c, quiet);
     assert.ok(metrics(c.output_dir).every((x) => typeof x['rewards/remote/mean'] === 'number'));
     // a wrong token is an error the trainer reports and handles (reward_on_error: zero), not a crash
     process.env.PACER_REWARD_TOKEN = 'wrong';
     const logs = [];
-    await trainOnline(
+    await train(
       cfg(d, m, {
         trainer: 'grpo',
         tag: '-badtoken',
@@ -249,7 +252,7 @@ test('a remote reward server (OpenRLHF protocol) scores rollouts inside the trai
     else process.env.PACER_REWARD_TOKEN = saved;
     server.close();
   }
-  assert.throws(() => rewardsFromSpec('remote'), /needs url=/);
+  assert.throws(() => rewardsFromSpec('remote'), /'remote:url' is required for reward 'remote'/);
 });
 
 test('rollouts from an OpenAI-compatible server stay on-policy with weight sync (update_weights_from_disk)', async () => {
@@ -277,7 +280,7 @@ test('rollouts from an OpenAI-compatible server stay on-policy with weight sync 
         rollout_server_model: 'policy',
         rollout_sync_weights: sync,
       });
-      await trainOnline(c, quiet);
+      await train(c, quiet);
       return metrics(c.output_dir);
     };
     const synced = await run('-remote', true);
@@ -302,8 +305,8 @@ test('rollouts from an OpenAI-compatible server stay on-policy with weight sync 
 test('an evaluate callback runs every eval_steps and at the end, logged as eval_*', async () => {
   const { d, m } = setup();
   const calls = [];
-  const c = cfg(d, m, { trainer: 'grpo', max_steps: 4, eval_steps: 2, logging_steps: 3 });
-  await trainOnline(c, {
+  const c = cfg(d, m, { trainer: 'grpo', max_steps: 4, eval_strategy: 'steps', eval_steps: 2, logging_steps: 3 });
+  await train(c, {
     ...quiet,
     evaluate: (model, step) => {
       calls.push(step);
@@ -320,8 +323,14 @@ test('an evaluate callback runs every eval_steps and at the end, logged as eval_
       [4, 0.4],
     ],
   );
+  // training records at logging steps and the last step; evaluations are their own records (TRL's log_history)
   assert.deepEqual(
-    ms.map((x) => x.step),
-    [2, 3, 4],
+    ms.map((x) => [x.step, 'loss' in x, 'eval_accuracy' in x]),
+    [
+      [2, false, true],
+      [3, true, false],
+      [4, true, false],
+      [4, false, true],
+    ],
   );
 });

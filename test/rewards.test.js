@@ -174,7 +174,10 @@ test('aggregation, gating, noise; failing rewards are handled, never fatal', asy
   );
   assert.deepEqual(skip.rewards, [null]);
   assert.throws(() => R.rewardsFromSpec('acuracy'), /unknown reward 'acuracy'/);
-  assert.throws(() => R.rewardsFromSpec('overlong:max_length=10'), /needs cache=N/);
+  assert.throws(
+    () => R.rewardsFromSpec('overlong:max_length=10'),
+    /'overlong:cache' is required for reward 'overlong'/,
+  );
   assert.equal(R.rewardsFromSpec('accuracy,overlong:max_length=10:cache=2', [1, 0.5])[1].weight, 0.5);
 });
 

@@ -68,7 +68,7 @@ test('scores do not depend on how items are batched', () =>
     });
     // hand check: the same sum from full-sequence logits
     const seq = [...items[0].prompt, ...items[0].completion];
-    const logits = P.noGrad(() => pm.model.forward(P.tensor([seq], { dtype: 'int64' }))).logSoftmax(-1);
+    const logits = P.noGrad(() => pm.model.forward({ ids: P.tensor([seq], { dtype: 'int64' }) })).logSoftmax(-1);
     let s = 0;
     for (let j = items[0].prompt.length; j < seq.length; j++)
       s += logits
@@ -144,7 +144,7 @@ test('LoRA: zero-init is a no-op, merge/unmerge agree, only adapters train, PEFT
   P.scope(() => {
     const pm = fromPretrained(dirOf('llama'));
     const x = P.tensor([[3, 7, 11, 2]], { dtype: 'int64' });
-    const base = P.noGrad(() => pm.model.forward(x));
+    const base = P.noGrad(() => pm.model.forward({ ids: x }));
     const lora = new LoraAdapters(
       pm.model,
       { r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'] },
@@ -152,7 +152,7 @@ test('LoRA: zero-init is a no-op, merge/unmerge agree, only adapters train, PEFT
     );
     assert.equal(lora.targets.size, 4);
     assertClose(
-      P.noGrad(() => pm.model.forward(x)),
+      P.noGrad(() => pm.model.forward({ ids: x })),
       base,
       { rtol: 0, atol: 0, what: 'zero-init LoRA' },
     );
@@ -160,27 +160,27 @@ test('LoRA: zero-init is a no-op, merge/unmerge agree, only adapters train, PEFT
     assert.equal(trainable.length, 8);
     assert.ok(trainable.every((n) => /lora\.lora_[AB]\.weight$/.test(n)));
     P.noGrad(() => lora.parameters().forEach((p) => p.normal_(0, 0.2)));
-    const adapted = P.noGrad(() => pm.model.forward(x));
+    const adapted = P.noGrad(() => pm.model.forward({ ids: x }));
     assert.ok(adapted.sub(base).abs().max().item() > 1e-3, 'adapters change the output');
     assertClose(
-      lora.withDisabled(() => P.noGrad(() => pm.model.forward(x))),
+      lora.withDisabled(() => P.noGrad(() => pm.model.forward({ ids: x }))),
       base,
       { rtol: 0, atol: 0, what: 'disabled adapters = base model' },
     );
     lora.merge();
     assertClose(
-      P.noGrad(() => pm.model.forward(x)),
+      P.noGrad(() => pm.model.forward({ ids: x })),
       adapted,
       { rtol: 1e-5, what: 'merged' },
     );
     lora.unmerge();
     assertClose(
-      P.noGrad(() => pm.model.forward(x)),
+      P.noGrad(() => pm.model.forward({ ids: x })),
       adapted,
       { rtol: 1e-5, what: 'unmerged' },
     );
     // gradients reach only the adapters
-    pm.model.forward(x).logSoftmax(-1).mean().backward();
+    pm.model.forward({ ids: x }).logSoftmax(-1).mean().backward();
     assert.ok(lora.parameters().every((p) => p.grad));
     assert.equal(pm.model.model.embed_tokens.weight.grad, null);
     const d = mkdtempSync(join(tmpdir(), 'pacer-lora-'));
@@ -196,7 +196,7 @@ test('LoRA: zero-init is a no-op, merge/unmerge agree, only adapters train, PEFT
     const fresh = fromPretrained(dirOf('llama'));
     LoraAdapters.load(fresh.model, d);
     assertClose(
-      P.noGrad(() => fresh.model.forward(x)),
+      P.noGrad(() => fresh.model.forward({ ids: x })),
       adapted,
       { rtol: 1e-6, what: 'reloaded adapters' },
     );
@@ -211,12 +211,18 @@ test('scalar head reads the last non-padding token', () =>
     const pm = fromPretrained(dirOf('gpt2'));
     const rm = new ScalarHeadModel(pm.model);
     const seq = [10, 20, 30];
-    const plain = P.noGrad(() => rm.forward(P.tensor([seq], { dtype: 'int64' }))).item();
+    const plain = P.noGrad(() => rm.forward({ ids: P.tensor([seq], { dtype: 'int64' }) })).item();
     const right = P.noGrad(() =>
-      rm.forward(P.tensor([[...seq, 0, 0]], { dtype: 'int64' }), P.tensor([[1, 1, 1, 0, 0]], { dtype: 'int64' })),
+      rm.forward({
+        ids: P.tensor([[...seq, 0, 0]], { dtype: 'int64' }),
+        attentionMask: P.tensor([[1, 1, 1, 0, 0]], { dtype: 'int64' }),
+      }),
     ).item();
     const left = P.noGrad(() =>
-      rm.forward(P.tensor([[0, 0, ...seq]], { dtype: 'int64' }), P.tensor([[0, 0, 1, 1, 1]], { dtype: 'int64' })),
+      rm.forward({
+        ids: P.tensor([[0, 0, ...seq]], { dtype: 'int64' }),
+        attentionMask: P.tensor([[0, 0, 1, 1, 1]], { dtype: 'int64' }),
+      }),
     ).item();
     assert.ok(Math.abs(plain - right) < 1e-5, `${plain} vs ${right}`);
     assert.ok(Math.abs(plain - left) < 1e-5, `${plain} vs ${left}`);

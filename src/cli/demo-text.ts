@@ -93,7 +93,7 @@ export async function runTextDemo(
     for (let i = 0; i < 240; i++) {
       scope(() => {
         const ctx = tensor([out.slice(-T)], { dtype: 'int64' });
-        const logits: Tensor = model.forward(ctx).select(1, -1).div(0.8);
+        const logits: Tensor = model.forward({ ids: ctx }).select(1, -1).div(0.8);
         out.push(F.multinomial(logits.softmax(-1), 1, false, gen).item());
       });
     }

@@ -25,7 +25,6 @@ import { modelFromConfig, savePretrained, fromPretrained } from '../models/pretr
 import type { CausalLM } from '../models/types.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { resolveConfig, train } from '../trainers/index.js';
-import { trainOnline } from '../trainers/online.js';
 import {
   makeProblems,
   teacherAnswer,
@@ -221,7 +220,7 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
   savePretrained({ model: init, config, modelType: 'llama' }, base);
   init.dispose();
   let t = performance.now();
-  const common = { threads: o.threads, seed: o.seed, save_steps: 1_000_000, max_length: 32, max_prompt_length: 16 };
+  const common = { threads: o.threads, seed: o.seed, save_steps: 1_000_000, max_prompt_length: 16 };
   const sftRun = await train(
     resolveConfig(
       {
@@ -236,6 +235,7 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
         weight_decay: 0.01,
         per_device_train_batch_size: o.sftBatchSize,
         logging_steps: Math.max(1, Math.floor(o.sftSteps / 60)),
+        max_length: 32,
         ...common,
       },
       'demo',
@@ -265,7 +265,7 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
   const grpo = async (sampler: string, k: string) => {
     const ev = evalCurve(sampler);
     const t1 = performance.now();
-    const run = await trainOnline(
+    const run = await train(
       resolveConfig(
         {
           trainer: 'grpo',
@@ -285,6 +285,7 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
           reward_funcs: 'accuracy',
           curriculum_sampler: sampler,
           difficulty_column: 'level',
+          eval_strategy: 'steps',
           eval_steps: o.evalEvery,
           logging_steps: 1,
           max_grad_norm: 1,
@@ -345,6 +346,7 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
         max_steps: o.dpoSteps,
         per_device_train_batch_size: 16,
         logging_steps: Math.max(1, Math.floor(o.dpoSteps / 50)),
+        max_length: 32,
         ...common,
       },
       'demo',

@@ -11,25 +11,33 @@
 // Items never seen, or with |ΔR| below `min_delta`, pass through unchanged. Rewards still see the
 // item's own columns (the reference answer does not change). State round-trips through checkpoints.
 import { rng } from '../data/random.js';
+import { k, validateOptions, type Spec, type ValuesOf } from '../util/spec.js';
 
 export type PromptValue = string | Array<{ role: string; content: string }>;
 
-export interface AugmentOptions {
-  window: number;
-  hint_fraction: number;
-  hint_template: string;
-  mask_max: number;
-  mask_char: string;
-  min_delta: number;
+/** augmentation_options, with defaults and docs. */
+export const AUGMENT_OPTIONS = {
+  window: k.int(100, 'rewards of the last W samples form the running mean', { min: 1 }),
+  hint_fraction: k.num(0.5, 'share of the best completion given as a hint to hard items', { gt: 0, max: 1 }),
+  hint_template: {
+    ...k.str('\nHint: {hint}\n', "text appended to a hard item's prompt; {hint} is replaced"),
+    check: (v: string) => (v.includes('{hint}') ? null : "must contain '{hint}'"),
+  },
+  mask_max: k.num(0.3, 'share of characters masked at strength 1 (default perturbation)', { min: 0, max: 1 }),
+  mask_char: k.str('_', 'the masking character (default perturbation)'),
+  min_delta: k.num(0, 'items with |ΔR| at or below this pass unchanged', { min: 0 }),
+} satisfies Spec;
+export type AugmentOptions = ValuesOf<typeof AUGMENT_OPTIONS>;
+export const AUGMENT_DEFAULTS: AugmentOptions = validateOptions(AUGMENT_OPTIONS, {}, { where: '', owner: '' });
+
+/** augmentation_options validated and completed with defaults. */
+export function augmentOptions(raw: Record<string, unknown> | null, where = 'config'): AugmentOptions {
+  return validateOptions(AUGMENT_OPTIONS, raw ?? {}, {
+    where,
+    owner: 'augmentation difficulty_aware',
+    prefix: 'augmentation_options.',
+  });
 }
-export const AUGMENT_DEFAULTS: AugmentOptions = {
-  window: 100,
-  hint_fraction: 0.5,
-  hint_template: '\nHint: {hint}\n',
-  mask_max: 0.3,
-  mask_char: '_',
-  min_delta: 0,
-};
 
 export interface AugmentState {
   window: number[];
@@ -61,16 +69,7 @@ export class DifficultyAugmenter {
     seed = 0,
     private readonly perturb?: Perturb,
   ) {
-    this.o = { ...AUGMENT_DEFAULTS, ...options };
-    for (const k of ['window'] as const)
-      if (!(Number.isInteger(this.o[k]) && this.o[k] > 0))
-        throw new Error(`pacer: augmentation_options.${k} must be a positive integer, got ${this.o[k]}`);
-    if (!(this.o.hint_fraction > 0 && this.o.hint_fraction <= 1))
-      throw new Error(`pacer: augmentation_options.hint_fraction must be in (0, 1], got ${this.o.hint_fraction}`);
-    if (!(this.o.mask_max >= 0 && this.o.mask_max <= 1))
-      throw new Error(`pacer: augmentation_options.mask_max must be in [0, 1], got ${this.o.mask_max}`);
-    if (!this.o.hint_template.includes('{hint}'))
-      throw new Error("pacer: augmentation_options.hint_template must contain '{hint}'");
+    this.o = augmentOptions(options as Record<string, unknown>);
     this.st = { window: [], last: {}, calls: 0, seed };
     this.rand = rng(seed);
     this.perturb ??= maskCharacters(this.o.mask_char, this.o.mask_max);

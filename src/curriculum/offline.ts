@@ -8,7 +8,6 @@
 //     geometric c = 2^(log2(c0)·(1 − t/T));  step c = c0 before T/2, 1 after.
 //   Staged training (TEMPLE's r16 -> r8 -> r4 -> r2 schedule is one): `stages`, each starting
 //   from the previous stage's weights (see trainers/stages.ts).
-import type { TrainConfig } from '../trainers/config.js';
 
 export interface CurriculumConfig {
   type: 'curry';
@@ -75,7 +74,7 @@ export function pacingFraction(
 }
 
 /** Items in training order: as given, or easy -> hard by the curriculum (stable). */
-export function orderItems<T extends Orderable>(items: T[], cfg: Pick<TrainConfig, 'curriculum' | '_source'>): T[] {
+export function orderItems<T extends Orderable>(items: T[], cfg: { curriculum: unknown; _source: string }): T[] {
   const c = parseCurriculum(cfg.curriculum, cfg._source);
   if (!c) return items;
   const key = (it: T): number => {

@@ -16,6 +16,8 @@
 //   VCRL — prefers items with high group-reward variance (weight ∝ variance + 0.01) and replays
 //     high-variance items from a memory bank (`replay_fraction` of each batch, bank of 256).
 import { rng } from '../data/random.js';
+import { ConfigError } from '../util/errors.js';
+import { closest, k, validateOptions, type Spec } from '../util/spec.js';
 
 export interface CurriculumItem {
   index: number;
@@ -389,36 +391,90 @@ export class VCRLSampler extends Base {
 }
 
 export const SAMPLERS = ['uniform', 'staged', 'sec', 'dump', 'adarft', 'balanced', 'vcrl'] as const;
+export type SamplerName = (typeof SAMPLERS)[number];
+
+const unit = { gt: 0, max: 1 };
+
+/** Each sampler's options (curriculum_options), with defaults and docs. */
+export const SAMPLER_OPTIONS = {
+  uniform: {},
+  staged: { advance_at: k.num(0.8, 'pass rate of the current level that moves to the next', unit) },
+  sec: {
+    alpha: k.num(0.5, 'step size of the Q update Q <- alpha*r + (1-alpha)*Q', unit),
+    tau: k.num(0.2, 'softmax temperature over the arms', { gt: 0 }),
+  },
+  dump: {
+    window: k.int(300, 'recent |advantage| values kept per arm', { min: 1 }),
+    tau: k.num(0.1, 'softmax temperature over the UCB scores', { gt: 0 }),
+  },
+  adarft: {
+    beta: k.num(0.5, 'target reward: the target difficulty rises when the mean reward is above it'),
+    alpha: k.num(2, 'sensitivity inside tanh', { gt: 0 }),
+    eta: k.num(50, 'step size of the target difficulty', { gt: 0 }),
+    min: k.num(0, 'lowest target difficulty'),
+    max: k.num(100, 'highest target difficulty'),
+    t0: k.num(0, 'initial target difficulty'),
+  },
+  balanced: {
+    low: k.num(0.2, 'keep items whose last pass rate is above this', { min: 0, lt: 1 }),
+    high: k.num(0.8, '… and below this', { gt: 0, max: 1 }),
+  },
+  vcrl: {
+    replay_fraction: k.num(0.25, 'share of each batch replayed from the high-variance memory bank', { min: 0, max: 1 }),
+    bank_size: k.int(256, 'memory bank size', { min: 1 }),
+  },
+} satisfies Record<SamplerName, Spec>;
+
+/** A sampler's options validated (unknown keys named, ranges checked) and completed with defaults. */
+export function samplerOptions(name: string, raw: Record<string, unknown> | null, where = 'config') {
+  if (!(SAMPLERS as readonly string[]).includes(name)) {
+    const near = closest(name, [...SAMPLERS]);
+    throw new ConfigError(
+      `pacer: ${where}: unknown curriculum sampler '${name}'${near ? ` (did you mean '${near}'?)` : ''} ` +
+        `(expected ${SAMPLERS.join(', ')})`,
+      { file: where, key: 'curriculum_sampler' },
+    );
+  }
+  const o = validateOptions(SAMPLER_OPTIONS[name as SamplerName] as Spec, raw ?? {}, {
+    where,
+    owner: `curriculum sampler '${name}'`,
+    prefix: 'curriculum_options.',
+  });
+  if (name === 'balanced' && !(o.low < o.high))
+    throw new ConfigError(`pacer: ${where}: curriculum_options.low (${o.low}) must be below high (${o.high})`);
+  if (name === 'adarft' && !(o.min <= o.max))
+    throw new ConfigError(`pacer: ${where}: curriculum_options.min (${o.min}) must not exceed max (${o.max})`);
+  return o as Record<string, number>;
+}
 
 export function makeSampler(
   name: string,
   items: CurriculumItem[],
   seed: number,
-  o: Record<string, number> = {},
+  options: Record<string, unknown> = {},
 ): Sampler {
-  switch (name) {
+  const o = samplerOptions(name, options);
+  switch (name as SamplerName) {
     case 'uniform':
       return new UniformSampler(items, seed);
     case 'staged':
-      return new StagedSampler(items, seed, o.advance_at ?? 0.8);
+      return new StagedSampler(items, seed, o.advance_at);
     case 'sec':
-      return new SECSampler(items, seed, o.alpha ?? 0.5, o.tau ?? 0.2);
+      return new SECSampler(items, seed, o.alpha, o.tau);
     case 'dump':
-      return new DUMPSampler(items, seed, o.window ?? 300, o.tau ?? 0.1);
+      return new DUMPSampler(items, seed, o.window, o.tau);
     case 'adarft':
       return new AdaRFTSampler(items, seed, {
-        beta: o.beta ?? 0.5,
-        alpha: o.alpha ?? 2,
-        eta: o.eta ?? 50,
-        min: o.min ?? 0,
-        max: o.max ?? 100,
-        t0: o.t0 ?? 0,
+        beta: o.beta,
+        alpha: o.alpha,
+        eta: o.eta,
+        min: o.min,
+        max: o.max,
+        t0: o.t0,
       });
     case 'balanced':
-      return new BalancedSampler(items, seed, o.low ?? 0.2, o.high ?? 0.8);
+      return new BalancedSampler(items, seed, o.low, o.high);
     case 'vcrl':
-      return new VCRLSampler(items, seed, o.replay_fraction ?? 0.25, o.bank_size ?? 256);
-    default:
-      throw new Error(`pacer: unknown curriculum sampler '${name}' (expected ${SAMPLERS.join(', ')})`);
+      return new VCRLSampler(items, seed, o.replay_fraction, o.bank_size);
   }
 }

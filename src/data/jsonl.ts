@@ -1,7 +1,9 @@
 // JSON Lines reading with errors that name the file and line.
 import { readFileSync } from 'node:fs';
 
-export class DataError extends Error {}
+import { DataError } from '../util/errors.js';
+
+export { DataError };
 
 export interface JsonlRecord {
   line: number;

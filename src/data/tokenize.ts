@@ -29,7 +29,8 @@ export interface CompletionTokens {
   completion: number[];
 }
 
-function renderPrompt(tok: Tokenizer, prompt: Text): number[] {
+/** Prompt token ids as TRL renders them: the tokenizer's special tokens, or the chat template for messages. */
+export function renderPrompt(tok: Tokenizer, prompt: Text): number[] {
   if (Array.isArray(prompt))
     return prompt.length ? tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true })) : [];
   return tok.encode(prompt, { addSpecialTokens: true });

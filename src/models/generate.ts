@@ -132,7 +132,7 @@ export function generate(
       for (let s = 0; s < maxNew && done.some((d) => !d); s++) {
         const next: number[] = scope(() => {
           const logits = model
-            .forward(ids, { attentionMask: mask ?? undefined, cache })
+            .forward({ ids, attentionMask: mask ?? undefined, cache })
             .select(1, -1)
             .to('float32');
           const logp = logits.logSoftmax(-1);

@@ -19,7 +19,7 @@ import {
   type Generator,
 } from '../engine/index.js';
 import { attentionBias, positionIdsFromMask, scaledDotProductAttention, type KVCache } from './attention.js';
-import type { CausalLM, ForwardOptions } from './types.js';
+import { batchShape, inputEmbeddings, type CausalLM, type ModelInputs } from './types.js';
 
 export interface GPTConfig {
   model_type?: string;
@@ -181,11 +181,15 @@ export class GPT extends Module implements CausalLM {
     return this.config.n_embd;
   }
 
-  /** Final hidden states [B, T, n_embd] for token ids [B, T] (int64). */
-  hidden(idx: Tensor, o: ForwardOptions = {}): Tensor {
-    F.expectDtype(idx, 'GPT input ids', ['int64']);
-    if (idx.ndim !== 2) throw new TypeError(`pacer: GPT input ids must be [batch, seq], got [${idx.shape}]`);
-    const [B, T] = idx.shape;
+  embed(ids: Tensor): Tensor {
+    F.expectDtype(ids, 'GPT input ids', ['int64']);
+    if (ids.ndim !== 2) throw new TypeError(`pacer: GPT input ids must be [batch, seq], got [${ids.shape}]`);
+    return this.transformer.wte.forward(ids);
+  }
+
+  /** Final hidden states [B, T, n_embd] for a batch (ids [B, T] int64, or inputsEmbeds). */
+  hidden(o: ModelInputs): Tensor {
+    const [B, T] = batchShape(o);
     const past = o.cache?.length ?? 0;
     const S = past + T;
     if (S > this.config.n_positions)
@@ -194,7 +198,7 @@ export class GPT extends Module implements CausalLM {
     const plain = !o.cache && !o.attentionMask && !o.positionIds && !o.segmentIds;
     const pos =
       o.positionIds ?? (o.attentionMask ? positionIdsFromMask(o.attentionMask).narrow(1, past, T) : arange(past, S));
-    let x = tr.wte.forward(idx).add(tr.wpe.forward(pos));
+    let x = inputEmbeddings(this, o, 'gpt2').add(tr.wpe.forward(pos));
     const mask = plain
       ? T === this.config.n_positions
         ? this.maskBias
@@ -206,14 +210,14 @@ export class GPT extends Module implements CausalLM {
   logits(h: Tensor): Tensor {
     return F.linear(h, this.transformer.wte.weight);
   }
-  /** Logits [B, T, vocab] for token ids [B, T] (int64). */
-  forward(idx: Tensor, o: ForwardOptions = {}): Tensor {
-    return this.logits(this.hidden(idx, o));
+  /** Logits [B, T, vocab] for a batch. */
+  forward(o: ModelInputs): Tensor {
+    return this.logits(this.hidden(o));
   }
 
   /** Mean next-token cross-entropy of logits at t against targets at t. */
   loss(idx: Tensor, targets: Tensor): Tensor {
-    const logits = this.forward(idx);
+    const logits = this.forward({ ids: idx });
     const V = this.config.vocab_size;
     return F.crossEntropy(logits.view(-1, V), targets.reshape(-1));
   }

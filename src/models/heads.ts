@@ -1,8 +1,11 @@
 // A scalar head on a causal LM, for reward and value models (HF's *ForSequenceClassification with
 // num_labels = 1: a bias-free Linear named "score" on the final hidden state). The value of a
 // sequence is read at its last non-padding token.
-import { type Tensor, Module, Linear, arange, scope, noGrad } from '../engine/index.js';
-import type { CausalLM, ForwardOptions } from './types.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromPretrained } from './pretrained.js';
+import { type Tensor, Module, Linear, arange, scope, noGrad, loadSafetensors } from '../engine/index.js';
+import { batchShape, type CausalLM, type ModelInputs } from './types.js';
 
 export class ScalarHeadModel extends Module {
   readonly score: Linear;
@@ -13,13 +16,14 @@ export class ScalarHeadModel extends Module {
     noGrad(() => this.score.weight.normal_(0, 1 / Math.sqrt(base.hiddenSize + 1)));
   }
   /** Scores at every position [B, T]. */
-  scoresAll(ids: Tensor, o: ForwardOptions = {}): Tensor {
-    return this.score.forward(this.base.hidden(ids, o)).squeeze(-1);
+  scoresAll(x: ModelInputs): Tensor {
+    return this.score.forward(this.base.hidden(x)).squeeze(-1);
   }
   /** One score per sequence [B], read at the last token whose attention mask is 1. */
-  forward(ids: Tensor, attentionMask?: Tensor): Tensor {
-    const all = this.scoresAll(ids, attentionMask ? { attentionMask } : {});
-    const [B, T] = ids.shape;
+  forward(x: ModelInputs): Tensor {
+    const all = this.scoresAll(x);
+    const [B, T] = batchShape(x);
+    const attentionMask = x.attentionMask;
     const last = scope(() =>
       attentionMask
         ? arange(T).view(1, T).mul(attentionMask.ne(0).long()).argmax(1)
@@ -30,11 +34,6 @@ export class ScalarHeadModel extends Module {
     return all.gather(1, last.view(B, 1)).squeeze(1);
   }
 }
-
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadSafetensors } from '../engine/index.js';
-import { fromPretrained } from './pretrained.js';
 
 /**
  * Load a reward model written by `pacer train` with trainer: reward (the LM in HF layout plus

@@ -17,7 +17,7 @@ import {
   tensor,
 } from '../engine/index.js';
 import { attentionBias, positionIdsFromMask, scaledDotProductAttention, type KVCache } from './attention.js';
-import type { ForwardOptions, CausalLM } from './types.js';
+import { batchShape, inputEmbeddings, type ModelInputs, type CausalLM } from './types.js';
 
 export interface RopeScaling {
   rope_type?: string;
@@ -213,10 +213,14 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     return this.config.hidden_size;
   }
 
-  /** Final hidden states [B, T, hidden] (after the last RMSNorm). */
-  hidden(ids: Tensor, o: ForwardOptions = {}): Tensor {
+  embed(ids: Tensor): Tensor {
     F.expectDtype(ids, 'input ids', ['int64']);
-    const [B, T] = ids.shape;
+    return this.model.embed_tokens.forward(ids);
+  }
+
+  /** Final hidden states [B, T, hidden] (after the last RMSNorm). */
+  hidden(o: ModelInputs): Tensor {
+    const [B, T] = batchShape(o);
     const past = o.cache?.length ?? 0;
     const S = past + T;
     const pos =
@@ -232,15 +236,15 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const window =
       this.config.model_type === 'mistral' || this.config.use_sliding_window ? this.config.sliding_window : null;
     const bias = attentionBias(o.attentionMask ?? null, B, T, S, window, o.segmentIds);
-    let x = this.model.embed_tokens.forward(ids);
+    let x = inputEmbeddings(this, o, this.config.model_type);
     for (const layer of this.model.layers) x = layer.forward(x, cos, sin, bias, o.cache);
     return this.model.norm.forward(x);
   }
   logits(h: Tensor): Tensor {
     return this.lm_head ? this.lm_head.forward(h) : F.linear(h, this.model.embed_tokens.weight);
   }
-  forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
-    return this.logits(this.hidden(ids, o));
+  forward(o: ModelInputs): Tensor {
+    return this.logits(this.hidden(o));
   }
   override dispose(): void {
     super.dispose();

@@ -14,24 +14,8 @@ import {
   scope,
   type DType,
 } from '../engine/index.js';
-import { GPT, type GPTConfig } from './gpt.js';
-import { LlamaForCausalLM, type LlamaConfig } from './llama.js';
+import { modelEntry } from './registry.js';
 import type { CausalLM } from './types.js';
-
-const ARCHS: Record<string, string> = {
-  GPT2LMHeadModel: 'gpt2',
-  LlamaForCausalLM: 'llama',
-  MistralForCausalLM: 'mistral',
-  Qwen2ForCausalLM: 'qwen2',
-  Qwen3ForCausalLM: 'qwen3',
-};
-const ARCH_OF: Record<string, string> = Object.fromEntries(Object.entries(ARCHS).map(([a, t]) => [t, a]));
-const REQUIRED: Record<string, string[]> = {
-  gpt2: ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'],
-  llama: ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads'],
-};
-const GPT2_CONV1D = /\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
-const GPT2_BUFFERS = /\.attn\.(bias|masked_bias)$/;
 
 export interface PretrainedModel {
   model: CausalLM;
@@ -52,59 +36,30 @@ export function readJson(file: string, what: string): any {
   }
 }
 
-/** The model type ('gpt2', 'llama', 'mistral', 'qwen2', 'qwen3') a config describes. */
+/** The model type ('gpt2', 'llama', 'mistral', 'qwen2', 'qwen3', …) a config describes. */
 export function modelTypeOf(config: Record<string, any>, file = 'config.json'): string {
-  const arch = Array.isArray(config.architectures) ? config.architectures[0] : undefined;
-  const t =
-    (arch && ARCHS[arch]) ??
-    (typeof config.model_type === 'string' && ARCH_OF[config.model_type] ? config.model_type : undefined);
-  if (!t)
-    throw new Error(
-      `pacer: ${file}: unsupported architecture ${arch ? `'${arch}'` : `(model_type '${config.model_type}')`}; supported: ${Object.keys(ARCHS).join(', ')}`,
-    );
-  return t;
+  return modelEntry(config, file).modelType;
 }
 
-/** Build an (initialised, untrained) model from a config object. */
 /**
  * A freshly initialised model for a config, initialised as transformers' from_config does
- * (_init_weights): every Linear and Embedding weight ~ N(0, initializer_range, default 0.02),
- * biases 0, norm weights 1; GPT-2 also scales its residual projections (c_proj) by 1/sqrt(2·n_layer).
- * (PyTorch's own module defaults — N(0, 1) embeddings — give tied-embedding models peaked logits.)
+ * (_init_weights, the registry entry's init): every Linear and Embedding weight ~ N(0,
+ * initializer_range, default 0.02), biases 0, norm weights 1 (GPT-2 also scales c_proj by
+ * 1/sqrt(2·n_layer)). PyTorch's own module defaults — N(0, 1) embeddings — would give
+ * tied-embedding models peaked logits.
  */
 export function modelFromConfig(config: Record<string, any>, file = 'config.json'): CausalLM {
   const m = buildModel(config, file);
-  const std = typeof config.initializer_range === 'number' ? config.initializer_range : 0.02;
-  const t = modelTypeOf(config, file);
-  noGrad(() => {
-    for (const [name, p] of m.namedParameters()) {
-      if (/(^|\.)(ln_\w+|\w*norm)\.weight$/.test(name)) p.fill_(1);
-      else if (name.endsWith('.bias')) p.fill_(0);
-      else if (t === 'gpt2' && name.endsWith('c_proj.weight')) p.normal_(0, std / Math.sqrt(2 * config.n_layer));
-      else p.normal_(0, std);
-    }
-  });
+  modelEntry(config, file).init(m, config);
   return m;
 }
 
 function buildModel(config: Record<string, any>, file: string): CausalLM {
-  const t = modelTypeOf(config, file);
-  for (const k of REQUIRED[t === 'gpt2' ? 'gpt2' : 'llama'])
+  const entry = modelEntry(config, file);
+  for (const k of entry.required)
     if (!Number.isInteger(config[k]) || config[k] <= 0)
       throw new Error(`pacer: ${file}: '${k}' must be a positive integer, got ${JSON.stringify(config[k])}`);
-  if (t === 'gpt2') return new GPT({ ...(config as GPTConfig), model_type: 'gpt2' });
-  return new LlamaForCausalLM({
-    ...(config as LlamaConfig),
-    model_type: t as LlamaConfig['model_type'],
-    tie_word_embeddings: config.tie_word_embeddings ?? false,
-  });
-}
-
-/** Checkpoint name -> model parameter name (null: not a parameter). */
-function toModelName(t: string, name: string): string | null {
-  if (t !== 'gpt2') return name;
-  if (GPT2_BUFFERS.test(name) || name === 'lm_head.weight') return null;
-  return name.startsWith('transformer.') ? name : `transformer.${name}`;
+  return entry.create(config);
 }
 
 export interface FromPretrainedOptions {
@@ -117,7 +72,8 @@ export interface FromPretrainedOptions {
 export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): PretrainedModel {
   const cfgFile = join(dir, 'config.json');
   const config = readJson(cfgFile, 'a Hugging Face model folder needs config.json');
-  const t = modelTypeOf(config, cfgFile);
+  const entry = modelEntry(config, cfgFile);
+  const t = entry.modelType;
   const single = join(dir, 'model.safetensors');
   const index = join(dir, 'model.safetensors.index.json');
   if (!existsSync(single) && !existsSync(index))
@@ -134,7 +90,7 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): P
       const own = new Map(model.namedParameters());
       const seen = new Set<string>();
       for (const [fname, raw] of loaded) {
-        const name = toModelName(t, fname);
+        const name = entry.fromCheckpoint ? entry.fromCheckpoint(fname) : fname;
         if (name === null) continue;
         const p = own.get(name);
         if (!p) {
@@ -142,10 +98,11 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): P
           continue;
         }
         let w = raw;
-        if (t === 'gpt2' && GPT2_CONV1D.test(name)) w = raw.T.contiguous();
+        const transposed = !!entry.transposed?.test(name);
+        if (transposed) w = raw.T.contiguous();
         if (w.shape.join(',') !== p.shape.join(','))
           throw new Error(
-            `pacer: ${weightsFile}: tensor '${fname}' has shape [${raw.shape}] but ${cfgFile} implies [${t === 'gpt2' && GPT2_CONV1D.test(name) ? [...p.shape].reverse() : p.shape}] — the config and the weights disagree`,
+            `pacer: ${weightsFile}: tensor '${fname}' has shape [${raw.shape}] but ${cfgFile} implies [${transposed ? [...p.shape].reverse() : p.shape}] — the config and the weights disagree`,
           );
         let v = w.dtype === dtype || !['float32', 'float16', 'bfloat16', 'float64'].includes(w.dtype) ? w : w.to(dtype);
         if (opts.device && opts.device !== 'cpu') v = v.to(opts.device);
@@ -167,10 +124,11 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): P
 
 /** HF-layout tensors of a model (names and orientation as transformers saves them). */
 export function hfStateDict(model: CausalLM, modelType: string): Map<string, Tensor> {
+  const entry = modelEntry({ model_type: modelType });
   const out = new Map<string, Tensor>();
   for (const [name, p] of model.namedParameters()) {
     if (name.includes('.lora.')) continue; // adapters are saved separately (PEFT layout) unless merged
-    if (modelType === 'gpt2' && GPT2_CONV1D.test(name)) out.set(name, p.detach().T);
+    if (entry.transposed?.test(name)) out.set(name, p.detach().T);
     else out.set(name, p);
   }
   return out;

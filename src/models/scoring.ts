@@ -58,7 +58,7 @@ export function scoreCompletions(
         );
         const ids = tensor(flat, { shape: [batch.length, T] });
         const mask = tensor(m, { shape: [batch.length, T] });
-        const lp = tokenLogprobs(model.forward(ids, { attentionMask: mask }), ids).toArray();
+        const lp = tokenLogprobs(model.forward({ ids, attentionMask: mask }), ids).toArray();
         batch.forEach((b, r) => {
           const start = b.prompt.length - 1; // logit at position p predicts token p + 1
           const tl = lp.slice(r * (T - 1) + start, r * (T - 1) + start + b.completion.length);

@@ -8,7 +8,7 @@ import { meanOf, type ObjectiveOutput } from './common.js';
 
 export const CPO_LOSS_TYPES = ['sigmoid', 'hinge', 'ipo', 'simpo'] as const;
 export type CPOLossType = (typeof CPO_LOSS_TYPES)[number];
-export interface CPOConfig {
+export interface CPOLossOptions {
   beta: number;
   lossType: CPOLossType;
   labelSmoothing?: number;
@@ -21,7 +21,10 @@ export function cpoAveragesLogps(t: CPOLossType): boolean {
   return t === 'simpo' || t === 'ipo';
 }
 
-export function cpoLoss(x: { chosen: Tensor; rejected: Tensor; chosenNll: Tensor }, c: CPOConfig): ObjectiveOutput {
+export function cpoLoss(
+  x: { chosen: Tensor; rejected: Tensor; chosenNll: Tensor },
+  c: CPOLossOptions,
+): ObjectiveOutput {
   if (!CPO_LOSS_TYPES.includes(c.lossType))
     throw new Error(`unknown loss_type '${c.lossType}' for cpo (expected ${CPO_LOSS_TYPES.join(', ')})`);
   let logits = x.chosen.sub(x.rejected);

@@ -35,7 +35,7 @@ export type DPOLossType = (typeof DPO_LOSS_TYPES)[number];
 export const F_DIVERGENCES = ['reverse_kl', 'forward_kl', 'js_divergence', 'alpha_divergence'] as const;
 export type FDivergence = (typeof F_DIVERGENCES)[number];
 
-export interface DPOConfig {
+export interface DPOLossOptions {
   beta: number;
   lossType: DPOLossType[];
   lossWeights?: number[] | null;
@@ -91,7 +91,7 @@ export interface DPOInputs {
   margins?: Tensor | null;
 }
 
-export function validateDPOConfig(c: DPOConfig): void {
+export function validateDPOOptions(c: DPOLossOptions): void {
   if (!(c.beta > 0)) throw new Error(`beta must be > 0, got ${c.beta}`);
   for (const t of c.lossType)
     if (!DPO_LOSS_TYPES.includes(t))
@@ -107,7 +107,14 @@ export function validateDPOConfig(c: DPOConfig): void {
   if (c.rpoAlpha != null && !(c.rpoAlpha >= 0)) throw new Error(`rpo_alpha must be >= 0, got ${c.rpoAlpha}`);
 }
 
-function term(t: DPOLossType, c: DPOConfig, logits: Tensor, cl: Tensor, rl: Tensor, running: RunningMoments): Tensor {
+function term(
+  t: DPOLossType,
+  c: DPOLossOptions,
+  logits: Tensor,
+  cl: Tensor,
+  rl: Tensor,
+  running: RunningMoments,
+): Tensor {
   const b = c.beta;
   const eps = c.labelSmoothing ?? 0;
   switch (t) {
@@ -147,7 +154,11 @@ function term(t: DPOLossType, c: DPOConfig, logits: Tensor, cl: Tensor, rl: Tens
 }
 
 /** The DPO-family loss of a batch and TRL's metrics for it. */
-export function dpoLoss(x: DPOInputs, c: DPOConfig, running: RunningMoments = new RunningMoments()): ObjectiveOutput {
+export function dpoLoss(
+  x: DPOInputs,
+  c: DPOLossOptions,
+  running: RunningMoments = new RunningMoments(),
+): ObjectiveOutput {
   let pc = x.policyChosen,
     pr = x.policyRejected,
     rc = x.refChosen,

@@ -45,7 +45,7 @@ export function rlooAdvantages(rewards: number[], G: number): number[] {
   });
 }
 
-export interface GRPOConfig {
+export interface GRPOLossOptions {
   lossType: GRPOLossType;
   epsilon: number;
   epsilonHigh?: number;
@@ -64,7 +64,18 @@ export interface GRPOInputs {
   mask: Tensor; // [B, T] float, 1 on completion tokens
 }
 
-export function grpoLoss(x: GRPOInputs, c: GRPOConfig): ObjectiveOutput {
+/** Per-token k3 estimate of KL(π_θ ‖ π_ref): e^{ref−logp} − (ref−logp) − 1 (Schulman 2020). */
+export function k3Kl(logps: Tensor, refLogps: Tensor): Tensor {
+  const d = refLogps.sub(logps);
+  return d.exp().sub(d).sub(1);
+}
+
+/** k3 KL averaged over each sequence's completion tokens [B] (mask [B, T] float). */
+export function k3KlPerSequence(logps: Tensor, refLogps: Tensor, mask: Tensor): Tensor {
+  return k3Kl(logps, refLogps).mul(mask).sum(1).div(mask.sum(1).clamp(1, null));
+}
+
+export function grpoLoss(x: GRPOInputs, c: GRPOLossOptions): ObjectiveOutput {
   if (!GRPO_LOSS_TYPES.includes(c.lossType))
     throw new Error(`unknown loss_type '${c.lossType}' (expected ${GRPO_LOSS_TYPES.join(', ')})`);
   const m = x.mask;
@@ -81,8 +92,7 @@ export function grpoLoss(x: GRPOInputs, c: GRPOConfig): ObjectiveOutput {
   let kl: Tensor | null = null;
   if (c.beta !== 0) {
     if (!x.refLogps) throw new Error('beta > 0 needs reference log-probs');
-    const d = x.refLogps.sub(x.logps);
-    kl = d.exp().sub(d).sub(1);
+    kl = k3Kl(x.logps, x.refLogps);
     perToken = perToken.add(kl.mul(c.beta));
   }
   const B = x.logps.shape[0];

@@ -6,3 +6,5 @@ export * from './kto.js';
 export * from './orpo.js';
 export * from './cpo.js';
 export * from './grpo.js';
+export * from './raft.js';
+export * from './online-dpo.js';

@@ -7,7 +7,7 @@
 import { type Tensor, cat, tensor } from '../engine/index.js';
 import { meanOf, type ObjectiveOutput } from './common.js';
 
-export interface KTOConfig {
+export interface KTOLossOptions {
   beta: number;
   desirableWeight?: number;
   undesirableWeight?: number;
@@ -21,7 +21,7 @@ export interface KTOInputs {
   refKL: Tensor; // [B]
 }
 
-export function ktoLoss(x: KTOInputs, c: KTOConfig): ObjectiveOutput {
+export function ktoLoss(x: KTOInputs, c: KTOLossOptions): ObjectiveOutput {
   const kl = x.policyKL.sub(x.refKL).mean().clamp(0, null).detach();
   const r = x.policy.sub(x.ref);
   const idx = (want: boolean) => x.label.map((l, i) => (l === want ? i : -1)).filter((i) => i >= 0);

@@ -8,8 +8,11 @@ import {
 } from './format.js';
 import { iouReward, temporalIoUReward, gaussianPointRewardFn } from './spatial.js';
 import { partialMatchReward, hierarchicalReward } from './partial.js';
-import { completionText, type NamedReward, type RewardFunction } from './types.js';
+import type { NamedReward, RewardFunction } from './types.js';
 import { remoteReward } from './remote.js';
+import { rewardModelReward } from './model.js';
+import { ConfigError } from '../util/errors.js';
+import { closest, k, validateOptions, type Spec, type ValuesOf } from '../util/spec.js';
 
 export * from './types.js';
 export * from './accuracy.js';
@@ -18,43 +21,120 @@ export * from './spatial.js';
 export * from './partial.js';
 export * from './compose.js';
 export * from './remote.js';
+export * from './model.js';
 
-type Opts = Record<string, string>;
-const num = (o: Opts, k: string, name: string, dflt?: number): number => {
-  if (o[k] === undefined) {
-    if (dflt === undefined) throw new Error(`pacer: reward '${name}' needs ${k}=N (e.g. ${name}:${k}=512)`);
-    return dflt;
+/**
+ * A reward by name: a factory from its options (parsed from "name:key=value:…") to the function.
+ * `options` declares each option's type, default and doc; options are validated (unknown keys
+ * named with the closest valid one, numbers and booleans parsed) before the factory runs. A factory
+ * without `options` (a custom reward registered in code) receives the raw strings.
+ */
+export type RewardFactory = ((o: Record<string, any>, name: string) => RewardFunction) & { options?: Spec };
+
+/** Attach an option spec to a reward factory. */
+export function defineReward<S extends Spec>(
+  options: S,
+  make: (o: ValuesOf<S>, name: string) => RewardFunction,
+): RewardFactory {
+  return Object.assign((o: Record<string, any>, name: string) => make(o as ValuesOf<S>, name), { options });
+}
+
+const column = k.strOrNull(null, "the dataset column holding the reference (default: the reward's usual column)");
+
+export const REWARDS: Record<string, RewardFactory> = {
+  accuracy: defineReward({ column }, (o) => accuracyReward({ column: o.column ?? undefined })),
+  exact_match: defineReward({ column, case_sensitive: k.bool(false, 'compare case-sensitively') }, (o) =>
+    exactMatchReward({ column: o.column ?? undefined, caseSensitive: o.case_sensitive }),
+  ),
+  multiple_choice: defineReward({ column }, (o) => multipleChoiceReward({ column: o.column ?? undefined })),
+  think_answer: defineReward({}, () => thinkAnswerFormatReward()),
+  reasoning_pattern: defineReward({}, () => reasoningPatternReward()),
+  length: defineReward({ budget: { ...k.int(0, 'token budget', { min: 1 }), required: true } }, (o) =>
+    lengthPenaltyReward({ budget: o.budget }),
+  ),
+  overlong: defineReward(
+    {
+      max_length: { ...k.int(0, 'maximum completion tokens', { min: 1 }), required: true },
+      cache: { ...k.int(0, 'soft zone before max_length where the penalty ramps up', { min: 0 }), required: true },
+    },
+    (o) => overlongPenaltyReward({ maxLength: o.max_length, cache: o.cache }),
+  ),
+  iou: defineReward({ column }, (o) => iouReward({ column: o.column ?? undefined })),
+  temporal_iou: defineReward({ column }, (o) => temporalIoUReward({ column: o.column ?? undefined })),
+  gaussian_point: defineReward({ column, alpha: k.num(0.5, 'Gaussian width relative to the box', { gt: 0 }) }, (o) =>
+    gaussianPointRewardFn({ column: o.column ?? undefined, alpha: o.alpha }),
+  ),
+  partial_match: defineReward({ column }, (o) => partialMatchReward({ column: o.column ?? undefined })),
+  hierarchical: defineReward({ column, separator: k.str('/', 'separator between taxonomy levels') }, (o) =>
+    hierarchicalReward({ column: o.column ?? undefined, separator: o.separator }),
+  ),
+  reward_model: defineReward(
+    { path: { ...k.str('', "a folder written by 'pacer train' with trainer: reward"), required: true } },
+    (o) => rewardModelReward(o.path),
+  ),
+  remote: defineReward(
+    {
+      url: { ...k.str('', 'the /get_reward endpoint, e.g. http://127.0.0.1:5000/get_reward'), required: true },
+      token_env: k.str('PACER_REWARD_TOKEN', 'environment variable holding the bearer token'),
+      label: k.str('answer', 'the dataset column sent as labels'),
+      timeout: k.num(30, 'seconds per request', { gt: 0 }),
+      retries: k.int(3, 'retries with exponential backoff', { min: 0 }),
+    },
+    (o) =>
+      remoteReward({
+        url: o.url,
+        tokenEnv: o.token_env,
+        labelColumn: o.label,
+        timeoutMs: o.timeout * 1000,
+        retries: o.retries,
+      }),
+  ),
+};
+
+/** Typed values of string options ("512" -> 512, "true" -> true) as their spec says. */
+function parseOptionStrings(spec: Spec, raw: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(raw)) {
+    const type = spec[key]?.type;
+    if (type === 'number' || type === 'int') out[key] = v.trim() === '' ? v : Number(v);
+    else if (type === 'bool') out[key] = v === 'true' ? true : v === 'false' ? false : v;
+    else out[key] = v;
   }
-  const v = Number(o[k]);
-  if (!Number.isFinite(v)) throw new Error(`pacer: reward '${name}': ${k} must be a number, got '${o[k]}'`);
-  return v;
-};
+  return out;
+}
 
-export const REWARDS: Record<string, (o: Opts, name: string) => RewardFunction> = {
-  accuracy: (o) => accuracyReward({ column: o.column }),
-  exact_match: (o) => exactMatchReward({ column: o.column, caseSensitive: o.case_sensitive === 'true' }),
-  multiple_choice: (o) => multipleChoiceReward({ column: o.column }),
-  think_answer: () => thinkAnswerFormatReward(),
-  reasoning_pattern: () => reasoningPatternReward(),
-  length: (o, n) => lengthPenaltyReward({ budget: num(o, 'budget', n) }),
-  overlong: (o, n) => overlongPenaltyReward({ maxLength: num(o, 'max_length', n), cache: num(o, 'cache', n) }),
-  iou: (o) => iouReward({ column: o.column }),
-  temporal_iou: (o) => temporalIoUReward({ column: o.column }),
-  gaussian_point: (o, n) => gaussianPointRewardFn({ column: o.column, alpha: num(o, 'alpha', n, 0.5) }),
-  partial_match: (o) => partialMatchReward({ column: o.column }),
-  hierarchical: (o) => hierarchicalReward({ column: o.column, separator: o.separator }),
-  remote: (o, n) => {
-    if (!o.url)
-      throw new Error(`pacer: reward 'remote' needs url=... (e.g. remote:url=http://127.0.0.1:5000/get_reward)`);
-    return remoteReward({
-      url: o.url,
-      tokenEnv: o.token_env ?? 'PACER_REWARD_TOKEN',
-      labelColumn: o.label ?? 'answer',
-      timeoutMs: num(o, 'timeout', n, 30) * 1000,
-      retries: num(o, 'retries', n, 3),
-    });
-  },
-};
+/** Split "name:key=value:…" into the name and its options (values may contain ':' — URLs). */
+export function parseRewardSpec(part: string): { name: string; options: Record<string, string> } {
+  const [name, ...frags] = part.split(':');
+  const kv: string[] = [];
+  for (const f of frags) {
+    if (!f.includes('=') && kv.length) kv[kv.length - 1] += ':' + f;
+    else kv.push(f);
+  }
+  const options: Record<string, string> = {};
+  for (const x of kv) {
+    const j = x.indexOf('=');
+    if (j <= 0) throw new ConfigError(`pacer: reward option '${x}' must be key=value (in '${part}')`);
+    options[x.slice(0, j)] = x.slice(j + 1);
+  }
+  return { name, options };
+}
+
+/** A reward's validated options (defaults filled), or an error naming the option and the reward. */
+export function rewardOptions(name: string, raw: Record<string, string>, where = 'reward_funcs'): Record<string, any> {
+  const make = REWARDS[name];
+  if (!make) {
+    const near = closest(name, Object.keys(REWARDS));
+    const hint = near ? ` (did you mean '${near}'?)` : '';
+    throw new ConfigError(`pacer: unknown reward '${name}'${hint} (available: ${Object.keys(REWARDS).join(', ')})`);
+  }
+  if (!make.options) return raw;
+  return validateOptions(make.options, parseOptionStrings(make.options, raw), {
+    where,
+    owner: `reward '${name}'`,
+    prefix: `${name}:`,
+  });
+}
 
 /** Parse "accuracy,overlong:max_length=512:cache=128" with optional weights into named rewards. */
 export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[] {
@@ -62,65 +142,11 @@ export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[]
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (parts.length === 0) throw new Error('pacer: no reward named');
+  if (parts.length === 0) throw new ConfigError('pacer: no reward named');
   if (weights && weights.length !== parts.length)
-    throw new Error(`pacer: ${weights.length} weights for ${parts.length} rewards`);
+    throw new ConfigError(`pacer: ${weights.length} weights for ${parts.length} rewards`);
   return parts.map((p, i) => {
-    // option values may contain ':' (URLs): a fragment without '=' continues the previous value
-    const [name, ...frags] = p.split(':');
-    const kv: string[] = [];
-    for (const f of frags) {
-      if (!f.includes('=') && kv.length) kv[kv.length - 1] += ':' + f;
-      else kv.push(f);
-    }
-    const make = REWARDS[name];
-    if (!make) throw new Error(`pacer: unknown reward '${name}' (available: ${Object.keys(REWARDS).join(', ')})`);
-    const opts: Opts = {};
-    for (const x of kv) {
-      const j = x.indexOf('=');
-      if (j <= 0) throw new Error(`pacer: reward option '${x}' must be key=value`);
-      opts[x.slice(0, j)] = x.slice(j + 1);
-    }
-    return { name, fn: make(opts, name), weight: weights?.[i] ?? 1 };
+    const { name, options } = parseRewardSpec(p);
+    return { name, fn: REWARDS[name](rewardOptions(name, options), name), weight: weights?.[i] ?? 1 };
   });
 }
-
-import { loadScalarHeadModel } from '../models/heads.js';
-import { Tokenizer } from '../tokenizers/index.js';
-import { collate } from '../data/tokenize.js';
-import { noGrad, scope } from '../engine/index.js';
-
-/**
- * reward_model: a Bradley–Terry reward model trained with `pacer train` (trainer: reward) scores
- * prompt + completion, read at the last token. Loaded once per process.
- */
-export function rewardModelReward(dir: string, batchSize = 16): import('./types.js').RewardFunction {
-  let loaded: { m: ReturnType<typeof loadScalarHeadModel>; tok: Tokenizer } | null = null;
-  return (input) => {
-    loaded ??= { m: loadScalarHeadModel(dir), tok: Tokenizer.fromPretrained(dir) };
-    const { m, tok } = loaded;
-    const seqs = input.completions.map((c, i) => {
-      const p = input.prompts[i];
-      const prompt = Array.isArray(p)
-        ? tok.encode(tok.applyChatTemplate(p, { addGenerationPrompt: true }))
-        : tok.encode(p, { addSpecialTokens: true });
-      const ids = [...prompt, ...tok.encode(completionText(c))];
-      return { ids, loss: ids.map(() => false) };
-    });
-    const out: number[] = [];
-    noGrad(() => {
-      for (let s = 0; s < seqs.length; s += batchSize)
-        scope(() => {
-          const b = collate(seqs.slice(s, s + batchSize), tok.padTokenId ?? tok.eosTokenId ?? 0);
-          out.push(...m.forward(b.ids, b.attentionMask).toArray());
-        });
-    });
-    return out;
-  };
-}
-
-REWARDS.reward_model = (o, n) => {
-  if (!o.path)
-    throw new Error(`pacer: reward '${n}' needs path=DIR (a folder written by pacer train with trainer: reward)`);
-  return rewardModelReward(o.path);
-};

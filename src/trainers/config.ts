@@ -1,12 +1,28 @@
-// Training configuration: YAML with TRL's argument names. Every key is checked before training
-// starts: unknown keys (with a suggestion), wrong types, and contradictory settings are errors
-// that name the key and the file.
+// One typed config per trainer, from one spec (as TRL's SFTConfig, DPOConfig, GRPOConfig … dataclasses
+// with `metadata={"help": …}`): every key has its type, default, one-line doc, range and the
+// trainers that read it. A trainer accepts exactly the keys it reads; any other key is an error
+// naming the key, the trainer and the closest valid key. Keys that act only under a condition
+// (lora_r needs use_peft) are refused when the condition is off. Nested options (curriculum_options,
+// reward options, augmentation_options, curriculum, stages) are validated when the config loads.
+// `pacer train --help-config TRAINER` prints the documented keys.
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DPO_LOSS_TYPES, F_DIVERGENCES, CPO_LOSS_TYPES, validateDPOConfig } from '../objectives/index.js';
+import { ConfigError } from '../util/errors.js';
+import { k, specHelp, validateOptions, when, withDefaults, type Spec, type ValuesOf } from '../util/spec.js';
+import {
+  DPO_LOSS_TYPES,
+  F_DIVERGENCES,
+  CPO_LOSS_TYPES,
+  GRPO_LOSS_TYPES,
+  validateDPOOptions,
+} from '../objectives/index.js';
+import { SAMPLERS, samplerOptions } from '../curriculum/online.js';
+import { parseCurriculum } from '../curriculum/offline.js';
+import { augmentOptions } from '../curriculum/augment.js';
+import { parseRewardSpec, rewardOptions } from '../rewards/index.js';
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 export const TRAINERS = [
   'sft',
@@ -21,379 +37,439 @@ export const TRAINERS = [
   'raft',
   'online_dpo',
 ] as const;
-export const ONLINE_TRAINERS = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'];
-const ON = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'] as TrainerName[];
 export type TrainerName = (typeof TRAINERS)[number];
+export const ONLINE_TRAINERS: readonly TrainerName[] = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'];
+export const isOnline = (t: string) => (ONLINE_TRAINERS as readonly string[]).includes(t);
 
-type Kind =
-  | 'string'
-  | 'number'
-  | 'int'
-  | 'bool'
-  | 'string|null'
-  | 'number|null'
-  | 'int|null'
-  | 'path'
-  | 'path|null'
-  | 'any';
-interface KeySpec {
-  kind: Kind;
-  default?: unknown;
-  only?: TrainerName[];
-}
+type C = Record<string, unknown>;
+const isList = (v: unknown, item: 'number' | 'string') => Array.isArray(v) && v.every((x) => typeof x === item);
+const listOrOne = (item: 'number' | 'string') => (v: unknown) =>
+  typeof v === item || isList(v, item) ? null : `must be a ${item} or a list of ${item}s, got ${JSON.stringify(v)}`;
 
-const COMMON: Record<string, KeySpec> = {
-  trainer: { kind: 'string' },
-  model_name_or_path: { kind: 'path' },
-  train_dataset: { kind: 'path' },
-  eval_dataset: { kind: 'path|null', default: null },
-  output_dir: { kind: 'path' },
-  learning_rate: { kind: 'number' },
-  per_device_train_batch_size: { kind: 'int', default: 8 },
-  per_device_eval_batch_size: { kind: 'int', default: 8 },
-  gradient_accumulation_steps: { kind: 'int', default: 1 },
-  max_steps: { kind: 'int', default: -1 },
-  num_train_epochs: { kind: 'number', default: 3 },
-  logging_steps: { kind: 'int', default: 10 },
-  save_steps: { kind: 'int', default: 500 },
-  save_total_limit: { kind: 'int|null', default: null },
-  eval_steps: { kind: 'int|null', default: null },
-  eval_strategy: { kind: 'string', default: 'no' },
-  seed: { kind: 'int', default: 42 },
-  lr_scheduler_type: { kind: 'string', default: 'linear' },
-  warmup_ratio: { kind: 'number', default: 0 },
-  warmup_steps: { kind: 'int', default: 0 },
-  weight_decay: { kind: 'number', default: 0 },
-  adam_beta1: { kind: 'number', default: 0.9 },
-  adam_beta2: { kind: 'number', default: 0.999 },
-  adam_epsilon: { kind: 'number', default: 1e-8 },
-  max_grad_norm: { kind: 'number', default: 1.0 },
-  max_length: { kind: 'int|null', default: 1024 },
-  max_prompt_length: { kind: 'int|null', default: 512 },
-  resume_from_checkpoint: { kind: 'any', default: null },
-  dtype: { kind: 'string', default: 'float32' },
-  shuffle: { kind: 'bool', default: true },
-  threads: { kind: 'int|null', default: null },
-  report: { kind: 'bool', default: true },
-  // LoRA, as TRL's ModelConfig
-  use_peft: { kind: 'bool', default: false },
-  lora_r: { kind: 'int', default: 16 },
-  lora_alpha: { kind: 'number', default: 32 },
-  lora_dropout: { kind: 'number', default: 0.05 },
-  lora_target_modules: { kind: 'any', default: null },
-  // offline curricula (src/curriculum/offline.ts)
-  curriculum: { kind: 'any', default: null },
-  stages: { kind: 'any', default: null },
-  // method-specific
-  ref_model_name_or_path: { kind: 'path|null', default: null, only: ['dpo', 'kto', ...ON] },
-  beta: { kind: 'number', default: 0.1, only: ['dpo', 'kto', 'orpo', 'cpo', ...ON] },
-  loss_type: { kind: 'any', default: null, only: ['dpo', 'cpo', 'grpo'] },
-  loss_weights: { kind: 'any', default: null, only: ['dpo'] },
-  label_smoothing: { kind: 'number', default: 0, only: ['dpo', 'cpo'] },
-  rpo_alpha: { kind: 'number|null', default: null, only: ['dpo'] },
-  f_divergence_type: { kind: 'string', default: 'reverse_kl', only: ['dpo'] },
-  f_alpha_divergence_coef: { kind: 'number', default: 1.0, only: ['dpo'] },
-  use_weighting: { kind: 'bool', default: false, only: ['dpo'] },
-  reference_free: { kind: 'bool', default: false, only: ['dpo'] },
-  madpo_temperature: { kind: 'number|null', default: null, only: ['dpo'] },
-  precompute_ref_log_probs: { kind: 'bool', default: true, only: ['dpo', 'kto'] },
-  desirable_weight: { kind: 'number', default: 1.0, only: ['kto'] },
-  undesirable_weight: { kind: 'number', default: 1.0, only: ['kto'] },
-  cpo_alpha: { kind: 'number', default: 1.0, only: ['cpo'] },
-  simpo_gamma: { kind: 'number', default: 0.5, only: ['cpo'] },
-  center_rewards_coefficient: { kind: 'number|null', default: null, only: ['reward'] },
-  completion_only_loss: { kind: 'bool', default: true, only: ['sft'] },
-  packing: { kind: 'bool', default: false, only: ['sft'] },
-  // online RL (TRL GRPOConfig names where they exist)
-  num_generations: { kind: 'int', default: 8, only: ON },
-  max_completion_length: { kind: 'int', default: 32, only: ON },
-  temperature: { kind: 'number', default: 1.0, only: ON },
-  top_p: { kind: 'number', default: 1.0, only: ON },
-  top_k: { kind: 'int|null', default: null, only: ON },
-  epsilon: { kind: 'number', default: 0.2, only: ON },
-  epsilon_high: { kind: 'number|null', default: null, only: ON },
-  scale_rewards: { kind: 'string', default: 'group', only: ON },
-  num_iterations: { kind: 'int', default: 1, only: ON },
-  mask_truncated_completions: { kind: 'bool', default: false, only: ON },
-  importance_sampling_level: { kind: 'string', default: 'token', only: ON },
-  dynamic_sampling: { kind: 'bool', default: false, only: ON },
-  reward_funcs: { kind: 'any', default: null, only: ON },
-  reward_weights: { kind: 'any', default: null, only: ON },
-  reward_timeout: { kind: 'number', default: 10, only: ON },
-  reward_on_error: { kind: 'string', default: 'zero', only: ON },
-  pass_threshold: { kind: 'number', default: 1.0, only: ON },
-  raft_top_k: { kind: 'int', default: 1, only: ['raft'] },
-  curriculum_sampler: { kind: 'string', default: 'uniform', only: ON },
-  curriculum_options: { kind: 'any', default: null, only: ON },
-  augmentation: { kind: 'string|null', default: null, only: ON },
-  rollout_server_url: { kind: 'string|null', default: null, only: ON },
-  rollout_server_model: { kind: 'string', default: 'default', only: ON },
-  rollout_server_token_env: { kind: 'string', default: 'PACER_ROLLOUT_TOKEN', only: ON },
-  rollout_server_timeout: { kind: 'number', default: 300, only: ON },
-  rollout_sync_weights: { kind: 'bool', default: true, only: ON },
-  augmentation_options: { kind: 'any', default: null, only: ON },
-  difficulty_column: { kind: 'string', default: 'difficulty', only: ON },
-  category_column: { kind: 'string|null', default: null, only: ON },
+// ---- keys every trainer reads (TRL's TrainingArguments names)
+const RUN = {
+  model_name_or_path: k.path('the model to train: a local Hugging Face folder'),
+  train_dataset: k.path('training data: .jsonl or .parquet in a TRL format'),
+  eval_dataset: k.pathOrNull(null, 'evaluation data in the same format (evaluated every eval_steps and at the end)'),
+  output_dir: k.path('where metrics, checkpoints, the model and the report are written'),
+  learning_rate: k.num(1e-6, 'initial AdamW learning rate (0 runs an evaluation-only pass)', { min: 0 }),
+  per_device_train_batch_size: k.int(8, 'examples per micro-batch (online: completions, prompts x num_generations)', {
+    min: 1,
+  }),
+  per_device_eval_batch_size: when(
+    k.int(8, 'examples per evaluation batch (also reference log-prob batches)', { min: 1 }),
+    (c) => c.eval_dataset !== null || c.trainer === 'dpo' || c.trainer === 'kto',
+    'eval_dataset (or a reference model)',
+  ),
+  gradient_accumulation_steps: k.int(1, 'micro-batches accumulated into one optimizer step', { min: 1 }),
+  max_steps: {
+    ...k.int(-1, 'optimizer steps to run; -1 runs num_train_epochs', { min: -1 }),
+    check: (v: number) => (v === 0 ? 'must be a positive integer or -1 (use num_train_epochs)' : null),
+  },
+  num_train_epochs: when(
+    k.num(3, 'passes over the training data when max_steps is -1', { gt: 0 }),
+    (c) => c.max_steps === -1,
+    'max_steps: -1',
+  ),
+  logging_steps: k.int(10, 'log metrics every N steps (and the last)', { min: 1 }),
+  save_steps: k.int(500, 'write a checkpoint every N steps', { min: 1 }),
+  save_total_limit: k.intOrNull(null, 'keep only the newest N checkpoints', { min: 1 }),
+  eval_strategy: k.choice(['no', 'steps'], 'no', "'steps': evaluate every eval_steps"),
+  eval_steps: when(
+    k.intOrNull(null, 'evaluate every N steps (default: logging_steps)', { min: 1 }),
+    (c) => c.eval_strategy === 'steps',
+    'eval_strategy: steps',
+  ),
+  seed: k.int(42, 'random seed (weights init of new heads, data order, sampling)', { min: 0 }),
+  lr_scheduler_type: k.choice(['constant', 'constant_with_warmup', 'linear', 'cosine'], 'linear', 'schedule'),
+  warmup_ratio: k.num(0, 'warm-up as a fraction of the steps (when warmup_steps is 0)', { min: 0, lt: 1 }),
+  warmup_steps: k.int(0, 'linear warm-up steps', { min: 0 }),
+  weight_decay: k.num(0, 'AdamW weight decay (not on biases and norms)', { min: 0 }),
+  adam_beta1: k.num(0.9, 'AdamW beta1', { min: 0, lt: 1 }),
+  adam_beta2: k.num(0.999, 'AdamW beta2', { min: 0, lt: 1 }),
+  adam_epsilon: k.num(1e-8, 'AdamW epsilon', { gt: 0 }),
+  max_grad_norm: k.num(1, 'clip the global gradient norm to this (0: no clipping)', { min: 0 }),
+  resume_from_checkpoint: k.any<boolean | string | null>(
+    'any',
+    null,
+    'true: continue from the newest checkpoint in output_dir; or a checkpoint folder',
+    (v) => (v === null || typeof v === 'boolean' || typeof v === 'string' ? null : 'must be true, false or a path'),
+  ),
+  dtype: k.choice(['float32', 'bfloat16', 'float16'], 'float32', 'weights dtype after loading'),
+  threads: k.intOrNull(null, 'CPU threads (default: all cores)', { min: 1 }),
+  report: k.bool(true, 'write report.html'),
+  stages: k.any<Array<Record<string, unknown>> | null>(
+    'list',
+    null,
+    'a list of overrides; stage k trains from stage k-1 into output_dir/stage-k (TEMPLE r16 -> r2)',
+    (v) =>
+      v === null ||
+      (Array.isArray(v) && v.length > 0 && v.every((s) => s && typeof s === 'object' && !Array.isArray(s)))
+        ? null
+        : 'must be a non-empty list of mappings of overrides',
+  ),
 };
 
-const LR_DEFAULT: Record<TrainerName, number> = {
-  sft: 2e-5,
-  reward: 1e-5,
-  dpo: 1e-6,
-  kto: 1e-6,
-  orpo: 1e-6,
-  cpo: 1e-6,
-  grpo: 1e-6,
-  rloo: 1e-6,
-  reg_grpo: 1e-6,
-  raft: 1e-5,
-  online_dpo: 5e-7,
+// ---- LoRA, as TRL's ModelConfig
+const peftOn = (c: C) => c.use_peft === true;
+const PEFT = {
+  use_peft: k.bool(false, 'train LoRA adapters (PEFT layout) instead of all weights'),
+  lora_r: when(k.int(16, 'LoRA rank', { min: 1 }), peftOn, 'use_peft: true'),
+  lora_alpha: when(k.num(32, 'LoRA scaling numerator (scale = alpha / r)', { gt: 0 }), peftOn, 'use_peft: true'),
+  lora_dropout: when(k.num(0.05, 'dropout on the LoRA input', { min: 0, lt: 1 }), peftOn, 'use_peft: true'),
+  lora_target_modules: when(
+    k.any<string[] | string | null>('any', null, "module names to adapt (default: the architecture's)", (v) =>
+      v === null ? null : listOrOne('string')(v),
+    ),
+    peftOn,
+    'use_peft: true',
+  ),
 };
 
-export interface TrainConfig {
-  trainer: TrainerName;
-  model_name_or_path: string;
-  train_dataset: string;
-  eval_dataset: string | null;
-  output_dir: string;
-  learning_rate: number;
-  per_device_train_batch_size: number;
-  per_device_eval_batch_size: number;
-  gradient_accumulation_steps: number;
-  max_steps: number;
-  num_train_epochs: number;
-  logging_steps: number;
-  save_steps: number;
-  save_total_limit: number | null;
-  eval_steps: number | null;
-  eval_strategy: 'no' | 'steps';
-  seed: number;
-  lr_scheduler_type: 'constant' | 'constant_with_warmup' | 'linear' | 'cosine';
-  warmup_ratio: number;
-  warmup_steps: number;
-  weight_decay: number;
-  adam_beta1: number;
-  adam_beta2: number;
-  adam_epsilon: number;
-  max_grad_norm: number;
-  max_length: number | null;
-  max_prompt_length: number | null;
-  resume_from_checkpoint: null | boolean | string;
-  dtype: 'float32' | 'bfloat16' | 'float16';
-  shuffle: boolean;
-  threads: number | null;
-  report: boolean;
-  use_peft: boolean;
-  lora_r: number;
-  lora_alpha: number;
-  lora_dropout: number;
-  lora_target_modules: string[] | string | null;
-  curriculum: null | Record<string, unknown>;
-  stages: null | Array<Record<string, unknown>>;
-  ref_model_name_or_path: string | null;
-  beta: number;
-  loss_type: string[] | string | null;
-  loss_weights: number[] | null;
-  label_smoothing: number;
-  rpo_alpha: number | null;
-  f_divergence_type: string;
-  f_alpha_divergence_coef: number;
-  use_weighting: boolean;
-  reference_free: boolean;
-  madpo_temperature: number | null;
-  precompute_ref_log_probs: boolean;
-  desirable_weight: number;
-  undesirable_weight: number;
-  cpo_alpha: number;
-  simpo_gamma: number;
-  center_rewards_coefficient: number | null;
-  completion_only_loss: boolean;
-  packing: boolean;
-  num_generations: number;
-  max_completion_length: number;
-  temperature: number;
-  top_p: number;
-  top_k: number | null;
-  epsilon: number;
-  epsilon_high: number | null;
-  scale_rewards: 'group' | 'batch' | 'none';
-  num_iterations: number;
-  mask_truncated_completions: boolean;
-  importance_sampling_level: 'token' | 'sequence';
-  dynamic_sampling: boolean;
-  reward_funcs: string[] | string | null;
-  reward_weights: number[] | null;
-  reward_timeout: number;
-  reward_on_error: 'skip' | 'zero';
-  pass_threshold: number;
-  raft_top_k: number;
-  curriculum_sampler: string;
-  curriculum_options: Record<string, number> | null;
-  /** DeepVideo-R1 difficulty-aware augmentation of prompts ('difficulty_aware'), or none. */
-  augmentation: string | null;
-  /** An OpenAI-compatible server that samples the rollouts (vLLM, SGLang, pacer serve model). */
-  rollout_server_url: string | null;
-  rollout_server_model: string;
-  /** Environment variable holding the rollout server's bearer token. */
-  rollout_server_token_env: string;
-  rollout_server_timeout: number;
-  /** Before each step, write the policy and POST /update_weights_from_disk (SGLang's API). */
-  rollout_sync_weights: boolean;
-  augmentation_options: Record<string, number | string> | null;
-  difficulty_column: string;
-  category_column: string | null;
+// ---- offline data
+const OFFLINE = {
+  max_length: k.intOrNull(1024, 'tokens per sequence (prompt + completion); longer completions are cut', { min: 1 }),
+  max_prompt_length: k.intOrNull(512, 'prompt tokens kept (from the end) before max_length applies', { min: 1 }),
+  shuffle: when(k.bool(true, 'shuffle every epoch (seeded)'), (c) => c.curriculum === null, 'no curriculum'),
+  curriculum: k.any<Record<string, unknown> | null>(
+    'map',
+    null,
+    'Curry-DPO ordering and pacing: {type: curry, by: difficulty|reference_margin, pacing, start_fraction, full_at}',
+  ),
+};
+
+const REFERENCE = {
+  ref_model_name_or_path: k.pathOrNull(null, 'the reference model (default: the model itself before training)'),
+  precompute_ref_log_probs: k.bool(true, 'compute reference log-probs once before training (false: every batch)'),
+};
+const noRefFree = (c: C) => c.reference_free !== true;
+
+const DPO = {
+  ...REFERENCE,
+  ref_model_name_or_path: when(REFERENCE.ref_model_name_or_path, noRefFree, 'reference_free: false'),
+  precompute_ref_log_probs: when(REFERENCE.precompute_ref_log_probs, noRefFree, 'reference_free: false'),
+  beta: k.num(0.1, 'the DPO temperature beta', { gt: 0 }),
+  loss_type: k.any<string[] | string>(
+    'any',
+    ['sigmoid'],
+    `one or a list of: ${DPO_LOSS_TYPES.join(', ')}`,
+    listOrOne('string'),
+  ),
+  loss_weights: k.any<number[] | null>('list', null, 'weights of the loss types (one per loss_type)', (v) =>
+    v === null || isList(v, 'number') ? null : 'must be a list of numbers',
+  ),
+  label_smoothing: k.num(0, 'cDPO/robust label smoothing epsilon', { min: 0, lt: 0.5 }),
+  rpo_alpha: k.numOrNull(null, 'weight of an NLL term on the chosen completions (RPO/IRPO)', { min: 0 }),
+  f_divergence_type: k.choice(F_DIVERGENCES, 'reverse_kl', 'the f-divergence of f-DPO'),
+  f_alpha_divergence_coef: when(
+    k.num(1, 'alpha of the alpha-divergence', { gt: 0 }),
+    (c) => c.f_divergence_type === 'alpha_divergence',
+    'f_divergence_type: alpha_divergence',
+  ),
+  use_weighting: k.bool(false, 'WPO: weight pairs by their probability under the policy'),
+  reference_free: k.bool(false, 'a uniform reference (no reference model)'),
+  madpo_temperature: k.numOrNull(null, 'MADPO-style margin weights 2*sigmoid(-m/tau) with this tau', { gt: 0 }),
+};
+
+const KTO = {
+  ...REFERENCE,
+  beta: k.num(0.1, 'the KTO temperature beta', { gt: 0 }),
+  desirable_weight: k.num(1, 'weight of desirable examples', { gt: 0 }),
+  undesirable_weight: k.num(1, 'weight of undesirable examples', { gt: 0 }),
+};
+
+const CPO = {
+  beta: k.num(0.1, 'the CPO/SimPO temperature beta', { gt: 0 }),
+  loss_type: k.choice(CPO_LOSS_TYPES, 'sigmoid', 'the CPO loss (simpo: SimPO)'),
+  label_smoothing: when(
+    k.num(0, 'label smoothing epsilon', { min: 0, lt: 0.5 }),
+    (c) => c.loss_type === 'sigmoid' || c.loss_type === 'simpo',
+    'loss_type sigmoid or simpo',
+  ),
+  cpo_alpha: k.num(1, 'weight of the NLL term on chosen completions (0: pure SimPO)', { min: 0 }),
+  simpo_gamma: when(
+    k.num(0.5, 'SimPO target margin gamma', { min: 0 }),
+    (c) => c.loss_type === 'simpo',
+    'loss_type: simpo',
+  ),
+};
+
+// ---- online RL (TRL GRPOConfig names)
+const ONLINE = {
+  max_prompt_length: k.intOrNull(512, 'prompts longer than this (tokens) are an error', { min: 1 }),
+  num_generations: k.int(8, 'completions sampled per prompt (a group)', { min: 2 }),
+  max_completion_length: k.int(32, 'maximum tokens per completion', { min: 1 }),
+  temperature: k.num(1, 'sampling temperature (log-probs are computed at this temperature)', { gt: 0 }),
+  top_p: k.num(1, 'nucleus sampling', { gt: 0, max: 1 }),
+  top_k: k.intOrNull(null, 'sample from the K most likely tokens', { min: 1 }),
+  num_iterations: k.int(1, 'optimisation passes over each batch of rollouts (mu in the GRPO paper)', { min: 1 }),
+  mask_truncated_completions: k.bool(false, 'exclude completions cut at max_completion_length from the loss'),
+  dynamic_sampling: k.bool(false, 'DAPO: resample groups whose rewards are all equal (a few tries)'),
+  reward_funcs: {
+    ...k.any<string[] | string>('any', [], 'rewards by name with options', listOrOne('string')),
+    required: true,
+  },
+  reward_weights: k.any<number[] | null>('list', null, 'one weight per reward', (v) =>
+    v === null || isList(v, 'number') ? null : 'must be a list of numbers',
+  ),
+  reward_timeout: k.num(10, 'seconds a reward may take per batch', { gt: 0 }),
+  reward_on_error: k.choice(['skip', 'zero'], 'zero', 'a failing reward gives null (skip) or 0 (zero)'),
+  pass_threshold: k.num(1, 'a completion passes (for curriculum pass rates) at this reward'),
+  curriculum_sampler: k.choice(SAMPLERS, 'uniform', 'which items each step practises'),
+  curriculum_options: k.any<Record<string, number> | null>('map', null, "the sampler's options (see curriculum)"),
+  augmentation: k.choiceOrNull(['difficulty_aware'], null, 'DeepVideo-R1 difficulty-aware augmentation'),
+  augmentation_options: when(
+    k.any<Record<string, unknown> | null>('map', null, 'options of the augmentation'),
+    (c) => c.augmentation !== null,
+    'augmentation: difficulty_aware',
+  ),
+  rollout_server_url: k.strOrNull(null, 'an OpenAI-compatible server that samples the rollouts'),
+  rollout_server_model: when(
+    k.str('default', 'model name sent to the rollout server'),
+    (c) => !!c.rollout_server_url,
+    'rollout_server_url',
+  ),
+  rollout_server_token_env: when(
+    k.str('PACER_ROLLOUT_TOKEN', 'environment variable holding its bearer token'),
+    (c) => !!c.rollout_server_url,
+    'rollout_server_url',
+  ),
+  rollout_server_timeout: when(
+    k.num(300, 'seconds per request', { gt: 0 }),
+    (c) => !!c.rollout_server_url,
+    'rollout_server_url',
+  ),
+  rollout_sync_weights: when(
+    k.bool(true, 'save the policy and POST /update_weights_from_disk before each step'),
+    (c) => !!c.rollout_server_url,
+    'rollout_server_url',
+  ),
+  difficulty_column: k.str('difficulty', 'dataset column with a numeric difficulty (for curricula)'),
+  category_column: k.strOrNull(null, 'dataset column with arms for SEC/DUMP (default: the difficulty)'),
+};
+const refOn = (c: C) => (c.beta as number) > 0 || c.trainer === 'online_dpo';
+const ONLINE_REF = {
+  ref_model_name_or_path: when(
+    k.pathOrNull(null, 'the reference model (default: the model itself before training)'),
+    refOn,
+    'beta > 0',
+  ),
+};
+const CLIP = {
+  epsilon: k.num(0.2, 'lower clipping range of the ratio', { min: 0 }),
+  epsilon_high: k.numOrNull(null, 'upper clipping range (DAPO clip-higher); default epsilon', { min: 0 }),
+  importance_sampling_level: k.choice(['token', 'sequence'], 'token', 'ratio per token, or per sequence (GSPO)'),
+};
+
+const LR = (lr: number) => ({ learning_rate: { ...RUN.learning_rate, default: lr } });
+
+export const TRAINER_SPECS = {
+  sft: {
+    ...RUN,
+    ...LR(2e-5),
+    ...PEFT,
+    ...OFFLINE,
+    completion_only_loss: k.bool(true, 'prompt-completion data: loss on completion tokens only'),
+    packing: k.bool(false, 'pack sequences into rows of max_length (padding-free, segment-aware)'),
+  },
+  reward: {
+    ...RUN,
+    ...LR(1e-5),
+    ...PEFT,
+    ...OFFLINE,
+    center_rewards_coefficient: k.numOrNull(null, 'weight of the mean squared reward (centering)', { min: 0 }),
+  },
+  dpo: { ...RUN, ...PEFT, ...OFFLINE, ...DPO },
+  kto: { ...RUN, ...PEFT, ...OFFLINE, ...KTO },
+  orpo: { ...RUN, ...PEFT, ...OFFLINE, beta: k.num(0.1, 'the ORPO weight of the odds-ratio term', { gt: 0 }) },
+  cpo: { ...RUN, ...PEFT, ...OFFLINE, ...CPO },
+  grpo: {
+    ...RUN,
+    ...PEFT,
+    ...ONLINE,
+    ...ONLINE_REF,
+    ...CLIP,
+    beta: k.num(0, 'KL coefficient against the reference (0: no reference model)', { min: 0 }),
+    loss_type: k.choice(GRPO_LOSS_TYPES, 'dapo', 'normalisation of the surrogate (TRL default dapo)'),
+    scale_rewards: k.choice(['group', 'batch', 'none'], 'group', 'divide advantages by the group or batch std'),
+  },
+  rloo: {
+    ...RUN,
+    ...PEFT,
+    ...ONLINE,
+    ...ONLINE_REF,
+    ...CLIP,
+    beta: k.num(0, 'KL coefficient against the reference', { min: 0 }),
+  },
+  reg_grpo: {
+    ...RUN,
+    ...PEFT,
+    ...ONLINE,
+    ...ONLINE_REF,
+    beta: k.num(0.1, 'KL coefficient (DeepVideo-R1 uses 0.1)', { min: 0 }),
+  },
+  raft: {
+    ...RUN,
+    ...LR(1e-5),
+    ...PEFT,
+    ...ONLINE,
+    raft_top_k: k.int(1, 'completions kept per group for the SFT step', { min: 1 }),
+  },
+  online_dpo: {
+    ...RUN,
+    ...LR(5e-7),
+    ...PEFT,
+    ...ONLINE,
+    ...ONLINE_REF,
+    beta: k.num(0.1, 'the DPO temperature beta', { gt: 0 }),
+  },
+} satisfies Record<TrainerName, Spec>;
+
+type Meta<T extends TrainerName> = {
+  trainer: T;
   /** Where the config came from, for messages. */
   _source: string;
+  /** The keys the config set itself (stages build on these, not on the defaults). */
+  _given: string[];
+  /** The folder relative paths resolve against. */
+  _baseDir: string;
+};
+export type SFTConfig = ValuesOf<typeof TRAINER_SPECS.sft> & Meta<'sft'>;
+export type RewardConfig = ValuesOf<typeof TRAINER_SPECS.reward> & Meta<'reward'>;
+export type DPOConfig = Omit<ValuesOf<typeof TRAINER_SPECS.dpo>, 'loss_type'> & Meta<'dpo'> & { loss_type: string[] };
+export type KTOConfig = ValuesOf<typeof TRAINER_SPECS.kto> & Meta<'kto'>;
+export type ORPOConfig = ValuesOf<typeof TRAINER_SPECS.orpo> & Meta<'orpo'>;
+export type CPOConfig = ValuesOf<typeof TRAINER_SPECS.cpo> & Meta<'cpo'>;
+type OnlineValues<S extends Spec> = Omit<ValuesOf<S>, 'reward_funcs'> & { reward_funcs: string[] };
+export type GRPOConfig = OnlineValues<typeof TRAINER_SPECS.grpo> & Meta<'grpo'>;
+export type RLOOConfig = OnlineValues<typeof TRAINER_SPECS.rloo> & Meta<'rloo'>;
+export type RegGRPOConfig = OnlineValues<typeof TRAINER_SPECS.reg_grpo> & Meta<'reg_grpo'>;
+export type RAFTConfig = OnlineValues<typeof TRAINER_SPECS.raft> & Meta<'raft'>;
+export type OnlineDPOConfig = OnlineValues<typeof TRAINER_SPECS.online_dpo> & Meta<'online_dpo'>;
+
+export type OfflineConfig = SFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
+export type OnlineConfig = GRPOConfig | RLOOConfig | RegGRPOConfig | RAFTConfig | OnlineDPOConfig;
+export type TrainConfig = OfflineConfig | OnlineConfig;
+/** What every trainer's config has (the loop reads only these). */
+export type BaseConfig = ValuesOf<typeof RUN> & ValuesOf<typeof PEFT> & Meta<TrainerName>;
+
+/** The trainers that read a key (for "it is read by …" messages). */
+function readers(key: string): TrainerName[] {
+  return TRAINERS.filter((t) => key in TRAINER_SPECS[t]);
 }
 
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length][b.length];
+/** Cross-key checks after the keys themselves are valid (TRL's __post_init__). */
+function checkTrainer(c: TrainConfig, fail: (m: string, key?: string) => never): void {
+  if ('max_length' in c && c.max_length !== null && c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
+    fail(
+      `max_prompt_length (${c.max_prompt_length}) must be smaller than max_length (${c.max_length})`,
+      'max_prompt_length',
+    );
+  if (c.eval_strategy === 'steps' && !c.eval_dataset && !isOnline(c.trainer))
+    fail("eval_strategy 'steps' needs an 'eval_dataset'", 'eval_strategy');
+  if (c.trainer === 'dpo') checkDpo(c, fail);
+  if (c.trainer === 'sft' && c.packing && !c.max_length)
+    fail('packing needs a max_length (the packed row length)', 'packing');
+  if ('curriculum' in c && c.curriculum !== null) parseCurriculum(c.curriculum, c._source);
+  if (c.trainer === 'dpo' && c.curriculum?.by === 'reference_margin' && c.reference_free)
+    fail('curriculum by reference_margin needs reference log-probs (reference_free is true)', 'curriculum');
+  if ((c.trainer === 'dpo' || c.trainer === 'kto') && c.precompute_ref_log_probs === false && 'curriculum' in c)
+    if ((c.curriculum as Record<string, unknown> | null)?.by === 'reference_margin')
+      fail('curriculum by reference_margin needs precompute_ref_log_probs: true', 'curriculum');
+  if (isOnline(c.trainer)) checkOnline(c as OnlineConfig, fail);
 }
 
-function checkKind(src: string, key: string, v: unknown, kind: Kind): void {
-  const bad = (want: string) => {
-    throw new ConfigError(`pacer: ${src}: '${key}' must be ${want}, got ${JSON.stringify(v)}`);
-  };
-  const nullable = kind.endsWith('|null');
-  if (v === null && nullable) return;
-  const base = kind.replace('|null', '');
-  if (base === 'any') return;
-  if ((base === 'string' || base === 'path') && typeof v !== 'string') bad('a string');
-  if (base === 'number' && (typeof v !== 'number' || !Number.isFinite(v))) bad('a number');
-  if (base === 'int' && !Number.isInteger(v)) bad('an integer');
-  if (base === 'bool' && typeof v !== 'boolean') bad('true or false');
+function checkDpo(c: DPOConfig, fail: (m: string, key?: string) => never): void {
+  const lt = (Array.isArray(c.loss_type) ? c.loss_type : [c.loss_type]) as string[];
+  for (const t of lt)
+    if (!(DPO_LOSS_TYPES as readonly string[]).includes(t))
+      fail(`unknown loss_type '${t}' for dpo (expected one of ${DPO_LOSS_TYPES.join(', ')})`, 'loss_type');
+  if (c.reference_free && c.ref_model_name_or_path) fail('reference_free: true contradicts ref_model_name_or_path');
+  try {
+    validateDPOOptions({
+      beta: c.beta,
+      lossType: lt as never,
+      lossWeights: c.loss_weights,
+      labelSmoothing: c.label_smoothing,
+      fDivergenceType: c.f_divergence_type,
+      rpoAlpha: c.rpo_alpha,
+    });
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  c.loss_type = lt;
+}
+
+function checkOnline(c: OnlineConfig, fail: (m: string, key?: string) => never): void {
+  const rf = c.reward_funcs as string[] | string;
+  const funcs = typeof rf === 'string' ? rf.split(',') : rf;
+  c.reward_funcs = funcs.map((s) => s.trim()).filter(Boolean);
+  if (c.reward_funcs.length === 0)
+    fail("'reward_funcs' must name at least one reward (e.g. [accuracy])", 'reward_funcs');
+  for (const spec of c.reward_funcs) {
+    const { name, options } = parseRewardSpec(spec);
+    rewardOptions(name, options, c._source);
+  }
+  if (c.reward_weights && c.reward_weights.length !== c.reward_funcs.length)
+    fail(
+      `'reward_weights' has ${c.reward_weights.length} entries for ${c.reward_funcs.length} rewards`,
+      'reward_weights',
+    );
+  const G = c.num_generations;
+  if (c.per_device_train_batch_size % G !== 0)
+    fail(`per_device_train_batch_size (${c.per_device_train_batch_size}) must be a multiple of num_generations (${G})`);
+  c.curriculum_options = samplerOptions(c.curriculum_sampler, c.curriculum_options, c._source);
+  if (c.augmentation) c.augmentation_options = augmentOptions(c.augmentation_options, c._source);
+  if (c.trainer === 'raft' && c.raft_top_k > G)
+    fail(`raft_top_k (${c.raft_top_k}) must not exceed num_generations (${G})`);
 }
 
 /** Validate and complete a config object (paths resolved against baseDir). */
 export function resolveConfig(raw: Record<string, unknown>, src = '<config>', baseDir = process.cwd()): TrainConfig {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
-    throw new ConfigError(`pacer: ${src}: the config must be a mapping of keys to values`);
-  const trainer = raw.trainer as TrainerName;
-  if (trainer === undefined) throw new ConfigError(`pacer: ${src}: missing 'trainer' (one of ${TRAINERS.join(', ')})`);
-  if (!TRAINERS.includes(trainer))
-    throw new ConfigError(
-      `pacer: ${src}: unknown trainer '${String(trainer)}' (expected one of ${TRAINERS.join(', ')})`,
-    );
-  const out: Record<string, unknown> = { _source: src };
-  for (const [k, v] of Object.entries(raw)) {
-    const spec = COMMON[k];
-    if (!spec) {
-      const near = Object.keys(COMMON)
-        .map((c) => [c, editDistance(k, c)] as const)
-        .sort((a, b) => a[1] - b[1])[0];
-      throw new ConfigError(
-        `pacer: ${src}: unknown key '${k}'${near && near[1] <= 3 ? ` (did you mean '${near[0]}'?)` : ''}`,
-      );
-    }
-    if (spec.only && !spec.only.includes(trainer))
-      throw new ConfigError(
-        `pacer: ${src}: '${k}' does not apply to trainer '${trainer}' (it is for ${spec.only.join(', ')})`,
-      );
-    checkKind(src, k, v, spec.kind);
-    out[k] = spec.kind.startsWith('path') && typeof v === 'string' && !isAbsolute(v) ? resolve(baseDir, v) : v;
-  }
-  for (const k of ['model_name_or_path', 'train_dataset', 'output_dir'])
-    if (out[k] === undefined) throw new ConfigError(`pacer: ${src}: missing required key '${k}'`);
-  for (const [k, spec] of Object.entries(COMMON)) {
-    if (out[k] !== undefined) continue;
-    if (spec.only && !spec.only.includes(trainer)) continue;
-    if ('default' in spec) out[k] = spec.default;
-  }
-  if (out.learning_rate === undefined) out.learning_rate = LR_DEFAULT[trainer];
-  if (ON.includes(trainer) && raw.beta === undefined)
-    out.beta = trainer === 'reg_grpo' ? 0.1 : trainer === 'online_dpo' ? 0.1 : 0.0;
-  if (trainer === 'grpo' && out.loss_type === null) out.loss_type = 'grpo';
-  const c = out as unknown as TrainConfig;
-  const fail = (m: string) => {
-    throw new ConfigError(`pacer: ${src}: ${m}`);
+  const fail = (m: string, key?: string): never => {
+    throw new ConfigError(`pacer: ${src}: ${m}`, { file: src, key });
   };
-  if (c.learning_rate < 0)
-    fail(`'learning_rate' must be >= 0 (0 runs an evaluation-only pass), got ${c.learning_rate}`);
-  for (const k of [
-    'per_device_train_batch_size',
-    'per_device_eval_batch_size',
-    'gradient_accumulation_steps',
-    'logging_steps',
-    'save_steps',
-  ] as const)
-    if (c[k] < 1) fail(`'${k}' must be >= 1, got ${c[k]}`);
-  if (c.max_steps === 0 || c.max_steps < -1)
-    fail(`'max_steps' must be a positive integer or -1 (use num_train_epochs), got ${c.max_steps}`);
-  if (c.max_steps === -1 && !(c.num_train_epochs > 0)) fail(`'num_train_epochs' must be > 0 when max_steps is -1`);
-  if (!['constant', 'constant_with_warmup', 'linear', 'cosine'].includes(c.lr_scheduler_type))
-    fail(
-      `unknown lr_scheduler_type '${c.lr_scheduler_type}' (expected constant, constant_with_warmup, linear or cosine)`,
-    );
-  if (!['no', 'steps'].includes(c.eval_strategy))
-    fail(`'eval_strategy' must be 'no' or 'steps', got '${c.eval_strategy}'`);
-  if (c.eval_strategy === 'steps' && !c.eval_dataset) fail(`eval_strategy 'steps' needs an 'eval_dataset'`);
-  if (!['float32', 'bfloat16', 'float16'].includes(c.dtype))
-    fail(`'dtype' must be float32, bfloat16 or float16, got '${c.dtype}'`);
-  if (c.max_length !== null && c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
-    fail(`max_prompt_length (${c.max_prompt_length}) must be smaller than max_length (${c.max_length})`);
-  if (!(c.warmup_ratio >= 0 && c.warmup_ratio < 1)) fail(`'warmup_ratio' must be in [0, 1), got ${c.warmup_ratio}`);
-  if (c.trainer === 'dpo') {
-    const lt = c.loss_type === null ? ['sigmoid'] : Array.isArray(c.loss_type) ? c.loss_type : [c.loss_type];
-    for (const t of lt)
-      if (!(DPO_LOSS_TYPES as readonly string[]).includes(t))
-        fail(`unknown loss_type '${t}' for dpo (expected one of ${DPO_LOSS_TYPES.join(', ')})`);
-    if (!(F_DIVERGENCES as readonly string[]).includes(c.f_divergence_type))
-      fail(`unknown f_divergence_type '${c.f_divergence_type}' (expected ${F_DIVERGENCES.join(', ')})`);
-    if (c.reference_free && c.ref_model_name_or_path) fail(`reference_free: true contradicts ref_model_name_or_path`);
-    if (
-      c.loss_weights !== null &&
-      (!Array.isArray(c.loss_weights) || c.loss_weights.some((w) => typeof w !== 'number'))
-    )
-      fail(`'loss_weights' must be a list of numbers`);
-    try {
-      validateDPOConfig({
-        beta: c.beta,
-        lossType: lt as never,
-        lossWeights: c.loss_weights,
-        labelSmoothing: c.label_smoothing,
-        fDivergenceType: c.f_divergence_type as never,
-        rpoAlpha: c.rpo_alpha,
-      });
-    } catch (e) {
-      fail((e as Error).message);
-    }
-    c.loss_type = lt;
-  }
-  if (c.trainer === 'cpo') {
-    const t = c.loss_type ?? 'sigmoid';
-    if (typeof t !== 'string' || !(CPO_LOSS_TYPES as readonly string[]).includes(t))
-      fail(`unknown loss_type '${String(t)}' for cpo (expected one of ${CPO_LOSS_TYPES.join(', ')})`);
-    c.loss_type = t;
-  }
-  if (['dpo', 'kto', 'orpo', 'cpo', 'online_dpo'].includes(c.trainer) && !(c.beta > 0))
-    fail(`'beta' must be > 0, got ${c.beta}`);
-  if (ON.includes(c.trainer)) {
-    if (!c.reward_funcs || (Array.isArray(c.reward_funcs) && c.reward_funcs.length === 0))
-      fail(`'reward_funcs' must name at least one reward (e.g. [accuracy])`);
-    if (c.num_generations < 2) fail(`'num_generations' must be >= 2 (groups need several completions)`);
-    if (c.per_device_train_batch_size % c.num_generations !== 0)
-      fail(
-        `per_device_train_batch_size (${c.per_device_train_batch_size}) must be a multiple of num_generations (${c.num_generations})`,
-      );
-    if (!['group', 'batch', 'none'].includes(c.scale_rewards)) fail(`'scale_rewards' must be group, batch or none`);
-    if (!['token', 'sequence'].includes(c.importance_sampling_level))
-      fail(`'importance_sampling_level' must be token or sequence`);
-    if (!['skip', 'zero'].includes(c.reward_on_error)) fail(`'reward_on_error' must be skip or zero`);
-    if (c.trainer === 'grpo' && !['grpo', 'bnpo', 'dr_grpo', 'dapo'].includes(String(c.loss_type)))
-      fail(`unknown loss_type '${String(c.loss_type)}' for grpo (expected grpo, bnpo, dr_grpo or dapo)`);
-    if (c.beta < 0) fail(`'beta' must be >= 0`);
-    if (c.num_iterations < 1) fail(`'num_iterations' must be >= 1`);
-    if (c.augmentation !== null && c.augmentation !== 'difficulty_aware')
-      fail(`'augmentation' must be difficulty_aware (or left out), got '${c.augmentation}'`);
-  }
-  if (c.use_peft && !(c.lora_r >= 1)) fail(`'lora_r' must be >= 1`);
-  if (c.packing && !c.max_length) fail(`packing needs a max_length (the packed row length)`);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) fail('the config must be a mapping of keys to values');
+  const { trainer, ...rest } = raw as Record<string, unknown>;
+  if (trainer === undefined) fail(`missing 'trainer' (one of ${TRAINERS.join(', ')})`, 'trainer');
+  if (!(TRAINERS as readonly string[]).includes(trainer as string))
+    fail(`unknown trainer '${String(trainer)}' (expected one of ${TRAINERS.join(', ')})`, 'trainer');
+  const t = trainer as TrainerName;
+  const spec = TRAINER_SPECS[t] as Spec;
+  const values = validateOptions(spec, rest, {
+    context: { trainer: t },
+    where: src,
+    owner: `trainer '${t}'`,
+    elsewhere: (key) => (readers(key).length ? `it is read by ${readers(key).join(', ')}` : null),
+  });
+  for (const [key, s] of Object.entries(spec))
+    if (s.type === 'path' && typeof values[key] === 'string' && !isAbsolute(values[key] as string))
+      values[key] = resolve(baseDir, values[key] as string);
+  const c = {
+    ...values,
+    trainer: t,
+    _source: src,
+    _given: Object.keys(rest),
+    _baseDir: baseDir,
+  } as unknown as TrainConfig;
+  checkTrainer(c, fail);
+  if (c.stages) for (const [i, st] of c.stages.entries()) stageConfig(c, st, i, c.model_name_or_path);
   return c;
+}
+
+/** The config of stage i: the keys the base config set, the stage's overrides, trained from `from`. */
+export function stageConfig(base: TrainConfig, st: Record<string, unknown>, i: number, from: string): TrainConfig {
+  for (const bad of ['stages', 'model_name_or_path', 'output_dir', 'trainer'])
+    if (bad in st) throw new ConfigError(`pacer: ${base._source}: stage ${i + 1} may not set '${bad}'`, { key: bad });
+  const given = Object.fromEntries(base._given.filter((key) => key !== 'stages').map((key) => [key, (base as C)[key]]));
+  const raw = {
+    ...given,
+    ...st,
+    trainer: base.trainer,
+    model_name_or_path: from,
+    output_dir: join(base.output_dir, `stage-${i + 1}`),
+  };
+  return resolveConfig(raw, `${base._source} (stage ${i + 1})`, base._baseDir);
 }
 
 /** Read a YAML (or JSON) config file; relative paths in it are relative to the file. */
@@ -402,24 +478,26 @@ export function loadConfig(file: string, overrides: Record<string, unknown> = {}
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(
-      `pacer: cannot read config ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-    );
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new ConfigError(`pacer: cannot read config ${file}: ${why}`, { file });
   }
   let raw: unknown;
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`pacer: ${file}: not valid YAML (${(e as Error).message.split('\n')[0]})`);
+    throw new ConfigError(`pacer: ${file}: not valid YAML (${(e as Error).message.split('\n')[0]})`, { file });
   }
   return resolveConfig({ ...(raw as Record<string, unknown>), ...overrides }, file, dirname(resolve(file)));
 }
 
-/** The keys a trainer accepts, with their defaults (for `pacer train --help-config`). */
+/** The documented keys of a trainer, for `pacer train --help-config`. */
 export function configHelp(trainer: TrainerName): string {
-  const rows = Object.entries(COMMON).filter(([, s]) => !s.only || s.only.includes(trainer));
-  return [
-    `keys for trainer '${trainer}':`,
-    ...rows.map(([k, s]) => `  ${k} (${s.kind})${'default' in s ? ` = ${JSON.stringify(s.default)}` : ''}`),
-  ].join('\n');
+  return `keys of trainer '${trainer}' (type, default, doc):\n${specHelp(TRAINER_SPECS[trainer] as Spec)}`;
 }
+
+/** A trainer's default config values (for code that builds configs). */
+export function configDefaults(trainer: TrainerName): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(TRAINER_SPECS[trainer] as Spec).map(([key, s]) => [key, s.default]));
+}
+
+export { withDefaults };

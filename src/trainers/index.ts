@@ -1,6 +1,10 @@
+// pacer/trainers: one typed config per trainer and the loop that runs them.
 export * from './config.js';
+export * from './loop.js';
+export * from './policy.js';
 export * from './methods.js';
-export * from './trainer.js';
-export * from './stages.js';
+export * from './offline.js';
+export * from './online-methods.js';
 export * from './online.js';
 export * from './checkpoint.js';
+export * from './train.js';

@@ -12,7 +12,7 @@ import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
 import { Tokenizer } from '../../tokenizers/index.js';
 import { loadDataset } from '../../data/datasets.js';
 import { tokenizePreference } from '../../data/tokenize.js';
-import { resolveConfig, train } from '../../trainers/index.js';
+import { resolveConfig, train, type DPOConfig } from '../../trainers/index.js';
 import { best, configName, round, runPeerConfigs, runTorchPeer } from './peer.js';
 
 export interface DpoBenchOptions {
@@ -110,7 +110,10 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
     if (o.vsPytorch) {
       const tok = Tokenizer.fromPretrained(modelDir);
       const pairs = (await loadDataset(data)).map((e) => {
-        const t = tokenizePreference(e, tok, { maxLength: cfg.max_length, maxPromptLength: cfg.max_prompt_length });
+        const t = tokenizePreference(e, tok, {
+          maxLength: (cfg as DPOConfig).max_length,
+          maxPromptLength: (cfg as DPOConfig).max_prompt_length,
+        });
         return [t.prompt, t.chosen, t.rejected];
       });
       const args = join(dir, 'args.json');

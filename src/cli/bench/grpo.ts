@@ -11,8 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { manualSeed, setThreads, threadInfo } from '../../engine/index.js';
 import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
 import { Tokenizer } from '../../tokenizers/index.js';
-import { resolveConfig } from '../../trainers/index.js';
-import { trainOnline } from '../../trainers/online.js';
+import { resolveConfig, train } from '../../trainers/index.js';
 import { makeProblems } from '../../tasks/arithmetic.js';
 import { best, configName, median, round, runPeerConfigs, runTorchPeer } from './peer.js';
 
@@ -92,7 +91,7 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
       },
       'bench',
     );
-    const r = await trainOnline(cfg, { progress: false, log: () => {} });
+    const r = await train(cfg, { progress: false, log: () => {} });
     const rows = r.history.slice(1);
     const ours: Record<string, number> = {};
     for (const p of PARTS) ours[`${p}_s`] = round(median(rows.map((h) => h[`timing/${p}_s`])), 6);

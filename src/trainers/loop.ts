@@ -1,0 +1,271 @@
+// The one training loop every trainer runs (the skeleton TRL's Trainer gives its DPO and GRPO
+// trainers). A trainer family (offline.ts, online.ts) prepares its data and returns a TrainerRun;
+// the loop owns everything around it:
+//   setup     threads and seed; the tokenizer; the family's data, validated before any model loads;
+//             the policy (LoRA when use_peft); AdamW over the trainable parameters; the schedule
+//   resume    weights, optimizer, scheduler, RNG and the run's own state from checkpoint-N/
+//   step      run.step(update) — `update` zeroes the gradients, lets the family accumulate them,
+//             checks the loss, clips, and steps AdamW (online methods call it num_iterations times)
+//   record    metrics.jsonl with TRL's names (learning_rate is the rate the step used); evaluation
+//             every eval_steps and at the end, logged as eval_*
+//   save      checkpoint-N/ every save_steps (atomic), the final model (HF layout, or PEFT adapter +
+//             merged/), the tokenizer files, train_results.json and report.html
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import {
+  AdamW,
+  LRScheduler,
+  clipGradNorm,
+  decayGroups,
+  manualSeed,
+  setThreads,
+  atomicWrite,
+  type Module,
+} from '../engine/index.js';
+import { Tokenizer } from '../tokenizers/index.js';
+import { Progress } from '../report/progress.js';
+import { renderReport, plotsFromMetrics } from '../report/html.js';
+import { TrainingError } from '../util/errors.js';
+import { latestCheckpoint, readCheckpoint, restoreMetrics, writeCheckpoint } from './checkpoint.js';
+import { Policy } from './policy.js';
+import type { BaseConfig } from './config.js';
+
+export { TrainingError };
+
+export interface TrainResult {
+  globalStep: number;
+  history: Array<Record<string, number>>;
+  outputDir: string;
+  finalMetrics: Record<string, number>;
+  evalMetrics: Record<string, number> | null;
+}
+
+export interface LoopOptions {
+  progress?: boolean;
+  log?: (s: string) => void;
+}
+
+/** Zero the gradients, let `accumulate` compute them (it returns its metrics), clip, step AdamW. */
+export type Update = (
+  accumulate: () => Promise<Record<string, number>> | Record<string, number>,
+) => Promise<Record<string, number>>;
+
+/** What a trainer family hands the loop once its data and models are ready. */
+export interface TrainerRun {
+  readonly totalSteps: number;
+  /** The module whose parameters train (the LM, or the LM with a head). */
+  readonly trainable: Module;
+  /** One optimizer step's work; its metrics describe the batch before the update. */
+  step(step: number, update: Update): Promise<Record<string, number>>;
+  /** Evaluation metrics (without the eval_ prefix), or null when there is nothing to evaluate. */
+  evaluate(step: number): Promise<Record<string, number> | null>;
+  /** Whether evaluate() has anything to do (an eval dataset or callback). */
+  readonly canEvaluate: boolean;
+  /** The run's own checkpoint state (data position, curriculum, …). */
+  state(): Record<string, unknown>;
+  load(state: Record<string, any>): void;
+  /** Plots for the report: titles and metric names. */
+  readonly plots: Array<{ title: string; keys: string[] }>;
+  /** Extra fields of train_results.json. */
+  summary(history: Array<Record<string, number>>): Record<string, unknown>;
+  /** Files the run writes beside the model (e.g. a reward head). */
+  save?(dir: string): void;
+  dispose(): void;
+}
+
+/** A trainer family: prepare data (before models load), then start a run on the policy. */
+export interface TrainerFamily<D> {
+  prepare(tok: Tokenizer): Promise<D>;
+  start(data: D, policy: Policy, tok: Tokenizer): Promise<TrainerRun> | TrainerRun;
+}
+
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'generation_config.json',
+  'special_tokens_map.json',
+];
+
+interface LoopState {
+  step: number;
+  history: Array<Record<string, number>>;
+  metricsFile: string;
+}
+
+export async function runTraining<D>(
+  cfg: BaseConfig,
+  family: TrainerFamily<D>,
+  opts: LoopOptions = {},
+): Promise<TrainResult> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  setThreads(cfg.threads ?? availableParallelism());
+  manualSeed(cfg.seed);
+  const tok = Tokenizer.fromPretrained(cfg.model_name_or_path);
+  const data = await family.prepare(tok);
+  mkdirSync(cfg.output_dir, { recursive: true });
+  const policy = Policy.load(cfg);
+  const run = await family.start(data, policy, tok);
+  try {
+    const groups = decayGroups(run.trainable, cfg.weight_decay);
+    if (groups.every((g) => g.params.length === 0)) throw new TrainingError('pacer: no trainable parameters');
+    const opt = new AdamW(groups, {
+      lr: cfg.learning_rate,
+      betas: [cfg.adam_beta1, cfg.adam_beta2],
+      eps: cfg.adam_epsilon,
+    });
+    const total = run.totalSteps;
+    const sched = new LRScheduler(
+      opt,
+      cfg.lr_scheduler_type,
+      cfg.warmup_steps || Math.ceil(cfg.warmup_ratio * total),
+      total,
+    );
+    const st: LoopState = { step: 0, history: [], metricsFile: join(cfg.output_dir, 'metrics.jsonl') };
+    resume(cfg, run, opt, sched, st, log);
+    const update = makeUpdate(cfg, opt, st);
+    const evalMetrics = await loop(cfg, run, update, opt, sched, st, opts);
+    finish(cfg, run, policy, st, evalMetrics);
+    opt.dispose();
+    const last = [...st.history].reverse().find((h) => 'loss' in h) ?? st.history[st.history.length - 1] ?? {};
+    const finalMetrics = Object.fromEntries(Object.entries(last).filter(([key]) => !key.startsWith('eval_')));
+    return { globalStep: st.step, history: st.history, outputDir: cfg.output_dir, finalMetrics, evalMetrics };
+  } finally {
+    run.dispose();
+  }
+}
+
+function resume(
+  cfg: BaseConfig,
+  run: TrainerRun,
+  opt: AdamW,
+  sched: LRScheduler,
+  st: LoopState,
+  log: (s: string) => void,
+) {
+  const r = cfg.resume_from_checkpoint;
+  const from = r === true ? latestCheckpoint(cfg.output_dir) : typeof r === 'string' ? r : null;
+  if (r === true && !from) log(`pacer: no checkpoint in ${cfg.output_dir}; starting from scratch`);
+  if (!from) {
+    writeFileSync(st.metricsFile, '');
+    return;
+  }
+  const saved = readCheckpoint(from, run.trainable, opt, sched);
+  run.load(saved);
+  st.step = saved.global_step;
+  st.history.push(...restoreMetrics(st.metricsFile, st.step));
+  log(`pacer: resumed from ${from} at step ${st.step}`);
+}
+
+function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState): Update {
+  const params = opt.groups.flatMap((g) => g.params);
+  return async (accumulate) => {
+    opt.zeroGrad();
+    const m = await accumulate();
+    if (m.loss !== undefined && !Number.isFinite(m.loss))
+      throw new TrainingError(
+        `pacer: the loss is ${m.loss} at step ${st.step + 1}; lower learning_rate or check the data`,
+      );
+    const gn = cfg.max_grad_norm > 0 ? clipGradNorm(params, cfg.max_grad_norm) : Number.NaN;
+    if (cfg.max_grad_norm > 0 && !Number.isFinite(gn))
+      throw new TrainingError(
+        `pacer: the gradient norm is ${gn} at step ${st.step + 1}; lower learning_rate or check the data`,
+      );
+    opt.step();
+    return Number.isFinite(gn) ? { ...m, grad_norm: gn } : m;
+  };
+}
+
+async function loop(
+  cfg: BaseConfig,
+  run: TrainerRun,
+  update: Update,
+  opt: AdamW,
+  sched: LRScheduler,
+  st: LoopState,
+  opts: LoopOptions,
+): Promise<Record<string, number> | null> {
+  const total = run.totalSteps;
+  const bar = new Progress(total, cfg.trainer, opts.progress ?? true);
+  const evalEvery = cfg.eval_strategy === 'steps' ? (cfg.eval_steps ?? cfg.logging_steps) : null;
+  if (cfg.eval_strategy === 'steps' && !run.canEvaluate)
+    throw new TrainingError(
+      `pacer: ${cfg._source}: eval_strategy 'steps' needs an 'eval_dataset' (or an evaluate callback)`,
+    );
+  let evalMetrics: Record<string, number> | null = null;
+  run.trainable.train();
+  while (st.step < total) {
+    const lr = opt.lr;
+    const metrics = await run.step(st.step, update);
+    sched.step();
+    st.step++;
+    const rec: Record<string, number> = { step: st.step, learning_rate: lr, ...metrics };
+    if (st.step % cfg.logging_steps === 0 || st.step === total) record(st, rec);
+    // evaluation is its own record, as in TRL's log_history
+    if (run.canEvaluate && ((evalEvery !== null && st.step % evalEvery === 0) || st.step === total)) {
+      evalMetrics = await evaluate(run, st.step);
+      record(st, { step: st.step, ...evalMetrics });
+    }
+    if (st.step % cfg.save_steps === 0 && st.step < total)
+      writeCheckpoint(
+        cfg.output_dir,
+        st.step,
+        run.trainable,
+        opt,
+        sched,
+        { ...run.state(), trainer: cfg.trainer },
+        cfg.save_total_limit,
+      );
+    bar.update(st.step, Number.isFinite(metrics.loss) ? `loss ${metrics.loss.toFixed(4)}` : '');
+  }
+  // a run resumed at its end, or one with nothing left to do, is still evaluated once
+  if (run.canEvaluate && evalMetrics === null) {
+    evalMetrics = await evaluate(run, st.step);
+    record(st, { step: st.step, ...evalMetrics });
+  }
+  return evalMetrics;
+}
+
+async function evaluate(run: TrainerRun, step: number): Promise<Record<string, number>> {
+  run.trainable.eval();
+  try {
+    const m = (await run.evaluate(step)) ?? {};
+    return Object.fromEntries(Object.entries(m).map(([key, v]) => [`eval_${key}`, v]));
+  } finally {
+    run.trainable.train();
+  }
+}
+
+function record(st: LoopState, rec: Record<string, number>): void {
+  st.history.push(rec);
+  appendFileSync(st.metricsFile, JSON.stringify(rec) + '\n');
+}
+
+function finish(
+  cfg: BaseConfig,
+  run: TrainerRun,
+  policy: Policy,
+  st: LoopState,
+  evalMetrics: Record<string, number> | null,
+) {
+  policy.save(cfg.output_dir);
+  run.save?.(cfg.output_dir);
+  for (const f of TOKENIZER_FILES)
+    for (const dst of policy.lora ? [cfg.output_dir, join(cfg.output_dir, 'merged')] : [cfg.output_dir])
+      if (existsSync(join(cfg.model_name_or_path, f))) copyFileSync(join(cfg.model_name_or_path, f), join(dst, f));
+  const summary = { trainer: cfg.trainer, global_step: st.step, ...run.summary(st.history), ...(evalMetrics ?? {}) };
+  atomicWrite(join(cfg.output_dir, 'train_results.json'), (fd) =>
+    writeSync(fd, JSON.stringify(summary, null, 2) + '\n'),
+  );
+  if (!cfg.report) return;
+  const plots = plotsFromMetrics(st.history, [
+    ...run.plots,
+    { title: 'Learning rate', keys: ['learning_rate'] },
+    { title: 'Gradient norm', keys: ['grad_norm'] },
+  ]);
+  const config = Object.fromEntries(Object.entries(cfg).filter(([key]) => !key.startsWith('_')));
+  const title = `pacer ${cfg.trainer} — ${cfg.output_dir}`;
+  atomicWrite(join(cfg.output_dir, 'report.html'), (fd) =>
+    writeSync(fd, renderReport({ title, summary, config, plots })),
+  );
+}
