@@ -84,7 +84,9 @@ const tooLong = fns.filter((f) => f.lines > MAX_FUNCTION_LINES);
 const total = [...perFolder.values()].reduce((a, c) => a + c.lines, 0);
 
 if (args.includes('--json')) {
-  console.log(JSON.stringify({ total, folders: Object.fromEntries(perFolder), largest: fns.slice(0, top), tooLong, longLines }));
+  console.log(
+    JSON.stringify({ total, folders: Object.fromEntries(perFolder), largest: fns.slice(0, top), tooLong, longLines }),
+  );
 } else {
   console.log('src/ lines of code per folder:');
   for (const [k, v] of [...perFolder].sort((a, b) => b[1].lines - a[1].lines))
@@ -94,7 +96,8 @@ if (args.includes('--json')) {
   for (const f of fns.slice(0, top)) console.log(`  ${String(f.lines).padStart(4)}  ${f.name}  ${f.file}:${f.line}`);
 }
 if (tooLong.length || longLines.length) {
-  for (const f of tooLong) console.error(`sz: ${f.file}:${f.line}: ${f.name} is ${f.lines} lines (limit ${MAX_FUNCTION_LINES})`);
+  for (const f of tooLong)
+    console.error(`sz: ${f.file}:${f.line}: ${f.name} is ${f.lines} lines (limit ${MAX_FUNCTION_LINES})`);
   for (const l of longLines) console.error(`sz: ${l}: longer than ${MAX_LINE_CHARS} characters`);
   process.exit(1);
 }
