@@ -77,7 +77,7 @@ writes {"id", "segment", "answer", "prediction", "iou", "missing"} per query.`,
 });
 
 function accLine(name: string, a: Accuracy, indent = '  '): string {
-  return `${indent}${name.padEnd(18)} ${f2(a.accuracy).padStart(6)}  (n ${a.n}, unparsed ${a.unparsed})`;
+  return `${`${indent}${name}`.padEnd(20)} ${f2(a.accuracy).padStart(6)}  (n ${a.n}, unparsed ${a.unparsed})`;
 }
 
 export const evalMcq = defineCommand({
@@ -107,7 +107,7 @@ macro average is the mean of the per-dimension accuracies (MLVU's M-Avg), null w
     output(!!v.json, s, () => {
       console.log(`multiple choice: ${s.n} questions, ${s.correct} correct, ${s.unparsed} unparsed or missing (wrong)`);
       console.log(accLine('accuracy', s));
-      if (s.macro_average !== null) console.log(`  ${'macro average'.padEnd(18)} ${f2(s.macro_average).padStart(6)}`);
+      if (s.macro_average !== null) console.log(`${'  macro average'.padEnd(20)} ${f2(s.macro_average).padStart(6)}`);
       for (const [f, a] of Object.entries(s.per_format)) {
         console.log(accLine(f, a));
         for (const [d, b] of Object.entries(a.per_dimension)) console.log(accLine(d, b, '    '));
