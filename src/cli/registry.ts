@@ -5,6 +5,7 @@ import { demo, demoText } from './commands/demo.js';
 import { train } from './commands/train.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
+import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
 import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd } from './commands/bench.js';
 
 export const COMMANDS: Command[] = [
@@ -15,6 +16,9 @@ export const COMMANDS: Command[] = [
   serveRewards,
   logprobs,
   generateCmd,
+  evalGrounding,
+  evalMcq,
+  evalVinoground,
   benchEngineCmd,
   benchGenerateCmd,
   benchDpoCmd,

@@ -1,11 +1,16 @@
 // Spatial and temporal grounding rewards.
 //   iou: |P ∩ Q| / |P ∪ Q| for boxes [x1, y1, x2, y2].
-//   temporal_iou: the same for segments [start, end] (VideoTG-R1, TSPO).
+//   temporal_iou: the same for segments [start, end] (VideoTG-R1, TSPO), computed and parsed exactly as
+//     `pacer eval grounding` scores (src/eval/grounding.ts: temporalIoU, parseSegment — the first two
+//     numbers, inside <answer>…</answer> when present; reversed segments swapped).
 //   gaussian_point (GUI-G², arXiv 2507.15846): exp(-(dx²/2σx² + dy²/2σy²)) for a predicted point and
 //     a target box, σ proportional to the box's size (σ = α·w, α·h; α = 0.5 here), plus a coverage term
 //     when a predicted box is given: the fraction of the target box it covers.
-// Predictions are parsed from the completion: the last bracketed list of numbers.
+// Boxes and points are parsed from the completion: the last bracketed list of numbers.
+import { parseSegment, temporalIoU } from '../eval/grounding.js';
 import { column, completionText, type RewardFunction } from './types.js';
+
+export { temporalIoU };
 
 export function parseNumbers(text: string, n: number): number[] | null {
   const lists = [...text.matchAll(/\[([^[\]]+)\]/g)].map((m) =>
@@ -27,13 +32,6 @@ export function boxIoU(p: number[], q: number[]): number {
   return union > 0 ? inter / union : 0;
 }
 
-export function temporalIoU(p: number[], q: number[]): number {
-  const [ps, pe] = p[0] <= p[1] ? p : [p[1], p[0]];
-  const inter = Math.max(0, Math.min(pe, q[1]) - Math.max(ps, q[0]));
-  const union = Math.max(pe, q[1]) - Math.min(ps, q[0]);
-  return union > 0 ? inter / union : 0;
-}
-
 export function gaussianPointReward(point: number[], box: number[], alpha = 0.5): number {
   const cx = (box[0] + box[2]) / 2,
     cy = (box[1] + box[3]) / 2;
@@ -50,18 +48,20 @@ function refList(v: unknown, n: number, reward: string, i: number): number[] {
   return v as number[];
 }
 
-/** A reward comparing the last list of n numbers in the completion with a reference column (0 when none is given). */
+/** A reward comparing the numbers parsed from the completion (by default the last list of n) with a reference
+ * column (0 when none parse). */
 function listReward(
   name: string,
   col: string,
   n: number,
   score: (pred: number[], ref: number[]) => number,
+  parse: (text: string) => number[] | null = (t) => parseNumbers(t, n),
 ): RewardFunction {
   return (input) => {
     const ref = column(input, col, name);
     return input.completions.map((c, i) => {
       if (ref[i] == null) return null;
-      const p = parseNumbers(completionText(c), n);
+      const p = parse(completionText(c));
       return p ? score(p, refList(ref[i], n, name, i)) : 0;
     });
   };
@@ -72,7 +72,7 @@ export function iouReward(o: { column?: string } = {}): RewardFunction {
 }
 
 export function temporalIoUReward(o: { column?: string } = {}): RewardFunction {
-  return listReward('temporal_iou', o.column ?? 'segment', 2, temporalIoU);
+  return listReward('temporal_iou', o.column ?? 'segment', 2, temporalIoU, parseSegment);
 }
 
 export function gaussianPointRewardFn(o: { column?: string; alpha?: number } = {}): RewardFunction {
