@@ -2,23 +2,13 @@
 // header length, a JSON header {name: {dtype, shape, data_offsets}, "__metadata__": {...}}, then
 // the raw little-endian data. Tensors are read straight from the file into their own memory (no
 // intermediate copy of the file) and written straight from it. Writes go to a temp file + rename.
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readSync,
-  renameSync,
-  statSync,
-  writeSync,
-  readFileSync,
-  existsSync,
-  unlinkSync,
-} from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, openSync, readSync, statSync, writeSync, readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { native } from './native.js';
 import type { Tensor, DType } from './tensor.js';
 import { empty } from './create.js';
 import { noGrad } from './scope.js';
+import { atomicWrite } from '../util/atomic.js';
 
 const N = native();
 
@@ -139,25 +129,6 @@ export function loadSafetensors(file: string, opts: LoadOptions = {}): Map<strin
     closeSync(fd);
   }
   return out;
-}
-
-function atomicWrite(file: string, write: (fd: number) => void): void {
-  const tmp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${Date.now()}`);
-  const fd = openSync(tmp, 'w');
-  try {
-    write(fd);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* ignore */
-    }
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, file);
 }
 
 /**

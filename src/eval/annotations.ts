@@ -11,7 +11,7 @@
 // file, the line and the field.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { DataError } from '../data/jsonl.js';
 import { fail, segmentOf, type GroundingRow } from './rows.js';
 

@@ -13,7 +13,7 @@
 // dimension, format, question (the stem), options, answer (letter), option_labels (caption_matching),
 // prompt (the full question)} and, with `videoDir`, videos: [videoDir/VIDEO.mp4].
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { DataError } from '../data/jsonl.js';
 import { letterIndex, optionLetter } from './answer.js';
 import { lineOf, parseJson, readText, type AnnotationOptions } from './annotations.js';

@@ -1,6 +1,6 @@
 // `pacer eval grounding | mcq | vinoground`: score a model's answers against ground truth with the
 // benchmarks' own metric definitions (src/eval/), print them, and write one result per item.
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import {
   GROUNDING_FORMATS,
   answersById,
