@@ -24,6 +24,8 @@ export class OpenAICompatClient {
       maxTokens?: number;
       temperature?: number;
       topP?: number;
+      /** vLLM's extra sampling parameter (top_k), which pacer serve model also reads. */
+      topK?: number;
       n?: number;
       stop?: string[];
       seed?: number;
@@ -36,6 +38,7 @@ export class OpenAICompatClient {
       max_tokens: p.maxTokens ?? 64,
       temperature: p.temperature ?? 1,
       top_p: p.topP,
+      ...(p.topK ? { top_k: p.topK } : {}),
       n: p.n ?? 1,
       stop: p.stop,
       seed: p.seed,

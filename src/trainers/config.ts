@@ -82,7 +82,11 @@ const RUN = {
   ),
   seed: k.int(42, 'random seed (weights init of new heads, data order, sampling)', { min: 0 }),
   lr_scheduler_type: k.choice(['constant', 'constant_with_warmup', 'linear', 'cosine'], 'linear', 'schedule'),
-  warmup_ratio: k.num(0, 'warm-up as a fraction of the steps (when warmup_steps is 0)', { min: 0, lt: 1 }),
+  warmup_ratio: when(
+    k.num(0, 'warm-up as a fraction of the steps', { min: 0, lt: 1 }),
+    (c) => c.warmup_steps === 0,
+    'warmup_steps: 0 (warmup_steps overrides it)',
+  ),
   warmup_steps: k.int(0, 'linear warm-up steps', { min: 0 }),
   weight_decay: k.num(0, 'AdamW weight decay (not on biases and norms)', { min: 0 }),
   adam_beta1: k.num(0.9, 'AdamW beta1', { min: 0, lt: 1 }),

@@ -71,8 +71,10 @@ export function makeOnlineMethod(cfg: OnlineConfig): OnlineMethod {
           };
           const inputs = { ...x, advantages: tensor(x.advantages) };
           const o = grpoLoss(inputs, options);
-          // dapo is normalised by the accumulated batch's tokens; the others average micro-batches
-          return lossType === 'dapo' ? o : scaled(o, x.micro);
+          // dapo is normalised by the accumulated batch's tokens (its logged loss is the batch's, not
+          // this micro-batch's share); the others average the micro-batches
+          if (lossType !== 'dapo') return scaled(o, x.micro);
+          return { loss: o.loss, metrics: { ...o.metrics, loss: o.metrics.loss * x.micro } };
         },
       };
     }

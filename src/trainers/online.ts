@@ -322,6 +322,7 @@ class OnlineRun implements TrainerRun {
       maxTokens: cfg.max_completion_length,
       temperature: cfg.temperature,
       topP: cfg.top_p < 1 ? cfg.top_p : undefined,
+      topK: cfg.top_k ?? undefined,
       n: this.G,
       seed,
       tokenIds: true,

@@ -91,14 +91,24 @@ export function editDistance(a: string, b: string): number {
   return d[a.length][b.length];
 }
 
-/** The closest of `names` to `key`, when it is close enough to be a likely typo. */
+/**
+ * The closest of `names` to `key` when it is a likely slip: a small edit distance (typos), or most
+ * words in common (max_length → max_prompt_length). Shared words count more than edits.
+ */
 export function closest(key: string, names: string[]): string | null {
-  let best: [string, number] | null = null;
+  const words = (s: string) => new Set(s.split('_').filter(Boolean));
+  const kw = words(key);
+  let best: { name: string; score: number } | null = null;
   for (const n of names) {
     const d = editDistance(key, n);
-    if (!best || d < best[1]) best = [n, d];
+    const nw = words(n);
+    const shared = [...kw].filter((w) => nw.has(w)).length;
+    const union = new Set([...kw, ...nw]).size;
+    const likely = d <= Math.max(2, Math.floor(Math.max(key.length, n.length) / 3)) || shared / union >= 0.5;
+    const score = d - 3 * shared;
+    if (likely && (!best || score < best.score)) best = { name: n, score };
   }
-  return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? best[0] : null;
+  return best?.name ?? null;
 }
 
 const describeRange = (s: KeySpec) =>
