@@ -50,7 +50,8 @@ test('every src/ folder has a layer, and imports point down or sideways', () => 
       assert.ok(existsSync(dep), `${relative(SRC, f)} imports a missing file ${relative(SRC, dep)}`);
       const to = folderOf(dep);
       if (to === null) violations.push(`${relative(SRC, f)} imports src/${relative(SRC, dep)} (the package entry)`);
-      else if (rank(to) > rank(from)) violations.push(`${relative(SRC, f)} (${from}) imports ${relative(SRC, dep)} (${to})`);
+      else if (rank(to) > rank(from))
+        violations.push(`${relative(SRC, f)} (${from}) imports ${relative(SRC, dep)} (${to})`);
     }
   }
   assert.deepEqual(violations, [], `imports that point up:\n${violations.join('\n')}`);
@@ -65,7 +66,8 @@ test('no import cycles between files', () => {
     state.set(f, 1);
     stack.push(f);
     for (const d of graph.get(f) ?? []) {
-      if (state.get(d) === 1) cycles.push([...stack.slice(stack.indexOf(d)), d].map((x) => relative(SRC, x)).join(' -> '));
+      if (state.get(d) === 1)
+        cycles.push([...stack.slice(stack.indexOf(d)), d].map((x) => relative(SRC, x)).join(' -> '));
       else if (!state.has(d)) visit(d);
     }
     stack.pop();

@@ -48,7 +48,8 @@ export async function runTextDemo(
   const sched = new LRScheduler(opt, 'cosine', Math.min(20, o.steps >> 3), o.steps);
   const gen = new Generator(o.seed);
   console.log(
-    `pacer demo: a ${model.numParameters().toLocaleString()}-parameter GPT learns ${text.length.toLocaleString()} characters of text (${o.steps} steps, ${o.threads} thread${o.threads > 1 ? 's' : ''})`,
+    `pacer demo: a ${model.numParameters().toLocaleString()}-parameter GPT learns ${text.length.toLocaleString()} ` +
+      `characters of text (${o.steps} steps, ${o.threads} thread${o.threads > 1 ? 's' : ''})`,
   );
   const bar = new Progress(o.steps, 'training');
   let firstLoss = NaN;
@@ -85,7 +86,7 @@ export async function runTextDemo(
       ) + '\n',
     ),
   );
-  // Sample: temperature 0.8 from a prompt, re-running the context window (the KV-cache sampler comes with the models issue).
+  // Sample: temperature 0.8 from a prompt, re-running the whole context window each token.
   const prompt = 'The ';
   const out: number[] = [...prompt].map((c) => stoi.get(c)!);
   model.eval();
@@ -100,7 +101,8 @@ export async function runTextDemo(
   });
   const sample = out.map((i) => chars[i]).join('');
   console.log(
-    `\nloss ${firstLoss.toFixed(3)} -> ${ema.toFixed(3)} (smoothed); model saved to ${o.out}/model.safetensors\n\nsample:\n${sample}\n`,
+    `\nloss ${firstLoss.toFixed(3)} -> ${ema.toFixed(3)} (smoothed); model saved to ` +
+      `${o.out}/model.safetensors\n\nsample:\n${sample}\n`,
   );
   writeFileSync(join(o.out, 'sample.txt'), sample + '\n');
   model.dispose();

@@ -156,25 +156,22 @@ export function finalAccuracy(curve: Array<[number, number]>, k = 5): number {
   return tail.reduce((a, [, y]) => a + y, 0) / Math.max(1, tail.length);
 }
 
-export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Promise<DemoSummary> {
-  const o: DemoOptions = { seed: 0, threads: 2, progress: true, ...DEMO_DEFAULTS, ...opts };
-  const say = o.log ?? ((s: string) => console.log(s));
-  const t0 = performance.now();
-  const timings: Record<string, number> = {};
-  const lap = (k: string, since: number) => (timings[k] = round((performance.now() - since) / 1000, 1));
-  setThreads(o.threads);
-  manualSeed(o.seed);
-  mkdirSync(join(o.out, 'data'), { recursive: true });
+interface DemoData {
+  heldOut: Problem[];
+  stretch: Problem[];
+  test: Problem[];
+  pool: Problem[];
+  files: { sft: string; pool: string; test: string; dpo: string };
+}
 
-  // ---- 1. data
+type Say = (s: string) => void;
+type History = Array<Record<string, number>>;
+
+/** 1. data: held-out and stretch tests, the teacher's SFT demonstrations, the RL pool. */
+function demoData(o: DemoOptions, say: Say): DemoData {
   const heldOut = makeProblems(o.testSize, HELD_OUT_LEVELS, 10_000 + o.seed, new Set(), 'columns');
-  const stretch = makeProblems(
-    o.stretchTestSize,
-    STRETCH_LEVELS,
-    11_000 + o.seed,
-    new Set(heldOut.map((p) => p.prompt)),
-    'columns',
-  );
+  const seen = new Set(heldOut.map((p) => p.prompt));
+  const stretch = makeProblems(o.stretchTestSize, STRETCH_LEVELS, 11_000 + o.seed, seen, 'columns');
   const test = [...heldOut, ...stretch];
   const exclude = new Set(test.map((p) => p.prompt));
   const teacher = rng(o.seed + 77);
@@ -192,126 +189,95 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
     level: p.level,
   }));
   const wrong = sftRows.filter((r, i) => r.completion !== sftData[i].target).length;
+  const row = (p: Problem) => ({ prompt: p.prompt, answer: p.answer, level: p.level });
   jsonl(files.sft, sftRows);
-  jsonl(
-    files.pool,
-    pool.map((p) => ({ prompt: p.prompt, answer: p.answer, level: p.level })),
-  );
-  jsonl(
-    files.test,
-    test.map((p) => ({ prompt: p.prompt, answer: p.answer, level: p.level })),
+  jsonl(files.pool, pool.map(row));
+  jsonl(files.test, test.map(row));
+  say(`pacer demo: arithmetic at 5 levels (${Object.values(LEVEL_NAMES).join(', ')}),`);
+  say(`  seed ${o.seed}, ${o.threads} threads`);
+  say(`  data in ${join(o.out, 'data')}: ${sftData.length} SFT demonstrations (levels 1-3) from a teacher`);
+  say(
+    `  who forgets carries and borrows ${Math.round(o.slip * 100)}% of the time (${wrong} of its answers are wrong),`,
   );
   say(
-    `pacer demo: arithmetic at 5 levels (${Object.values(LEVEL_NAMES).join(', ')}), seed ${o.seed}, ${o.threads} threads`,
+    `  ${pool.length} RL prompts, ${heldOut.length} held-out problems at levels 2-3 (+${stretch.length} at levels 4-5)`,
   );
-  say(
-    `  data in ${join(o.out, 'data')}: ${sftData.length} SFT demonstrations (levels 1-3) from a teacher who forgets carries and borrows`,
-  );
-  say(`  ${Math.round(o.slip * 100)}% of the time (${wrong} of its answers are wrong), ${pool.length} RL prompts,`);
-  say(`  ${heldOut.length} held-out problems at levels 2-3 (+${stretch.length} at levels 4-5)`);
+  return { heldOut, stretch, test, pool, files };
+}
 
-  // ---- 2. SFT from scratch
+/** 2. SFT from scratch on the demonstrations. */
+async function sftPhase(o: DemoOptions, d: DemoData, common: Record<string, unknown>, say: Say) {
   const base = join(o.out, 'base');
   const config = writeTinyArithmeticModel(base, { hidden: o.hidden, layers: o.layers, heads: 4, seed: o.seed });
   const init = modelFromConfig(config);
-  say(
-    `\n[1/4] SFT: a ${init.numParameters().toLocaleString()}-parameter Llama learns from the demonstrations (${o.sftSteps} steps)`,
-  );
+  const params = init.numParameters().toLocaleString();
+  say(`\n[1/4] SFT: a ${params}-parameter Llama learns from the demonstrations (${o.sftSteps} steps)`);
   savePretrained({ model: init, config, modelType: 'llama' }, base);
   init.dispose();
-  let t = performance.now();
-  const common = { threads: o.threads, seed: o.seed, save_steps: 1_000_000, max_prompt_length: 16 };
-  const sftRun = await train(
-    resolveConfig(
-      {
-        trainer: 'sft',
-        model_name_or_path: base,
-        train_dataset: files.sft,
-        output_dir: join(o.out, 'sft'),
-        learning_rate: 3e-3,
-        max_steps: o.sftSteps,
-        lr_scheduler_type: 'cosine',
-        warmup_steps: 20,
-        weight_decay: 0.01,
-        per_device_train_batch_size: o.sftBatchSize,
-        logging_steps: Math.max(1, Math.floor(o.sftSteps / 60)),
-        max_length: 32,
-        ...common,
-      },
-      'demo',
-    ),
-    { progress: o.progress, log: () => {} },
-  );
-  lap('sft_s', t);
+  const raw = {
+    trainer: 'sft',
+    model_name_or_path: base,
+    train_dataset: d.files.sft,
+    output_dir: join(o.out, 'sft'),
+    learning_rate: 3e-3,
+    max_steps: o.sftSteps,
+    lr_scheduler_type: 'cosine',
+    warmup_steps: 20,
+    weight_decay: 0.01,
+    per_device_train_batch_size: o.sftBatchSize,
+    logging_steps: Math.max(1, Math.floor(o.sftSteps / 60)),
+    max_length: 32,
+    ...common,
+  };
+  const run = await train(resolveConfig(raw, 'demo'), { progress: o.progress, log: () => {} });
   const tok = Tokenizer.fromPretrained(join(o.out, 'sft'));
-  const sftModel = fromPretrained(join(o.out, 'sft')).model;
-  const sftAnswers = greedy(sftModel, tok, test);
-  const accSft = acc(heldOut, sftAnswers.slice(0, heldOut.length));
-  say(`  SFT held-out accuracy ${accSft.toFixed(3)} (per level ${JSON.stringify(byLevel(test, sftAnswers))})`);
+  const model = fromPretrained(join(o.out, 'sft')).model;
+  const answers = greedy(model, tok, d.test);
+  const accuracy = acc(d.heldOut, answers.slice(0, d.heldOut.length));
+  say(`  SFT held-out accuracy ${accuracy.toFixed(3)} (per level ${JSON.stringify(byLevel(d.test, answers))})`);
+  return { run, tok, model, answers, accuracy };
+}
 
-  // ---- 3. GRPO, uniform and curriculum
-  const evalCurve = (name: string) => {
-    const curve: Array<[number, number]> = [];
-    return {
-      curve,
-      evaluate: (m: CausalLM, step: number) => {
-        const a = acc(heldOut, greedy(m, tok, heldOut));
-        curve.push([step, a]);
-        return { accuracy: a };
-      },
-      name,
-    };
+/** 3. GRPO from the SFT model with a sampler; held-out accuracy every evalEvery steps. */
+async function grpoPhase(o: DemoOptions, d: DemoData, sampler: string, key: string, tok: Tokenizer, common: object) {
+  const curve: Array<[number, number]> = [];
+  const evaluate = (m: CausalLM, step: number) => {
+    const a = acc(d.heldOut, greedy(m, tok, d.heldOut));
+    curve.push([step, a]);
+    return { accuracy: a };
   };
-  const grpo = async (sampler: string, k: string) => {
-    const ev = evalCurve(sampler);
-    const t1 = performance.now();
-    const run = await train(
-      resolveConfig(
-        {
-          trainer: 'grpo',
-          model_name_or_path: join(o.out, 'sft'),
-          train_dataset: files.pool,
-          output_dir: join(o.out, `grpo-${k}`),
-          learning_rate: o.grpoLr,
-          lr_scheduler_type: 'constant',
-          warmup_steps: 0,
-          max_steps: o.grpoSteps,
-          num_generations: o.generations,
-          per_device_train_batch_size: o.generations * o.promptsPerStep,
-          max_completion_length: MAX_NEW,
-          temperature: 1,
-          loss_type: 'dapo',
-          beta: 0,
-          reward_funcs: 'accuracy',
-          curriculum_sampler: sampler,
-          difficulty_column: 'level',
-          eval_strategy: 'steps',
-          eval_steps: o.evalEvery,
-          logging_steps: 1,
-          max_grad_norm: 1,
-          ...common,
-        },
-        'demo',
-      ),
-      { progress: o.progress, log: () => {}, evaluate: ev.evaluate },
-    );
-    lap(`grpo_${k}_s`, t1);
-    return { run, curve: ev.curve };
+  const raw = {
+    trainer: 'grpo',
+    model_name_or_path: join(o.out, 'sft'),
+    train_dataset: d.files.pool,
+    output_dir: join(o.out, `grpo-${key}`),
+    learning_rate: o.grpoLr,
+    lr_scheduler_type: 'constant',
+    warmup_steps: 0,
+    max_steps: o.grpoSteps,
+    num_generations: o.generations,
+    per_device_train_batch_size: o.generations * o.promptsPerStep,
+    max_completion_length: MAX_NEW,
+    temperature: 1,
+    loss_type: 'dapo',
+    beta: 0,
+    reward_funcs: 'accuracy',
+    curriculum_sampler: sampler,
+    difficulty_column: 'level',
+    eval_strategy: 'steps',
+    eval_steps: o.evalEvery,
+    logging_steps: 1,
+    max_grad_norm: 1,
+    ...common,
   };
-  say(
-    `\n[2/4] GRPO with the uniform sampler (${o.grpoSteps} steps, ${o.promptsPerStep} prompts x ${o.generations} completions, exact-answer reward)`,
-  );
-  const uni = await grpo('uniform', 'uniform');
-  say(`  held-out accuracy ${uni.curve[uni.curve.length - 1][1].toFixed(3)}`);
-  say(`\n[3/4] GRPO with the ${o.curriculum} curriculum (same prompts, steps and seed)`);
-  const cur = await grpo(o.curriculum, 'curriculum');
-  say(`  held-out accuracy ${cur.curve[cur.curve.length - 1][1].toFixed(3)}`);
+  const run = await train(resolveConfig(raw, 'demo'), { progress: o.progress, log: () => {}, evaluate });
+  return { run, curve };
+}
 
-  // ---- 4. DPO on the SFT model's own samples
-  say(`\n[4/4] DPO on pairs of the SFT model's own answers (${o.dpoSteps} steps)`);
-  t = performance.now();
-  const mode = greedy(sftModel, tok, pool);
-  const samples = complete(sftModel, tok, pool, {
+/** Pairs of the SFT model's own answers: a correct one chosen, a wrong one rejected. */
+function dpoPairs(o: DemoOptions, d: DemoData, model: CausalLM, tok: Tokenizer) {
+  const mode = greedy(model, tok, d.pool);
+  const samples = complete(model, tok, d.pool, {
     batchSize: 256,
     maxNewTokens: MAX_NEW,
     samples: 4,
@@ -319,106 +285,153 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
     seed: o.seed,
   });
   const pairs: Array<{ prompt: string; chosen: string; rejected: string; level: number }> = [];
-  pool.forEach((p, i) => {
-    // A correct answer is chosen and a wrong one rejected, the greedy answer on whichever side it falls.
+  d.pool.forEach((p, i) => {
+    // the greedy answer on whichever side it falls
     const g = mode[i];
     const good = isCorrect(p, g) ? g : samples[i].find((s) => isCorrect(p, s));
     const bad = !isCorrect(p, g) ? g : samples[i].find((s) => !isCorrect(p, s));
     if (good && bad?.trim()) pairs.push({ prompt: p.prompt, chosen: good, rejected: bad, level: p.level });
   });
-  sftModel.dispose();
   if (pairs.length === 0)
     throw new Error(
       'pacer demo: the SFT model produced no pair of a right and a wrong answer; train SFT longer (--sft-steps)',
     );
-  jsonl(files.dpo, pairs);
-  say(`  ${pairs.length} pairs from ${pool.length} prompts (greedy + 4 samples each)`);
-  const dpoRun = await train(
-    resolveConfig(
-      {
-        trainer: 'dpo',
-        model_name_or_path: join(o.out, 'sft'),
-        train_dataset: files.dpo,
-        output_dir: join(o.out, 'dpo'),
-        learning_rate: o.dpoLr,
-        beta: o.dpoBeta,
-        rpo_alpha: o.dpoRpoAlpha,
-        max_steps: o.dpoSteps,
-        per_device_train_batch_size: 16,
-        logging_steps: Math.max(1, Math.floor(o.dpoSteps / 50)),
-        max_length: 32,
-        ...common,
-      },
-      'demo',
-    ),
-    { progress: o.progress, log: () => {} },
-  );
-  lap('dpo_s', t);
+  return pairs;
+}
 
-  // ---- evaluation of the final models
-  const finalAnswers: Record<string, string[]> = { sft: sftAnswers };
+/** 4. DPO from the SFT model on its own pairs. */
+async function dpoPhase(o: DemoOptions, d: DemoData, pairs: unknown[], common: object, say: Say) {
+  jsonl(d.files.dpo, pairs);
+  say(`  ${pairs.length} pairs from ${d.pool.length} prompts (greedy + 4 samples each)`);
+  const raw = {
+    trainer: 'dpo',
+    model_name_or_path: join(o.out, 'sft'),
+    train_dataset: d.files.dpo,
+    output_dir: join(o.out, 'dpo'),
+    learning_rate: o.dpoLr,
+    beta: o.dpoBeta,
+    rpo_alpha: o.dpoRpoAlpha,
+    max_steps: o.dpoSteps,
+    per_device_train_batch_size: 16,
+    logging_steps: Math.max(1, Math.floor(o.dpoSteps / 50)),
+    max_length: 32,
+    ...common,
+  };
+  return train(resolveConfig(raw, 'demo'), { progress: o.progress, log: () => {} });
+}
+
+/** Greedy answers of each trained model on the whole test set. */
+function finalAnswers(o: DemoOptions, d: DemoData, tok: Tokenizer, sft: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = { sft };
   for (const [k, dir] of [
     ['grpo', 'grpo-curriculum'],
     ['grpo_uniform', 'grpo-uniform'],
     ['dpo', 'dpo'],
   ] as const) {
     const m = fromPretrained(join(o.out, dir)).model;
-    finalAnswers[k] = greedy(m, tok, test);
+    out[k] = greedy(m, tok, d.test);
     m.dispose();
   }
-  const held = (k: string) => round(acc(heldOut, finalAnswers[k].slice(0, heldOut.length)));
-  const target = round(finalAccuracy(uni.curve));
-  const sUni = stepsToTarget(uni.curve, target),
-    sCur = stepsToTarget(cur.curve, target);
-  const summary: DemoSummary = {
-    accuracy: { sft: round(accSft), grpo: held('grpo'), grpo_uniform: held('grpo_uniform'), dpo: held('dpo') },
+  return out;
+}
+
+function demoSummary(
+  o: DemoOptions,
+  d: DemoData,
+  answers: Record<string, string[]>,
+  curves: { uniform: Array<[number, number]>; curriculum: Array<[number, number]> },
+  extra: { accSft: number; pairs: number; seconds: Record<string, number> },
+): DemoSummary {
+  const held = (k: string) => round(acc(d.heldOut, answers[k].slice(0, d.heldOut.length)));
+  const target = round(finalAccuracy(curves.uniform));
+  const sUni = stepsToTarget(curves.uniform, target);
+  const sCur = stepsToTarget(curves.curriculum, target);
+  const rounded = (c: Array<[number, number]>) => c.map(([s, a]) => [s, round(a)] as [number, number]);
+  return {
+    accuracy: { sft: round(extra.accSft), grpo: held('grpo'), grpo_uniform: held('grpo_uniform'), dpo: held('dpo') },
     steps_to_target: {
       curriculum: sCur,
       uniform: sUni,
       target,
       ratio: sCur !== null && sUni ? round(sCur / sUni, 3) : null,
     },
-    accuracy_by_level: Object.fromEntries(Object.entries(finalAnswers).map(([k, a]) => [k, byLevel(test, a)])),
-    eval_curves: {
-      uniform: uni.curve.map(([s, a]) => [s, round(a)] as [number, number]),
-      curriculum: cur.curve.map(([s, a]) => [s, round(a)] as [number, number]),
-    },
+    accuracy_by_level: Object.fromEntries(Object.entries(answers).map(([k, a]) => [k, byLevel(d.test, a)])),
+    eval_curves: { uniform: rounded(curves.uniform), curriculum: rounded(curves.curriculum) },
     definitions: {
-      accuracy: `held-out exact-answer accuracy, greedy decoding, on ${heldOut.length} problems at levels 2-3 never trained on`,
-      steps_to_target: `first evaluated step (every ${o.evalEvery}) at or above the target: the uniform run's final accuracy, the mean of its last 5 evaluations`,
+      accuracy:
+        `held-out exact-answer accuracy, greedy decoding, on ${d.heldOut.length} problems at levels 2-3 ` +
+        'never trained on',
+      steps_to_target:
+        `first evaluated step (every ${o.evalEvery}) at or above the target: ` +
+        "the uniform run's final accuracy, the mean of its last 5 evaluations",
     },
     curriculum: o.curriculum,
     seed: o.seed,
     threads: o.threads,
-    dpo_pairs: pairs.length,
+    dpo_pairs: extra.pairs,
     config: { ...o, progress: undefined, log: undefined },
-    seconds: { ...timings, total_s: round((performance.now() - t0) / 1000, 1) },
+    seconds: extra.seconds,
   };
+}
+
+export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Promise<DemoSummary> {
+  const o: DemoOptions = { seed: 0, threads: 2, progress: true, ...DEMO_DEFAULTS, ...opts };
+  const say = o.log ?? ((s: string) => console.log(s));
+  const t0 = performance.now();
+  const seconds: Record<string, number> = {};
+  const lap = (k: string, since: number) => (seconds[k] = round((performance.now() - since) / 1000, 1));
+  setThreads(o.threads);
+  manualSeed(o.seed);
+  mkdirSync(join(o.out, 'data'), { recursive: true });
+  const d = demoData(o, say);
+  const common = { threads: o.threads, seed: o.seed, save_steps: 1_000_000, max_prompt_length: 16 };
+  let t = performance.now();
+  const sft = await sftPhase(o, d, common, say);
+  lap('sft_s', t);
+  const steps = `${o.grpoSteps} steps, ${o.promptsPerStep} prompts x ${o.generations} completions, exact-answer reward`;
+  say(`\n[2/4] GRPO with the uniform sampler (${steps})`);
+  t = performance.now();
+  const uni = await grpoPhase(o, d, 'uniform', 'uniform', sft.tok, common);
+  lap('grpo_uniform_s', t);
+  say(`  held-out accuracy ${uni.curve[uni.curve.length - 1][1].toFixed(3)}`);
+  say(`\n[3/4] GRPO with the ${o.curriculum} curriculum (same prompts, steps and seed)`);
+  t = performance.now();
+  const cur = await grpoPhase(o, d, o.curriculum, 'curriculum', sft.tok, common);
+  lap('grpo_curriculum_s', t);
+  say(`  held-out accuracy ${cur.curve[cur.curve.length - 1][1].toFixed(3)}`);
+  say(`\n[4/4] DPO on pairs of the SFT model's own answers (${o.dpoSteps} steps)`);
+  t = performance.now();
+  const pairs = dpoPairs(o, d, sft.model, sft.tok);
+  sft.model.dispose();
+  const dpo = await dpoPhase(o, d, pairs, common, say);
+  lap('dpo_s', t);
+  const answers = finalAnswers(o, d, sft.tok, sft.answers);
+  seconds.total_s = round((performance.now() - t0) / 1000, 1);
+  const curves = { uniform: uni.curve, curriculum: cur.curve };
+  const summary = demoSummary(o, d, answers, curves, { accSft: sft.accuracy, pairs: pairs.length, seconds });
   atomicWrite(join(o.out, 'summary.json'), (fd) => writeSync(fd, JSON.stringify(summary, null, 2) + '\n'));
-  writeDemoReport(
-    o,
-    summary,
-    { sft: sftRun.history, uniform: uni.run.history, curriculum: cur.run.history, dpo: dpoRun.history },
-    test,
-    finalAnswers,
-  );
-  const a = summary.accuracy;
-  say(
-    `\nheld-out accuracy (levels 2-3): SFT ${a.sft.toFixed(3)} -> GRPO+${o.curriculum} ${a.grpo.toFixed(3)} (uniform ${a.grpo_uniform.toFixed(3)}), DPO ${a.dpo.toFixed(3)}`,
-  );
-  say(
-    `steps to reach ${target.toFixed(3)} (the uniform run's final accuracy): ${o.curriculum} ${sCur ?? 'not reached'}, uniform ${sUni ?? 'not reached'}`,
-  );
-  say(
-    `report: ${join(o.out, 'report.html')}   summary: ${join(o.out, 'summary.json')}   (${round((performance.now() - t0) / 1000, 1)} s)`,
-  );
+  const histories = { sft: sft.run.history, uniform: uni.run.history, curriculum: cur.run.history, dpo: dpo.history };
+  writeDemoReport(o, summary, histories, d.test, answers);
+  tellResults(o, summary, say);
   return summary;
+}
+
+function tellResults(o: DemoOptions, s: DemoSummary, say: Say): void {
+  const a = s.accuracy;
+  const t = s.steps_to_target;
+  say(`\nheld-out accuracy (levels 2-3): SFT ${a.sft.toFixed(3)} -> GRPO+${o.curriculum} ${a.grpo.toFixed(3)}`);
+  say(`  (uniform ${a.grpo_uniform.toFixed(3)}), DPO ${a.dpo.toFixed(3)}`);
+  const reached = (x: number | null) => x ?? 'not reached';
+  say(`steps to reach ${t.target.toFixed(3)} (the uniform run's final accuracy):`);
+  say(`  ${o.curriculum} ${reached(t.curriculum)}, uniform ${reached(t.uniform)}`);
+  say(`report: ${join(o.out, 'report.html')}   summary: ${join(o.out, 'summary.json')}`);
+  say(`  (${(s.seconds as Record<string, number>).total_s} s)`);
 }
 
 function writeDemoReport(
   o: DemoOptions,
   s: DemoSummary,
-  h: Record<string, Array<Record<string, number>>>,
+  h: Record<string, History>,
   test: Problem[],
   answers: Record<string, string[]>,
 ): void {
@@ -489,7 +502,9 @@ function writeDemoReport(
   const html = renderReport({
     title: 'pacer demo — SFT, GRPO with a curriculum, and DPO on arithmetic',
     intro:
-      'A tiny Llama learns column arithmetic from a teacher who forgets carries and borrows 60% of the time, then improves with GRPO (exact-answer reward; uniform sampling vs a curriculum over the five levels) and with DPO on its own answers. Accuracy is greedy and exact on held-out problems.',
+      'A tiny Llama learns column arithmetic from a teacher who forgets carries and borrows 60% of the time, ' +
+      'then improves with GRPO (exact-answer reward; uniform sampling vs a curriculum over the five levels) ' +
+      'and with DPO on its own answers. Accuracy is greedy and exact on held-out problems.',
     summary: {
       'accuracy.sft': s.accuracy.sft,
       'accuracy.grpo': s.accuracy.grpo,

@@ -42,6 +42,7 @@ export async function postJsonWithRetry(url: string, body: unknown, o: RetryOpti
     }
   }
   throw new Error(
-    `pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); is it running, and is the URL right?`,
+    `pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); is it running, and is ` +
+      `the URL right?`,
   );
 }

@@ -86,7 +86,8 @@ export function orderItems<T extends Orderable>(items: T[], cfg: { curriculum: u
     }
     if (it.ref?.chosen === undefined || it.ref?.rejected === undefined)
       throw new Error(
-        `pacer: ${it.where}: curriculum by reference_margin needs reference log-probs (a dpo run that is not reference_free)`,
+        `pacer: ${it.where}: curriculum by reference_margin needs reference log-probs (a dpo run that is not ` +
+          `reference_free)`,
       );
     return -(it.ref.chosen - it.ref.rejected);
   };

@@ -36,7 +36,8 @@ export async function readRows(file: string): Promise<Array<{ where: string; val
       buf = readFileSync(file);
     } catch (e) {
       throw new DataError(
-        `pacer: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+        `pacer: cannot read ${file}: ` +
+          `${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
       );
     }
     const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
@@ -144,11 +145,8 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
       e = { where, format: 'language_modeling', conversational: false, text: textField(v, 'text', where, true), extra };
     } else {
       throw new DataError(
-        `pacer: ${where}: cannot tell the dataset format: expected 'text', 'messages', 'prompt'+'completion', 'chosen'+'rejected' or 'prompt'+'completion'+'label' (found ${
-          Object.keys(v)
-            .map((k) => `'${k}'`)
-            .join(', ') || 'no fields'
-        })`,
+        `pacer: ${where}: cannot tell the dataset format: expected 'text', 'messages', 'prompt'+'completion', ` +
+          `'chosen'+'rejected' or 'prompt'+'completion'+'label' (found ${fieldList(v)})`,
       );
     }
     for (const k of ['prompt', 'completion', 'chosen', 'rejected'] as const) {
@@ -159,13 +157,15 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
         !(k === 'prompt' && Array.isArray(x) && x.length === 0 && e.conversational)
       )
         throw new DataError(
-          `pacer: ${where}: field '${k}' mixes conversational and standard text (all fields must be strings, or all message lists)`,
+          `pacer: ${where}: field '${k}' mixes conversational and standard text (all fields must be strings, or ` +
+            `all message lists)`,
         );
     }
     if (!first) first = { format: e.format, conversational: e.conversational, where };
     else if (first.format !== e.format || first.conversational !== e.conversational)
       throw new DataError(
-        `pacer: ${where}: this line is ${e.conversational ? 'conversational ' : ''}${e.format} but ${first.where} is ${first.conversational ? 'conversational ' : ''}${first.format}; one dataset holds one format`,
+        `pacer: ${where}: this line is ${e.conversational ? 'conversational ' : ''}${e.format} but ${first.where} ` +
+          `is ${first.conversational ? 'conversational ' : ''}${first.format}; one dataset holds one format`,
       );
     out.push(e);
   }
@@ -189,3 +189,12 @@ export function shuffledIndices(n: number, seed: number): number[] {
 }
 
 export { DataError };
+
+/** The fields of a record, for messages. */
+function fieldList(v: Record<string, unknown>): string {
+  return (
+    Object.keys(v)
+      .map((k) => `'${k}'`)
+      .join(', ') || 'no fields'
+  );
+}

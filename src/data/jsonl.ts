@@ -17,7 +17,8 @@ export function readJsonl(file: string): JsonlRecord[] {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new DataError(
-      `pacer: cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+      `pacer: cannot read ${file}: ` +
+        `${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
     );
   }
   const out: JsonlRecord[] = [];

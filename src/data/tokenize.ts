@@ -54,12 +54,14 @@ function truncate(ex: Example, prompt: number[], completions: number[][], o: Tok
   if (o.maxPromptLength && p.length > o.maxPromptLength) p = p.slice(p.length - o.maxPromptLength);
   if (p.length === 0)
     throw new DataError(
-      `pacer: ${ex.where}: the prompt tokenizes to nothing (the first completion token needs a context; use a tokenizer with a BOS token)`,
+      `pacer: ${ex.where}: the prompt tokenizes to nothing (the first completion token needs a context; use a ` +
+        `tokenizer with a BOS token)`,
     );
   if (o.maxLength) {
     if (p.length >= o.maxLength)
       throw new DataError(
-        `pacer: ${ex.where}: the prompt is ${p.length} tokens, not shorter than max_length ${o.maxLength} (raise max_length, set max_prompt_length, or drop the line)`,
+        `pacer: ${ex.where}: the prompt is ${p.length} tokens, not shorter than max_length ${o.maxLength} (raise ` +
+          `max_length, set max_prompt_length, or drop the line)`,
       );
     completions = completions.map((c) => c.slice(0, o.maxLength! - p.length));
   }

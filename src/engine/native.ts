@@ -70,7 +70,8 @@ function findAddon(): string {
   ].filter((p): p is string => !!p);
   for (const c of candidates) if (existsSync(c)) return c;
   throw new Error(
-    `pacer: the native engine is not built (looked for ${candidates.join(', ')}). Run 'npm run setup' in the pacer repository.`,
+    `pacer: the native engine is not built (looked for ${candidates.join(', ')}). Run 'npm run setup' in the pacer ` +
+      `repository.`,
   );
 }
 

@@ -103,7 +103,8 @@ export abstract class Optimizer<O extends { lr: number }> {
           if (Number(a) === gi && Number(b) === pi) {
             if (t.shape.join(',') !== p.shape.join(',') && key !== 'step')
               throw new Error(
-                `pacer: optimizer state '${k}' has shape [${t.shape}], parameter ${g.names?.[pi] ?? pi} has [${p.shape}]`,
+                `pacer: optimizer state '${k}' has shape [${t.shape}], parameter ${g.names?.[pi] ?? pi} has ` +
+                  `[${p.shape}]`,
               );
             s.set(key, keep(t.clone()));
           }

@@ -64,7 +64,8 @@ export function readHeader(file: string): SafetensorsHeader {
       const i = info as TensorInfo;
       if (!(i.dtype in ITEM))
         throw new Error(
-          `pacer: ${file}: tensor '${name}' has unsupported dtype '${i.dtype}' (supported: ${Object.keys(ITEM).join(', ')})`,
+          `pacer: ${file}: tensor '${name}' has unsupported dtype '${i.dtype}' (supported: ` +
+            `${Object.keys(ITEM).join(', ')})`,
         );
       if (!Array.isArray(i.shape) || !Array.isArray(i.data_offsets) || i.data_offsets.length !== 2)
         throw new Error(`pacer: ${file}: tensor '${name}' needs 'shape' and 'data_offsets' [begin, end]`);
@@ -72,7 +73,8 @@ export function readHeader(file: string): SafetensorsHeader {
       const [b, e] = i.data_offsets;
       if (e - b !== n * ITEM[i.dtype])
         throw new Error(
-          `pacer: ${file}: tensor '${name}' of shape [${i.shape}] ${i.dtype} needs ${n * ITEM[i.dtype]} bytes, its offsets give ${e - b}`,
+          `pacer: ${file}: tensor '${name}' of shape [${i.shape}] ${i.dtype} needs ${n * ITEM[i.dtype]} bytes, its ` +
+            `offsets give ${e - b}`,
         );
       if (b < 0 || dataStart + e > size)
         throw new Error(`pacer: ${file}: tensor '${name}' data [${b}, ${e}) lies outside the file (truncated?)`);

@@ -130,7 +130,10 @@ export class Tensor implements Disposable {
 
   toString(): string {
     if (this._h === null) return 'Tensor(<disposed>)';
-    return `Tensor(shape=[${this.shape}], dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
+    return (
+      `Tensor(shape=[${this.shape}], dtype=${this.dtype}, ` +
+      `device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`
+    );
   }
 
   // ---------------------------------------------------------------- data out

@@ -105,7 +105,8 @@ export class MLP extends Module {
     const act = ACTIVATIONS[name];
     if (!act)
       throw new TypeError(
-        `pacer: GPT-2 activation_function '${name}' is not supported (supported: ${Object.keys(ACTIVATIONS).join(', ')})`,
+        `pacer: GPT-2 activation_function '${name}' is not supported (supported: ` +
+          `${Object.keys(ACTIVATIONS).join(', ')})`,
       );
     this.act = act;
     const inner = cfg.n_inner ?? 4 * cfg.n_embd;

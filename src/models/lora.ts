@@ -75,16 +75,13 @@ export class LoraAdapters {
       };
       this.targets.set(name, { linear: m, pair });
     }
-    if (this.targets.size === 0)
+    if (this.targets.size === 0) {
+      const names = [...model.namedModules()].map(([n]) => n).filter((n) => n);
       throw new Error(
-        `pacer: LoRA target_modules ${JSON.stringify(config.target_modules)} matched no Linear layer; module names look like '${[
-          ...model.namedModules(),
-        ]
-          .map(([n]) => n)
-          .filter((n) => n)
-          .slice(-3)
-          .join("', '")}'`,
+        `pacer: LoRA target_modules ${JSON.stringify(config.target_modules)} matched no Linear layer; ` +
+          `module names look like '${names.slice(-3).join("', '")}'`,
       );
+    }
     // Only adapters train.
     for (const [name, p] of model.namedParameters()) p.requiresGrad_(name.includes('.lora.'));
     this.baseModelNameOrPath = opts.baseModelNameOrPath ?? null;

@@ -78,7 +78,8 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): P
   const index = join(dir, 'model.safetensors.index.json');
   if (!existsSync(single) && !existsSync(index))
     throw new Error(
-      `pacer: ${dir}: no weights found (expected model.safetensors or model.safetensors.index.json; .bin checkpoints are not read — convert them to safetensors)`,
+      `pacer: ${dir}: no weights found (expected model.safetensors or model.safetensors.index.json; .bin ` +
+        `checkpoints are not read — convert them to safetensors)`,
     );
   const weightsFile = existsSync(single) ? single : index;
   const model = buildModel(config, cfgFile); // weights come from the checkpoint: no init
@@ -102,7 +103,8 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): P
         if (transposed) w = raw.T.contiguous();
         if (w.shape.join(',') !== p.shape.join(','))
           throw new Error(
-            `pacer: ${weightsFile}: tensor '${fname}' has shape [${raw.shape}] but ${cfgFile} implies [${transposed ? [...p.shape].reverse() : p.shape}] — the config and the weights disagree`,
+            `pacer: ${weightsFile}: tensor '${fname}' has shape [${raw.shape}] but ${cfgFile} implies ` +
+              `[${transposed ? [...p.shape].reverse() : p.shape}] — the config and the weights disagree`,
           );
         let v = w.dtype === dtype || !['float32', 'float16', 'bfloat16', 'float64'].includes(w.dtype) ? w : w.to(dtype);
         if (opts.device && opts.device !== 'cpu') v = v.to(opts.device);

@@ -38,7 +38,8 @@ export function scoreCompletions(
   items.forEach((it, i) => {
     if (it.prompt.length === 0)
       throw new Error(
-        `pacer: item ${i}: the prompt tokenizes to nothing; the first completion token needs a context (add a BOS token)`,
+        `pacer: item ${i}: the prompt tokenizes to nothing; the first completion token needs a context (add a BOS ` +
+          `token)`,
       );
   });
   const wasTraining = model.training;

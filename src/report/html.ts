@@ -40,7 +40,8 @@ export function svgPlot(p: Plot, w = 460, h = 260): string {
   const grid = ticks
     .map(
       (y) =>
-        `<line x1="${L}" x2="${w - R}" y1="${sy(y).toFixed(1)}" y2="${sy(y).toFixed(1)}" stroke="#eee"/><text x="${L - 6}" y="${(sy(y) + 4).toFixed(1)}" text-anchor="end" font-size="10">${fmt(y)}</text>`,
+        `<line x1="${L}" x2="${w - R}" y1="${sy(y).toFixed(1)}" y2="${sy(y).toFixed(1)}" stroke="#eee"/><text ` +
+        `x="${L - 6}" y="${(sy(y) + 4).toFixed(1)}" text-anchor="end" font-size="10">${fmt(y)}</text>`,
     )
     .join('');
   const lines = p.series
@@ -56,9 +57,13 @@ export function svgPlot(p: Plot, w = 460, h = 260): string {
     .map((s, i) => `<tspan fill="${COLORS[i % COLORS.length]}">■ ${esc(s.name)}</tspan>`)
     .join('  ');
   return (
-    `<figure><figcaption>${esc(p.title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${esc(p.title)}">${grid}` +
-    `<line x1="${L}" x2="${w - R}" y1="${h - B}" y2="${h - B}" stroke="#999"/><text x="${L}" y="${h - B + 14}" font-size="10">${fmt(x0)}</text><text x="${w - R}" y="${h - B + 14}" font-size="10" text-anchor="end">${fmt(x1)}</text>` +
-    `<text x="${(L + w - R) / 2}" y="${h - 4}" font-size="10" text-anchor="middle">step</text>${lines}<text x="${L}" y="${h - B + 28}" font-size="10">${legend}</text></svg></figure>`
+    `<figure><figcaption>${esc(p.title)}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="${w}" ` +
+    `height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${esc(p.title)}">${grid}` +
+    `<line x1="${L}" x2="${w - R}" y1="${h - B}" y2="${h - B}" stroke="#999"/><text x="${L}" y="${h - B + 14}" ` +
+    `font-size="10">${fmt(x0)}</text><text x="${w - R}" y="${h - B + 14}" font-size="10" ` +
+    `text-anchor="end">${fmt(x1)}</text>` +
+    `<text x="${(L + w - R) / 2}" y="${h - 4}" font-size="10" text-anchor="middle">step</text>${lines}<text ` +
+    `x="${L}" y="${h - B + 28}" font-size="10">${legend}</text></svg></figure>`
   );
 }
 

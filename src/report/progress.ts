@@ -21,7 +21,9 @@ export class Progress {
     const width = 24;
     const fill = Math.round((width * Math.min(done, this.total)) / Math.max(this.total, 1));
     const bar = '█'.repeat(fill) + '░'.repeat(width - fill);
-    const line = `${this.label} ${bar} ${done}/${this.total} ${fmt(el)} elapsed, ETA ${Number.isFinite(eta) ? fmt(eta) : '?'}${info ? '  ' + info : ''}`;
+    const line =
+      `${this.label} ${bar} ${done}/${this.total} ${fmt(el)} elapsed, ETA ` +
+      `${Number.isFinite(eta) ? fmt(eta) : '?'}${info ? '  ' + info : ''}`;
     if (this.tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
     else process.stderr.write(line + '\n');
   }

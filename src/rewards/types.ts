@@ -33,7 +33,8 @@ export function column(input: RewardInput, name: string, reward: string): unknow
   const c = input.columns[name];
   if (!c)
     throw new Error(
-      `pacer: reward '${reward}' needs a '${name}' column in the dataset (columns present: ${Object.keys(input.columns).join(', ') || 'none'})`,
+      `pacer: reward '${reward}' needs a '${name}' column in the dataset (columns present: ` +
+        `${Object.keys(input.columns).join(', ') || 'none'})`,
     );
   if (c.length !== input.completions.length)
     throw new Error(

@@ -50,7 +50,8 @@ export class Tokenizer {
     const tj = join(dir, 'tokenizer.json');
     if (!existsSync(tj))
       throw new Error(
-        `pacer: ${tj} not found: the model folder has no tokenizer (pacer reads the fast-tokenizer file tokenizer.json; save one with tokenizer.save_pretrained() in Python)`,
+        `pacer: ${tj} not found: the model folder has no tokenizer (pacer reads the fast-tokenizer file ` +
+          `tokenizer.json; save one with tokenizer.save_pretrained() in Python)`,
       );
     const parse = (f: string) => {
       try {
@@ -96,7 +97,8 @@ export class Tokenizer {
   ): string {
     if (!this.chatTemplate)
       throw new Error(
-        `pacer: ${this.source}: the tokenizer has no chat_template (in tokenizer_config.json), so conversational data cannot be rendered`,
+        `pacer: ${this.source}: the tokenizer has no chat_template (in tokenizer_config.json), so conversational ` +
+          `data cannot be rendered`,
       );
     this.template ??= new Template(this.chatTemplate);
     return this.template.render({

@@ -172,7 +172,8 @@ class OfflineRun implements TrainerRun {
                 .slice(0, 3)
                 .join(', ');
               throw new TrainingError(
-                `pacer: the loss is ${out.metrics.loss} at step ${step + 1} (examples ${where}); lower learning_rate or check the data`,
+                `pacer: the loss is ${out.metrics.loss} at step ${step + 1} (examples ${where}); lower ` +
+                  `learning_rate or check the data`,
               );
             }
             out.loss.div(ga).backward();

@@ -75,7 +75,8 @@ async function promptSet(file: string, tok: Tokenizer, maxPromptLength: number |
   const fmt = examples[0].format;
   if (fmt !== 'prompt_only' && fmt !== 'prompt_completion')
     throw new DataError(
-      `pacer: ${examples[0].where}: online trainers need prompt-only data ({"prompt", …columns}), this dataset is ${fmt}`,
+      `pacer: ${examples[0].where}: online trainers need prompt-only data ({"prompt", …columns}), this dataset is ` +
+        `${fmt}`,
       {
         file,
       },

@@ -213,7 +213,8 @@ export function specHelp(spec: Spec, indent = '  '): string {
       const dflt = s.required ? 'required' : `default ${JSON.stringify(s.default)}`;
       const range = describeRange(s);
       const extra = [range, s.when ? `only with ${s.when.doc}` : ''].filter(Boolean).join('; ');
-      return `${indent}${key}: ${type}${s.nullable ? ' | null' : ''} (${dflt}${extra ? `; ${extra}` : ''})\n${indent}    ${s.doc}`;
+      const head = `${indent}${key}: ${type}${s.nullable ? ' | null' : ''} (${dflt}${extra ? `; ${extra}` : ''})`;
+      return `${head}\n${indent}    ${s.doc}`;
     })
     .join('\n');
 }

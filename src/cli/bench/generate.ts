@@ -8,6 +8,7 @@ import { Generator, manualSeed, randint, setThreads, threadInfo, scope } from '.
 import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
 import { generate } from '../../models/generate.js';
 import { best, configName, median, round, runPeerConfigs, runTorchPeer } from './peer.js';
+import { llamaConfig } from './fixture.js';
 
 export interface GenerateBenchOptions {
   batches: number[];
@@ -27,20 +28,14 @@ export interface GenerateBenchOptions {
 export function benchGenerate(o: GenerateBenchOptions): Record<string, unknown> {
   setThreads(o.threads);
   manualSeed(o.seed);
-  const config = {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    vocab_size: o.vocab,
-    hidden_size: o.hidden,
-    intermediate_size: Math.round((o.hidden * 8) / 3 / 32) * 32,
-    num_hidden_layers: o.layers,
-    num_attention_heads: o.heads,
-    num_key_value_heads: o.kvHeads,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    max_position_embeddings: o.promptLen + o.newTokens,
-    tie_word_embeddings: false,
-  };
+  const config = llamaConfig({
+    vocab: o.vocab,
+    hidden: o.hidden,
+    layers: o.layers,
+    heads: o.heads,
+    kvHeads: o.kvHeads,
+    maxPositions: o.promptLen + o.newTokens,
+  });
   const model = modelFromConfig(config);
   const maxB = Math.max(...o.batches);
   const prompts: number[][] = scope(() =>

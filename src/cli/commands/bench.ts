@@ -71,7 +71,8 @@ pools at each thread count, and intra-op 1 with OpenBLAS at the largest). > 1: p
       const b = r.best as any;
       if (b)
         console.log(
-          `best vs best: pacer ${b.pacer.step_ms} ms (${b.pacer.threads} threads), PyTorch ${b.pytorch.step_ms} ms (intra-op ${b.pytorch.intra_op}, BLAS ${b.pytorch.blas}) -> ${r.ratio_best_vs_best}x`,
+          `best vs best: pacer ${b.pacer.step_ms} ms (${b.pacer.threads} threads), PyTorch ${b.pytorch.step_ms} ms ` +
+            `(intra-op ${b.pytorch.intra_op}, BLAS ${b.pytorch.blas}) -> ${r.ratio_best_vs_best}x`,
         );
       if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
       console.log(`params ${r.params}; BLAS: ${r.blas}`);
@@ -121,8 +122,9 @@ PyTorch's (> 1: pacer is faster). ${BEST}`,
     const r = benchGenerate(o);
     output(!!v.json, r, () => {
       for (const [b, x] of Object.entries(r.results as Record<string, any>)) {
+        const best = `best vs best ${x.ratio_best_vs_best}x (same tokens: ${x.same_tokens_as_pytorch})`;
         const vs = x.pytorch_tokens_per_s
-          ? `, PyTorch ${x.pytorch_tokens_per_s} -> ${x.ratio_vs_pytorch}x; best vs best ${x.ratio_best_vs_best}x (same tokens: ${x.same_tokens_as_pytorch})`
+          ? `, PyTorch ${x.pytorch_tokens_per_s} -> ${x.ratio_vs_pytorch}x; ${best}`
           : '';
         console.log(`batch ${b}: ${x.tokens_per_s} tokens/s${vs}`);
       }
@@ -165,7 +167,8 @@ ${BEST}`,
       const p = r.pytorch as any;
       if (p)
         console.log(
-          `PyTorch: ${p.seconds} s -> ratio ${r.wall_time_ratio}; best ${p.best.seconds} s (${p.best.config}) -> best vs best ${r.ratio_best_vs_best} (first losses agree: ${r.first_loss_agrees})`,
+          `PyTorch: ${p.seconds} s -> ratio ${r.wall_time_ratio}; best ${p.best.seconds} s (${p.best.config}) -> ` +
+            `best vs best ${r.ratio_best_vs_best} (first losses agree: ${r.first_loss_agrees})`,
         );
       if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
     });
@@ -215,7 +218,8 @@ pacer's seconds over PyTorch's (< 1: pacer is faster). ${BEST}`,
     output(!!v.json, r, () => {
       const show = (name: string, x: any) =>
         console.log(
-          `${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ${x.training_s}`,
+          `${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ` +
+            `${x.training_s}`,
         );
       show('pacer  ', r.pacer);
       if (r.pytorch) {
