@@ -138,13 +138,13 @@ export function hfStateDict(model: CausalLM, modelType: string): Map<string, Ten
 
 /** Write config.json and the weights (sharded above maxShardBytes) to dir. */
 export function savePretrained(
-  pm: Pick<PretrainedModel, 'model' | 'config' | 'modelType'>,
+  pm: Pick<PretrainedModel, 'model' | 'config'> & { modelType?: string },
   dir: string,
   opts: { maxShardBytes?: number } = {},
 ): void {
   mkdirSync(dir, { recursive: true });
   scope(() => {
-    const sd = hfStateDict(pm.model, pm.modelType);
+    const sd = hfStateDict(pm.model, pm.modelType ?? modelEntry(pm.config).modelType);
     const dtypes = new Set([...sd.values()].map((t) => t.dtype));
     const config = { ...pm.config };
     if (dtypes.size === 1) config.torch_dtype = [...dtypes][0];

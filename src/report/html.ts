@@ -71,7 +71,9 @@ export function svgPlot(p: Plot, w = 460, h = 260): string {
 export function htmlTable(head: string[], rows: Array<Array<string | number | null | undefined>>): string {
   const cell = (v: string | number | null | undefined) =>
     v === null || v === undefined ? '—' : esc(typeof v === 'number' ? fmt(v) : String(v));
-  return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((v) => `<td>${cell(v)}</td>`).join('')}</tr>`).join('')}</table>`;
+  const tr = (cells: string[]) => `<tr>${cells.join('')}</tr>`;
+  const header = tr(head.map((h) => `<th>${esc(h)}</th>`));
+  return `<table>${header}${rows.map((r) => tr(r.map((v) => `<td>${cell(v)}</td>`))).join('')}</table>`;
 }
 
 export function renderReport(o: {
@@ -87,10 +89,17 @@ export function renderReport(o: {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'number' ? fmt(v) : JSON.stringify(v))}</td></tr>`)
       .join('');
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(o.title)}</title><style>
-body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}figure{display:inline-block;margin:8px 16px 8px 0}
-figcaption{font-weight:600;margin-bottom:4px}table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;font-size:13px}th{background:#f6f6f6}
-</style></head><body><h1>${esc(o.title)}</h1>${o.intro ? `<p>${esc(o.intro)}</p>` : ''}<h2>Summary</h2><table>${rows(o.summary)}</table>${(o.sections ?? []).map((x) => `<h2>${esc(x.title)}</h2>${x.html}`).join('')}<h2>Curves</h2>${o.plots.map((p) => svgPlot(p)).join('')}
+  const css =
+    'body{font:14px system-ui,sans-serif;margin:24px;color:#222}h1{font-size:20px}' +
+    'figure{display:inline-block;margin:8px 16px 8px 0}figcaption{font-weight:600;margin-bottom:4px}' +
+    'table{border-collapse:collapse;margin:8px 0 16px}' +
+    'th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;font-size:13px}th{background:#f6f6f6}';
+  const intro = o.intro ? `<p>${esc(o.intro)}</p>` : '';
+  const sections = (o.sections ?? []).map((x) => `<h2>${esc(x.title)}</h2>${x.html}`).join('');
+  const plots = o.plots.map((p) => svgPlot(p)).join('');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${esc(o.title)}</title><style>${css}</style>
+</head><body><h1>${esc(o.title)}</h1>${intro}<h2>Summary</h2><table>${rows(o.summary)}</table>${sections}
+<h2>Curves</h2>${plots}
 <h2>Configuration</h2><table>${rows(o.config)}</table></body></html>\n`;
 }
 

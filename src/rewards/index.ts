@@ -14,6 +14,9 @@ import { rewardModelReward } from './model.js';
 import { ConfigError } from '../util/errors.js';
 import { closest, k, validateOptions, type Spec, type ValuesOf } from '../util/spec.js';
 
+/** Option builders for defineReward: opt.num(default, doc, range), opt.int, opt.str, opt.bool, opt.choice, … */
+export { k as opt };
+
 export * from './types.js';
 export * from './accuracy.js';
 export * from './format.js';

@@ -2,7 +2,8 @@
 // WordPiece, Unigram, ...), special tokens from tokenizer_config.json, and chat templates rendered
 // with @huggingface/jinja, as transformers' apply_chat_template does.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 
@@ -110,4 +111,12 @@ export class Tokenizer {
       ...opts.extra,
     });
   }
+}
+
+/**
+ * A tokenizer folder shipped with pacer: 'bytes' is a byte-level BPE (384 tokens with <s>, </s>,
+ * <pad> and a chat template) for models made from scratch.
+ */
+export function bundledTokenizerDir(name: 'bytes' = 'bytes'): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '../../data/tokenizers', name);
 }

@@ -6,8 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
 
-/** The byte-level tokenizer of the test fixtures (vocabulary 384 with specials). */
-export const FIXTURE_TOKENIZER = join(dirname(fileURLToPath(import.meta.url)), '../../../test/fixtures/models/llama');
+/** A byte-level BPE tokenizer shipped with pacer (the one the test fixtures use; vocabulary 384 with specials). */
+export const FIXTURE_TOKENIZER = join(dirname(fileURLToPath(import.meta.url)), '../../../data/tokenizers/bytes');
 
 export interface LlamaShape {
   vocab: number;
