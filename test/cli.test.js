@@ -77,7 +77,7 @@ test('bench engine --json prints one line with the required figures', () => {
     j.params,
     64 * 32 + 16 * 32 + (2 * 32 + 32 * 96 + 96 + 32 * 32 + 32 + 2 * 32 + 32 * 128 + 128 + 128 * 32 + 32) + 2 * 32,
   );
-  assert.ok(run.tokens_per_s > 0 && run.step_ms > 0 && run.mfu > 0 && run.mfu < 1);
+  assert.ok(run.tokens_per_s > 0 && run.step_ms > 0 && run.mfu >= 0 && run.mfu <= 1);
 });
 
 test('bench engine --vs-pytorch runs the PyTorch peer in the same command', {
@@ -114,7 +114,15 @@ test('bench engine --vs-pytorch runs the PyTorch peer in the same command', {
   assert.ok(j.pytorch.configs.length >= 1 && j.pytorch.configs.every((c) => c.step_ms > 0));
   const fastest = Math.min(...j.pytorch.configs.map((c) => c.step_ms));
   assert.equal(j.best.pytorch.step_ms, fastest);
-  assert.ok(Math.abs(j.ratio_best_vs_best - fastest / j.best.pacer.step_ms) < 1e-2);
+  // the ratio comes from unrounded medians; the printed step times are rounded to 0.01 ms
+  const [lo, hi] = [
+    (fastest - 0.005) / (j.best.pacer.step_ms + 0.005),
+    (fastest + 0.005) / (j.best.pacer.step_ms - 0.005),
+  ];
+  assert.ok(
+    j.ratio_best_vs_best >= lo - 5e-4 && j.ratio_best_vs_best <= hi + 5e-4,
+    `${j.ratio_best_vs_best} in [${lo}, ${hi}]`,
+  );
 });
 
 test('demo text trains, saves a loadable model and samples', () => {

@@ -219,3 +219,44 @@ test('modelFromConfig initialises as transformers does: N(0, initializer_range),
     );
   });
 });
+
+test('a batch-shaped forward: inputsEmbeds give the ids logits; text models refuse media; the registry', () => {
+  P.scope(() => {
+    for (const arch of ['gpt2', 'llama', 'qwen3']) {
+      const pm = P.models.fromPretrained(join(FIXTURES, 'models', arch));
+      const ids = P.tensor([[3, 9, 27, 4, 11]], { dtype: 'int64' });
+      const mask = P.tensor([[1, 1, 1, 1, 1]], { dtype: 'int64' });
+      const a = P.noGrad(() => pm.model.forward({ ids, attentionMask: mask }));
+      const b = P.noGrad(() => pm.model.forward({ inputsEmbeds: pm.model.embed(ids), attentionMask: mask }));
+      assertClose(b, a, { rtol: 0, atol: 0, what: `${arch} inputsEmbeds` });
+      assert.throws(
+        () => pm.model.forward({ ids, pixelValues: P.zeros([4, 12]) }),
+        /text-only model: it takes no pixelValues/,
+      );
+      assert.throws(() => pm.model.forward({ attentionMask: mask }), /neither ids nor inputsEmbeds/);
+      assert.throws(() => pm.model.forward({ ids, inputsEmbeds: pm.model.embed(ids) }), /not both/);
+      // the registry knows the architecture: LoRA targets, init rule, checkpoint orientation
+      const entry = P.models.modelEntry(pm.config);
+      assert.equal(entry.modelType, pm.modelType);
+      assert.ok(entry.loraTargets.length > 0);
+      pm.model.dispose();
+    }
+  });
+  assert.throws(
+    () => P.models.modelEntry({ architectures: ['T5ForConditionalGeneration'] }),
+    /unsupported architecture 'T5/,
+  );
+  // a new architecture is one registry entry
+  const gpt = P.models.modelEntry({ model_type: 'gpt2' });
+  P.models.registerModel({ ...gpt, modelType: 'mygpt', architectures: ['MyGPTForCausalLM'] });
+  const m = P.models.modelFromConfig({
+    architectures: ['MyGPTForCausalLM'],
+    vocab_size: 16,
+    n_positions: 8,
+    n_embd: 8,
+    n_layer: 1,
+    n_head: 2,
+  });
+  assert.equal(m.vocabSize, 16);
+  m.dispose();
+});

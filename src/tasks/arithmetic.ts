@@ -8,6 +8,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../data/random.js';
+import type { CausalLM } from '../models/types.js';
+import type { Tokenizer } from '../tokenizers/index.js';
+import { generate, type GenerateOptions } from '../models/generate.js';
 
 export type ArithmeticFormat = 'plain' | 'columns';
 
@@ -214,10 +217,6 @@ export function writeTinyArithmeticModel(
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tcfg, null, 2));
   return config;
 }
-
-import type { CausalLM } from '../models/types.js';
-import type { Tokenizer } from '../tokenizers/index.js';
-import { generate, type GenerateOptions } from '../models/generate.js';
 
 /** Completions for problems, in batches (greedy unless sampling options are given). */
 export function complete(
