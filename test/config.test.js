@@ -85,6 +85,8 @@ function fullConfig(trainer, d, server) {
     report: false,
     dtype: 'float32',
     resume_from_checkpoint: false,
+    overwrite_output_dir: true,
+    max_line_bytes: 1 << 20,
     use_peft: true,
     lora_r: 4,
     lora_alpha: 8,
@@ -197,7 +199,8 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
       const full = { ...fullConfig(trainer, d, server), ...EXTRA[trainer] };
       const read = await readsOf(full, d);
       // max_steps: -1 runs num_train_epochs instead (a separate run, since one excludes the other)
-      const epochs = { ...full, output_dir: join(d, `${trainer}-epochs`), max_steps: -1, num_train_epochs: 0.25 };
+      // (in the same output_dir, which overwrite_output_dir lets a fresh run reuse)
+      const epochs = { ...full, max_steps: -1, num_train_epochs: 0.25 };
       for (const k of await readsOf(epochs, d)) read.add(k);
       const unread = Object.keys(TRAINER_SPECS[trainer]).filter((k) => !read.has(k));
       assert.deepEqual(unread, [], `${trainer} accepts keys it never reads: ${unread.join(', ')}`);

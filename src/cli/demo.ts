@@ -384,7 +384,14 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
   manualSeed(o.seed);
   mkdirSync(join(o.out, 'data'), { recursive: true });
   const d = demoData(o, say);
-  const common = { threads: o.threads, seed: o.seed, save_steps: 1_000_000, max_prompt_length: 16 };
+  // each run of the demo starts its runs afresh in the same folders
+  const common = {
+    threads: o.threads,
+    seed: o.seed,
+    save_steps: 1_000_000,
+    max_prompt_length: 16,
+    overwrite_output_dir: true,
+  };
   let t = performance.now();
   const sft = await sftPhase(o, d, common, say);
   lap('sft_s', t);

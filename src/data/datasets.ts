@@ -7,7 +7,7 @@
 // each standard (strings) or conversational (lists of {role, content}). Extra columns (e.g.
 // "difficulty", "margin") are kept.
 import { readFileSync } from 'node:fs';
-import { readJsonl, isMessages, DataError } from './jsonl.js';
+import { readJsonl, isMessages, DataError, MAX_LINE_BYTES } from './jsonl.js';
 import { rng } from './random.js';
 
 export type Text = string | Array<{ role: string; content: string }>;
@@ -28,7 +28,10 @@ export interface Example {
 }
 
 /** Read rows of a .jsonl or .parquet file with a location string each. */
-export async function readRows(file: string): Promise<Array<{ where: string; value: Record<string, unknown> }>> {
+export async function readRows(
+  file: string,
+  maxLineBytes = MAX_LINE_BYTES,
+): Promise<Array<{ where: string; value: Record<string, unknown> }>> {
   if (file.endsWith('.parquet')) {
     const { parquetReadObjects } = await import('hyparquet');
     let buf: Buffer;
@@ -50,7 +53,7 @@ export async function readRows(file: string): Promise<Array<{ where: string; val
     return rows.map((value, i) => ({ where: `${file}:row ${i + 1}`, value: normalizeParquet(value) }));
   }
   if (file.endsWith('.jsonl') || file.endsWith('.json'))
-    return readJsonl(file).map((r) => ({ where: `${file}:${r.line}`, value: r.value }));
+    return readJsonl(file, maxLineBytes).map((r) => ({ where: `${file}:${r.line}`, value: r.value }));
   throw new DataError(`pacer: ${file}: unsupported dataset file type (expected .jsonl or .parquet)`);
 }
 
@@ -173,8 +176,8 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
   return out;
 }
 
-export async function loadDataset(file: string): Promise<Example[]> {
-  return parseExamples(await readRows(file), file);
+export async function loadDataset(file: string, o: { maxLineBytes?: number } = {}): Promise<Example[]> {
+  return parseExamples(await readRows(file, o.maxLineBytes), file);
 }
 
 /** A seeded permutation (mulberry32 + Fisher-Yates), the same on every platform. */

@@ -29,21 +29,36 @@ export interface CompletionTokens {
   completion: number[];
 }
 
-/** Prompt token ids as TRL renders them: the tokenizer's special tokens, or the chat template for messages. */
-export function renderPrompt(tok: Tokenizer, prompt: Text): number[] {
-  if (Array.isArray(prompt))
-    return prompt.length ? tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true })) : [];
-  return tok.encode(prompt, { addSpecialTokens: true });
+/**
+ * Characters kept per token when a text is cut before tokenizing: a text longer than
+ * tokens × CHARS_PER_TOKEN characters cannot need more of them to fill `tokens` tokens (a token
+ * spans far fewer characters), so documents are cut first rather than tokenized whole.
+ */
+export const CHARS_PER_TOKEN = 32;
+
+/** The start (or the end) of a string that can still fill `tokens` tokens. */
+export function clipText(s: string, tokens: number | null | undefined, keep: 'start' | 'end' = 'start'): string {
+  if (!tokens) return s;
+  const n = (tokens + 1) * CHARS_PER_TOKEN;
+  if (s.length <= n) return s;
+  return keep === 'start' ? s.slice(0, n) : s.slice(s.length - n);
 }
 
-function renderCompletion(tok: Tokenizer, prompt: Text, completion: Text): number[] {
+/** Prompt token ids as TRL renders them: the tokenizer's special tokens, or the chat template for messages. */
+export function renderPrompt(tok: Tokenizer, prompt: Text, maxTokens?: number | null): number[] {
+  if (Array.isArray(prompt))
+    return prompt.length ? tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true })) : [];
+  return tok.encode(clipText(prompt, maxTokens, 'end'), { addSpecialTokens: true });
+}
+
+function renderCompletion(tok: Tokenizer, prompt: Text, completion: Text, maxTokens?: number | null): number[] {
   let ids: number[];
   if (Array.isArray(completion)) {
     const p =
       Array.isArray(prompt) && prompt.length ? tok.applyChatTemplate(prompt, { addGenerationPrompt: true }) : '';
     const full = tok.applyChatTemplate([...(prompt as Array<{ role: string; content: string }>), ...completion]);
     ids = tok.encode(full.startsWith(p) ? full.slice(p.length) : full);
-  } else ids = tok.encode(completion);
+  } else ids = tok.encode(clipText(completion, maxTokens));
   const eos = tok.eosTokenId;
   if (eos !== null && ids[ids.length - 1] !== eos) ids.push(eos);
   return ids;
@@ -69,17 +84,19 @@ function truncate(ex: Example, prompt: number[], completions: number[][], o: Tok
 }
 
 export function tokenizePreference(ex: Example, tok: Tokenizer, o: TokenizeOptions): PairTokens {
+  const [pm, m] = [o.maxPromptLength ?? o.maxLength, o.maxLength];
   const [p, [c, r]] = truncate(
     ex,
-    renderPrompt(tok, ex.prompt!),
-    [renderCompletion(tok, ex.prompt!, ex.chosen!), renderCompletion(tok, ex.prompt!, ex.rejected!)],
+    renderPrompt(tok, ex.prompt!, pm),
+    [renderCompletion(tok, ex.prompt!, ex.chosen!, m), renderCompletion(tok, ex.prompt!, ex.rejected!, m)],
     o,
   );
   return { prompt: p, chosen: c, rejected: r };
 }
 
 export function tokenizeCompletion(ex: Example, tok: Tokenizer, o: TokenizeOptions): CompletionTokens {
-  const [p, [c]] = truncate(ex, renderPrompt(tok, ex.prompt!), [renderCompletion(tok, ex.prompt!, ex.completion!)], o);
+  const prompt = renderPrompt(tok, ex.prompt!, o.maxPromptLength ?? o.maxLength);
+  const [p, [c]] = truncate(ex, prompt, [renderCompletion(tok, ex.prompt!, ex.completion!, o.maxLength)], o);
   return { prompt: p, completion: c };
 }
 
@@ -88,7 +105,7 @@ export function tokenizeSFT(ex: Example, tok: Tokenizer, o: TokenizeOptions): Se
   if (ex.format === 'language_modeling') {
     let ids = Array.isArray(ex.text)
       ? tok.encode(tok.applyChatTemplate(ex.text))
-      : tok.encode(ex.text as string, { addSpecialTokens: true });
+      : tok.encode(clipText(ex.text as string, o.maxLength), { addSpecialTokens: true });
     const eos = tok.eosTokenId;
     if (!Array.isArray(ex.text) && eos !== null && ids[ids.length - 1] !== eos) ids = [...ids, eos];
     if (o.maxLength) ids = ids.slice(0, o.maxLength);

@@ -54,12 +54,24 @@ export function modelFromConfig(config: Record<string, any>, file = 'config.json
   return m;
 }
 
+/** Config keys that are sizes: when present they must be positive integers. */
+const SIZE_KEY = /(^|_)(size|dim|heads|layers|positions|embd|layer|head|inner)$/;
+
 function buildModel(config: Record<string, any>, file: string): CausalLM {
   const entry = modelEntry(config, file);
   for (const k of entry.required)
     if (!Number.isInteger(config[k]) || config[k] <= 0)
       throw new Error(`pacer: ${file}: '${k}' must be a positive integer, got ${JSON.stringify(config[k])}`);
-  return entry.create(config);
+  for (const [k, v] of Object.entries(config))
+    if (SIZE_KEY.test(k) && typeof v === 'number' && !(Number.isInteger(v) && v > 0))
+      throw new Error(`pacer: ${file}: '${k}' must be a positive integer, got ${JSON.stringify(v)}`);
+  try {
+    return entry.create(config);
+  } catch (e) {
+    // shapes the architecture cannot use (an odd head_dim) or memory it cannot get
+    const why = (e as Error).message.replace(/^pacer: /, '');
+    throw new Error(`pacer: ${file}: cannot build the ${entry.architectures[0]} this config describes: ${why}`);
+  }
 }
 
 export interface FromPretrainedOptions {

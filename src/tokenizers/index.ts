@@ -62,7 +62,12 @@ export class Tokenizer {
       }
     };
     const tc = join(dir, 'tokenizer_config.json');
-    return new Tokenizer(parse(tj), existsSync(tc) ? parse(tc) : {}, tj);
+    try {
+      return new Tokenizer(parse(tj), existsSync(tc) ? parse(tc) : {}, tj);
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw msg.startsWith('pacer: ') ? e : new Error(`pacer: ${tj}: not a tokenizer pacer can load (${msg})`);
+    }
   }
 
   /** Token ids; with addSpecialTokens the tokenizer's post-processor may add BOS/EOS. */

@@ -51,7 +51,14 @@ const RUN = {
   model_name_or_path: k.path('the model to train: a local Hugging Face folder'),
   train_dataset: k.path('training data: .jsonl or .parquet in a TRL format'),
   eval_dataset: k.pathOrNull(null, 'evaluation data in the same format (evaluated every eval_steps and at the end)'),
+  max_line_bytes: k.int(16 * 2 ** 20, 'longest dataset line in bytes; a longer line is an error naming file and line', {
+    min: 1,
+  }),
   output_dir: k.path('where metrics, checkpoints, the model and the report are written'),
+  overwrite_output_dir: k.bool(
+    false,
+    'start a fresh run in an output_dir that holds another run (its checkpoints and metrics are removed)',
+  ),
   learning_rate: k.num(1e-6, 'initial AdamW learning rate (0 runs an evaluation-only pass)', { min: 0 }),
   per_device_train_batch_size: k.int(8, 'examples per micro-batch (online: completions, prompts x num_generations)', {
     min: 1,

@@ -10,7 +10,16 @@
 //             every eval_steps and at the end, logged as eval_*
 //   save      checkpoint-N/ every save_steps (atomic), the final model (HF layout, or PEFT adapter +
 //             merged/), the tokenizer files, train_results.json and report.html
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -26,8 +35,15 @@ import {
 import { Tokenizer } from '../tokenizers/index.js';
 import { Progress } from '../report/progress.js';
 import { renderReport, plotsFromMetrics } from '../report/html.js';
-import { TrainingError } from '../util/errors.js';
-import { latestCheckpoint, readCheckpoint, restoreMetrics, writeCheckpoint } from './checkpoint.js';
+import { CheckpointError, ConfigError, TrainingError } from '../util/errors.js';
+import {
+  fingerprintDiff,
+  latestCheckpoint,
+  readCheckpoint,
+  restoreMetrics,
+  runFingerprint,
+  writeCheckpoint,
+} from './checkpoint.js';
 import { Policy } from './policy.js';
 import type { BaseConfig } from './config.js';
 
@@ -91,6 +107,40 @@ interface LoopState {
   step: number;
   history: Array<Record<string, number>>;
   metricsFile: string;
+  /** Things a person reading the report should know (divergence). */
+  warnings: string[];
+}
+
+/** Files of a run that a fresh run in the same folder replaces. */
+const RUN_FILES = /^(checkpoint-\d+|\.checkpoint-\d+\.tmp|metrics\.jsonl|train_results\.json|report\.html)$/;
+
+/**
+ * The checkpoint to resume from (null: a fresh run). A fresh run needs an empty (or new) output_dir,
+ * or overwrite_output_dir: true, which removes the earlier run's checkpoints and metrics.
+ */
+function prepareOutputDir(cfg: BaseConfig): string | null {
+  const r = cfg.resume_from_checkpoint;
+  if (typeof r === 'string') {
+    if (!existsSync(join(r, 'trainer_state.json')))
+      throw new CheckpointError(`pacer: ${r} is not a complete checkpoint (no trainer_state.json)`, { file: r });
+    return r;
+  }
+  const latest = r === true ? latestCheckpoint(cfg.output_dir) : null;
+  if (latest) return latest;
+  const present = existsSync(cfg.output_dir) ? readdirSync(cfg.output_dir) : [];
+  if (present.length === 0) return null;
+  if (!cfg.overwrite_output_dir) {
+    const what = r === true ? 'has no checkpoint to resume from and holds' : 'holds';
+    const files = `${present.slice(0, 4).join(', ')}${present.length > 4 ? ', …' : ''}`;
+    const orResume = r === true ? '' : ', or resume_from_checkpoint: true to continue it';
+    throw new ConfigError(
+      `pacer: ${cfg._source}: output_dir ${cfg.output_dir} ${what} another run (${files}); set ` +
+        `overwrite_output_dir: true to start a fresh run there${orResume}`,
+      { file: cfg._source, key: 'output_dir' },
+    );
+  }
+  for (const f of present) if (RUN_FILES.test(f)) rmSync(join(cfg.output_dir, f), { recursive: true, force: true });
+  return null;
 }
 
 export async function runTraining<D>(
@@ -103,9 +153,10 @@ export async function runTraining<D>(
   manualSeed(cfg.seed);
   const tok = Tokenizer.fromPretrained(cfg.model_name_or_path);
   const data = await family.prepare(tok);
-  mkdirSync(cfg.output_dir, { recursive: true });
+  const from = prepareOutputDir(cfg);
   const policy = Policy.load(cfg);
   const run = await family.start(data, policy, tok);
+  mkdirSync(cfg.output_dir, { recursive: true });
   try {
     const groups = decayGroups(run.trainable, cfg.weight_decay);
     if (groups.every((g) => g.params.length === 0)) throw new TrainingError('pacer: no trainable parameters');
@@ -121,8 +172,8 @@ export async function runTraining<D>(
       cfg.warmup_steps || Math.ceil(cfg.warmup_ratio * total),
       total,
     );
-    const st: LoopState = { step: 0, history: [], metricsFile: join(cfg.output_dir, 'metrics.jsonl') };
-    resume(cfg, run, opt, sched, st, log);
+    const st: LoopState = { step: 0, history: [], metricsFile: join(cfg.output_dir, 'metrics.jsonl'), warnings: [] };
+    resume(cfg, from, run, opt, sched, st, log);
     const update = makeUpdate(cfg, opt, st);
     const evalMetrics = await loop(cfg, run, update, opt, sched, st, opts);
     finish(cfg, run, policy, st, evalMetrics);
@@ -137,20 +188,27 @@ export async function runTraining<D>(
 
 function resume(
   cfg: BaseConfig,
+  from: string | null,
   run: TrainerRun,
   opt: AdamW,
   sched: LRScheduler,
   st: LoopState,
   log: (s: string) => void,
 ) {
-  const r = cfg.resume_from_checkpoint;
-  const from = r === true ? latestCheckpoint(cfg.output_dir) : typeof r === 'string' ? r : null;
-  if (r === true && !from) log(`pacer: no checkpoint in ${cfg.output_dir}; starting from scratch`);
   if (!from) {
     writeFileSync(st.metricsFile, '');
     return;
   }
   const saved = readCheckpoint(from, run.trainable, opt, sched);
+  if (saved.fingerprint) {
+    const diff = fingerprintDiff(saved.fingerprint, runFingerprint(cfg));
+    if (diff.length)
+      throw new CheckpointError(
+        `pacer: ${from} belongs to a different run: ${diff.slice(0, 6).join('; ')}${diff.length > 6 ? '; …' : ''} ` +
+          '(start it in another output_dir, or set overwrite_output_dir: true without resume_from_checkpoint)',
+        { file: from },
+      );
+  }
   run.load(saved);
   st.step = saved.global_step;
   st.history.push(...restoreMetrics(st.metricsFile, st.step));
@@ -193,6 +251,8 @@ async function loop(
       `pacer: ${cfg._source}: eval_strategy 'steps' needs an 'eval_dataset' (or an evaluate callback)`,
     );
   let evalMetrics: Record<string, number> | null = null;
+  const fingerprint = runFingerprint(cfg);
+  const watch = divergenceWatch(st, opts.log ?? ((m: string) => process.stderr.write(m + '\n')));
   run.trainable.train();
   while (st.step < total) {
     const lr = opt.lr;
@@ -200,6 +260,7 @@ async function loop(
     sched.step();
     st.step++;
     const rec: Record<string, number> = { step: st.step, learning_rate: lr, ...metrics };
+    watch(rec);
     if (st.step % cfg.logging_steps === 0 || st.step === total) record(st, rec);
     // evaluation is its own record, as in TRL's log_history
     if (run.canEvaluate && ((evalEvery !== null && st.step % evalEvery === 0) || st.step === total)) {
@@ -213,7 +274,7 @@ async function loop(
         run.trainable,
         opt,
         sched,
-        { ...run.state(), trainer: cfg.trainer },
+        { ...run.state(), trainer: cfg.trainer, fingerprint },
         cfg.save_total_limit,
       );
     bar.update(st.step, Number.isFinite(metrics.loss) ? `loss ${metrics.loss.toFixed(4)}` : '');
@@ -236,6 +297,37 @@ async function evaluate(run: TrainerRun, step: number): Promise<Record<string, n
   }
 }
 
+/**
+ * Warn (once per metric, in the log and the report) when the loss or the gradient norm explodes:
+ * more than 100× its value at the first step that had one (the loss's reference at least 0.1, since
+ * RL surrogates start near 0). Divergence at a high learning rate shows within a few steps — DPO at
+ * lr 1e3 went from 0.69 to 1.2e6 at step 2 — so the reference is the start, not a later median.
+ * Non-finite values stop the run in update().
+ */
+function divergenceWatch(st: LoopState, log: (s: string) => void): (rec: Record<string, number>) => void {
+  const ref: Record<string, number> = {};
+  const warned = new Set<string>();
+  return (rec) => {
+    for (const key of ['loss', 'grad_norm']) {
+      const v = Math.abs(rec[key]);
+      if (!Number.isFinite(v)) continue;
+      if (ref[key] === undefined) {
+        if (key === 'loss') ref[key] = Math.max(v, 0.1);
+        else if (v > 0) ref[key] = v;
+        continue;
+      }
+      if (v > 100 * ref[key] && !warned.has(key)) {
+        warned.add(key);
+        const msg =
+          `${key} ${rec[key].toPrecision(4)} at step ${rec.step} is over 100x its first value ` +
+          `(${ref[key].toPrecision(3)}): the run is diverging; lower learning_rate (or set max_grad_norm)`;
+        st.warnings.push(msg);
+        log(`pacer: warning: ${msg}`);
+      }
+    }
+  };
+}
+
 function record(st: LoopState, rec: Record<string, number>): void {
   st.history.push(rec);
   appendFileSync(st.metricsFile, JSON.stringify(rec) + '\n');
@@ -253,7 +345,13 @@ function finish(
   for (const f of TOKENIZER_FILES)
     for (const dst of policy.lora ? [cfg.output_dir, join(cfg.output_dir, 'merged')] : [cfg.output_dir])
       if (existsSync(join(cfg.model_name_or_path, f))) copyFileSync(join(cfg.model_name_or_path, f), join(dst, f));
-  const summary = { trainer: cfg.trainer, global_step: st.step, ...run.summary(st.history), ...(evalMetrics ?? {}) };
+  const summary = {
+    trainer: cfg.trainer,
+    global_step: st.step,
+    ...run.summary(st.history),
+    ...(evalMetrics ?? {}),
+    ...(st.warnings.length ? { warnings: st.warnings } : {}),
+  };
   atomicWrite(join(cfg.output_dir, 'train_results.json'), (fd) =>
     writeSync(fd, JSON.stringify(summary, null, 2) + '\n'),
   );

@@ -34,8 +34,9 @@ export function offlineFamily(cfg: OfflineConfig, opts: LoopOptions = {}): Train
   return {
     async prepare(tok) {
       const o = { maxLength: cfg.max_length, maxPromptLength: cfg.max_prompt_length };
-      const train = method.prepare(await loadDataset(cfg.train_dataset), tok, o);
-      const evalItems = cfg.eval_dataset ? method.prepare(await loadDataset(cfg.eval_dataset), tok, o) : [];
+      const read = (f: string) => loadDataset(f, { maxLineBytes: cfg.max_line_bytes });
+      const train = method.prepare(await read(cfg.train_dataset), tok, o);
+      const evalItems = cfg.eval_dataset ? method.prepare(await read(cfg.eval_dataset), tok, o) : [];
       return { train, evalItems, pad: tok.padTokenId ?? tok.eosTokenId ?? 0 };
     },
     start: (data, policy) => new OfflineRun(cfg, method, data, policy, opts),

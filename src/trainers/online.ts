@@ -70,8 +70,9 @@ interface Collected {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-async function promptSet(file: string, tok: Tokenizer, maxPromptLength: number | null): Promise<PromptSet> {
-  const examples = await loadDataset(file);
+async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promise<PromptSet> {
+  const maxPromptLength = cfg.max_prompt_length;
+  const examples = await loadDataset(file, { maxLineBytes: cfg.max_line_bytes });
   const fmt = examples[0].format;
   if (fmt !== 'prompt_only' && fmt !== 'prompt_completion')
     throw new DataError(
@@ -99,8 +100,8 @@ async function promptSet(file: string, tok: Tokenizer, maxPromptLength: number |
 export function onlineFamily(cfg: OnlineConfig, opts: OnlineOptions = {}): TrainerFamily<OnlineData> {
   return {
     async prepare(tok) {
-      const train = await promptSet(cfg.train_dataset, tok, cfg.max_prompt_length);
-      const evalSet = cfg.eval_dataset ? await promptSet(cfg.eval_dataset, tok, cfg.max_prompt_length) : null;
+      const train = await promptSet(cfg.train_dataset, tok, cfg);
+      const evalSet = cfg.eval_dataset ? await promptSet(cfg.eval_dataset, tok, cfg) : null;
       return { train, evalSet, pad: tok.padTokenId ?? tok.eosTokenId ?? 0 };
     },
     start: (data, policy, tok) => new OnlineRun(cfg, data, policy, tok, opts),
