@@ -18,6 +18,7 @@ export * from './spatial.js';
 export * from './partial.js';
 export * from './compose.js';
 export * from './remote.js';
+export * from './worker.js';
 
 type Opts = Record<string, string>;
 const num = (o: Opts, k: string, name: string, dflt?: number): number => {
@@ -81,7 +82,7 @@ export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[]
       if (j <= 0) throw new Error(`pacer: reward option '${x}' must be key=value`);
       opts[x.slice(0, j)] = x.slice(j + 1);
     }
-    return { name, fn: make(opts, name), weight: weights?.[i] ?? 1 };
+    return { name, fn: make(opts, name), weight: weights?.[i] ?? 1, spec: p };
   });
 }
 
