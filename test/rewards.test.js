@@ -314,7 +314,8 @@ test("item 7: OpenRLHF's remote-RM request, which carries no token, is served on
   assert.equal(
     openrlhfRequest(1234, WITH_METAS).split('\r\n\r\n')[1],
     // python3 -c 'import json; print(json.dumps({...}))'
-    '{"query": ["2+2= 4", "2+3= 6"], "prompts": ["2+2=", "2+3="], "labels": ["4", "5"], "metas": [{"id": 1}, {"id": 2}]}',
+    '{"query": ["2+2= 4", "2+3= 6"], "prompts": ["2+2=", "2+3="], "labels": ["4", "5"], ' +
+      '"metas": [{"id": 1}, {"id": 2}]}',
   );
   const tokenServer = createRewardServer({ rewards: R.rewardsFromSpec('accuracy'), token: 'k', workers: 0 });
   await listen(tokenServer);
@@ -396,5 +397,26 @@ test('item 9: non-number rewards from a remote server are counted in rewards/err
     assert.ok(logs.every((l) => /reward 'remote' gave NaN for sample [12]/.test(l)));
   } finally {
     fake.close();
+  }
+});
+
+test('with a worker pool, rewards the workers cannot build (added to REWARDS at run time) run in this thread', async () => {
+  R.REWARDS.local_only = () => (inp) => inp.completions.map((c) => c.length);
+  const pool = new R.RewardWorkerPool({ size: 1 });
+  try {
+    const rep = await R.runRewards(
+      R.rewardsFromSpec('local_only,accuracy'),
+      input(['ab', '4'], { answer: ['4', '4'] }),
+      {
+        pool,
+      },
+    );
+    assert.deepEqual(rep.perReward.local_only, [2, 1]);
+    assert.deepEqual(rep.perReward.accuracy, [0, 1]);
+    assert.equal(await pool.has('accuracy'), true);
+    assert.equal(await pool.has('local_only'), false);
+  } finally {
+    await pool.close();
+    delete R.REWARDS.local_only;
   }
 });

@@ -78,7 +78,7 @@ test('the server validates requests and enforces its token', async () => {
   );
 });
 
-test('token ids on request (vLLM return_tokens_as_token_ids) and weight reload (SGLang update_weights_from_disk)', async () => {
+test('token ids (vLLM return_tokens_as_token_ids), weight reload (SGLang update_weights_from_disk)', async () => {
   await withServer({ token: 'w' }, async (base, model, tok) => {
     const client = new OpenAICompatClient(base, { model: 'tiny-qwen2', apiKey: 'w' });
     const [[c]] = await client.complete(['The river'], { maxTokens: 5, temperature: 0, tokenIds: true });
@@ -171,7 +171,7 @@ test('item 1: a reload that fails validation leaves every served weight as it wa
   }
 });
 
-test('item 2: streaming with the openai client — SSE chunks add up to the non-streamed answer, usage, [DONE]', async () => {
+test('item 2: streaming (openai client): SSE chunks add up to the non-streamed answer, usage, [DONE]', async () => {
   await withServer({}, async (base) => {
     const client = openai(base);
     const req = { model: 'tiny-qwen2', prompt: ['The river', 'One'], max_tokens: 12, n: 2, seed: 3, stop: ['ver'] };
@@ -309,7 +309,7 @@ test('item 5: prompts past the context get 400 with the limit (vLLM wording); ma
           assert.equal(e.status, 400);
           assert.match(
             e.message,
-            /maximum context length is 64 tokens\. However, you requested 70 tokens \(60 in the messages, 10 in the completion\)/,
+            /maximum context length is 64 tokens\. However, you requested 70 tokens \(60 in the messages, 10 in the/,
           );
           return true;
         });
@@ -421,6 +421,13 @@ test('item 6: unseeded samples differ; top_logprobs, echo and logit_bias as Open
     await assert.rejects(
       client.completions.create({ prompt: 'x', best_of: 3 }),
       (err) => err.status === 400 && err.param === 'best_of',
+    );
+    // pacer's client leaves the model out for the config placeholder 'default', and reports a 404 at once
+    const [[d]] = await new OpenAICompatClient(base, { model: 'default' }).complete(['x'], { maxTokens: 1 });
+    assert.equal(d.logprobs.length, 1);
+    await assert.rejects(
+      new OpenAICompatClient(base, { model: 'gpt-4o', retries: 3 }).complete(['x']),
+      /answered 404: .*The model `gpt-4o` does not exist/,
     );
     await assert.rejects(client.completions.create({ model: 'gpt-4o', prompt: 'x' }), (err) => {
       assert.equal(err.status, 404);

@@ -48,6 +48,7 @@ export async function postJsonWithRetry(url: string, body: unknown, o: RetryOpti
   if (answered)
     throw new Error(`pacer: ${what} ${url} kept failing after ${retries + 1} attempts, last with ${last?.message}`);
   throw new Error(
-    `pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); is it running, and is the URL right?`,
+    `pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); ` +
+      'is it running, and is the URL right?',
   );
 }

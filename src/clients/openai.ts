@@ -31,8 +31,9 @@ export class OpenAICompatClient {
     } = {},
   ): Promise<Completion[][]> {
     const body = {
-      // without a model name the server's own model is used (vLLM, pacer serve model)
-      ...(this.o.model ? { model: this.o.model } : {}),
+      // without a model name the server's own model is used (vLLM, pacer serve model); 'default' is
+      // the trainer config's placeholder for that (servers answer an unknown name with 404)
+      ...(this.o.model && this.o.model !== 'default' ? { model: this.o.model } : {}),
       prompt: prompts,
       max_tokens: p.maxTokens ?? 64,
       temperature: p.temperature ?? 1,

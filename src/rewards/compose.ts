@@ -47,7 +47,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /** Run one reward: in the pool when it can go there, else in this thread with overrun detection. */
 async function callReward(r: NamedReward, input: RewardInput, timeoutMs: number, pool?: RewardWorkerPool) {
-  if (pool && r.spec && !IN_PROCESS_REWARDS.has(r.name))
+  if (pool && r.spec && !IN_PROCESS_REWARDS.has(r.name) && (await pool.has(r.name)))
     return pool.run(r.spec, input, timeoutMs).catch((e: Error) => {
       throw new Error(
         `reward '${r.name}' ${e.message}${e instanceof RewardTimeoutError ? ' (its worker was stopped)' : ''}`,

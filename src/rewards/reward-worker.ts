@@ -1,5 +1,6 @@
 // The body of a reward worker thread (see src/rewards/worker.ts): imports the extra reward modules
-// and the library, says {ready: true} (or {ready: false, error}), then answers {id, spec, input}
+// and the library, says {ready: true, names} (the rewards it knows) or {ready: false, error}, then
+// answers {id, spec, input}
 // messages with {id, ok, out} or {id, ok: false, error}. Rewards are built from their spec once
 // and cached.
 import { parentPort, workerData } from 'node:worker_threads';
@@ -13,7 +14,7 @@ const ready = (async () => {
   return import('./index.js');
 })();
 ready.then(
-  () => parentPort!.postMessage({ ready: true }),
+  (lib) => parentPort!.postMessage({ ready: true, names: Object.keys(lib.REWARDS) }),
   (e: Error) => parentPort!.postMessage({ ready: false, error: e.message }),
 );
 

@@ -37,7 +37,8 @@ interface Job {
 export class RewardWorkerPool {
   private readonly idle: Worker[] = [];
   private readonly all = new Set<Worker>();
-  private readonly ready = new Map<Worker, Promise<void>>();
+  private readonly ready = new Map<Worker, Promise<Set<string>>>();
+  private known: Promise<Set<string>> | null = null;
   private readonly queue: Job[] = [];
   private nextId = 0;
   private closed = false;
@@ -45,6 +46,23 @@ export class RewardWorkerPool {
   constructor(readonly o: { size: number; modules?: string[] }) {
     if (!(Number.isInteger(o.size) && o.size >= 1))
       throw new RangeError(`pacer: a reward worker pool needs size >= 1, got ${o.size}`);
+  }
+
+  /**
+   * Can workers build this reward? (the library's, and those the modules add; a reward added to
+   * REWARDS at run time by other code exists only in its own thread)
+   */
+  async has(name: string): Promise<boolean> {
+    if (!this.known) {
+      const w = this.idle.pop() ?? (this.all.size < this.o.size ? this.spawn() : null);
+      if (!w) return false;
+      this.idle.push(w);
+      this.known = this.ready.get(w)!;
+    }
+    return this.known.then(
+      (names) => names.has(name),
+      () => false,
+    );
   }
 
   run(spec: string, input: RewardInput, timeoutMs: number): Promise<unknown> {
@@ -80,16 +98,16 @@ export class RewardWorkerPool {
     w.unref(); // an idle pool does not keep the process alive
     this.all.add(w);
     // a worker's start-up (imports) does not count against the first reward's timeout
-    const ready = new Promise<void>((resolve, reject) => {
+    const ready = new Promise<Set<string>>((resolve, reject) => {
       const fail = (e: Error) => {
         off();
         reject(e);
       };
-      const onMessage = (m: { ready?: boolean; error?: string }) => {
+      const onMessage = (m: { ready?: boolean; error?: string; names?: string[] }) => {
         if (m.ready === undefined) return;
         if (m.ready) {
           off();
-          resolve();
+          resolve(new Set(m.names));
         } else fail(new Error(`pacer: a reward worker could not start: ${m.error}`));
       };
       const onExit = (code: number) => fail(new Error(`pacer: a reward worker exited (code ${code})`));

@@ -210,7 +210,8 @@ function maxTokensParam(b: Record<string, unknown>, chat: boolean, prompts: numb
   if (longest > ctx || (longest === ctx && !scoreOnly))
     throw bad(
       'prompt',
-      `This model's maximum context length is ${ctx} tokens. However, your request has ${longest} input tokens. Please reduce the length of the input messages.`,
+      `This model's maximum context length is ${ctx} tokens. However, your request has ${longest} input tokens. ` +
+        'Please reduce the length of the input messages.',
     );
   const given = numberParam(b, key, 0, Number.MAX_SAFE_INTEGER, true);
   if (given === 0 && !echo)
@@ -219,7 +220,9 @@ function maxTokensParam(b: Record<string, unknown>, chat: boolean, prompts: numb
   if (longest + maxTokens > ctx)
     throw bad(
       key,
-      `This model's maximum context length is ${ctx} tokens. However, you requested ${longest + maxTokens} tokens (${longest} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+      `This model's maximum context length is ${ctx} tokens. However, you requested ${longest + maxTokens} tokens ` +
+        `(${longest} in the messages, ${maxTokens} in the completion). ` +
+        'Please reduce the length of the messages or completion.',
     );
   return maxTokens;
 }
@@ -229,13 +232,15 @@ function checkWork(prompts: number[][], n: number, maxTokens: number, lim: Reque
   if (seqs > lim.maxNumSeqs)
     throw bad(
       'n',
-      `this request asks for ${seqs} sequences (${prompts.length} prompts × n ${n}); the server allows ${lim.maxNumSeqs} per request (--max-num-seqs)`,
+      `this request asks for ${seqs} sequences (${prompts.length} prompts × n ${n}); ` +
+        `the server allows ${lim.maxNumSeqs} per request (--max-num-seqs)`,
     );
   const tokens = prompts.reduce((a, p) => a + n * (p.length + maxTokens), 0);
   if (tokens > lim.maxBatchTokens)
     throw bad(
       'max_tokens',
-      `this request asks for ${tokens} tokens (Σ n × (prompt + max_tokens)); the server allows ${lim.maxBatchTokens} per request (--max-batch-tokens)`,
+      `this request asks for ${tokens} tokens (Σ n × (prompt + max_tokens)); ` +
+        `the server allows ${lim.maxBatchTokens} per request (--max-batch-tokens)`,
     );
 }
 

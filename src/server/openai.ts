@@ -13,7 +13,7 @@
 // unless the server has a token or a reload root; under a reload root only folders inside it load.
 // Reloads must be application/json and not cross-origin, so a web page cannot trigger one.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   HttpError,
@@ -78,98 +78,120 @@ function promptLogprobs(model: CausalLM, prompts: number[][], k: number): Prompt
   );
 }
 
+/** The reload root as a real path (symlinks resolved), which must be an existing folder. */
+function reloadRootOf(dir: string): string {
+  let real: string;
+  try {
+    real = realpathSync(resolve(dir));
+  } catch {
+    throw new Error(`pacer: the reload root ${dir} does not exist`);
+  }
+  if (!statSync(real).isDirectory()) throw new Error(`pacer: the reload root ${dir} is not a folder`);
+  return real;
+}
+
 function errorBody(status: number, e: Error) {
   const x = e instanceof HttpError ? e.extra : {};
   const type = status >= 500 ? 'server_error' : status === 401 ? 'authentication_error' : 'invalid_request_error';
   return { error: { message: e.message, type, param: x.param ?? null, code: x.code ?? null } };
 }
 
+/** What the handlers share. */
+interface Ctx {
+  o: ModelServerOptions;
+  names: string[];
+  root: string | null;
+  limits: RequestLimits;
+  queue: WorkQueue;
+}
+
+async function reload(c: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!c.o.token && !c.root)
+    throw new HttpError(
+      403,
+      'weight reloads are disabled: start the server with --token T (reloads then need it) or with --reload-root DIR',
+    );
+  rejectCrossOrigin(req);
+  requireJsonContentType(req);
+  const body = await readJsonBody(req, 2 ** 16);
+  const n = await c.queue.run(() => reloadWeights(c.o.model, body.model_path, c.root));
+  c.o.log?.(`pacer: loaded ${n} tensors from ${body.model_path}`);
+  send(res, 200, { success: true, message: `loaded ${n} tensors from ${body.model_path}` });
+}
+
+/** Generate for a validated request, as one JSON answer or as events; stops when the client leaves. */
+async function generateFor(c: Ctx, q: GenerationRequest, meta: ResponseMeta, res: ServerResponse, signal: AbortSignal) {
+  const { model, tokenizer: tok } = c.o;
+  signal.throwIfAborted();
+  const batch = q.prompts.flatMap((ids) => Array.from({ length: q.n }, () => ids));
+  const plp = q.echo ? promptLogprobs(model, q.prompts, q.logprobs ? q.topLogprobs : 0) : null;
+  if (!q.stream) {
+    const out = await generateAsync(model, batch, q.generate, tok, { signal });
+    return send(res, 200, responseBody(tok, q, meta, out, plp));
+  }
+  const events = new EventStream(res, tok, q, meta);
+  events.start(plp);
+  try {
+    events.end(await generateAsync(model, batch, q.generate, tok, { signal, onStep: (t) => events.step(t) }));
+  } catch (e) {
+    if (!signal.aborted) events.fail((e as Error).message);
+    else c.o.log?.('pacer: the client went away; its generation stopped');
+  }
+}
+
+async function generation(c: Ctx, req: IncomingMessage, res: ServerResponse, chat: boolean): Promise<void> {
+  const body = await readJsonBody(req, 8 * 2 ** 20);
+  const q = parseGenerationRequest(body, chat, c.o.tokenizer, c.o.model, c.limits);
+  const meta: ResponseMeta = {
+    id: `${chat ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`,
+    created: Math.floor(Date.now() / 1000),
+    model: c.names[0],
+  };
+  const ac = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) ac.abort();
+  });
+  await c.queue.run(() => generateFor(c, q, meta, res, ac.signal));
+}
+
+async function route(c: Ctx, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  if (c.o.token && !hasBearer(req, c.o.token))
+    throw new HttpError(401, 'missing or wrong bearer token', { headers: { 'www-authenticate': 'Bearer' } });
+  if (req.method === 'GET' && path === '/v1/models')
+    return send(res, 200, {
+      object: 'list',
+      data: c.names.map((id) => ({ id, object: 'model', owned_by: 'pacer', max_model_len: c.limits.contextLength })),
+    });
+  if (req.method === 'POST' && path === '/update_weights_from_disk') return reload(c, req, res);
+  if (req.method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions'))
+    return generation(c, req, res, path === '/v1/chat/completions');
+  throw new HttpError(404, `no route ${req.method} ${path}`);
+}
+
 export function createModelServer(o: ModelServerOptions): Server {
-  const { model, tokenizer: tok } = o;
-  model.eval();
+  o.model.eval();
   const names = [o.modelName, ...(o.aliases ?? [])];
-  const root = o.reloadRoot ? realpathSync(resolve(o.reloadRoot)) : null;
-  const limits: RequestLimits = {
-    modelNames: names,
-    contextLength: contextLength(model),
-    maxNumSeqs: o.maxNumSeqs ?? 256,
-    maxBatchTokens: o.maxBatchTokens ?? 2 ** 18,
+  const c: Ctx = {
+    o,
+    names,
+    root: o.reloadRoot ? reloadRootOf(o.reloadRoot) : null,
+    limits: {
+      modelNames: names,
+      contextLength: contextLength(o.model),
+      maxNumSeqs: o.maxNumSeqs ?? 256,
+      maxBatchTokens: o.maxBatchTokens ?? 2 ** 18,
+    },
+    queue: new WorkQueue(1, o.maxQueue ?? 32),
   };
-  const queue = new WorkQueue(1, o.maxQueue ?? 32);
-
-  const reload = async (req: IncomingMessage, res: ServerResponse) => {
-    if (!o.token && !root)
-      throw new HttpError(
-        403,
-        'weight reloads are disabled: start the server with --token T (reloads then need it) or with --reload-root DIR',
-      );
-    rejectCrossOrigin(req);
-    requireJsonContentType(req);
-    const body = await readJsonBody(req, 2 ** 16);
-    const n = await queue.run(() => reloadWeights(model, body.model_path, root));
-    o.log?.(`pacer: loaded ${n} tensors from ${body.model_path}`);
-    send(res, 200, { success: true, message: `loaded ${n} tensors from ${body.model_path}` });
-  };
-
-  const generation = async (req: IncomingMessage, res: ServerResponse, chat: boolean) => {
-    const body = await readJsonBody(req, 8 * 2 ** 20);
-    const q: GenerationRequest = parseGenerationRequest(body, chat, tok, model, limits);
-    const meta: ResponseMeta = {
-      id: `${chat ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`,
-      created: Math.floor(Date.now() / 1000),
-      model: names[0],
-    };
-    const ac = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) ac.abort();
-    });
-    await queue.run(async () => {
-      ac.signal.throwIfAborted();
-      const batch = q.prompts.flatMap((ids) => Array.from({ length: q.n }, () => ids));
-      const plp = q.echo ? promptLogprobs(model, q.prompts, q.logprobs ? q.topLogprobs : 0) : null;
-      if (!q.stream) {
-        const out = await generateAsync(model, batch, q.generate, tok, { signal: ac.signal });
-        return send(res, 200, responseBody(tok, q, meta, out, plp));
-      }
-      const events = new EventStream(res, tok, q, meta);
-      events.start(plp);
-      try {
-        const out = await generateAsync(model, batch, q.generate, tok, {
-          signal: ac.signal,
-          onStep: (t) => events.step(t),
-        });
-        events.end(out);
-      } catch (e) {
-        if (!ac.signal.aborted) events.fail((e as Error).message);
-        else o.log?.('pacer: the client went away; its generation stopped');
-      }
-    });
-  };
-
-  const route = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (o.token && !hasBearer(req, o.token))
-      throw new HttpError(401, 'missing or wrong bearer token', { headers: { 'www-authenticate': 'Bearer' } });
-    if (req.method === 'GET' && path === '/v1/models')
-      return send(res, 200, {
-        object: 'list',
-        data: names.map((id) => ({ id, object: 'model', owned_by: 'pacer', max_model_len: limits.contextLength })),
-      });
-    if (req.method === 'POST' && path === '/update_weights_from_disk') return reload(req, res);
-    if (req.method === 'POST' && (path === '/v1/completions' || path === '/v1/chat/completions'))
-      return generation(req, res, path === '/v1/chat/completions');
-    throw new HttpError(404, `no route ${req.method} ${path}`);
-  };
-
   return createServer((req, res) => {
-    route(req, res).catch((e: Error) => {
+    route(c, req, res).catch((e: Error) => {
       if (e.name === 'AbortError') return void o.log?.('pacer: the client went away; its generation stopped');
       const status = e instanceof HttpError ? e.status : 500;
       if (status === 500) o.log?.(`pacer: model server error: ${e.message}`);
       const body = errorBody(status, e);
-      const path = req.url ?? '';
       // SGLang's clients read {success, message} from the reload endpoint
-      const payload = path.startsWith('/update_weights_from_disk')
+      const payload = req.url?.startsWith('/update_weights_from_disk')
         ? { success: false, message: e.message, ...body }
         : body;
       send(res, status, payload, e instanceof HttpError ? (e.extra.headers ?? {}) : {});

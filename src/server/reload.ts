@@ -131,7 +131,8 @@ function checkConfig(cfg: Record<string, any>, served: Record<string, unknown>):
     if (JSON.stringify(cfg[k]) !== JSON.stringify(served[k]))
       throw new HttpError(
         400,
-        `config.json: '${k}' differs from the served model's (${JSON.stringify(served[k] ?? null)}); only weights of the same architecture can be loaded`,
+        `config.json: '${k}' differs from the served model's (${JSON.stringify(served[k] ?? null)}); ` +
+          'only weights of the same architecture can be loaded',
       );
   }
 }

@@ -27,8 +27,7 @@ async function listenUntilSignal(server: Server, port: number, host: string, inf
 export const serveModel = defineCommand({
   name: 'serve model',
   summary: 'serve a local HF model as OpenAI-compatible /v1/completions and /v1/chat/completions',
-  usage:
-    'pacer serve model --model DIR [--port 8000] [--host 127.0.0.1] [--token T] [--reload-root DIR] [--dtype float32] [--threads N]',
+  usage: 'pacer serve model --model DIR [--port 8000] [--host 127.0.0.1] [--token T] [--reload-root DIR] [options]',
   description: `POST /v1/completions ({"prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n",
 "stop", "seed", "logprobs": k, "echo", "logit_bias", "stream"}) and POST /v1/chat/completions
 ({"messages", …, "logprobs": true, "top_logprobs": k}) answer in OpenAI's format with per-token
@@ -153,7 +152,8 @@ OpenRLHF's remote-RM client sends no token: on a loopback --host, --no-token ser
       throw new UsageError(`--no-token is allowed only on a loopback --host (127.0.0.1, ::1), not ${host}`);
     if (!token && !noToken)
       throw new UsageError(
-        'serve rewards needs --token T (or PACER_TOKEN): requests carry "Authorization: Bearer T" (or --no-token on 127.0.0.1)',
+        'serve rewards needs --token T (or PACER_TOKEN): requests carry "Authorization: Bearer T" ' +
+          '(or --no-token on 127.0.0.1)',
       );
     const onError = oneOf(v['on-error'], 'on-error', ['skip', 'zero'] as const, 'skip');
     const aggregation = oneOf(
@@ -175,7 +175,8 @@ OpenRLHF's remote-RM client sends no token: on a loopback --host, --no-token ser
     }
     if (noToken)
       console.error(
-        `pacer: WARNING: the reward server on ${host} accepts requests WITHOUT A TOKEN (--no-token): any program on this machine can use it`,
+        `pacer: WARNING: the reward server on ${host} accepts requests WITHOUT A TOKEN (--no-token): ` +
+          'any program on this machine can use it',
       );
     const server = createRewardServer({
       rewards,
