@@ -138,8 +138,8 @@ async function withRandomModel(patch, opts, fn) {
 }
 
 /** Greedy log-probs of a fixed prompt, as the server gives them. */
-async function greedyLogprobs(base, token) {
-  const c = new OpenAICompatClient(base, { model: 'tiny-qwen2', apiKey: token });
+async function greedyLogprobs(base, token, model = 'tiny-qwen2') {
+  const c = new OpenAICompatClient(base, { model, apiKey: token });
   const [[g]] = await c.complete(['The river'], { maxTokens: 6, temperature: 0 });
   return g.logprobs;
 }
@@ -444,4 +444,53 @@ test('item 6: unseeded samples differ; top_logprobs, echo and logit_bias as Open
       (err) => err.status === 400 && err.param === 'top_p',
     );
   });
+});
+
+test('reload reads GPT-2 checkpoints (Conv1D weights stored transposed) and sharded ones (index + shards)', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'pacer-reload-'));
+  try {
+    const other = fromPretrained(modelDir('gpt2'));
+    P.noGrad(() => {
+      for (const [n, p] of other.model.namedParameters()) if (/c_attn\.weight|wte/.test(n)) p.mul_(1.5);
+    });
+    savePretrained(other, join(out, 'gpt2'));
+    await withModelServer(
+      { token: 'w' },
+      async (base, _model, tok) => {
+        const r = await fetch(`${base}/update_weights_from_disk`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer w' },
+          body: JSON.stringify({ model_path: join(out, 'gpt2') }),
+        });
+        assert.equal(r.status, 200, await r.text());
+        const c = new OpenAICompatClient(base, { apiKey: 'w' });
+        const [[got]] = await c.complete(['The river'], { maxTokens: 5, temperature: 0 });
+        const ids = tok.encode('The river', { addSpecialTokens: true });
+        const want = generate(other.model, [ids], { maxNewTokens: 5 }, tok)[0];
+        want.logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - got.logprobs[i]) < 1e-5));
+      },
+      'gpt2',
+    );
+    other.model.dispose();
+    await withModelServer(
+      { token: 'w' },
+      async (base) => {
+        const before = await greedyLogprobs(base, 'w', 'tiny-llama-linear-sharded');
+        const r = await fetch(`${base}/update_weights_from_disk`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer w' },
+          body: JSON.stringify({ model_path: modelDir('llama-linear-sharded') }),
+        });
+        assert.equal(r.status, 200, await r.text());
+        assert.deepEqual(
+          await greedyLogprobs(base, 'w', 'tiny-llama-linear-sharded'),
+          before,
+          'the same weights again',
+        );
+      },
+      'llama-linear-sharded',
+    );
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
