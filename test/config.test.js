@@ -191,7 +191,9 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
   const d = mkdtempSync(join(tmpdir(), 'pacer-cfg-'));
   data(d);
   const served = fromPretrained(MODEL).model;
-  const srv = createModelServer({ model: served, tokenizer: Tokenizer.fromPretrained(MODEL), modelName: 'policy' });
+  const tokenizer = Tokenizer.fromPretrained(MODEL);
+  // weight reloads need a token or a reload root; the run writes its policy under the temp folder
+  const srv = createModelServer({ model: served, tokenizer, modelName: 'policy', reloadRoot: d });
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   const server = { url: `http://127.0.0.1:${srv.address().port}` };
   try {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import * as R from '../dist/rewards/index.js';
 import { createRewardServer, RemoteRewardClient } from '../dist/server/rewards.js';
+import { parseResponses, rawExchange, startCli } from './server-helpers.js';
 
 const input = (completions, columns = {}, completionIds) => ({
   prompts: completions.map(() => 'q'),
@@ -186,6 +187,52 @@ async function listen(server) {
   return `http://127.0.0.1:${server.address().port}`;
 }
 
+/**
+ * The request OpenRLHF's remote-RM client makes (openrlhf/utils/remote_rm_utils.py:
+ * requests.post(url, json=data, headers={"Content-Type": "application/json"})), byte for byte as
+ * python-requests 2.28 sends it (captured on a socket): no Authorization header; json.dumps spacing.
+ */
+function openrlhfRequest(port, data) {
+  const body = pyDumps(data);
+  return [
+    'POST /get_reward HTTP/1.1',
+    `Host: 127.0.0.1:${port}`,
+    'User-Agent: python-requests/2.28.1',
+    'Accept-Encoding: gzip, deflate',
+    'Accept: */*',
+    'Connection: keep-alive',
+    'Content-Type: application/json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    '',
+    body,
+  ].join('\r\n');
+}
+
+/** Python's json.dumps (", " and ": " separators, ensure_ascii). */
+function pyDumps(v) {
+  if (Array.isArray(v)) return `[${v.map(pyDumps).join(', ')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${pyDumps(k)}: ${pyDumps(x)}`)
+      .join(', ')}}`;
+  return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+async function openrlhfPost(port, data) {
+  const { data: raw } = await rawExchange(port, [openrlhfRequest(port, data)], {
+    until: (d) => parseResponses(d).length === 1,
+  });
+  const [r] = parseResponses(raw);
+  return { status: r.status, json: JSON.parse(r.body) };
+}
+
+const WITH_METAS = {
+  query: ['2+2= 4', '2+3= 6'],
+  prompts: ['2+2=', '2+3='],
+  labels: ['4', '5'],
+  metas: [{ id: 1 }, { id: 2 }],
+};
+
 test('reward server: OpenRLHF protocol, auth, validation, bounded concurrency', async () => {
   const slow = {
     name: 'slow',
@@ -263,5 +310,116 @@ test('remote reward client retries with backoff, then reports clearly', async ()
     await assert.rejects(new RemoteRewardClient(`${url}/get_reward`, { token: 'x' }).score(['1']), /answered 401/);
   } finally {
     server.close();
+  }
+});
+
+test("item 7: OpenRLHF's remote-RM request, which carries no token, is served on 127.0.0.1 with noToken", async () => {
+  assert.equal(
+    openrlhfRequest(1234, WITH_METAS).split('\r\n\r\n')[1],
+    // python3 -c 'import json; print(json.dumps({...}))'
+    '{"query": ["2+2= 4", "2+3= 6"], "prompts": ["2+2=", "2+3="], "labels": ["4", "5"], ' +
+      '"metas": [{"id": 1}, {"id": 2}]}',
+  );
+  const tokenServer = createRewardServer({ rewards: R.rewardsFromSpec('accuracy'), token: 'k', workers: 0 });
+  await listen(tokenServer);
+  try {
+    assert.equal((await openrlhfPost(tokenServer.address().port, WITH_METAS)).status, 401, 'why --no-token exists');
+  } finally {
+    tokenServer.close();
+  }
+  assert.throws(() => createRewardServer({ rewards: R.rewardsFromSpec('accuracy') }), /needs a token/);
+  const server = createRewardServer({ rewards: R.rewardsFromSpec('accuracy'), noToken: true });
+  const base = await listen(server);
+  try {
+    const port = server.address().port;
+    for (const data of [
+      WITH_METAS,
+      { query: WITH_METAS.query, prompts: WITH_METAS.prompts, labels: WITH_METAS.labels },
+    ]) {
+      const r = await openrlhfPost(port, data);
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json.rewards, [1, 0]);
+      assert.deepEqual(r.json.scores, [1, 0]);
+      assert.equal(r.json.extra_logs['rewards/accuracy/mean'], 0.5);
+    }
+    // without a token, web pages are refused
+    const page = await fetch(`${base}/get_reward`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', origin: 'http://evil.example' },
+      body: JSON.stringify(WITH_METAS),
+    });
+    assert.equal(page.status, 403);
+  } finally {
+    server.close();
+  }
+});
+
+test('item 7: pacer serve rewards --no-token: loopback hosts only, said loudly', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const refused = spawnSync(
+    process.execPath,
+    ['bin/pacer.js', 'serve', 'rewards', '--reward', 'accuracy', '--no-token', '--host', '0.0.0.0'],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /--no-token is allowed only on a loopback --host/);
+  const srv = await startCli(['serve', 'rewards', '--reward', 'accuracy', '--no-token', '--port', '0'], {
+    PACER_TOKEN: '',
+  });
+  try {
+    assert.match(await srv.waitStderr(/WARNING/), /WARNING: .* WITHOUT A TOKEN \(--no-token\)/);
+    const r = await openrlhfPost(Number(new URL(srv.info.listening).port), WITH_METAS);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json.rewards, [1, 0]);
+  } finally {
+    srv.stop();
+  }
+});
+
+test('item 9: non-number rewards from a remote server are counted in rewards/errors', async () => {
+  const fake = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ rewards: [1, '0.5', null], scores: [1, '0.5', null], extra_logs: {} }));
+    });
+  });
+  const base = await listen(fake);
+  try {
+    const logs = [];
+    const rep = await R.runRewards(
+      R.rewardsFromSpec(`remote:url=${base}/get_reward:retries=0`),
+      input(['a', 'b', 'c']),
+      {
+        log: (s) => logs.push(s),
+      },
+    );
+    assert.deepEqual(rep.perReward.remote, [1, null, null]);
+    assert.equal(rep.metrics['rewards/errors'], 2);
+    assert.equal(logs.length, 2, logs.join('\n'));
+    assert.ok(logs.every((l) => /reward 'remote' gave NaN for sample [12]/.test(l)));
+  } finally {
+    fake.close();
+  }
+});
+
+test('with a worker pool, rewards the workers cannot build (added to REWARDS at run time) run in this thread', async () => {
+  R.REWARDS.local_only = () => (inp) => inp.completions.map((c) => c.length);
+  const pool = new R.RewardWorkerPool({ size: 1 });
+  try {
+    const rep = await R.runRewards(
+      R.rewardsFromSpec('local_only,accuracy'),
+      input(['ab', '4'], { answer: ['4', '4'] }),
+      {
+        pool,
+      },
+    );
+    assert.deepEqual(rep.perReward.local_only, [2, 1]);
+    assert.deepEqual(rep.perReward.accuracy, [0, 1]);
+    assert.equal(await pool.has('accuracy'), true);
+    assert.equal(await pool.has('local_only'), false);
+  } finally {
+    await pool.close();
+    delete R.REWARDS.local_only;
   }
 });

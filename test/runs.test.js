@@ -116,7 +116,10 @@ test('one huge dataset line is an error naming file and line; long texts are cut
   const tok = Tokenizer.fromPretrained(MODEL);
   const seen = [];
   const spy = Object.assign(Object.create(Object.getPrototypeOf(tok)), tok, {
-    encode: (s, o) => (seen.push(s.length), tok.encode(s, o)),
+    encode: (s, o) => {
+      seen.push(s.length);
+      return tok.encode(s, o);
+    },
   });
   const ex = { where: 'x:1', format: 'language_modeling', text: 'ab '.repeat(1 << 20), extra: {} };
   const seq = tokenizeSFT(ex, spy, { maxLength: 64 });

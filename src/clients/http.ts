@@ -1,5 +1,6 @@
 // HTTP client plumbing for pacer's clients (rollout servers, reward servers): JSON POSTs with
-// timeouts, retries and exponential backoff, and errors that name the server.
+// timeouts, retries and exponential backoff, and errors that name the server and say whether it
+// did not answer or answered with errors (4xx at once, with its message; 5xx and 429 after retries).
 export interface RetryOptions {
   token?: string;
   timeoutMs?: number;
@@ -14,6 +15,7 @@ export interface RetryOptions {
 export async function postJsonWithRetry(url: string, body: unknown, o: RetryOptions, what: string): Promise<any> {
   const retries = o.retries ?? 3;
   let last: Error | null = null;
+  let answered = false;
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt) await new Promise((r) => setTimeout(r, (o.backoffMs ?? 200) * 2 ** (attempt - 1)));
     let res: Response;
@@ -31,7 +33,8 @@ export async function postJsonWithRetry(url: string, body: unknown, o: RetryOpti
       continue;
     }
     if (res.status >= 500 || res.status === 429) {
-      last = new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
+      answered = true;
+      last = new Error(`HTTP ${res.status}: ${text.slice(0, 300)}`);
       continue;
     }
     if (!res.ok) throw new Error(`pacer: ${what} ${url} answered ${res.status}: ${text.slice(0, 300)}`);
@@ -41,8 +44,11 @@ export async function postJsonWithRetry(url: string, body: unknown, o: RetryOpti
       throw new Error(`pacer: ${what} ${url} answered with invalid JSON: ${text.slice(0, 200)}`);
     }
   }
+  // a server that answers with errors is running: say what it answered, not that it may be down
+  if (answered)
+    throw new Error(`pacer: ${what} ${url} kept failing after ${retries + 1} attempts, last with ${last?.message}`);
   throw new Error(
-    `pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); is it running, and is ` +
-      `the URL right?`,
+    `pacer: ${what} ${url} did not answer after ${retries + 1} attempts (${last?.message}); ` +
+      'is it running, and is the URL right?',
   );
 }

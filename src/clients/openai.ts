@@ -33,7 +33,8 @@ export class OpenAICompatClient {
     } = {},
   ): Promise<Completion[][]> {
     const body = {
-      model: this.o.model ?? 'default',
+      // without a model name the server's own model is used (vLLM, pacer serve model)
+      ...(this.o.model ? { model: this.o.model } : {}),
       prompt: prompts,
       max_tokens: p.maxTokens ?? 64,
       temperature: p.temperature ?? 1,

@@ -1,8 +1,12 @@
 // Generation with a KV cache: batches with left padding; greedy, temperature, top-k, top-p and
-// min-p sampling (the HF logits-processor rules); EOS and stop strings; max_new_tokens; seeded.
-// Returns token ids, text and the log-probability of each sampled token under the model's
-// unprocessed distribution (log-softmax of the raw logits, as vLLM's raw_logprobs), which is what
-// RL objectives need as log pi_old.
+// min-p sampling (the HF logits-processor rules); OpenAI's logit_bias; EOS and stop strings;
+// max_new_tokens; seeded. Returns token ids, text and the log-probability of each sampled token
+// under the model's unprocessed distribution (log-softmax of the raw logits, as vLLM's
+// raw_logprobs), which is what RL objectives need as log pi_old, and on request the top-k of that
+// distribution at each step. A Decoder advances one token at a time: generate() drives it in one
+// synchronous loop, generateAsync() yields to the event loop between tokens (servers stay
+// responsive) and reports each step (streaming).
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Tensor, Generator, F, noGrad, scope, tensor, ones, keep, cat } from '../engine/index.js';
 import { KVCache } from './attention.js';
 import type { CausalLM } from './types.js';
@@ -16,6 +20,10 @@ export interface GenerateOptions {
   topK?: number;
   topP?: number;
   minP?: number;
+  /** Added to the logits of these token ids before choosing (OpenAI's logit_bias); log-probs stay raw. */
+  logitBias?: Record<number, number>;
+  /** Also report the k most likely tokens and their raw log-probs at each step. */
+  topLogprobs?: number;
   eosTokenId?: number | number[] | null;
   padTokenId?: number;
   /** Stop when the decoded completion contains one of these (needs a tokenizer); text is cut before it. */
@@ -26,13 +34,26 @@ export interface GenerateOptions {
   useCache?: boolean;
 }
 
+export type FinishReason = 'eos' | 'stop' | 'length';
+
 export interface GenerationResult {
   /** Generated token ids (the EOS token included when it ended the sequence). */
   tokens: number[];
   /** Raw-model log-probabilities of each generated token. */
   logprobs: number[];
+  /** With topLogprobs k: per generated token, the k most likely [token id, raw log-prob], best first. */
+  topLogprobs?: Array<Array<[number, number]>>;
   text?: string;
-  finishReason: 'eos' | 'stop' | 'length';
+  finishReason: FinishReason;
+}
+
+/** What one decoding step produced for one sequence. */
+export interface StepToken {
+  token: number;
+  logprob: number;
+  top?: Array<[number, number]>;
+  /** Set when this token ended the sequence (EOS, a stop string, or the last allowed token). */
+  finishReason?: FinishReason;
 }
 
 /** Apply temperature, top-k, top-p and min-p to logits [B, V] (float32); -inf marks removed tokens. */
@@ -79,43 +100,67 @@ function eosSet(model: CausalLM, tok: Tokenizer | undefined, o: GenerateOptions)
   return new Set(v === null || v === undefined ? [] : Array.isArray(v) ? v : [v]);
 }
 
-/** Generate continuations of token-id prompts (a batch, left-padded internally). */
-export function generate(
-  model: CausalLM,
-  prompts: number[][],
-  o: GenerateOptions = {},
-  tokenizer?: Tokenizer,
-): GenerationResult[] {
+/** Check generation arguments; returns whether to sample. */
+function checkArgs(prompts: number[][], o: GenerateOptions, tokenizer: Tokenizer | undefined, vocab: number): boolean {
   const maxNew = o.maxNewTokens ?? 32;
   if (!Number.isInteger(maxNew) || maxNew < 0)
     throw new RangeError(`pacer: max_new_tokens must be a non-negative integer, got ${maxNew}`);
-  if (prompts.length === 0) return [];
   prompts.forEach((p, i) => {
     if (p.length === 0) throw new Error(`pacer: prompt ${i} is empty (it needs at least one token, e.g. BOS)`);
   });
   if (o.stopStrings?.length && !tokenizer)
     throw new Error('pacer: stop strings need a tokenizer to decode the completions');
-  const sample =
+  if (o.topLogprobs !== undefined && !(Number.isInteger(o.topLogprobs) && o.topLogprobs >= 0 && o.topLogprobs <= vocab))
+    throw new RangeError(`pacer: topLogprobs must be an integer in [0, ${vocab}], got ${o.topLogprobs}`);
+  for (const [k, b] of Object.entries(o.logitBias ?? {}))
+    if (!(Number(k) >= 0 && Number(k) < vocab && Number.isInteger(Number(k)) && Number.isFinite(b)))
+      throw new RangeError(`pacer: logit bias for token '${k}' needs a token id in [0, ${vocab}) and a finite bias`);
+  return (
     o.doSample ??
     ((o.temperature ?? 1) > 0 &&
-      (o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined || o.minP !== undefined));
-  const gen = o.generator ?? new Generator(o.seed ?? 0);
-  const eos = eosSet(model, tokenizer, o);
-  const pad = o.padTokenId ?? model.config.pad_token_id ?? [...eos][0] ?? 0;
-  const B = prompts.length;
-  const L = Math.max(...prompts.map((p) => p.length));
-  const results: GenerationResult[] = prompts.map(() => ({
-    tokens: [],
-    logprobs: [],
-    finishReason: 'length' as const,
-  }));
-  const done = new Array<boolean>(B).fill(false);
-  const useCache = o.useCache ?? true;
-  const wasTraining = model.training;
-  model.eval();
-  noGrad(() => {
-    const cache = useCache ? new KVCache(model.numLayers) : undefined;
-    const padded = prompts.some((p) => p.length !== L);
+      (o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined || o.minP !== undefined))
+  );
+}
+
+/**
+ * One batched decoding run, advanced a token at a time with step(). The batch is left-padded;
+ * with a KV cache only the newest tokens are fed, and the attention mask is kept only when the
+ * prompts were padded. Call finish() for the results (texts decoded), or dispose() to abandon it.
+ */
+export class Decoder {
+  readonly results: GenerationResult[];
+  private readonly done: boolean[];
+  private readonly sample: boolean;
+  private readonly gen: Generator;
+  private readonly eos: Set<number>;
+  private readonly pad: number;
+  private readonly maxNew: number;
+  private readonly cache?: KVCache;
+  private readonly bias: Tensor | null = null;
+  private readonly wasTraining: boolean;
+  private ids: Tensor | null;
+  private mask: Tensor | null;
+  private pending: number[] | null = null;
+  private steps = 0;
+
+  constructor(
+    private readonly model: CausalLM,
+    prompts: number[][],
+    private readonly o: GenerateOptions = {},
+    private readonly tokenizer?: Tokenizer,
+  ) {
+    this.sample = checkArgs(prompts, o, tokenizer, model.vocabSize);
+    this.maxNew = o.maxNewTokens ?? 32;
+    this.gen = o.generator ?? new Generator(o.seed ?? 0);
+    this.eos = eosSet(model, tokenizer, o);
+    this.pad = o.padTokenId ?? model.config.pad_token_id ?? [...this.eos][0] ?? 0;
+    const B = prompts.length;
+    this.results = prompts.map(() => ({ tokens: [], logprobs: [], finishReason: 'length' as const }));
+    if (o.topLogprobs) for (const r of this.results) r.topLogprobs = [];
+    this.done = new Array<boolean>(B).fill(false);
+    this.wasTraining = model.training;
+    model.eval();
+    const L = B ? Math.max(...prompts.map((p) => p.length)) : 0;
     const flat = new BigInt64Array(B * L);
     const m = new BigInt64Array(B * L);
     prompts.forEach((p, b) =>
@@ -124,68 +169,160 @@ export function generate(
         m[b * L + L - p.length + i] = 1n;
       }),
     );
-    // With a cache only the newest tokens are fed; the full ids are kept only without one. The
-    // attention mask is needed only when prompts were left-padded.
-    let ids = keep(tensor(flat, { shape: [B, L] }));
-    let mask: Tensor | null = padded ? keep(tensor(m, { shape: [B, L] })) : null;
-    try {
-      for (let s = 0; s < maxNew && done.some((d) => !d); s++) {
-        const next: number[] = scope(() => {
-          const logits = model
-            .forward({ ids, attentionMask: mask ?? undefined, cache })
-            .select(1, -1)
-            .to('float32');
-          const logp = logits.logSoftmax(-1);
-          let chosen: Tensor;
-          if (!sample) chosen = logits.argmax(-1);
-          else chosen = F.multinomial(processLogits(logits, o).softmax(-1), 1, false, gen).squeeze(-1);
-          const lp = logp.gather(1, chosen.unsqueeze(1)).squeeze(1).toArray();
-          const c = chosen.toArray();
-          for (let b = 0; b < B; b++) {
-            if (done[b]) continue;
-            results[b].tokens.push(c[b]);
-            results[b].logprobs.push(lp[b]);
-            if (eos.has(c[b])) {
-              done[b] = true;
-              results[b].finishReason = 'eos';
-            } else if (o.stopStrings?.length) {
-              const text = tokenizer!.decode(results[b].tokens, { skipSpecialTokens: true });
-              if (o.stopStrings.some((ss) => text.includes(ss))) {
-                done[b] = true;
-                results[b].finishReason = 'stop';
-              }
-            }
-          }
-          return c.map((t, b) => (done[b] && results[b].tokens.length <= s ? pad : t));
-        });
-        if (s === maxNew - 1 || done.every((d) => d)) break;
-        const nextT = tensor(next, { dtype: 'int64' }).view(B, 1);
-        const newIds = keep(cache ? nextT : cat([ids, nextT], 1));
-        if (newIds !== nextT) nextT.dispose();
-        ids.dispose();
-        ids = newIds;
-        if (mask) {
-          const newMask = keep(cat([mask, ones([B, 1], { dtype: 'int64' })], 1));
-          mask.dispose();
-          mask = newMask;
-        }
-      }
-    } finally {
-      cache?.dispose();
-      ids.dispose();
-      mask?.dispose();
-    }
-  });
-  if (wasTraining) model.train();
-  if (tokenizer) {
-    for (const r of results) {
-      let text = tokenizer.decode(r.tokens, { skipSpecialTokens: true });
-      if (r.finishReason === 'stop') {
-        const cut = Math.min(...o.stopStrings!.map((s) => text.indexOf(s)).filter((i) => i >= 0));
-        text = text.slice(0, cut);
-      }
-      r.text = text;
+    this.ids = keep(tensor(flat, { shape: [B, L] }));
+    this.mask = prompts.some((p) => p.length !== L) ? keep(tensor(m, { shape: [B, L] })) : null;
+    this.cache = (o.useCache ?? true) ? new KVCache(model.numLayers) : undefined;
+    if (o.logitBias && Object.keys(o.logitBias).length) {
+      const bias = new Float32Array(model.vocabSize);
+      for (const [k, b] of Object.entries(o.logitBias)) bias[Number(k)] = b;
+      this.bias = keep(tensor(bias));
     }
   }
-  return results;
+
+  /** True when every sequence has ended or max_new_tokens were generated. */
+  get finished(): boolean {
+    return this.steps >= this.maxNew || this.done.every((d) => d) || this.results.length === 0;
+  }
+
+  /** One forward pass: a token for every unfinished sequence (null for those already done). */
+  step(): Array<StepToken | null> {
+    if (this.finished) throw new Error('pacer: Decoder.step() after the generation finished');
+    return noGrad(() => {
+      if (this.pending) scope(() => this.feed(this.pending!));
+      const { chosen, lp, top } = scope(() => this.choose());
+      const out = this.record(chosen, lp, top);
+      this.steps++;
+      this.pending = this.finished ? null : chosen.map((t, b) => (this.done[b] && !out[b] ? this.pad : t));
+      if (this.finished)
+        for (let b = 0; b < out.length; b++) if (out[b] && !out[b]!.finishReason) out[b]!.finishReason = 'length';
+      return out;
+    });
+  }
+
+  /** Append the previous step's tokens to the fed ids (and the mask). */
+  private feed(next: number[]): void {
+    const B = next.length;
+    const nextT = tensor(next, { dtype: 'int64' }).view(B, 1);
+    const newIds = keep(this.cache ? nextT : cat([this.ids!, nextT], 1));
+    if (newIds !== nextT) nextT.dispose();
+    this.ids!.dispose();
+    this.ids = newIds;
+    if (this.mask) {
+      const newMask = keep(cat([this.mask, ones([B, 1], { dtype: 'int64' })], 1));
+      this.mask.dispose();
+      this.mask = newMask;
+    }
+  }
+
+  private choose(): { chosen: number[]; lp: number[]; top: Array<Array<[number, number]>> | null } {
+    const logits = this.model
+      .forward({ ids: this.ids!, attentionMask: this.mask ?? undefined, cache: this.cache })
+      .select(1, -1)
+      .to('float32');
+    const logp = logits.logSoftmax(-1);
+    const biased = this.bias ? logits.add(this.bias) : logits;
+    const chosenT = this.sample
+      ? F.multinomial(processLogits(biased, this.o).softmax(-1), 1, false, this.gen).squeeze(-1)
+      : biased.argmax(-1);
+    const lp = logp.gather(1, chosenT.unsqueeze(1)).squeeze(1).toArray();
+    let top: Array<Array<[number, number]>> | null = null;
+    const k = this.o.topLogprobs ?? 0;
+    if (k > 0) {
+      const [v, i] = logp.topk(k, -1);
+      const va = v.toArray(),
+        ia = i.toArray();
+      top = Array.from({ length: logits.shape[0] }, (_, b) =>
+        Array.from({ length: k }, (_, j): [number, number] => [ia[b * k + j], va[b * k + j]]),
+      );
+    }
+    return { chosen: chosenT.toArray(), lp, top };
+  }
+
+  private record(c: number[], lp: number[], top: Array<Array<[number, number]>> | null): Array<StepToken | null> {
+    return c.map((t, b) => {
+      if (this.done[b]) return null;
+      const r = this.results[b];
+      const st: StepToken = { token: t, logprob: lp[b], ...(top ? { top: top[b] } : {}) };
+      r.tokens.push(t);
+      r.logprobs.push(lp[b]);
+      if (top) r.topLogprobs!.push(top[b]);
+      if (this.eos.has(t)) st.finishReason = 'eos';
+      else if (this.o.stopStrings?.length) {
+        const text = this.tokenizer!.decode(r.tokens, { skipSpecialTokens: true });
+        if (this.o.stopStrings.some((ss) => text.includes(ss))) st.finishReason = 'stop';
+      }
+      if (st.finishReason) {
+        this.done[b] = true;
+        r.finishReason = st.finishReason;
+      }
+      return st;
+    });
+  }
+
+  /** Free the cache and ids, restore the model's training mode, decode the texts; returns the results. */
+  finish(): GenerationResult[] {
+    this.dispose();
+    if (this.tokenizer)
+      for (const r of this.results) {
+        let text = r.tokens.length ? this.tokenizer.decode(r.tokens, { skipSpecialTokens: true }) : '';
+        if (r.finishReason === 'stop') {
+          const cut = Math.min(...this.o.stopStrings!.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+          text = text.slice(0, cut);
+        }
+        r.text = text;
+      }
+    return this.results;
+  }
+
+  /** Free the tensors this run holds and restore the model's training mode (idempotent). */
+  dispose(): void {
+    this.cache?.dispose();
+    this.ids?.dispose();
+    this.mask?.dispose();
+    this.bias?.dispose();
+    this.ids = this.mask = null;
+    if (this.wasTraining) this.model.train();
+  }
+}
+
+/** Generate continuations of token-id prompts (a batch, left-padded internally). */
+export function generate(
+  model: CausalLM,
+  prompts: number[][],
+  o: GenerateOptions = {},
+  tokenizer?: Tokenizer,
+): GenerationResult[] {
+  const d = new Decoder(model, prompts, o, tokenizer);
+  try {
+    while (!d.finished) d.step();
+    return d.finish();
+  } finally {
+    d.dispose();
+  }
+}
+
+/**
+ * generate() that yields to the event loop after every token, so a server keeps answering while it
+ * generates. onStep sees each step's tokens (streaming); an aborted signal stops the run (throws).
+ */
+export async function generateAsync(
+  model: CausalLM,
+  prompts: number[][],
+  o: GenerateOptions = {},
+  tokenizer?: Tokenizer,
+  hooks: { onStep?: (tokens: Array<StepToken | null>) => void; signal?: AbortSignal } = {},
+): Promise<GenerationResult[]> {
+  hooks.signal?.throwIfAborted();
+  const d = new Decoder(model, prompts, o, tokenizer);
+  try {
+    while (!d.finished) {
+      const tokens = d.step();
+      hooks.onStep?.(tokens);
+      await nextTurn();
+      hooks.signal?.throwIfAborted();
+    }
+    return d.finish();
+  } finally {
+    d.dispose();
+  }
 }

@@ -1,14 +1,24 @@
 // Verifiable answer rewards: accuracy with answer normalisation (numbers, thousands separators,
 // fractions a/b and \frac{a}{b}, percentages, \boxed{...}, <answer>...</answer>), exact match, and
 // multiple-choice letters. 1 for a match, 0 otherwise, null when the sample has no reference.
+// Extraction and normalisation take time linear in the text (no backtracking-prone patterns), and
+// answers over MAX_ANSWER_CHARS never match; numbers too long for a double compare digit by digit,
+// so two different 400-digit numbers are not both "Infinity".
 import { column, completionText, type RewardFunction } from './types.js';
 
 /** The final answer in a completion: the last \boxed{...}, else <answer>...</answer>, else the last number. */
 export function extractAnswer(text: string): string | null {
   const boxed = lastBoxed(text);
   if (boxed !== null) return boxed;
-  const tag = /<answer>([\s\S]*?)<\/answer>/i.exec(text);
-  if (tag) return tag[1].trim();
+  // the first <answer> and the first </answer> after it, found by two linear scans (a lazy
+  // /<answer>([\s\S]*?)<\/answer>/ rescans the rest of the text from every unclosed <answer>)
+  const open = text.search(/<answer>/i);
+  if (open >= 0) {
+    const close = /<\/answer>/gi;
+    close.lastIndex = open + 8;
+    const m = close.exec(text);
+    if (m) return text.slice(open + 8, m.index).trim();
+  }
   const nums = text.match(/-?\d[\d,]*(?:\.\d+)?(?:\s*\/\s*\d+)?%?/g);
   return nums ? nums[nums.length - 1] : null;
 }
@@ -27,37 +37,90 @@ function lastBoxed(text: string): string | null {
   return null;
 }
 
-/** A canonical string for an answer: numbers as reduced values, text lower-cased without spaces. */
-export function normalizeAnswer(a: string): string {
-  let s = a
-    .trim()
-    .replace(/^\$+|\$+$/g, '')
+/** Answers longer than this never match (normalising them would cost time and mean nothing). */
+export const MAX_ANSWER_CHARS = 1000;
+
+interface Decimal {
+  neg: boolean;
+  int: string;
+  frac: string;
+}
+
+/** "[(]-1,234.5[)]" → its parts, or null; one left-to-right scan (no backtracking). */
+function parseDecimal(s: string): Decimal | null {
+  let i = 0;
+  if (s[i] === '(') i++;
+  const neg = s[i] === '-';
+  if (neg) i++;
+  let int = '',
+    frac = '';
+  for (; i < s.length && ((s[i] >= '0' && s[i] <= '9') || s[i] === ','); i++) if (s[i] !== ',') int += s[i];
+  if (s[i] === '.') {
+    for (i++; i < s.length && s[i] >= '0' && s[i] <= '9'; i++) frac += s[i];
+    if (!frac) return null;
+  }
+  if (s[i] === ')') i++; // parentheses are optional on either side, as \frac{a}{b} → (a)/(b) leaves them
+  if (i !== s.length || (!int && !frac)) return null;
+  return { neg, int, frac };
+}
+
+/** A reduced decimal: a rounded value when it fits a double exactly enough, else its exact digits. */
+function canonicalDecimal(d: Decimal, scale = 1): string {
+  const int = d.int.replace(/^0+/, ''),
+    frac = d.frac.replace(/0+$/, '');
+  if (int.length + frac.length <= 15)
+    return canonicalNumber(((d.neg ? -1 : 1) * Number(`${int || '0'}.${frac || '0'}`)) / scale) ?? '';
+  if (scale !== 1) return `${d.neg ? '-' : ''}${int || '0'}${frac ? `.${frac}` : ''}%`;
+  return `${d.neg && (int || frac) ? '-' : ''}${int || '0'}${frac ? `.${frac}` : ''}`;
+}
+
+function canonicalNumber(x: number): string | null {
+  const r = Math.round(x * 1e9) / 1e9;
+  return Number.isFinite(r) ? String(r) : null;
+}
+
+/**
+ * A canonical string for an answer: numbers as reduced values, text lower-cased without spaces;
+ * null for answers over MAX_ANSWER_CHARS. Linear in the answer's length.
+ */
+export function normalizeAnswer(a: string): string | null {
+  if (a.length > MAX_ANSWER_CHARS) return null;
+  let s = a.trim();
+  let b = 0,
+    e = s.length;
+  while (b < e && s[b] === '$') b++;
+  while (e > b && s[e - 1] === '$') e--;
+  s = s
+    .slice(b, e)
     .replace(/\\[,!;:]/g, '')
     .replace(/\\(?:text|mathrm)\{([^}]*)\}/g, '$1')
     .replace(/\\left|\\right/g, '');
   s = s.replace(/\\d?frac\{([^}]*)\}\{([^}]*)\}/g, '($1)/($2)');
   s = s.replace(/\s+/g, '').replace(/\.$/, '');
-  const pct = /^(-?[\d,]*\.?\d+)%$/.exec(s);
-  if (pct) s = String(Number(pct[1].replace(/,/g, '')) / 100);
-  const num = (x: string) => (/^\(?-?[\d,]*\.?\d+\)?$/.test(x) ? Number(x.replace(/[(),]/g, '')) : NaN);
-  const frac = /^(.+)\/(.+)$/.exec(s);
-  if (frac) {
-    const [p, q] = [num(frac[1]), num(frac[2])];
-    if (Number.isFinite(p) && Number.isFinite(q) && q !== 0) return canonicalNumber(p / q);
+  if (s.endsWith('%')) {
+    const d = parseDecimal(s.slice(0, -1));
+    if (d && !s.startsWith('(')) return canonicalDecimal(d, 100);
   }
-  const n = num(s);
-  if (Number.isFinite(n)) return canonicalNumber(n);
+  const slash = s.lastIndexOf('/');
+  if (slash > 0) {
+    const [p, q] = [parseDecimal(s.slice(0, slash)), parseDecimal(s.slice(slash + 1))];
+    const pv = p && Number(`${p.neg ? '-' : ''}${p.int || '0'}.${p.frac || '0'}`);
+    const qv = q && Number(`${q.neg ? '-' : ''}${q.int || '0'}.${q.frac || '0'}`);
+    if (pv !== null && qv !== null && Number.isFinite(pv) && Number.isFinite(qv) && qv !== 0) {
+      const c = canonicalNumber(pv / qv);
+      if (c !== null) return c;
+    }
+  }
+  const d = parseDecimal(s);
+  if (d) return canonicalDecimal(d);
   return s.toLowerCase();
-}
-
-function canonicalNumber(x: number): string {
-  return String(Math.round(x * 1e9) / 1e9);
 }
 
 export function answersMatch(pred: string | null, ref: unknown): boolean {
   if (pred === null || ref === null || ref === undefined) return false;
   const r = typeof ref === 'number' ? String(ref) : (extractAnswer(String(ref)) ?? String(ref));
-  return normalizeAnswer(pred) === normalizeAnswer(r);
+  const [p, q] = [normalizeAnswer(pred), normalizeAnswer(r)];
+  return p !== null && p === q;
 }
 
 /** accuracy: the extracted answer equals the reference ('answer' or 'solution' column). */
@@ -86,7 +149,7 @@ export function exactMatchReward(o: { column?: string; caseSensitive?: boolean }
 export function extractChoice(text: string): string | null {
   const m =
     /<answer>\s*\(?([A-Z])\)?/i.exec(text) ??
-    /answer\s*(?:is|:)?\s*\(?([A-Z])\)?(?![a-z])/i.exec(text) ??
+    /answer\s*(?:(?:is|:)\s*)?\(?([A-Z])\)?(?![a-z])/i.exec(text) ??
     /^\s*\(?([A-Z])\)?[.)]?\s*$/i.exec(text);
   return m ? m[1].toUpperCase() : null;
 }

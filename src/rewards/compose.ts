@@ -5,10 +5,16 @@
 //     log_tamed      Σ w_k sign(r_k)·log(1 + |r_k|)  (keeps one large reward from dominating)
 //   Gating (G-RA style): a reward counts only for samples whose gate reward is ≥ a threshold
 //     (e.g. format before accuracy); noise injection flips a {0,1} reward with probability p
-//     (robustness studies). Each reward is run with a timeout; one that throws, hangs or returns
-//     NaN is logged and handled as configured ('skip' → null, 'zero' → 0) — it never ends a run.
+//     (robustness studies). Each reward is run with a timeout; one that throws, hangs, overruns or
+//     returns NaN is logged and handled as configured ('skip' → null, 'zero' → 0) — it never ends a
+//     run. The count of such errors is the metric rewards/errors.
+//   Where a timeout can stop a reward: with a RewardWorkerPool, library rewards named by spec run in
+//     worker threads and a timeout terminates them. Reward functions passed as closures run in the
+//     caller's thread, where synchronous code cannot be interrupted: when one returns after its
+//     timeout it is logged as an overrun and its values are discarded like a timeout's.
 import { rng } from '../data/random.js';
 import type { NamedReward, RewardFunction, RewardInput, RewardOutput } from './types.js';
+import { IN_PROCESS_REWARDS, RewardTimeoutError, type RewardWorkerPool } from './worker.js';
 
 export type Aggregation = 'weighted_sum' | 'normalized' | 'log_tamed';
 export interface RunOptions {
@@ -16,13 +22,15 @@ export interface RunOptions {
   onError?: 'skip' | 'zero';
   aggregation?: Aggregation;
   log?: (msg: string) => void;
+  /** Run rewards that have a spec (rewardsFromSpec) in these workers, where timeouts stop them. */
+  pool?: RewardWorkerPool;
 }
 export interface RewardReport {
   /** Combined reward per sample (null when no reward applied). */
   rewards: Array<number | null>;
   /** Each reward's values per sample. */
   perReward: Record<string, RewardOutput>;
-  /** Per-reward means over applicable samples, named "rewards/<name>/mean" as TRL logs them. */
+  /** Per-reward means over applicable samples, named "rewards/<name>/mean" as TRL logs them, and rewards/errors. */
   metrics: Record<string, number>;
   errors: string[];
 }
@@ -35,6 +43,29 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       t = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(t));
+}
+
+/** Run one reward: in the pool when it can go there, else in this thread with overrun detection. */
+async function callReward(r: NamedReward, input: RewardInput, timeoutMs: number, pool?: RewardWorkerPool) {
+  if (pool && r.spec && !IN_PROCESS_REWARDS.has(r.name) && (await pool.has(r.name)))
+    return pool.run(r.spec, input, timeoutMs).catch((e: Error) => {
+      throw new Error(
+        `reward '${r.name}' ${e.message}${e instanceof RewardTimeoutError ? ' (its worker was stopped)' : ''}`,
+      );
+    });
+  const t0 = performance.now();
+  const out = await withTimeout(
+    Promise.resolve().then(() => r.fn(input)),
+    timeoutMs,
+    `reward '${r.name}'`,
+  );
+  const took = performance.now() - t0;
+  if (took > timeoutMs)
+    throw new Error(
+      `reward '${r.name}' overran its ${timeoutMs} ms timeout (took ${Math.round(took)} ms): it runs in this thread, ` +
+        'where a timeout cannot stop synchronous code (library rewards named by spec run in worker threads)',
+    );
+  return out;
 }
 
 export async function runRewards(
@@ -50,11 +81,7 @@ export async function runRewards(
     rewards.map(async (r) => {
       const fallback = () => new Array(n).fill(onError === 'zero' ? 0 : null);
       try {
-        const out = await withTimeout(
-          Promise.resolve().then(() => r.fn(input)),
-          o.timeoutMs ?? 10_000,
-          `reward '${r.name}'`,
-        );
+        const out = await callReward(r, input, o.timeoutMs ?? 10_000, o.pool);
         if (!Array.isArray(out) || out.length !== n)
           throw new Error(
             `reward '${r.name}' returned ${Array.isArray(out) ? out.length : typeof out} values for ${n} completions`,
@@ -62,7 +89,7 @@ export async function runRewards(
         perReward[r.name] = out.map((v, i) => {
           if (v === null || v === undefined) return null;
           if (typeof v !== 'number' || !Number.isFinite(v)) {
-            errors.push(`reward '${r.name}' gave ${v} for sample ${i}`);
+            errors.push(`reward '${r.name}' gave ${typeof v === 'number' ? v : JSON.stringify(v)} for sample ${i}`);
             return onError === 'zero' ? 0 : null;
           }
           return v;
@@ -78,7 +105,7 @@ export async function runRewards(
     rewards.map((r) => ({ values: perReward[r.name], weight: r.weight ?? 1 })),
     o.aggregation ?? 'weighted_sum',
   );
-  const metrics: Record<string, number> = {};
+  const metrics: Record<string, number> = { 'rewards/errors': errors.length };
   for (const r of rewards) {
     const v = perReward[r.name].filter((x): x is number => x !== null);
     if (v.length) metrics[`rewards/${r.name}/mean`] = v.reduce((a, b) => a + b, 0) / v.length;

@@ -25,6 +25,7 @@ export * from './partial.js';
 export * from './compose.js';
 export * from './remote.js';
 export * from './model.js';
+export * from './worker.js';
 
 /**
  * A reward by name: a factory from its options (parsed from "name:key=value:…") to the function.
@@ -150,6 +151,6 @@ export function rewardsFromSpec(spec: string, weights?: number[]): NamedReward[]
     throw new ConfigError(`pacer: ${weights.length} weights for ${parts.length} rewards`);
   return parts.map((p, i) => {
     const { name, options } = parseRewardSpec(p);
-    return { name, fn: REWARDS[name](rewardOptions(name, options), name), weight: weights?.[i] ?? 1 };
+    return { name, fn: REWARDS[name](rewardOptions(name, options), name), weight: weights?.[i] ?? 1, spec: p };
   });
 }

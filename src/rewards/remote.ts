@@ -50,6 +50,7 @@ export function remoteReward(o: {
       prompts,
       input.columns[o.labelColumn],
     );
-    return j.rewards.map((r: unknown) => (typeof r === 'number' ? r : null));
+    // a non-number from the server is an error, not "no reward": NaN makes runRewards count it in rewards/errors
+    return j.rewards.map((r: unknown) => (typeof r === 'number' ? r : Number.NaN));
   };
 }

@@ -19,6 +19,8 @@ export interface NamedReward {
   name: string;
   fn: RewardFunction;
   weight?: number;
+  /** The library spec it was built from ("overlong:max_length=512:cache=128"): lets a worker rebuild it. */
+  spec?: string;
 }
 
 /** A completion's text whether it is a string or a list of messages (the last one's content). */

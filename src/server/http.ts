@@ -1,12 +1,24 @@
-// HTTP plumbing for pacer's servers: JSON responses, bounded JSON bodies, constant-time bearer-token
-// checks. (The client side — POSTs with retries — is src/clients/http.ts.)
+// HTTP plumbing for pacer's servers: JSON responses, bounded JSON bodies (413 with Connection: close
+// after draining what the client already sent, so the answer is not lost to a reset), constant-time
+// bearer-token checks, browser guards (cross-origin requests and non-JSON content types refused)
+// and a bounded work queue (503 + Retry-After when full). (The client side — POSTs with retries —
+// is src/clients/http.ts.)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+
+export interface HttpErrorExtra {
+  /** OpenAI's error.param: the request parameter at fault. */
+  param?: string;
+  /** OpenAI's error.code (e.g. 'model_not_found'). */
+  code?: string;
+  headers?: Record<string, string>;
+}
 
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly extra: HttpErrorExtra = {},
   ) {
     super(message);
   }
@@ -18,28 +30,59 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
   const data = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers });
   res.end(data);
 }
 
-/** Parse a JSON object body of at most `limit` bytes (413 beyond, 400 when not a JSON object). */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > limit) throw new HttpError(413, `request body over ${limit} bytes`);
-    chunks.push(c as Buffer);
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (e) {
-    throw new HttpError(400, `the body is not valid JSON (${(e as Error).message})`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the body must be a JSON object');
-  return v as Record<string, unknown>;
+/**
+ * Parse a JSON object body of at most `limit` bytes: 400 when it is not a JSON object, 413 beyond
+ * the limit. On 413 the rest of the body is read and discarded (up to max(4·limit, 1 MiB), then the
+ * socket is cut) before the error is thrown, and the error asks for Connection: close — answering
+ * while the client is still sending, then closing, would reset the connection under the answer.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const drainCap = Math.max(4 * limit, 2 ** 20);
+    const declared = Number(req.headers['content-length']);
+    let size = 0;
+    let over = false;
+    const tooLarge = () => new HttpError(413, `request body over ${limit} bytes`, { headers: { connection: 'close' } });
+    // a body declared larger than the limit plus what would be drained is not read: answer, then cut
+    if (Number.isFinite(declared) && declared > limit + drainCap) return reject(tooLarge());
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (over) {
+        if (size > limit + drainCap) reject(tooLarge());
+        return;
+      }
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      if (over) return reject(tooLarge());
+      let v: unknown;
+      try {
+        v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        // the parser's message quotes the body; it is not repeated to the client
+        return reject(new HttpError(400, 'the body is not valid JSON'));
+      }
+      if (!v || typeof v !== 'object' || Array.isArray(v))
+        return reject(new HttpError(400, 'the body must be a JSON object'));
+      resolve(v as Record<string, unknown>);
+    });
+  });
 }
 
 /** Does the request carry "Authorization: Bearer <token>"? (constant-time comparison) */
@@ -49,4 +92,65 @@ export function hasBearer(req: IncomingMessage, token: string): boolean {
   const a = Buffer.from(m[1]),
     b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Refuse (403) what a web page in a browser may send to a local server: a request with an Origin
+ * other than the server's own host, or marked cross-site by Sec-Fetch-Site. Clients outside
+ * browsers (curl, requests, the openai SDK) send neither header.
+ */
+export function rejectCrossOrigin(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  const site = req.headers['sec-fetch-site'];
+  let same = origin === undefined;
+  if (origin !== undefined) {
+    try {
+      same = new URL(origin).host === req.headers.host;
+    } catch {
+      same = false;
+    }
+  }
+  if (!same || site === 'cross-site' || site === 'same-site')
+    throw new HttpError(403, 'cross-origin requests are refused (a web page may not call this endpoint)');
+}
+
+/** 415 unless the body is declared as application/json (browsers' simple requests cannot declare it). */
+export function requireJsonContentType(req: IncomingMessage): void {
+  const ct = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (ct !== 'application/json')
+    throw new HttpError(415, `the body must be sent as Content-Type: application/json, got '${ct || 'none'}'`);
+}
+
+/** Is the peer on this machine? */
+export function isLoopback(address: string | undefined): boolean {
+  return !!address && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+}
+
+/**
+ * At most maxActive jobs run at once and at most maxQueue wait; beyond that, run() throws 503 with
+ * Retry-After (the client should come back, as vLLM and OpenAI ask on overload).
+ */
+export class WorkQueue {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(
+    readonly maxActive: number,
+    readonly maxQueue: number,
+  ) {}
+  get pending(): number {
+    return this.waiting.length;
+  }
+  async run<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.active < this.maxActive) this.active++;
+    else if (this.waiting.length >= this.maxQueue)
+      throw new HttpError(503, 'the server is busy; retry later', { headers: { 'retry-after': '1' } });
+    else await new Promise<void>((r) => this.waiting.push(r)); // a finishing job hands its slot over
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
 }

@@ -1,16 +1,33 @@
 // A reward server speaking OpenRLHF's remote reward-model protocol:
 //   POST /get_reward  {"query": [prompt+response, …], "prompts": [prompt, …], "labels": [label, …]}
-//   -> {"rewards": [r, …], "scores": [r, …], "extra_logs": {"rewards/<name>/mean": m, …}}
-// with bearer-token auth (401), input validation (400), a body-size limit (413), bounded
-// concurrency (requests beyond the queue get 503 and a Retry-After), and GET /health. Plus a client
-// that retries with exponential backoff and then reports clearly.
+//   -> {"rewards": [r, …], "scores": [r, …], "extra_logs": {"rewards/<name>/mean": m, …, "rewards/errors": k}}
+// (extra list-valued keys such as OpenRLHF's "metas" reach the rewards as columns) with bearer-token
+// auth (401), input validation (400), a body-size limit (413, then the connection is closed),
+// bounded concurrency (requests beyond the queue get 503 and a Retry-After), and GET /health.
+// Library rewards run in worker threads, where the per-reward timeout stops them.
+//
+// OpenRLHF's own client sends no Authorization header, so a server bound to the loopback interface
+// may run without a token (noToken); it then refuses requests from other hosts and from web pages
+// (cross-origin), since any local process — or page — could otherwise reach it.
 import { createServer, type Server } from 'node:http';
-import { HttpError, sendJson as send, readJsonBody, hasBearer } from './http.js';
-import { runRewards, type Aggregation, type NamedReward } from '../rewards/index.js';
+import { availableParallelism } from 'node:os';
+import {
+  HttpError,
+  WorkQueue,
+  sendJson as send,
+  readJsonBody,
+  hasBearer,
+  isLoopback,
+  rejectCrossOrigin,
+} from './http.js';
+import { RewardWorkerPool, runRewards, type Aggregation, type NamedReward } from '../rewards/index.js';
 
 export interface RewardServerOptions {
   rewards: NamedReward[];
-  token: string;
+  /** Bearer token every request must carry. */
+  token?: string;
+  /** Serve without a token: only requests from this machine, and none from web pages. */
+  noToken?: boolean;
   maxConcurrency?: number;
   maxQueue?: number;
   maxBodyBytes?: number;
@@ -18,6 +35,10 @@ export interface RewardServerOptions {
   onError?: 'skip' | 'zero';
   aggregation?: Aggregation;
   log?: (s: string) => void;
+  /** Worker threads for library rewards (0: run them in this thread). Default min(4, cores). */
+  workers?: number;
+  /** Modules that add rewards to REWARDS, imported by each worker (so such rewards run there). */
+  rewardModules?: string[];
 }
 
 /** Validate an OpenRLHF request body; returns completions and columns. */
@@ -53,56 +74,46 @@ export function parseRewardRequest(body: unknown): {
 }
 
 export function createRewardServer(o: RewardServerOptions): Server {
-  if (!o.token) throw new Error('pacer: the reward server needs a token (--token or PACER_TOKEN)');
-  const maxC = o.maxConcurrency ?? 4,
-    maxQ = o.maxQueue ?? 64;
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  const acquire = async () => {
-    if (active < maxC) {
-      active++;
-      return;
-    }
-    if (waiting.length >= maxQ) throw new HttpError(503, 'the server is busy; retry later');
-    await new Promise<void>((r) => waiting.push(r));
-    active++;
-  };
-  const release = () => {
-    active--;
-    waiting.shift()?.();
-  };
-  return createServer(async (req, res) => {
+  if (!o.token && !o.noToken)
+    throw new Error(
+      'pacer: the reward server needs a token (--token or PACER_TOKEN), or noToken on a loopback address',
+    );
+  const queue = new WorkQueue(o.maxConcurrency ?? 4, o.maxQueue ?? 64);
+  const nWorkers = o.workers ?? Math.min(4, availableParallelism());
+  const pool = nWorkers > 0 ? new RewardWorkerPool({ size: nWorkers, modules: o.rewardModules }) : undefined;
+  const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://x');
+      if (!o.token) {
+        if (!isLoopback(req.socket.remoteAddress))
+          throw new HttpError(403, 'this server runs without a token and answers only this machine');
+        rejectCrossOrigin(req);
+      }
       if (req.method === 'GET' && url.pathname === '/health')
         return send(res, 200, { status: 'ok', rewards: o.rewards.map((r) => r.name) });
       if (url.pathname !== '/get_reward') throw new HttpError(404, `no route ${url.pathname} (POST /get_reward)`);
       if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-      if (!hasBearer(req, o.token))
-        return send(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer' });
+      if (o.token && !hasBearer(req, o.token))
+        throw new HttpError(401, 'missing or wrong bearer token', { headers: { 'www-authenticate': 'Bearer' } });
       const parsed = parseRewardRequest(await readJsonBody(req, o.maxBodyBytes ?? 16 * 2 ** 20));
-      await acquire();
-      try {
-        const rep = await runRewards(o.rewards, parsed, {
+      const rep = await queue.run(() =>
+        runRewards(o.rewards, parsed, {
           timeoutMs: o.timeoutMs,
           onError: o.onError,
           aggregation: o.aggregation,
           log: o.log,
-        });
-        const rewards = rep.rewards.map((r) => r ?? 0);
-        send(res, 200, {
-          rewards,
-          scores: rewards,
-          extra_logs: { ...rep.metrics, 'rewards/errors': rep.errors.length },
-        });
-      } finally {
-        release();
-      }
+          pool,
+        }),
+      );
+      const rewards = rep.rewards.map((r) => r ?? 0);
+      send(res, 200, { rewards, scores: rewards, extra_logs: rep.metrics });
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 500;
-      send(res, status, { error: (e as Error).message }, status === 503 ? { 'retry-after': '1' } : {});
+      send(res, status, { error: (e as Error).message }, e instanceof HttpError ? (e.extra.headers ?? {}) : {});
     }
   });
+  server.on('close', () => void pool?.close());
+  return server;
 }
 
 // The client lives with the rewards (src/rewards/remote.ts), which use it as the 'remote' reward.

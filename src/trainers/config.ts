@@ -236,7 +236,7 @@ const ONLINE = {
   ),
   rollout_server_url: k.strOrNull(null, 'an OpenAI-compatible server that samples the rollouts'),
   rollout_server_model: when(
-    k.str('default', 'model name sent to the rollout server'),
+    k.strOrNull(null, "model name sent to the rollout server (default: the server's own model)"),
     (c) => !!c.rollout_server_url,
     'rollout_server_url',
   ),

@@ -161,7 +161,7 @@ class OnlineRun implements TrainerRun {
     this.remote = cfg.rollout_server_url
       ? new OpenAICompatClient(cfg.rollout_server_url, {
           apiKey: process.env[cfg.rollout_server_token_env],
-          model: cfg.rollout_server_model,
+          model: cfg.rollout_server_model ?? undefined,
           timeoutMs: cfg.rollout_server_timeout * 1000,
           retries: 3,
         })

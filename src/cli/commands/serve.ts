@@ -1,5 +1,9 @@
 // `pacer serve model` (OpenAI-compatible) and `pacer serve rewards` (OpenRLHF's /get_reward).
 import type { Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setThreads } from '../../engine/index.js';
 import { fromPretrained } from '../../models/pretrained.js';
 import { Tokenizer } from '../../tokenizers/index.js';
@@ -23,27 +27,68 @@ async function listenUntilSignal(server: Server, port: number, host: string, inf
 export const serveModel = defineCommand({
   name: 'serve model',
   summary: 'serve a local HF model as OpenAI-compatible /v1/completions and /v1/chat/completions',
-  usage: 'pacer serve model --model DIR [--port 8000] [--host 127.0.0.1] [--token T] [--dtype float32] [--threads N]',
+  usage: 'pacer serve model --model DIR [--port 8000] [--host 127.0.0.1] [--token T] [--reload-root DIR] [options]',
   description: `POST /v1/completions ({"prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n",
-"stop", "seed", "logprobs": 1}) and POST /v1/chat/completions ({"messages", …, "logprobs": true})
-answer in OpenAI's format with per-token log-probs; GET /v1/models lists the model. temperature 0
-is greedy. With --token (or PACER_TOKEN) every request needs "Authorization: Bearer T".`,
+"stop", "seed", "logprobs": k, "echo", "logit_bias", "stream"}) and POST /v1/chat/completions
+({"messages", …, "logprobs": true, "top_logprobs": k}) answer in OpenAI's format with per-token
+log-probs, as JSON or, with "stream": true, as Server-Sent Events (stream_options.include_usage
+adds a usage chunk). temperature 0 is greedy; a request without "seed" gets a random one.
+Prompt + max_tokens must fit the model's context (400 otherwise, as vLLM); tools,
+response_format and other unimplemented parameters are refused by name. GET /v1/models lists
+the model. One request generates at a time; --max-queue more wait (then 503 + Retry-After).
+
+With --token (or PACER_TOKEN) every request needs "Authorization: Bearer T". POST
+/update_weights_from_disk {"model_path": DIR} (SGLang's API) loads new weights of the same
+architecture, all or nothing; it needs the token, or --reload-root DIR on a server without one,
+and with --reload-root only folders inside DIR load.`,
   options: {
     model: { type: 'string', arg: 'DIR', help: 'a local Hugging Face folder' },
     port: { type: 'string', arg: 'P', help: 'port (0 picks a free one)', default: '8000' },
     host: { type: 'string', arg: 'H', help: 'address to bind', default: '127.0.0.1' },
     token: { type: 'string', arg: 'T', help: 'bearer token required on every request (or PACER_TOKEN)' },
+    'reload-root': { type: 'string', arg: 'DIR', help: 'weight reloads load only folders under DIR' },
+    'served-model-name': {
+      type: 'string',
+      arg: 'N,…',
+      help: 'names the model answers to (the first is reported)',
+      default: "the folder's name",
+    },
+    'max-num-seqs': { type: 'string', arg: 'N', help: 'prompts × n one request may ask for', default: '256' },
+    'max-batch-tokens': {
+      type: 'string',
+      arg: 'N',
+      help: 'Σ n × (prompt + max_tokens) one request may ask for',
+      default: '262144',
+    },
+    'max-queue': { type: 'string', arg: 'N', help: 'requests waiting behind the running one', default: '32' },
     dtype: { type: 'string', arg: 'D', help: 'float32, bfloat16 or float16', default: 'float32' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
   },
   async run(v) {
     const dir = str(v.model);
     if (!dir) throw new UsageError('serve model needs --model DIR');
+    const reloadRoot = str(v['reload-root']);
+    if (reloadRoot && !existsSync(reloadRoot)) throw new UsageError(`--reload-root ${reloadRoot} does not exist`);
     setThreads(threadsOpt(v.threads));
     const tokenizer = Tokenizer.fromPretrained(dir);
     const { model } = fromPretrained(dir, { dtype: dtypeOpt(v.dtype) });
-    const modelName = dir.replace(/\/$/, '').split('/').pop() ?? 'pacer';
-    const server = createModelServer({ model, tokenizer, modelName, token: str(v.token) ?? process.env.PACER_TOKEN });
+    const names = (str(v['served-model-name']) ?? dir.replace(/\/$/, '').split('/').pop() ?? 'pacer')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (!names.length) throw new UsageError('--served-model-name needs at least one name');
+    const server = createModelServer({
+      model,
+      tokenizer,
+      modelName: names[0],
+      aliases: names.slice(1),
+      token: str(v.token) ?? process.env.PACER_TOKEN,
+      reloadRoot,
+      maxNumSeqs: int(v['max-num-seqs'], 'max-num-seqs', 256),
+      maxBatchTokens: int(v['max-batch-tokens'], 'max-batch-tokens', 2 ** 18),
+      maxQueue: int(v['max-queue'], 'max-queue', 32, 0),
+      log: (s) => console.error(s),
+    });
     const host = str(v.host) ?? '127.0.0.1';
     await listenUntilSignal(server, int(v.port, 'port', 8000, 0), host, (port) => ({
       serving: dir,
@@ -55,32 +100,61 @@ is greedy. With --token (or PACER_TOKEN) every request needs "Authorization: Bea
   },
 });
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
 export const serveRewards = defineCommand({
   name: 'serve rewards',
   summary: "a reward server speaking OpenRLHF's /get_reward protocol (bearer token)",
-  usage: 'pacer serve rewards --reward NAME[,NAME…] --token T [--port 8000] [--host 127.0.0.1] [options]',
+  usage:
+    'pacer serve rewards --reward NAME[,NAME…] (--token T | --no-token) [--port 8000] [--host 127.0.0.1] [options]',
   description: `POST /get_reward {"query": [prompt+response…], "prompts": [...], "labels": [...]} with
 "Authorization: Bearer T" answers {"rewards": [...], "scores": [...], "extra_logs": {...}}.
-Labels reach the rewards as the 'answer' column. Rewards: accuracy, exact_match, multiple_choice,
-think_answer, reasoning_pattern, length:budget=N, overlong:max_length=N:cache=M, iou, temporal_iou,
-gaussian_point, partial_match, hierarchical. The token may also come from PACER_TOKEN.`,
+Labels reach the rewards as the 'answer' column, other list keys (OpenRLHF's "metas") as columns.
+Rewards: accuracy, exact_match, multiple_choice, think_answer, reasoning_pattern,
+length:budget=N, overlong:max_length=N:cache=M, iou, temporal_iou, gaussian_point,
+partial_match, hierarchical, and those --reward-module files add to REWARDS. They run in
+--workers threads, where --timeout-ms stops them. The token may also come from PACER_TOKEN.
+
+OpenRLHF's remote-RM client sends no token: on a loopback --host, --no-token serves without one
+(then only this machine, and no web page, is answered).`,
   options: {
     reward: { type: 'string', arg: 'SPEC', help: 'rewards by name, with options (accuracy,overlong:max_length=64)' },
     weights: { type: 'string', arg: 'W,…', help: 'one weight per reward' },
     port: { type: 'string', arg: 'P', help: 'port (0 picks a free one)', default: '8000' },
     host: { type: 'string', arg: 'H', help: 'address to bind', default: '127.0.0.1' },
     token: { type: 'string', arg: 'T', help: 'bearer token (or PACER_TOKEN)' },
+    'no-token': { type: 'boolean', help: 'serve without a token (loopback hosts only)' },
     concurrency: { type: 'string', arg: 'N', help: 'requests scored at once (others get 503)', default: '4' },
     'timeout-ms': { type: 'string', arg: 'MS', help: 'per-reward timeout', default: '10000' },
     'on-error': { type: 'string', arg: 'E', help: 'a failing reward gives null (skip) or 0 (zero)', default: 'skip' },
     aggregation: { type: 'string', arg: 'A', help: 'weighted_sum, normalized or log_tamed', default: 'weighted_sum' },
+    workers: {
+      type: 'string',
+      arg: 'N',
+      help: 'reward worker threads (0: score in the server thread)',
+      default: 'min(4, cores)',
+    },
+    'reward-module': {
+      type: 'string',
+      arg: 'FILE',
+      help: 'an ES module that adds rewards to REWARDS (repeatable)',
+      multiple: true,
+    },
   },
   async run(v) {
     const spec = str(v.reward);
     if (!spec) throw new UsageError('serve rewards needs --reward NAME[,NAME…]');
+    const host = str(v.host) ?? '127.0.0.1';
     const token = str(v.token) ?? process.env.PACER_TOKEN;
-    if (!token)
-      throw new UsageError('serve rewards needs --token T (or PACER_TOKEN): requests carry "Authorization: Bearer T"');
+    const noToken = v['no-token'] === true;
+    if (noToken && token) throw new UsageError('--no-token and --token (or PACER_TOKEN) contradict each other');
+    if (noToken && !LOOPBACK.test(host))
+      throw new UsageError(`--no-token is allowed only on a loopback --host (127.0.0.1, ::1), not ${host}`);
+    if (!token && !noToken)
+      throw new UsageError(
+        'serve rewards needs --token T (or PACER_TOKEN): requests carry "Authorization: Bearer T" ' +
+          '(or --no-token on 127.0.0.1)',
+      );
     const onError = oneOf(v['on-error'], 'on-error', ['skip', 'zero'] as const, 'skip');
     const aggregation = oneOf(
       v.aggregation,
@@ -88,22 +162,34 @@ gaussian_point, partial_match, hierarchical. The token may also come from PACER_
       ['weighted_sum', 'normalized', 'log_tamed'] as const,
       'weighted_sum',
     );
+    const modules = ((v['reward-module'] as string[] | undefined) ?? []).map((m) => resolve(m));
+    for (const m of modules) {
+      if (!existsSync(m)) throw new UsageError(`--reward-module ${m} does not exist`);
+      await import(pathToFileURL(m).href);
+    }
     let rewards: ReturnType<typeof rewardsFromSpec>;
     try {
       rewards = rewardsFromSpec(spec, str(v.weights)?.split(',').map(Number));
     } catch (e) {
       throw new UsageError((e as Error).message.replace(/^pacer: /, ''));
     }
+    if (noToken)
+      console.error(
+        `pacer: WARNING: the reward server on ${host} accepts requests WITHOUT A TOKEN (--no-token): ` +
+          'any program on this machine can use it',
+      );
     const server = createRewardServer({
       rewards,
       token,
+      noToken,
+      workers: int(v.workers, 'workers', Math.min(4, availableParallelism()), 0),
+      rewardModules: modules,
       maxConcurrency: int(v.concurrency, 'concurrency', 4),
       timeoutMs: int(v['timeout-ms'], 'timeout-ms', 10000),
       onError,
       aggregation,
       log: (s) => console.error(s),
     });
-    const host = str(v.host) ?? '127.0.0.1';
     await listenUntilSignal(server, int(v.port, 'port', 8000, 0), host, (port) => ({
       listening: `http://${host}:${port}/get_reward`,
       rewards: rewards.map((r) => r.name),
