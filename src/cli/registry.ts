@@ -5,7 +5,8 @@ import { demo, demoText } from './commands/demo.js';
 import { train } from './commands/train.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
-import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd } from './commands/bench.js';
+import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
+import { videoMake } from './commands/video.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -19,4 +20,6 @@ export const COMMANDS: Command[] = [
   benchGenerateCmd,
   benchDpoCmd,
   benchGrpoCmd,
+  benchVideoCmd,
+  videoMake,
 ];
