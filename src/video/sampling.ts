@@ -7,10 +7,12 @@
 //   fps(fps=2, minFrames=4, maxFrames=768): qwen-vl-utils' smart_nframes (vision_process.py):
 //                n = total/video_fps·fps clamped to [ceil₂(minFrames), floor₂(min(maxFrames, total))]
 //                and to total, then floored to a multiple of FRAME_FACTOR = 2; indices as uniform(n).
-//   segments(n): TSN (Wang et al., ECCV 2016): n equal segments, one frame at a random offset in
-//                each (seeded), or each segment's middle frame when random is false (test mode).
+//   segments(n): TSN (Wang et al., ECCV 2016): n equal segments of total/n frames, frame
+//                floor(i·total/n + u·total/n) with u seeded-uniform (training) or 0.5 (test mode, as
+//                mmaction2's SampleFrames; in training mmaction2 uses whole-frame segments instead).
 //   scenes:      keyframes where ffmpeg's scene-change score (the select filter's `scene`
 //                variable) exceeds a threshold, plus frame 0; scores read from `metadata=print`.
+//                The score is mostly luma: shots of equal brightness may not be told apart.
 //   explicit:    a given index list (e.g. from a learned sampler), checked against the video.
 import { rng } from '../data/random.js';
 import { ffmpegBin, runCollect } from './ffmpeg.js';
