@@ -141,7 +141,7 @@ test('lossless MP4 and WebM and few-colour GIF round trips are exact', async () 
   }
 });
 
-test('lossy MP4 (H.264 yuv420p) and WebM (VP9) decode exactly as ffmpeg decodes them, and close to the source', async () => {
+test('lossy MP4 (H.264 yuv420p) and WebM (VP9) decode exactly as ffmpeg does, close to the source', async () => {
   const frames = drawn(6);
   const src = concat(frames);
   const t = tensor(new Uint8Array(src), { shape: [6, 30, 40, 3] });
@@ -227,7 +227,7 @@ test('a hung ffmpeg (reading a FIFO nobody writes) is killed after the stall tim
   assert.equal(V.liveProcesses(), 0);
 });
 
-test('.npz frame arrays: written and read back exactly, readable by NumPy, and NumPy-written ones readable', async () => {
+test('.npz frame arrays: exact round trip, readable by NumPy, NumPy-written ones readable', async () => {
   const frames = drawn(5);
   const data = new Uint8Array(concat(frames));
   const file = join(dir, 'f.npz');
