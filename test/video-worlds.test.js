@@ -184,9 +184,11 @@ function checkRow(r, dataDir) {
   }
 }
 
-test('video make writes valid rows for every world', () => {
+test('video make writes valid rows for every world', async () => {
   for (const w of Object.keys(worlds.WORLDS)) {
-    const { out, rows, result } = make(`rows-${w}`, '--world', w, '--n', '4', '--seed', '3', '--frames-only');
+    const out = join(dir, `rows-${w}`);
+    const result = await V.makeDataset({ world: w, n: 4, seed: 3, out, framesOnly: true });
+    const rows = readFileSync(join(out, 'data.jsonl'), 'utf8').trim().split('\n').map(JSON.parse);
     assert.equal(result.rows, rows.length);
     assert.equal(new Set(rows.map((r) => r.id)).size, rows.length, `${w}: duplicate ids`);
     for (const r of rows) checkRow(r, out);
