@@ -8,9 +8,9 @@
 // index floor(t·fps), the last frame for t = duration. Resizing uses ffmpeg's scale filter.
 // Frame-array files (.npz) are read directly; when resized, their frames go through the same scaler.
 import { scope, tensor, type Tensor } from '../engine/index.js';
-import { ffmpegBin, runFrames, VideoError } from './ffmpeg.js';
+import { FrameStream, ffmpegBin, runFrames, VideoError } from './ffmpeg.js';
 import { readFramesNpz } from './npz.js';
-import { isNpz, probeVideo, type VideoInfo } from './probe.js';
+import { isNpz, probeVideo, requireFile, type VideoInfo } from './probe.js';
 
 export type FrameSelection = { indices: readonly number[] } | { timestamps: readonly number[] };
 
@@ -82,15 +82,31 @@ export function selectExpr(sorted: readonly number[]): string {
   return parts.join('+');
 }
 
-function videoArgs(file: string, sorted: number[], info: VideoInfo, w: number, h: number, o: DecodeOptions): string[] {
+function uniqueSorted(xs: readonly number[]): number[] {
+  return [...new Set(xs)].sort((a, b) => a - b);
+}
+
+/**
+ * ffmpeg arguments for a decode. `sorted` null means every frame; `info` and `size` may be unknown
+ * yet (decoding starts while the probe runs), in which case select and scale are always written.
+ */
+function videoArgs(
+  file: string,
+  sorted: number[] | null,
+  info: VideoInfo | null,
+  size: [number, number] | null,
+  o: DecodeOptions,
+): string[] {
   const filters: string[] = [];
-  if (sorted.length < info.frames) filters.push(`select='${selectExpr(sorted)}'`);
-  if (w !== info.width || h !== info.height) filters.push(`scale=${w}:${h}:flags=${o.interpolation ?? 'bicubic'}`);
+  if (sorted && (!info || sorted.length < info.frames)) filters.push(`select='${selectExpr(sorted)}'`);
+  if (size && (!info || size[0] !== info.width || size[1] !== info.height))
+    filters.push(`scale=${size[0]}:${size[1]}:flags=${o.interpolation ?? 'bicubic'}`);
   return [
     ...['-v', 'error', '-nostdin', '-progress', 'pipe:2', '-i', file, '-map', '0:v:0', '-an', '-sn', '-dn'],
     ...(filters.length ? ['-vf', filters.join(',')] : []),
-    ...['-fps_mode', 'passthrough', '-frames:v', String(sorted.length)],
-    ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+    ...['-fps_mode', 'passthrough', ...(sorted ? ['-frames:v', String(sorted.length)] : [])],
+    // -blocksize: write stdout in 1 MiB blocks (ffmpeg's default is 32 KiB), fewer pipe wake-ups
+    ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-blocksize', '1048576', 'pipe:1'],
   ];
 }
 
@@ -115,64 +131,104 @@ export function scaleRaw(
   );
 }
 
-async function* npzFrames(file: string, sorted: number[], w: number, h: number, o: DecodeOptions) {
+/** Whether ffmpeg can start before the probe returns (timestamps need the rate, one-sided sizes the aspect). */
+function canOverlap(sel: FrameSelection | undefined, o: DecodeOptions): boolean {
+  return !o.info && (!sel || 'indices' in sel) && (o.width === undefined) === (o.height === undefined);
+}
+
+function shortfall(file: string, k: number, want: number, next: number, frames: number): VideoError {
+  return new VideoError(
+    `pacer: ffmpeg decoded only ${k} of the ${want} frames asked for from ${file}; frame ${next} ` +
+      `and later could not be read (the file has ${frames} frames by its header; ` +
+      'it may be truncated or damaged)',
+    file,
+  );
+}
+
+async function* videoFrames(file: string, sel: FrameSelection | undefined, o: DecodeOptions) {
+  await requireFile(file);
+  const early = canOverlap(sel, o);
+  const probing = o.info ? Promise.resolve(o.info) : probeVideo(file, o);
+  if (early) probing.catch(() => {}); // awaited below, after ffmpeg has started
+  const known = early ? null : await probing;
+  const given = sel && 'indices' in sel ? [...sel.indices] : [];
+  const sorted = sel ? uniqueSorted(known ? selectionIndices(known, sel) : given) : null;
+  if (sorted?.length === 0) return;
+  const fixed: [number, number] | null = known ? outputSize(known, o) : o.width ? [o.width, o.height!] : null;
+  const ready = probing.then((info) => {
+    if (sorted) selectionIndices(info, { indices: sorted });
+    return { info, size: fixed ?? outputSize(info, o) };
+  });
+  if (early) ready.catch(() => {});
+  const args = videoArgs(file, sorted, known, fixed, o);
+  const fb = ready.then(({ size }) => size[0] * size[1] * 3);
+  fb.catch(() => {}); // a failed probe is reported by `await ready`
+  const stream = new FrameStream(ffmpegBin(), args, fb, { file, timeoutMs: o.timeoutMs }, 'decoding');
+  try {
+    const { info, size } = await ready;
+    const want = sorted ?? Array.from({ length: info.frames }, (_, i) => i);
+    let k = 0;
+    for await (const data of stream.frames()) {
+      if (k >= want.length) break;
+      yield { index: want[k], timestamp: want[k] / info.fps, width: size[0], height: size[1], data };
+      k++;
+    }
+    if (k < want.length) throw shortfall(file, k, want.length, want[k], info.frames);
+  } finally {
+    await stream.close();
+  }
+}
+
+async function* npzFrames(file: string, sel: FrameSelection | undefined, o: DecodeOptions) {
+  const info = o.info ?? (await probeVideo(file, o));
+  const [w, h] = outputSize(info, o);
+  const sorted = sel ? uniqueSorted(selectionIndices(info, sel)) : Array.from({ length: info.frames }, (_, i) => i);
   const a = readFramesNpz(file);
   const fb = a.width * a.height * 3;
   const pick = sorted.map((i) => a.data.subarray(i * fb, (i + 1) * fb));
-  if (w === a.width && h === a.height) yield* pick.map((d) => new Uint8Array(d));
-  else yield* scaleRaw(pick, [a.width, a.height], [w, h], { file, ...o });
+  const src =
+    w === a.width && h === a.height
+      ? pick.map((d) => new Uint8Array(d))
+      : scaleRaw(pick, [a.width, a.height], [w, h], { file, ...o });
+  let k = 0;
+  for await (const data of src) {
+    yield { index: sorted[k], timestamp: sorted[k] / info.fps, width: w, height: h, data };
+    k++;
+  }
 }
 
 /**
  * Stream the selected frames (all frames when no selection is given) in ascending index order,
- * each index once; memory stays at one frame however long the video.
+ * each index once; memory stays at one frame however long the video. When the frame rate and the
+ * aspect ratio are not needed up front, ffmpeg starts decoding while ffprobe reads the header.
  */
-export async function* iterFrames(
-  file: string,
-  sel?: FrameSelection,
-  o: DecodeOptions = {},
-): AsyncGenerator<DecodedFrame> {
-  const info = o.info ?? (await probeVideo(file, o));
-  const [w, h] = outputSize(info, o);
-  const all = Array.from({ length: info.frames }, (_, i) => i);
-  const sorted = sel ? [...new Set(selectionIndices(info, sel))].sort((a, b) => a - b) : all;
-  if (sorted.length === 0) return;
-  const src = isNpz(file)
-    ? npzFrames(file, sorted, w, h, o)
-    : runFrames(
-        ffmpegBin(),
-        videoArgs(file, sorted, info, w, h, o),
-        w * h * 3,
-        { file, timeoutMs: o.timeoutMs },
-        'decoding',
-      );
-  let k = 0;
-  for await (const data of src) {
-    if (k >= sorted.length) break;
-    yield { index: sorted[k], timestamp: sorted[k] / info.fps, width: w, height: h, data };
-    k++;
-  }
-  if (k < sorted.length)
-    throw new VideoError(
-      `pacer: ffmpeg decoded only ${k} of the ${sorted.length} frames asked for from ${file}; frame ${sorted[k]} ` +
-        `and later could not be read (the file has ${info.frames} frames by its header; ` +
-        'it may be truncated or damaged)',
-      file,
-    );
+export function iterFrames(file: string, sel?: FrameSelection, o: DecodeOptions = {}): AsyncGenerator<DecodedFrame> {
+  return isNpz(file) ? npzFrames(file, sel, o) : videoFrames(file, sel, o);
 }
 
 /** The selected frames as a uint8 tensor [T, H, W, 3] in the order asked (repeats allowed). */
 export async function decodeFrames(file: string, sel: FrameSelection, o: DecodeOptions = {}): Promise<Tensor> {
-  const info = o.info ?? (await probeVideo(file, o));
-  const [w, h] = outputSize(info, o);
-  const want = selectionIndices(info, sel);
-  const fb = w * h * 3;
-  const out = new Uint8Array(want.length * fb);
+  if (!('indices' in sel)) {
+    const info = o.info ?? (await probeVideo(file, o));
+    return decodeFrames(file, { indices: selectionIndices(info, sel) }, { ...o, info });
+  }
+  const want = [...sel.indices];
+  if (want.length === 0) {
+    const [w, h] = outputSize(o.info ?? (await probeVideo(file, o)), o);
+    return tensor(new Uint8Array(0), { shape: [0, h, w, 3] });
+  }
   const slots = new Map<number, number[]>();
   want.forEach((idx, p) => slots.set(idx, [...(slots.get(idx) ?? []), p]));
-  for await (const f of iterFrames(file, { indices: want }, { ...o, info }))
-    for (const p of slots.get(f.index) ?? []) out.set(f.data, p * fb);
-  return tensor(out, { shape: [want.length, h, w, 3] });
+  let out: Uint8Array | null = null;
+  let size = [0, 0];
+  for await (const f of iterFrames(file, { indices: want }, o)) {
+    if (!out) {
+      out = new Uint8Array(want.length * f.width * f.height * 3);
+      size = [f.width, f.height];
+    }
+    for (const p of slots.get(f.index) ?? []) out.set(f.data, p * f.data.length);
+  }
+  return tensor(out!, { shape: [want.length, size[1], size[0], 3] });
 }
 
 export interface FloatOptions {

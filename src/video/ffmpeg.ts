@@ -189,9 +189,65 @@ export async function runCollect(bin: string, args: string[], o: ProcOptions, wh
 }
 
 /**
- * Stream stdout cut into frames of `frameBytes` (each a fresh Uint8Array). Ending the loop early
- * kills the process; either way it is awaited. A trailing partial frame is an error.
+ * ffmpeg's stdout cut into frames of `frameBytes` (each a fresh Uint8Array). The process starts at
+ * once (so it can work while the caller still prepares, e.g. probes); the frame size may be a
+ * promise. close() kills it if it has not finished and waits for it: call it in a finally.
  */
+export class FrameStream {
+  readonly proc: Proc;
+  private finished = false;
+
+  constructor(
+    bin: string,
+    args: string[],
+    private readonly frameBytes: number | Promise<number>,
+    private readonly o: ProcOptions,
+    private readonly what: string,
+  ) {
+    this.proc = new Proc(bin, args, o);
+    // Mark stdout as read: Node resumes (and so discards) unread child output when the child exits.
+    this.proc.child.stdout!.on('readable', () => {});
+  }
+
+  async *frames(): AsyncGenerator<Uint8Array> {
+    const p = this.proc;
+    const size = await this.frameBytes;
+    // not zero-filled: every byte is written before a frame is handed out
+    const fresh = () => new Uint8Array(Buffer.allocUnsafeSlow(size).buffer, 0, size);
+    let cur = fresh();
+    let fill = 0;
+    for await (const chunk of p.child.stdout! as AsyncIterable<Buffer>) {
+      p.touch();
+      for (let off = 0; off < chunk.length; ) {
+        const n = Math.min(size - fill, chunk.length - off);
+        cur.set(chunk.subarray(off, off + n), fill);
+        fill += n;
+        off += n;
+        if (fill === size) {
+          p.pause(); // the consumer holds the frame: not ffmpeg's stall
+          yield cur;
+          p.touch();
+          cur = fresh();
+          fill = 0;
+        }
+      }
+    }
+    await p.check(this.what);
+    if (fill > 0)
+      throw new VideoError(`pacer: ${p.bin} ended mid-frame while ${this.what} ${this.o.file}`, this.o.file);
+    this.finished = true;
+  }
+
+  async close(): Promise<void> {
+    if (!this.finished) {
+      this.proc.kill();
+      this.proc.child.stdout?.destroy(); // unread output would otherwise hold back 'close'
+    }
+    await this.proc.exited;
+  }
+}
+
+/** Stream frames from a process started on the first read; ending the loop early kills it. */
 export async function* runFrames(
   bin: string,
   args: string[],
@@ -199,32 +255,10 @@ export async function* runFrames(
   o: ProcOptions,
   what: string,
 ): AsyncGenerator<Uint8Array> {
-  const p = new Proc(bin, args, o);
-  let finished = false;
+  const s = new FrameStream(bin, args, frameBytes, o, what);
   try {
-    let cur = new Uint8Array(frameBytes);
-    let fill = 0;
-    for await (const chunk of p.child.stdout! as AsyncIterable<Buffer>) {
-      p.touch();
-      for (let off = 0; off < chunk.length; ) {
-        const n = Math.min(frameBytes - fill, chunk.length - off);
-        cur.set(chunk.subarray(off, off + n), fill);
-        fill += n;
-        off += n;
-        if (fill === frameBytes) {
-          p.pause();
-          yield cur;
-          p.touch();
-          cur = new Uint8Array(frameBytes);
-          fill = 0;
-        }
-      }
-    }
-    await p.check(what);
-    if (fill > 0) throw new VideoError(`pacer: ${p.bin} ended mid-frame while ${what} ${o.file}`, o.file);
-    finished = true;
+    yield* s.frames();
   } finally {
-    if (!finished) p.kill();
-    await p.exited;
+    await s.close();
   }
 }

@@ -5,6 +5,7 @@
 // .npz); (3) peak RSS of a Node process that imports pacer/video (which loads libtorch) and streams
 // every frame of a 10-minute testsrc2 video. Wall-clock figures on a shared machine vary: read the spread.
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,38 +34,40 @@ function testsrc(file: string, seconds: number, size: string): void {
   execFileSync(ffmpegBin(), [...args, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file]);
 }
 
-function ffmpegAlone(file: string): Promise<number> {
-  const args = [
-    '-v',
-    'error',
-    '-nostdin',
-    '-i',
-    file,
-    '-map',
-    '0:v:0',
-    '-an',
-    '-sn',
-    '-dn',
-    '-fps_mode',
-    'passthrough',
-  ];
-  const t = performance.now();
+let tick = 0;
+/** CPU milliseconds of this process and of its children that have exited (Linux), or NaN. */
+function cpuMs(): number {
+  try {
+    tick ||= 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    const u = process.cpuUsage();
+    return (Number(f[13]) + Number(f[14])) * tick + (u.user + u.system) / 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ wall: number; cpu: number; value: T }> {
+  const [c0, t0] = [cpuMs(), performance.now()];
+  const value = await fn();
+  return { wall: (performance.now() - t0) / 1000, cpu: (cpuMs() - c0) / 1000, value };
+}
+
+const ALONE = ['-v', 'error', '-nostdin', '-map', '0:v:0', '-an', '-sn', '-dn', '-fps_mode', 'passthrough'];
+
+function ffmpegAlone(file: string): Promise<void> {
+  const args = ['-i', file, ...ALONE, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null'];
   return new Promise((resolve, reject) => {
-    const p = spawn(ffmpegBin(), [...args, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', '/dev/null'], {
-      stdio: 'ignore',
-    });
+    const p = spawn(ffmpegBin(), args, { stdio: 'ignore' });
     p.on('error', reject);
-    p.on('close', (code) =>
-      code === 0 ? resolve((performance.now() - t) / 1000) : reject(new Error(`ffmpeg exit ${code}`)),
-    );
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`pacer: ffmpeg exited with code ${code}`))));
   });
 }
 
-async function pacerDecode(file: string): Promise<{ seconds: number; frames: number }> {
-  const t = performance.now();
+async function pacerDecode(file: string): Promise<number> {
   let frames = 0;
   for await (const _ of iterFrames(file)) frames++;
-  return { seconds: (performance.now() - t) / 1000, frames };
+  return frames;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -76,13 +79,16 @@ async function decodeBench(dir: string, o: BenchVideoOptions) {
   const { frames } = await probeVideo(file);
   const runs = [];
   for (let i = 0; i < o.rounds; i++) {
-    const f = await ffmpegAlone(file);
-    const p = await pacerDecode(file);
-    if (p.frames !== frames) throw new Error(`pacer: bench decoded ${p.frames} of ${frames} frames`);
+    const f = await timed(() => ffmpegAlone(file));
+    const p = await timed(() => pacerDecode(file));
+    if (p.value !== frames) throw new Error(`pacer: bench decoded ${p.value} of ${frames} frames`);
     runs.push({
-      ffmpeg_fps: Math.round(frames / f),
-      pacer_fps: Math.round(frames / p.seconds),
-      ratio: r3(f / p.seconds),
+      ffmpeg_fps: Math.round(frames / f.wall),
+      pacer_fps: Math.round(frames / p.wall),
+      ratio: r3(f.wall / p.wall),
+      ffmpeg_cpu_s: r3(f.cpu),
+      pacer_cpu_s: r3(p.cpu),
+      cpu_ratio: r3(f.cpu / p.cpu),
     });
   }
   const ratios = runs.map((r) => r.ratio);
@@ -92,6 +98,7 @@ async function decodeBench(dir: string, o: BenchVideoOptions) {
     ratio_median: median(ratios),
     ratio_min: Math.min(...ratios),
     ratio_max: Math.max(...ratios),
+    cpu_ratio_median: median(runs.map((r) => r.cpu_ratio)),
   };
 }
 

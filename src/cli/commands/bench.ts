@@ -238,7 +238,8 @@ export const benchVideoCmd = defineCommand({
   usage: 'pacer bench video [--rounds 3] [--seconds 60] [--size 320x240] [--long-seconds 600] [--json]',
   description: `Decode: pacer's streaming decoder (iterFrames) against ffmpeg alone writing the same rgb24 frames to
 /dev/null, on a testsrc2 H.264 video made in a temp dir; ratio = pacer frames/s over ffmpeg's (target
->= 0.9), per round, alternating. Worlds: frames/s rendering each world (56x56, --items items), and
+>= 0.9), per round, alternating; cpu_ratio = ffmpeg's CPU seconds over pacer's (Node and its ffmpeg and
+ffprobe children), which other load on the machine does not skew. Worlds: frames/s rendering each world (56x56, --items items), and
 end to end through video make (grounding, MP4 and .npz). RSS: peak resident memory of a Node process
 that imports pacer/video (loading libtorch) and streams every frame of a --long-seconds testsrc2
 video at --long-size (target < 300 MB). Timings vary on a shared machine: read the spread over rounds.`,
@@ -267,7 +268,10 @@ video at --long-size (target < 300 MB). Timings vary on a shared machine: read t
     });
     output(!!v.json, r, () => {
       for (const x of r.decode.runs)
-        console.log(`decode: ffmpeg alone ${x.ffmpeg_fps} frames/s, pacer ${x.pacer_fps} frames/s -> ${x.ratio}x`);
+        console.log(
+          `decode: ffmpeg alone ${x.ffmpeg_fps} frames/s, pacer ${x.pacer_fps} frames/s -> ${x.ratio}x; ` +
+            `CPU ${x.ffmpeg_cpu_s} s vs ${x.pacer_cpu_s} s -> ${x.cpu_ratio}x`,
+        );
       console.log(
         `decode ratio median ${r.decode.ratio_median} (min ${r.decode.ratio_min}, max ${r.decode.ratio_max}); ` +
           r.decode.video,
