@@ -4,7 +4,7 @@
 // every error path names the file and what went wrong, and leaves no process behind.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -213,6 +213,8 @@ test('errors name the file: missing, not a video, truncated, index out of range'
     /frame index 30 is outside .*t\.mp4 \(it has 30 frames/,
   );
   await assert.rejects(V.decodeFrames(join(dir, 't.mp4'), { timestamps: [3.5] }), /timestamp 3\.5 s is outside/);
+  await assert.rejects(V.decodeFrames(join(dir, 't.mp4'), { indices: [1.5] }), /frame index 1\.5 is not a valid index/);
+  await assert.rejects(V.decodeFrames(join(dir, 't.mp4'), { indices: [1] }, { width: -2 }), /width must be a positive/);
   assert.equal(V.liveProcesses(), 0);
 });
 
@@ -267,4 +269,14 @@ test('PNG frames decode (by ffmpeg) to the same RGB bytes', () => {
   assert.ok(back.equals(Buffer.from(f.data)));
   // CRC-32 of "123456789" is the standard check value 0xCBF43926
   assert.equal(V.crc32(Buffer.from('123456789')), 0xcbf43926);
+});
+
+test('a missing ffmpeg/ffprobe binary gives an error saying how to install it', () => {
+  const script = `import('./dist/video/index.js').then((V) => V.probeVideo(process.argv[1])).catch((e) => console.log(e.message))`;
+  const r = spawnSync(process.execPath, ['-e', script, join(dir, 't.mp4')], {
+    encoding: 'utf8',
+    env: { ...process.env, PACER_FFPROBE: '/nonexistent/ffprobe' },
+    timeout: 60_000,
+  });
+  assert.match(r.stdout, /cannot run \/nonexistent\/ffprobe for .*t\.mp4 .*install ffmpeg/);
 });

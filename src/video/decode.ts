@@ -7,6 +7,8 @@
 // (repeats allowed). A timestamp t (seconds from the first frame) selects the frame shown at t:
 // index floor(t·fps), the last frame for t = duration. Resizing uses ffmpeg's scale filter.
 // Frame-array files (.npz) are read directly; when resized, their frames go through the same scaler.
+// When neither the frame rate (timestamps) nor the aspect ratio (one-sided resize) is needed to
+// build the command, ffmpeg starts decoding while ffprobe reads the header.
 import { scope, tensor, type Tensor } from '../engine/index.js';
 import { FrameStream, ffmpegBin, runFrames, VideoError } from './ffmpeg.js';
 import { readFramesNpz } from './npz.js';
@@ -40,14 +42,18 @@ export interface DecodedFrame {
 
 /** The output size for a decode: the source size, or the requested one (aspect kept when one side is given). */
 export function outputSize(info: VideoInfo, o: DecodeOptions): [number, number] {
+  checkSizeOptions(o);
+  const w = o.width ?? (o.height ? Math.max(1, Math.round((o.height * info.width) / info.height)) : info.width);
+  const h = o.height ?? (o.width ? Math.max(1, Math.round((o.width * info.height) / info.width)) : info.height);
+  return [w, h];
+}
+
+function checkSizeOptions(o: DecodeOptions): void {
   for (const k of ['width', 'height'] as const) {
     const v = o[k];
     if (v !== undefined && !(Number.isInteger(v) && v > 0))
       throw new RangeError(`pacer: decode option ${k} must be a positive integer, got ${v}`);
   }
-  const w = o.width ?? (o.height ? Math.max(1, Math.round((o.height * info.width) / info.height)) : info.width);
-  const h = o.height ?? (o.width ? Math.max(1, Math.round((o.width * info.height) / info.width)) : info.height);
-  return [w, h];
 }
 
 /** The frame shown at t seconds (from the first frame). */
@@ -147,11 +153,14 @@ function shortfall(file: string, k: number, want: number, next: number, frames: 
 
 async function* videoFrames(file: string, sel: FrameSelection | undefined, o: DecodeOptions) {
   await requireFile(file);
+  checkSizeOptions(o);
+  const given = sel && 'indices' in sel ? [...sel.indices] : [];
+  for (const i of given) // checked against the frame count once the probe is back
+    if (!Number.isInteger(i) || i < 0) throw new RangeError(`pacer: frame index ${i} is not a valid index (${file})`);
   const early = canOverlap(sel, o);
   const probing = o.info ? Promise.resolve(o.info) : probeVideo(file, o);
   if (early) probing.catch(() => {}); // awaited below, after ffmpeg has started
   const known = early ? null : await probing;
-  const given = sel && 'indices' in sel ? [...sel.indices] : [];
   const sorted = sel ? uniqueSorted(known ? selectionIndices(known, sel) : given) : null;
   if (sorted?.length === 0) return;
   const fixed: [number, number] | null = known ? outputSize(known, o) : o.width ? [o.width, o.height!] : null;

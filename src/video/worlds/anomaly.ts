@@ -5,7 +5,8 @@
 // conditional → class is written to taxonomy.json; rows carry the class's `label` path. Per video one
 // row per task: recognition (4-way: the class, its twin and two others; `option_labels` give each
 // option's path, for hierarchical partial credit), detection (yes/no), grounding (anomalies only:
-// `segment` [t0, t1] s). Rows of an item share `twin_id` pairs: each names the other video.
+// `segment` [t0, t1] s). Each row's `twin_id` names the other video of its item. Item i shows the
+// (i mod 6)-th anomaly/normal pair, so classes are balanced.
 import { assistant, itemSeed, multipleChoice, Rand, userVideo } from './common.js';
 import { listKnob, type World, type WorldOptions } from './world.js';
 import {
@@ -153,7 +154,7 @@ function generate(i: number, seed: number, o: WorldOptions) {
     fps: o.fps,
     width: o.width,
     height: o.height,
-    clips: [x.v.clip(D * o.fps)],
+    clips: [x.v.clip(Math.round(D * o.fps))],
   });
   return { videos: variants.map((x) => ({ key: x.key, video: video(x) })), rows };
 }

@@ -94,7 +94,7 @@ function generate(i: number, seed: number, o: WorldOptions) {
     fps: o.fps,
     width: o.width,
     height: o.height,
-    clips: [{ frames: D * o.fps, background: [24, 24, 24] as const, backdrop: [], things: st.things() }],
+    clips: [{ frames: Math.round(D * o.fps), background: [24, 24, 24] as const, backdrop: [], things: st.things() }],
   };
   const row = {
     id,

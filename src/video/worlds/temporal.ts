@@ -119,7 +119,7 @@ function generate(i: number, seed: number, o: WorldOptions) {
   const probe = BUILD[dimension as keyof typeof BUILD](st, D - 1);
   const q = ask(r, probe, format);
   const id = `temporal-${String(i).padStart(6, '0')}`;
-  const clip = { frames: D * o.fps, background: [24, 24, 24] as const, backdrop: [], things: st.things() };
+  const clip = { frames: Math.round(D * o.fps), background: [24, 24, 24] as const, backdrop: [], things: st.things() };
   const video: Video = { fps: o.fps, width: o.width, height: o.height, clips: [clip] };
   const row = {
     id,
@@ -144,7 +144,7 @@ export const temporal: World = {
   knobs: {
     dimension: choiceKnob('dimension', ['all', ...DIMENSIONS], 'all', 'temporal dimension asked about'),
     format: choiceKnob('format', ['all', ...FORMATS], 'all', 'question format'),
-    duration: rangeKnob('duration', 4, '8-12', 'video length in seconds'),
+    duration: rangeKnob('duration', 8, '8-12', 'video length in seconds'),
   },
   generate,
 };

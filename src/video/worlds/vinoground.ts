@@ -30,7 +30,7 @@ function build(seed: number, o: WorldOptions, same: boolean, swap: boolean) {
   const [first, second] = swap ? [casts[1], casts[0]] : casts;
   const e1 = perform(first.actor, first.plan, ...slots[0]);
   const e2 = perform(second.actor, second.plan, ...slots[1]);
-  const clip = { frames: D * o.fps, background: [24, 24, 24] as const, backdrop: [], things: st.things() };
+  const clip = { frames: Math.round(D * o.fps), background: [24, 24, 24] as const, backdrop: [], things: st.things() };
   const video: Video = { fps: o.fps, width: o.width, height: o.height, clips: [clip] };
   return { video, caption: `${capitalize(describe(e1, e2, same))}.`, events: st.events(), duration: D };
 }

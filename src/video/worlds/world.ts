@@ -198,7 +198,7 @@ export function schedule(r: Rand, lengths: number[], end: number, gap = 1): Arra
   if (slack < 0)
     throw new Error(
       `pacer: ${lengths.length} events of ${lengths.join(', ')} s do not fit in ${end} s; ` +
-        'use a longer --duration or shorter --event-length',
+        'use a longer --duration (or shorter events)',
     );
   const cuts = Array.from({ length: lengths.length }, () => r.int(0, slack)).sort((a, b) => a - b);
   let t = 0;
