@@ -229,6 +229,15 @@ test('a hung ffmpeg (reading a FIFO nobody writes) is killed after the stall tim
   assert.equal(V.liveProcesses(), 0);
 });
 
+test('a consumer that holds a frame longer than the stall timeout does not get ffmpeg killed', async () => {
+  let k = 0;
+  for await (const f of V.iterFrames(join(dir, 't.mp4'), undefined, { timeoutMs: 1500 })) {
+    if (k === 0) await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(f.index, k++);
+  }
+  assert.equal(k, 30);
+});
+
 test('.npz frame arrays: exact round trip, readable by NumPy, NumPy-written ones readable', async () => {
   const frames = drawn(5);
   const data = new Uint8Array(concat(frames));

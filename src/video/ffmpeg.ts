@@ -3,8 +3,8 @@
 // either collected (small outputs) or cut into fixed-size frames and streamed (long decodes never sit
 // in memory whole). A stall timeout kills a hung process: the clock runs only while pacer waits on
 // ffmpeg (not while the consumer holds a frame) and restarts on any output, including the progress
-// lines that `-progress pipe:2` prints every 0.5 s. Every process is awaited until it has exited, so
-// none is left behind as a zombie; liveProcesses() counts those still running.
+// lines that `-progress pipe:2` prints every 0.5 s, and on stdin draining. Every process is awaited
+// until it has exited, so none is left behind as a zombie; liveProcesses() counts those still running.
 // Binaries: PACER_FFMPEG / PACER_FFPROBE, else `ffmpeg` / `ffprobe` on PATH (`npm run setup` installs them).
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -55,6 +55,7 @@ export class Proc {
   private timer: NodeJS.Timeout | null = null;
   timedOut = false;
   private done = false;
+  private held = false;
   private inputError: Error | null = null;
 
   constructor(
@@ -72,7 +73,7 @@ export class Proc {
     }).finally(() => {
       live.delete(this.child);
       this.done = true;
-      this.pause();
+      this.hold();
     });
     this.child.stderr!.setEncoding('utf8');
     this.child.stderr!.on('data', (s: string) => this.onStderr(s));
@@ -91,10 +92,10 @@ export class Proc {
     }
   }
 
-  /** Restart the stall clock. */
+  /** Restart the stall clock (unless the consumer holds things up). */
   touch(): void {
     if (this.timer) clearTimeout(this.timer);
-    if (this.done) return;
+    if (this.done || this.held) return;
     const ms = this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.timer = setTimeout(() => {
       this.timedOut = true;
@@ -103,10 +104,17 @@ export class Proc {
     this.timer.unref(); // the child's pipes keep the event loop alive while it runs
   }
 
-  /** Stop the stall clock (while the consumer, not ffmpeg, holds things up). */
-  pause(): void {
+  /** Stop the stall clock while the consumer, not ffmpeg, holds things up (e.g. keeps a frame). */
+  hold(): void {
+    this.held = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /** Start the stall clock again after hold(). */
+  release(): void {
+    this.held = false;
+    this.touch();
   }
 
   private async feed(input: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
@@ -116,7 +124,7 @@ export class Proc {
       for await (const chunk of input) {
         if (stdin.destroyed) return;
         if (!stdin.write(chunk)) {
-          this.pause(); // ffmpeg is busy, not hung: its own output restarts the clock
+          // ffmpeg is working through its input: its progress lines keep the clock from running out
           await new Promise<void>((r) => {
             const done = () => {
               stdin.off('drain', done);
@@ -224,9 +232,9 @@ export class FrameStream {
         fill += n;
         off += n;
         if (fill === size) {
-          p.pause(); // the consumer holds the frame: not ffmpeg's stall
+          p.hold(); // the consumer has the frame: a wait here is not ffmpeg's stall
           yield cur;
-          p.touch();
+          p.release();
           cur = fresh();
           fill = 0;
         }
