@@ -374,3 +374,25 @@ test('bench video runs end to end (tiny sizes; no timing asserted)', () => {
   assert.equal(j.rss.frames, 50);
   assert.deepEqual(Object.keys(j.worlds.render_frames_per_s).sort(), Object.keys(worlds.WORLDS).sort());
 });
+
+test("shots: ffmpeg's scene detection finds every cut of a shots video at the logged shot starts", async () => {
+  const { out, rows } = make(
+    'shots-mp4',
+    '--world',
+    'shots',
+    '--n',
+    '1',
+    '--seed',
+    '6',
+    '--shots',
+    '6',
+    '--shot-frames',
+    '3',
+  );
+  const s = await V.sceneSample(join(out, rows[0].videos[0]));
+  assert.deepEqual(
+    s.timestamps,
+    rows[0].shots.map((x) => x.t0),
+  );
+  assert.deepEqual(s.indices, [0, 3, 6, 9, 12, 15]);
+});

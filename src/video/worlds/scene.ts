@@ -42,6 +42,16 @@ export const BACKGROUNDS: RGB[] = [
   [110, 65, 20],
 ];
 
+/** Light backgrounds: shots alternate dark and light ones, so every cut changes the brightness. */
+export const LIGHT_BACKGROUNDS: RGB[] = [
+  [200, 200, 235],
+  [235, 205, 175],
+  [190, 230, 190],
+  [225, 225, 160],
+  [175, 215, 225],
+  [215, 185, 225],
+];
+
 export const SHAPES = ['circle', 'square', 'triangle', 'bar'] as const;
 export type ShapeName = (typeof SHAPES)[number];
 

@@ -1,5 +1,6 @@
 // Shot world for TEMPLE (Li et al., arXiv 2503.16929): a video of n shots, each a clip with its own
-// background and one thing doing one act, and a caption per shot. Rows are TEMPLE's DPO pairs in
+// background (dark and light in turn, so a shot detector sees every cut: ffmpeg's scene score is
+// mostly brightness) and one thing doing one act, and a caption per shot. Rows are TEMPLE's DPO pairs in
 // `input=caption` mode with template narration: chosen narrates the shot captions in order ("First,
 // …. Then, …. Finally, …."), rejected narrates them perturbed at magnitude m (TEMPLE's
 // generate_dpo_data.py): drop keeps max(1, ⌊n/m⌋) random shots in order; shuffle permutes contiguous
@@ -9,7 +10,7 @@ import { caption, narrate } from './grammar.js';
 import { assistant, Grid, itemSeed, Rand, userVideo } from './common.js';
 import { choiceKnob, intKnob, type World, type WorldOptions } from './world.js';
 import { perform, Stage } from './stage.js';
-import { BACKGROUNDS, type Clip, type Video } from './scene.js';
+import { BACKGROUNDS, type Clip, LIGHT_BACKGROUNDS, type Video } from './scene.js';
 import type { RGB } from '../raster.js';
 
 /** Acts whose end state differs from their start (so a 2-frame shot shows them). */
@@ -60,10 +61,10 @@ function generate(i: number, seed: number, o: WorldOptions) {
   const clips: Clip[] = [];
   const shots: Array<{ t0: number; t1: number; caption: string }> = [];
   const events = [];
-  let bg = -1;
+  const light = r.chance(0.5);
   for (let s = 0; s < k.shots; s++) {
-    bg = r.pick(BACKGROUNDS.map((_, j) => j).filter((j) => j !== bg));
-    const { clip, event } = shot(r, o, k['shot-frames'], BACKGROUNDS[bg]);
+    const bg = r.pick((s % 2 === 0) === light ? LIGHT_BACKGROUNDS : BACKGROUNDS);
+    const { clip, event } = shot(r, o, k['shot-frames'], bg);
     const t0 = (s * k['shot-frames']) / o.fps;
     clips.push(clip);
     events.push({ ...event, t0: t0 + event.t0, t1: t0 + event.t1 });
