@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# pacer bootstrap: system packages (apt-get, when missing and permitted), npm dependencies, the
+# pacer bootstrap: system packages (apt-get, when missing and permitted: libtorch, ffmpeg, …), npm dependencies, the
 # native libtorch addon and the TypeScript build. Idempotent: each step is skipped when up to date.
 # LIBTORCH=/path/to/libtorch builds against a pytorch.org libtorch (e.g. CUDA) instead of Debian's.
 set -euo pipefail
@@ -12,6 +12,8 @@ if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/torch/csrc/api/include/torch/to
 command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
 command -v make >/dev/null 2>&1 || need_pkgs+=(make)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
+# ffmpeg/ffprobe: video decoding, encoding and probing (src/video/), run as child processes.
+{ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || need_pkgs+=(ffmpeg)
 # An optimised BLAS: libtorch calls sgemm through libblas.so.3, which is the slow reference BLAS
 # unless OpenBLAS provides it (measured: ~3x faster GEMM here). See README "Engine".
 if [ -z "${LIBTORCH:-}" ] && ! ls /usr/lib/*/openblas-pthread/libblas.so.3 >/dev/null 2>&1; then need_pkgs+=(libopenblas0-pthread); fi

@@ -1,7 +1,7 @@
 // pacer: post-training from rewards and preferences. The root entry holds the engine and the calls
 // most programs start from; each layer is also its own entry (pacer/engine, pacer/models,
 // pacer/tokenizers, pacer/data, pacer/objectives, pacer/rewards, pacer/curriculum, pacer/trainers,
-// pacer/server, pacer/eval, pacer/clients).
+// pacer/server, pacer/eval, pacer/clients, pacer/video).
 export * from './engine/index.js';
 export * from './util/errors.js';
 export { fromPretrained, savePretrained, modelFromConfig, registerModel } from './models/index.js';

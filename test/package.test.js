@@ -32,6 +32,7 @@ const EXPECT = {
   'pacer/server': ['createModelServer', 'createRewardServer'],
   'pacer/eval': ['temporalIoU'],
   'pacer/clients': ['OpenAICompatClient'],
+  'pacer/video': ['decodeFrames', 'encodeVideo', 'probeVideo'],
 };
 
 let project = null;

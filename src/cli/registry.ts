@@ -6,7 +6,8 @@ import { train } from './commands/train.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
-import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd } from './commands/bench.js';
+import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
+import { videoMake } from './commands/video.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -16,6 +17,7 @@ export const COMMANDS: Command[] = [
   serveRewards,
   logprobs,
   generateCmd,
+  videoMake,
   evalGrounding,
   evalMcq,
   evalVinoground,
@@ -23,4 +25,5 @@ export const COMMANDS: Command[] = [
   benchGenerateCmd,
   benchDpoCmd,
   benchGrpoCmd,
+  benchVideoCmd,
 ];

@@ -1,4 +1,5 @@
-// `pacer bench engine | generate | dpo | grpo`: pacer against a PyTorch peer in the same command.
+// `pacer bench engine | generate | dpo | grpo`: pacer against a PyTorch peer in the same command;
+// `pacer bench video`: the video decoder against ffmpeg alone, world generation, memory.
 // With --vs-pytorch each benchmark runs the peer in several thread configurations (src/cli/bench/
 // peer.ts) and prints ratio_best_vs_best — each side in its fastest configuration — next to the
 // same-threads ratios.
@@ -7,6 +8,7 @@ import { benchEngine } from '../bench/engine.js';
 import { benchGenerate } from '../bench/generate.js';
 import { benchDpo } from '../bench/dpo.js';
 import { benchGrpo } from '../bench/grpo.js';
+import { benchVideo } from '../bench/video.js';
 import { UsageError, defineCommand, int, intList, output, threadsOpt, type OptionSpec } from '../command.js';
 
 const common: Record<string, OptionSpec> = {
@@ -229,6 +231,65 @@ pacer's seconds over PyTorch's (< 1: pacer is faster). ${BEST}`,
         );
       }
       if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+    });
+    return 0;
+  },
+});
+
+export const benchVideoCmd = defineCommand({
+  name: 'bench video',
+  summary: 'decode frames/s vs ffmpeg alone, world generation frames/s, peak RSS on a 10-minute video',
+  usage: 'pacer bench video [--rounds 3] [--seconds 60] [--size 320x240] [--long-seconds 600] [--json]',
+  description: `Decode: pacer's streaming decoder (iterFrames) against ffmpeg alone writing the same rgb24 frames to
+/dev/null, on a testsrc2 H.264 video made in a temp dir; ratio = pacer frames/s over ffmpeg's (target >=
+0.9), per round, alternating; cpu_ratio = ffmpeg's CPU seconds over pacer's (Node and its ffmpeg and
+ffprobe children), which other load on the machine does not skew. Worlds: frames/s rendering each world
+(56x56, --items items), and end to end through video make (grounding, MP4 and .npz). RSS: peak resident
+memory of a Node process that imports pacer/video (loading libtorch) and streams every frame of a
+--long-seconds testsrc2 video at --long-size (target < 300 MB). Timings vary on a shared machine: read
+the spread over rounds.`,
+  options: {
+    rounds: { type: 'string', arg: 'N', help: 'decode rounds (alternating ffmpeg and pacer)', default: '3' },
+    seconds: { type: 'string', arg: 'S', help: 'length of the throughput video', default: '60' },
+    size: { type: 'string', arg: 'WxH', help: 'size of the throughput video', default: '320x240' },
+    'long-seconds': { type: 'string', arg: 'S', help: 'length of the RSS video', default: '600' },
+    'long-size': { type: 'string', arg: 'WxH', help: 'size of the RSS video', default: '160x120' },
+    items: { type: 'string', arg: 'N', help: 'items per world for generation throughput', default: '40' },
+    json: { type: 'boolean', help: 'print one JSON object' },
+  },
+  async run(v) {
+    const wxh = (x: unknown, name: string, d: string) => {
+      const s = String(x ?? d);
+      if (!/^\d+x\d+$/.test(s)) throw new UsageError(`--${name} must be WxH, got '${s}'`);
+      return s;
+    };
+    const r = await benchVideo({
+      rounds: int(v.rounds, 'rounds', 3),
+      seconds: int(v.seconds, 'seconds', 60),
+      size: wxh(v.size, 'size', '320x240'),
+      longSeconds: int(v['long-seconds'], 'long-seconds', 600),
+      longSize: wxh(v['long-size'], 'long-size', '160x120'),
+      items: int(v.items, 'items', 40),
+    });
+    output(!!v.json, r, () => {
+      for (const x of r.decode.runs)
+        console.log(
+          `decode: ffmpeg alone ${x.ffmpeg_fps} frames/s, pacer ${x.pacer_fps} frames/s -> ${x.ratio}x; ` +
+            `CPU ${x.ffmpeg_cpu_s} s vs ${x.pacer_cpu_s} s -> ${x.cpu_ratio}x`,
+        );
+      console.log(
+        `decode ratio median ${r.decode.ratio_median} (min ${r.decode.ratio_min}, max ${r.decode.ratio_max}); ` +
+          r.decode.video,
+      );
+      console.log(`render frames/s: ${JSON.stringify(r.worlds.render_frames_per_s)}`);
+      console.log(
+        `video make grounding: mp4 ${r.worlds.make_grounding_mp4_frames_per_s} frames/s, ` +
+          `npz ${r.worlds.make_grounding_npz_frames_per_s} frames/s`,
+      );
+      console.log(
+        `peak RSS ${r.rss.peak_rss_mb} MB (${r.rss.rss_after_import_mb} MB after import) ` +
+          `streaming ${r.rss.frames} frames; ${r.rss.video}`,
+      );
     });
     return 0;
   },
