@@ -427,6 +427,12 @@ test('serve rewards starts an authenticated OpenRLHF reward server', async () =>
     });
     assert.equal(r.status, 200);
     assert.deepEqual((await r.json()).rewards, [1.5]);
+    // a second server on the same port: one line that says what to do, exit 2, no stack
+    const port = new URL(listening).port;
+    const busy = pacer('serve', 'rewards', '--reward', 'accuracy', '--token', 't', '--port', port);
+    assert.equal(busy.status, 2);
+    assert.match(busy.stderr, new RegExp(`pacer: port ${port} on 127\\.0\\.0\\.1 is in use .*--port 0 for a free one`));
+    assert.doesNotMatch(busy.stderr, /\bat .*\.js:\d+/);
   } finally {
     child.kill('SIGTERM');
   }

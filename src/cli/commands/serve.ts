@@ -14,7 +14,20 @@ import { UsageError, defineCommand, dtypeOpt, int, oneOf, str, threadsOpt } from
 
 /** Listen, print one JSON line describing the server, and serve until SIGINT/SIGTERM. */
 async function listenUntilSignal(server: Server, port: number, host: string, info: (port: number) => object) {
-  await new Promise<void>((r) => server.listen(port, host, r));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      const why =
+        e.code === 'EADDRINUSE'
+          ? `port ${port} on ${host} is in use (another server?); pick another with --port, or --port 0 for a free one`
+          : e.code === 'EADDRNOTAVAIL'
+            ? `${host} is not an address of this machine (--host)`
+            : e.code === 'EACCES'
+              ? `no permission to listen on ${host}:${port} (ports below 1024 need root)`
+              : `cannot listen on ${host}:${port}: ${e.message}`;
+      reject(new UsageError(why));
+    });
+    server.listen(port, host, () => resolve());
+  });
   const addr = server.address();
   console.log(JSON.stringify(info(typeof addr === 'object' && addr ? addr.port : port)));
   await new Promise<void>((r) => {
