@@ -6,3 +6,4 @@ export * from './kto.js';
 export * from './orpo.js';
 export * from './cpo.js';
 export * from './grpo.js';
+export * from './ppo.js';
