@@ -38,8 +38,18 @@ export interface StepResult {
   truncated: boolean[];
   /** The last observation of an episode that ended at this step, else null. */
   finalObs: (Float32Array | null)[];
+  /** The last state vector (see stateNames) of an episode that ended at this step, else null. */
+  finalState: (number[] | null)[];
   /** Statistics of an episode that ended at this step, else null. */
   episodes: (EpisodeStats | null)[];
+}
+
+export interface EnvSnapshot {
+  id: string;
+  states: number[][];
+  steps: number[];
+  returns: number[];
+  rngs: Array<{ state: string; inc: string }>;
 }
 
 export interface EnvOptions {
@@ -145,6 +155,7 @@ export abstract class VectorEnv {
       terminated: new Array(n).fill(false),
       truncated: new Array(n).fill(false),
       finalObs: new Array(n).fill(null),
+      finalState: new Array(n).fill(null),
       episodes: new Array(n).fill(null),
     };
     for (let i = 0; i < n; i++) {
@@ -162,6 +173,7 @@ export abstract class VectorEnv {
         const score = this.scoreKind === 'return' ? ret : success ? 1 : 0;
         r.episodes[i] = { return: ret, length: this.steps[i], success, score };
         r.finalObs[i] = Float32Array.from(r.obs[i]);
+        r.finalState[i] = this.readState(i);
         this.resetEnv(i);
         this.steps[i] = 0;
         this.returns[i] = 0;
@@ -199,6 +211,33 @@ export abstract class VectorEnv {
   getState(): number[][] {
     if (!this.started) throw new Error(`pacer: ${this.id}: call reset() before getState()`);
     return Array.from({ length: this.numEnvs }, (_, i) => this.readState(i));
+  }
+
+  /**
+   * Everything that determines the future of the vector (state vectors, episode step counts and returns,
+   * generator states), as plain JSON, for checkpoints. Environments whose state is not a vector throw.
+   */
+  snapshot(): EnvSnapshot {
+    if (!this.started) throw new Error(`pacer: ${this.id}: call reset() before snapshot()`);
+    return {
+      id: this.id,
+      states: this.getState(),
+      steps: Array.from(this.steps),
+      returns: Array.from(this.returns),
+      rngs: this.rngs.map((r) => r.getState()),
+    };
+  }
+
+  restore(s: EnvSnapshot): void {
+    if (s.id !== this.id || s.states.length !== this.numEnvs)
+      throw new Error(
+        `pacer: ${this.id}.restore: the snapshot is of ${s.id} with ${s.states.length} copies, this vector has ${this.numEnvs}`,
+      );
+    this.started = true;
+    this.setState(s.states);
+    this.steps.set(s.steps);
+    this.returns.set(s.returns);
+    s.rngs.forEach((r, i) => this.rngs[i].setState(r));
   }
 
   /** Copy i's current state drawn as Gymnasium's rgb_array render does (RGB frame). */
