@@ -47,7 +47,8 @@ for (const name of ['discrete', 'discrete_noclip_v']) {
         },
         cfg(r.args),
       );
-      for (const [k, v] of Object.entries(r.metrics)) close(out.metrics[k], v, k);
+      for (const [k, v] of Object.entries(r.metrics))
+        close(out.metrics[k], v, k, k === 'losses/clipfrac' ? 1e-7 : 1e-10); // CleanRL: float32
       out.loss.backward();
       closeAll(logits.grad.toArray(), r.grad_logits, 'dL/dlogits');
       closeAll(newValue.grad.toArray(), r.grad_newvalue, 'dL/dV');
@@ -76,7 +77,8 @@ for (const name of ['continuous', 'continuous_ent']) {
         },
         cfg(r.args),
       );
-      for (const [k, v] of Object.entries(r.metrics)) close(out.metrics[k], v, k);
+      for (const [k, v] of Object.entries(r.metrics))
+        close(out.metrics[k], v, k, k === 'losses/clipfrac' ? 1e-7 : 1e-10); // CleanRL: float32
       out.loss.backward();
       closeAll(mean.grad.toArray(), r.grad_mean, 'dL/dmean');
       closeAll(logStd.grad.toArray(), r.grad_logstd, 'dL/dlogstd');

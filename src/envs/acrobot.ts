@@ -49,13 +49,14 @@ function dsdt(s: ArrayLike<number>, a: number, out: Float64Array): void {
   out[3] = ddtheta2;
 }
 
-/** One RK4 step of size dt, as Gymnasium's rk4(derivs, y0, [0, dt]). */
-function rk4(y0: Float64Array, a: number, dt: number): Float64Array {
-  const k1 = new Float64Array(4);
-  const k2 = new Float64Array(4);
-  const k3 = new Float64Array(4);
-  const k4 = new Float64Array(4);
-  const y = new Float64Array(4);
+const k1 = new Float64Array(4);
+const k2 = new Float64Array(4);
+const k3 = new Float64Array(4);
+const k4 = new Float64Array(4);
+const y = new Float64Array(4);
+
+/** One RK4 step of size dt, as Gymnasium's rk4(derivs, y0, [0, dt]), into out (which may be y0). */
+function rk4(y0: Float64Array, a: number, dt: number, out: Float64Array): void {
   const dt2 = dt / 2.0;
   dsdt(y0, a, k1);
   for (let j = 0; j < 4; j++) y[j] = y0[j] + dt2 * k1[j];
@@ -64,9 +65,7 @@ function rk4(y0: Float64Array, a: number, dt: number): Float64Array {
   dsdt(y, a, k3);
   for (let j = 0; j < 4; j++) y[j] = y0[j] + dt * k3[j];
   dsdt(y, a, k4);
-  const out = new Float64Array(4);
   for (let j = 0; j < 4; j++) out[j] = y0[j] + (dt / 6.0) * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j]);
-  return out;
 }
 
 function wrap(x: number, m: number, M: number): number {
@@ -106,15 +105,19 @@ export class AcrobotEnv extends VectorEnv {
     for (let k = 0; k < 4; k++) this.s[4 * i + k] = Math.fround(this.rngs[i].uniform(-0.1, 0.1));
   }
 
-  protected stepEnv(i: number, action: number): { reward: number; terminated: boolean } {
-    const ns = rk4(this.s.subarray(4 * i, 4 * i + 4), TORQUE[action], DT);
+  protected stepEnv(i: number, action: number): number {
+    const ns = this.s.subarray(4 * i, 4 * i + 4);
+    rk4(ns, TORQUE[action], DT, ns);
     ns[0] = wrap(ns[0], -Math.PI, Math.PI);
     ns[1] = wrap(ns[1], -Math.PI, Math.PI);
     ns[2] = bound(ns[2], -MAX_VEL_1, MAX_VEL_1);
     ns[3] = bound(ns[3], -MAX_VEL_2, MAX_VEL_2);
-    this.s.set(ns, 4 * i);
-    const terminated = -Math.cos(ns[0]) - Math.cos(ns[1] + ns[0]) > 1.0;
-    return { reward: terminated ? 0.0 : -1.0, terminated };
+    return this.terminal(i) ? 0.0 : -1.0;
+  }
+
+  protected terminal(i: number): boolean {
+    const o = 4 * i;
+    return -Math.cos(this.s[o]) - Math.cos(this.s[o + 1] + this.s[o]) > 1.0;
   }
 
   protected writeObs(i: number, out: Float32Array): void {

@@ -46,7 +46,7 @@ export class CartPoleEnv extends VectorEnv {
     for (let k = 0; k < 4; k++) this.s[4 * i + k] = this.rngs[i].uniform(-0.05, 0.05);
   }
 
-  protected stepEnv(i: number, action: number): { reward: number; terminated: boolean } {
+  protected stepEnv(i: number, action: number): number {
     const s = this.s;
     const o = 4 * i;
     const x = s[o];
@@ -63,9 +63,13 @@ export class CartPoleEnv extends VectorEnv {
     s[o + 1] = xDot + TAU * xAcc;
     s[o + 2] = theta + TAU * thetaDot;
     s[o + 3] = thetaDot + TAU * thetaAcc;
-    const terminated =
-      s[o] < -X_THRESHOLD || s[o] > X_THRESHOLD || s[o + 2] < -THETA_THRESHOLD || s[o + 2] > THETA_THRESHOLD;
-    return { reward: 1.0, terminated };
+    return 1.0;
+  }
+
+  protected terminal(i: number): boolean {
+    const x = this.s[4 * i];
+    const theta = this.s[4 * i + 2];
+    return x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
   }
 
   protected writeObs(i: number, out: Float32Array): void {

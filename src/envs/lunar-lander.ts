@@ -54,6 +54,7 @@ interface Lander {
   legContact: [boolean, boolean];
   gameOver: boolean;
   prevShaping: number | null;
+  terminated: boolean;
   helipadX1: number;
   helipadX2: number;
   helipadY: number;
@@ -169,6 +170,7 @@ export class LunarLanderEnv extends VectorEnv {
       legContact: [false, false],
       gameOver: false,
       prevShaping: null,
+      terminated: false,
       ...terrain,
       state: new Float64Array(8),
     };
@@ -185,12 +187,16 @@ export class LunarLanderEnv extends VectorEnv {
     for (let k = 0; k < 2; k++) if (a === e.legs[k] || b === e.legs[k]) e.legContact[k] = begin;
   }
 
-  protected stepEnv(i: number, action: number): { reward: number; terminated: boolean } {
+  protected stepEnv(i: number, action: number): number {
     return this.advance(i, action);
   }
 
+  protected terminal(i: number): boolean {
+    return this.envs[i].terminated;
+  }
+
   /** Gymnasium's LunarLander.step for copy i. */
-  private advance(i: number, action: number): { reward: number; terminated: boolean } {
+  private advance(i: number, action: number): number {
     const e = this.envs[i];
     const rng = this.rngs[i];
     const angle = e.lander.getAngle();
@@ -255,7 +261,8 @@ export class LunarLanderEnv extends VectorEnv {
       terminated = true;
       reward = 100;
     }
-    return { reward, terminated };
+    e.terminated = terminated;
+    return reward;
   }
 
   protected writeObs(i: number, out: Float32Array): void {

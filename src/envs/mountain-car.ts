@@ -30,10 +30,13 @@ abstract class MountainCarBase extends VectorEnv {
   readonly screen = [600, 400] as const;
   protected abstract readonly goalPosition: number;
   protected readonly s: Float64Array;
+  /** Gymnasium decides termination before the continuous variant rounds the state to float32. */
+  protected readonly term: Uint8Array;
 
   constructor(opts: EnvOptions) {
     super(opts);
     this.s = new Float64Array(2 * this.numEnvs);
+    this.term = new Uint8Array(this.numEnvs);
   }
 
   protected resetEnv(i: number): void {
@@ -49,7 +52,13 @@ abstract class MountainCarBase extends VectorEnv {
     if (x === MIN_POS && v < 0) v = 0;
     this.s[2 * i] = x;
     this.s[2 * i + 1] = v;
-    return x >= this.goalPosition && v >= 0;
+    const done = x >= this.goalPosition && v >= 0;
+    this.term[i] = done ? 1 : 0;
+    return done;
+  }
+
+  protected terminal(i: number): boolean {
+    return this.term[i] === 1;
   }
 
   protected writeObs(i: number, out: Float32Array): void {
@@ -124,10 +133,10 @@ export class MountainCarEnv extends MountainCarBase {
     super(opts);
   }
 
-  protected stepEnv(i: number, action: number): { reward: number; terminated: boolean } {
+  protected stepEnv(i: number, action: number): number {
     const x = this.s[2 * i];
-    const v = this.s[2 * i + 1] + ((action - 1) * 0.001 + Math.cos(3 * x) * -0.0025);
-    return { reward: -1.0, terminated: this.move(i, v) };
+    this.move(i, this.s[2 * i + 1] + ((action - 1) * 0.001 + Math.cos(3 * x) * -0.0025));
+    return -1.0;
   }
 }
 
@@ -141,14 +150,13 @@ export class MountainCarContinuousEnv extends MountainCarBase {
     super(opts);
   }
 
-  protected stepEnv(i: number, action: Float64Array): { reward: number; terminated: boolean } {
+  protected stepEnv(i: number, action: ArrayLike<number>): number {
     const x = this.s[2 * i];
     const force = Math.min(Math.max(action[0], -1), 1);
     const v = this.s[2 * i + 1] + (force * 0.0015 - 0.0025 * Math.cos(3 * x));
     const terminated = this.move(i, v);
     this.s[2 * i] = Math.fround(this.s[2 * i]);
     this.s[2 * i + 1] = Math.fround(this.s[2 * i + 1]);
-    const reward = (terminated ? 100.0 : 0) - action[0] ** 2 * 0.1;
-    return { reward, terminated };
+    return (terminated ? 100.0 : 0) - action[0] ** 2 * 0.1;
   }
 }

@@ -40,7 +40,7 @@ export class PendulumEnv extends VectorEnv {
     this.lastU[i] = Number.NaN;
   }
 
-  protected stepEnv(i: number, action: Float64Array): { reward: number; terminated: boolean } {
+  protected stepEnv(i: number, action: ArrayLike<number>): number {
     const th = this.s[2 * i];
     const thdot = this.s[2 * i + 1];
     const u = Math.min(Math.max(action[0], -MAX_TORQUE), MAX_TORQUE);
@@ -50,7 +50,11 @@ export class PendulumEnv extends VectorEnv {
     newThdot = Math.min(Math.max(newThdot, -MAX_SPEED), MAX_SPEED);
     this.s[2 * i] = th + newThdot * DT;
     this.s[2 * i + 1] = newThdot;
-    return { reward: -costs, terminated: false };
+    return -costs;
+  }
+
+  protected terminal(): boolean {
+    return false;
   }
 
   protected writeObs(i: number, out: Float32Array): void {

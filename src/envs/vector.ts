@@ -114,8 +114,10 @@ export abstract class VectorEnv {
   // ---- what each environment defines (copy i of the vector)
   /** Draw copy i's initial state from this.rngs[i]. */
   protected abstract resetEnv(i: number): void;
-  /** Advance copy i by one action (already validated); returns Gymnasium's reward and termination. */
-  protected abstract stepEnv(i: number, action: number | Float64Array): { reward: number; terminated: boolean };
+  /** Advance copy i by one action (already validated: an index, or actionSpace.shape[0] numbers); returns Gymnasium's reward. */
+  protected abstract stepEnv(i: number, action: number | ArrayLike<number>): number;
+  /** Whether copy i's last step reached a terminal state. */
+  protected abstract terminal(i: number): boolean;
   protected abstract writeObs(i: number, out: Float32Array): void;
   /** The goal test at the end of copy i's episode (null when the task has none). */
   protected abstract success(i: number, terminated: boolean, truncated: boolean): boolean | null;
@@ -159,7 +161,8 @@ export abstract class VectorEnv {
       episodes: new Array(n).fill(null),
     };
     for (let i = 0; i < n; i++) {
-      const { reward, terminated } = this.stepEnv(i, acts[i]);
+      const reward = this.stepEnv(i, acts[i]);
+      const terminated = this.terminal(i);
       this.steps[i]++;
       this.returns[i] += reward;
       const truncated = this.steps[i] >= this.maxEpisodeSteps;
@@ -259,7 +262,8 @@ export abstract class VectorEnv {
     return Array.from({ length: this.numEnvs }, (_, i) => flat.subarray(i * d, (i + 1) * d));
   }
 
-  private parseActions(actions: ArrayLike<number | ArrayLike<number>>): Array<number | Float64Array> {
+  /** Check the actions; nested ones are passed on as given (no copy), flat ones are split per copy. */
+  private parseActions(actions: ArrayLike<number | ArrayLike<number>>): ArrayLike<number | ArrayLike<number>> {
     const n = this.numEnvs;
     const sp = this.actionSpace;
     if (!actions || actions.length === undefined)
@@ -267,32 +271,37 @@ export abstract class VectorEnv {
     if (sp.type === 'discrete') {
       if (actions.length !== n)
         throw new RangeError(`pacer: ${this.id}.step needs ${n} actions, got ${actions.length}`);
-      const out: number[] = new Array(n);
       for (let i = 0; i < n; i++) {
         const a = actions[i];
         if (typeof a !== 'number' || !Number.isInteger(a) || a < 0 || a >= sp.n)
           throw new RangeError(`pacer: ${this.id} action ${i} must be an integer in [0, ${sp.n}), got ${String(a)}`);
-        out[i] = a;
       }
-      return out;
+      return actions;
     }
     const d = sp.shape[0];
-    const flat = actions.length === n * d && typeof actions[0] === 'number';
-    if (!flat && actions.length !== n)
+    const bad = (i: number, a: unknown) =>
+      new RangeError(`pacer: ${this.id} action ${i} must be ${d} finite numbers, got ${String(a)}`);
+    if (typeof actions[0] === 'number') {
+      if (actions.length !== n * d)
+        throw new RangeError(
+          `pacer: ${this.id}.step needs ${n} actions of ${d} numbers (nested, or flat ${n * d}), got ${actions.length}`,
+        );
+      return Array.from({ length: n }, (_, i) => {
+        const v = Array.from({ length: d }, (_, j) => actions[i * d + j] as number);
+        if (!v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw bad(i, v);
+        return v;
+      });
+    }
+    if (actions.length !== n)
       throw new RangeError(
         `pacer: ${this.id}.step needs ${n} actions of ${d} numbers (nested, or flat ${n * d}), got ${actions.length}`,
       );
-    return Array.from({ length: n }, (_, i) => {
-      const a = flat ? null : actions[i];
-      const v = new Float64Array(d);
-      for (let j = 0; j < d; j++) {
-        const x = flat ? (actions[i * d + j] as number) : typeof a === 'number' && d === 1 ? a : (a as any)?.[j];
-        if (typeof x !== 'number' || !Number.isFinite(x))
-          throw new RangeError(`pacer: ${this.id} action ${i} must be ${d} finite numbers, got ${String(a ?? x)}`);
-        v[j] = x;
-      }
-      return v;
-    });
+    for (let i = 0; i < n; i++) {
+      const a = actions[i] as ArrayLike<number>;
+      if (!a || typeof a !== 'object' || a.length !== d) throw bad(i, a);
+      for (let j = 0; j < d; j++) if (typeof a[j] !== 'number' || !Number.isFinite(a[j])) throw bad(i, a);
+    }
+    return actions;
   }
 }
 

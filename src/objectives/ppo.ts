@@ -14,7 +14,7 @@
 //   clipfrac = mean 1[|ρ − 1| > ε].
 // Policies: categorical over logits (discrete), and a diagonal Gaussian N(μ(s), exp(logσ)) whose
 // log-density and entropy are summed over action dimensions (continuous), as torch.distributions computes.
-import { type Tensor, F } from '../engine/index.js';
+import { type Tensor, F, noGrad } from '../engine/index.js';
 import type { ObjectiveOutput } from './common.js';
 
 export interface GAEInputs {
@@ -107,8 +107,9 @@ export function ppoLoss(x: PPOInputs, c: PPOConfig): ObjectiveOutput {
   const ratio = logratio.exp();
   let adv = x.advantages.detach();
   if (c.normAdv) adv = adv.sub(adv.mean()).div(adv.std().add(1e-8));
-  const pg1 = adv.neg().mul(ratio);
-  const pg2 = adv.neg().mul(ratio.clamp(1 - c.clipCoef, 1 + c.clipCoef));
+  const negAdv = adv.neg();
+  const pg1 = negAdv.mul(ratio);
+  const pg2 = negAdv.mul(ratio.clamp(1 - c.clipCoef, 1 + c.clipCoef));
   const pgLoss = pg1.maximum(pg2).mean();
   const ret = x.returns.detach();
   let vLoss: Tensor;
@@ -120,16 +121,20 @@ export function ppoLoss(x: PPOInputs, c: PPOConfig): ObjectiveOutput {
   } else vLoss = x.newValue.sub(ret).square().mean().mul(0.5);
   const entropy = x.entropy.mean();
   const loss = pgLoss.sub(entropy.mul(c.entCoef)).add(vLoss.mul(c.vfCoef));
-  const lr = logratio.detach();
-  const r = ratio.detach();
+  // the seven scalars without a graph, copied out at once
+  const v = noGrad(() => {
+    const rm1 = ratio.sub(1);
+    const clipfrac = rm1.abs().gt(c.clipCoef).to(ratio.dtype).mean();
+    return F.stack([loss, pgLoss, vLoss, entropy, logratio.neg().mean(), rm1.sub(logratio).mean(), clipfrac]).toArray();
+  });
   const metrics = {
-    loss: loss.item(),
-    'losses/policy_loss': pgLoss.item(),
-    'losses/value_loss': vLoss.item(),
-    'losses/entropy': entropy.item(),
-    'losses/old_approx_kl': lr.neg().mean().item(),
-    'losses/approx_kl': r.sub(1).sub(lr).mean().item(),
-    'losses/clipfrac': r.sub(1).abs().gt(c.clipCoef).float().mean().item(),
+    loss: v[0],
+    'losses/policy_loss': v[1],
+    'losses/value_loss': v[2],
+    'losses/entropy': v[3],
+    'losses/old_approx_kl': v[4],
+    'losses/approx_kl': v[5],
+    'losses/clipfrac': v[6],
   };
   return { loss, metrics };
 }
