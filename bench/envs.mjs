@@ -197,7 +197,8 @@ for (const id of Object.keys(PLAIN)) {
   const p = [0, 1, 2].map(() => timePacer(id, STEPS));
   const q = [0, 1, 2].map(() => timePlain(id, STEPS));
   console.log(
-    `${id.padEnd(25)} pacer ${fmt(p)} env-steps/s   plain loop ${fmt(q)}   ratio ${(Math.max(...p) / Math.max(...q)).toFixed(2)}`,
+    `${id.padEnd(25)} pacer ${fmt(p)} env-steps/s   plain loop ${fmt(q)}   ` +
+      `ratio ${(Math.max(...p) / Math.max(...q)).toFixed(2)}`,
   );
 }
 const ll = [0, 1, 2].map(() => timePacer('LunarLander-v3', Math.max(50, STEPS / 200)));

@@ -67,7 +67,8 @@ try {
       }
       console.log(
         `${id} pacer threads ${threads}: update ${ours[threads].map((x) => x.update.toFixed(1)).join(' / ')} ms; ` +
-          `rollout ${ours[threads].map((x) => x.rollout.toFixed(1)).join(' / ')} ms (${p.num_envs * p.num_steps} env steps)`,
+          `rollout ${ours[threads].map((x) => x.rollout.toFixed(1)).join(' / ')} ms ` +
+          `(${p.num_envs * p.num_steps} env steps)`,
       );
     }
     const args = join(dir, `${id}.json`);
@@ -95,7 +96,8 @@ try {
     );
     if (peer.length)
       console.log(
-        `${id}: best pacer ${best.toFixed(1)} ms, best pytorch ${Math.min(...peer).toFixed(1)} ms, ratio_best_vs_best ${(Math.min(...peer) / best).toFixed(2)}x`,
+        `${id}: best pacer ${best.toFixed(1)} ms, best pytorch ${Math.min(...peer).toFixed(1)} ms, ` +
+          `ratio_best_vs_best ${(Math.min(...peer) / best).toFixed(2)}x`,
       );
   }
 } finally {

@@ -49,12 +49,15 @@ for (const id of ids.length ? ids : Object.keys(TASKS)) {
     const secs = (performance.now() - t0) / 1000;
     rows.push({ seed, final, solvedAt, steps: r.globalStep, trainTail, secs });
     console.log(
-      `${id} seed ${seed}: final greedy eval ${final.toFixed(1)} (20 episodes), last-20 training episodes ${trainTail.toFixed(1)}, ` +
+      `${id} seed ${seed}: final greedy eval ${final.toFixed(1)} (20 episodes), ` +
+        `last-20 training episodes ${trainTail.toFixed(1)}, ` +
         `first eval ≥ ${task.threshold} at ${solvedAt ?? 'never'} steps, ${r.globalStep} steps in ${secs.toFixed(0)} s`,
     );
   }
   console.log(
-    `${id}: final eval ${meanStd(rows.map((r) => r.final))}; solved ${rows.filter((r) => r.final >= task.threshold).length}/${rows.length}; ` +
-      `steps to first solved eval ${meanStd(rows.map((r) => r.solvedAt ?? Number.NaN))}; wall ${meanStd(rows.map((r) => r.secs))} s`,
+    `${id}: final eval ${meanStd(rows.map((r) => r.final))}; ` +
+      `solved ${rows.filter((r) => r.final >= task.threshold).length}/${rows.length}; ` +
+      `steps to first solved eval ${meanStd(rows.map((r) => r.solvedAt ?? Number.NaN))}; ` +
+      `wall ${meanStd(rows.map((r) => r.secs))} s`,
   );
 }

@@ -7,14 +7,9 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { P } from './helpers.js';
-import {
-  trainPPO,
-  evaluatePolicy,
-  RunningMeanStd,
-  orthogonal,
-  resolvePPOOptions,
-} from '../dist/trainers/ppo-control.js';
-import { makeEnv, NumpyRandom } from '../dist/envs/index.js';
+import { trainPPO, evaluatePolicy, resolvePPOOptions } from '../dist/trainers/ppo-control.js';
+import { orthogonal } from '../dist/models/actor-critic.js';
+import { makeEnv, NumpyRandom, RunningMeanStd, RewardNormalizer } from '../dist/envs/index.js';
 
 function randomPolicyReturn(episodes, seed) {
   const env = makeEnv('CartPole-v1', { seed, numEnvs: episodes });
@@ -163,6 +158,27 @@ test('RunningMeanStd equals the pooled moments of the data and a prior of weight
     assert.ok(Math.abs(rms.mean[j] - mean) < 1e-12);
     assert.ok(Math.abs(rms.var[j] - m2 / (xs.length + eps)) < 1e-9);
   }
+});
+
+test('RewardNormalizer: r / std of the discounted return (Gymnasium NormalizeReward, by hand)', () => {
+  const n = new RewardNormalizer(1, 0.5, 1e9); // no clipping here
+  const r = Float64Array.from([1, 2, 4]);
+  n.normalize(r, [0, 1, 0], 3);
+  // G: 1, then terminated at step 1 → 0·0.5 + 2 = 2, then 2·0.5 + 4 = 5; each step the moments take one more G.
+  const rms = new RunningMeanStd(1);
+  const want = [1, 2, 4].map((x, t) => {
+    rms.update([[1, 2, 5][t]], 1);
+    return x / Math.sqrt(rms.var[0] + 1e-8);
+  });
+  want.forEach((w, t) => assert.ok(Math.abs(r[t] - w) < 1e-12, `step ${t}: ${r[t]} vs ${w}`));
+  // the second step by hand: moments of {prior (1e-4, mean 0, var 1), 1, 2}
+  const c = 2 + 1e-4;
+  const m = 3 / c;
+  const v = (1e-4 * (1 + m * m) + (1 - m) ** 2 + (2 - m) ** 2) / c;
+  assert.ok(Math.abs(r[1] - 2 / Math.sqrt(v + 1e-8)) < 1e-9);
+  const clipped = Float64Array.from([1e6]);
+  new RewardNormalizer(1, 0.99, 5).normalize(clipped, [0], 1);
+  assert.equal(clipped[0], 5);
 });
 
 test('orthogonal init: rows (or columns) are orthonormal times the gain', () =>

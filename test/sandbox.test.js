@@ -39,7 +39,8 @@ const escapes = {
     /process is not defined/,
   ],
   'Function constructor at top level': [
-    `(function(){}).constructor('return process')().mainModule.require('fs').writeFileSync(${JSON.stringify(PWN)}, 'x');`,
+    `(function(){}).constructor('return process')().mainModule.require('fs')` +
+      `.writeFileSync(${JSON.stringify(PWN)}, 'x');`,
     'threw',
     /process is not defined/,
   ],
@@ -50,7 +51,8 @@ const escapes = {
     /require is not defined/,
   ],
   'import()': [
-    `import('node:fs').then((fs) => fs.writeFileSync(${JSON.stringify(PWN)}, 'x')); function compute_reward() { return { total: 0 }; }`,
+    `import('node:fs').then((fs) => fs.writeFileSync(${JSON.stringify(PWN)}, 'x'));` +
+      ' function compute_reward() { return { total: 0 }; }',
     'threw',
     /Not supported/,
   ],
@@ -72,7 +74,8 @@ const escapes = {
     /allocation failed|Invalid typed array length/,
   ],
   'huge output': [
-    'function compute_reward(s) { const c = {}; for (let i = 0; i < 1e5; i++) c["k" + i] = i; return { total: 1, components: c }; }',
+    'function compute_reward(s) { const c = {}; for (let i = 0; i < 1e5; i++) c["k" + i] = i;' +
+      ' return { total: 1, components: c }; }',
     'invalid_output',
     /at most 32 components, got 100000/,
   ],
@@ -133,7 +136,8 @@ test('a failing step is named', async () => {
 test('the child runs with an empty environment and without Node in the isolate', async () => {
   process.env.PACER_SANDBOX_SECRET = 'do-not-leak';
   const r = await run(`function compute_reward(s) {
-    return { total: (typeof process) + (typeof require) + (typeof globalThis.Buffer) === 'undefinedundefinedundefined' ? 1 : 0 };
+    const absent = (typeof process) + (typeof require) + (typeof globalThis.Buffer);
+    return { total: absent === 'undefinedundefinedundefined' ? 1 : 0 };
   }`);
   delete process.env.PACER_SANDBOX_SECRET;
   assert.ok(r.ok && r.total.every((v) => v === 1));

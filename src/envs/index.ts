@@ -14,6 +14,7 @@ import type { EnvOptions, VectorEnv } from './vector.js';
 
 export * from './vector.js';
 export { NumpyRandom } from './rng.js';
+export * from './normalize.js';
 export { AcrobotEnv, CartPoleEnv, LunarLanderEnv, MountainCarContinuousEnv, MountainCarEnv, PendulumEnv };
 
 export const ENVS = {

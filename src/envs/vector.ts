@@ -114,7 +114,7 @@ export abstract class VectorEnv {
   // ---- what each environment defines (copy i of the vector)
   /** Draw copy i's initial state from this.rngs[i]. */
   protected abstract resetEnv(i: number): void;
-  /** Advance copy i by one action (already validated: an index, or actionSpace.shape[0] numbers); returns Gymnasium's reward. */
+  /** Advance copy i by one (validated) action: an index, or shape[0] numbers; returns Gymnasium's reward. */
   protected abstract stepEnv(i: number, action: number | ArrayLike<number>): number;
   /** Whether copy i's last step reached a terminal state. */
   protected abstract terminal(i: number): boolean;
@@ -199,7 +199,8 @@ export abstract class VectorEnv {
       const s = Array.from(states[i] ?? [], Number);
       if (s.length !== k || !s.every(Number.isFinite))
         throw new RangeError(
-          `pacer: ${this.id}.setState: state ${i} must be ${k} finite numbers [${this.stateNames.join(', ')}], got [${s}]`,
+          `pacer: ${this.id}.setState: state ${i} must be ${k} finite numbers ` +
+            `[${this.stateNames.join(', ')}], got [${s}]`,
         );
     }
     const obs = this.allocObs();
@@ -234,7 +235,8 @@ export abstract class VectorEnv {
   restore(s: EnvSnapshot): void {
     if (s.id !== this.id || s.states.length !== this.numEnvs)
       throw new Error(
-        `pacer: ${this.id}.restore: the snapshot is of ${s.id} with ${s.states.length} copies, this vector has ${this.numEnvs}`,
+        `pacer: ${this.id}.restore: the snapshot is of ${s.id} with ${s.states.length} copies, ` +
+          `this vector has ${this.numEnvs}`,
       );
     this.started = true;
     this.setState(s.states);

@@ -7,3 +7,4 @@ export * from './generate.js';
 export * from './scoring.js';
 export * from './lora.js';
 export * from './heads.js';
+export * from './actor-critic.js';

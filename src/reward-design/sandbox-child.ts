@@ -13,8 +13,13 @@ export const MAX_MESSAGE = 1000;
 const DRIVER = `(function () {
   const F64 = Float64Array, isFinite = Number.isFinite, keys = Object.keys, S = String;
   const MAXC = ${MAX_COMPONENTS}, MAXN = ${MAX_NAME}, MAXM = ${MAX_MESSAGE};
-  const describe = (e) => { try { return S(e && e.message !== undefined ? e.message : e).slice(0, MAXM); } catch (_) { return '<unprintable error>'; } };
+  const describe = (e) => {
+    try { return S(e && e.message !== undefined ? e.message : e).slice(0, MAXM); }
+    catch (_) { return '<unprintable error>'; }
+  };
   const fail = (kind, step, message) => ({ error: { kind, step, message: S(message).slice(0, MAXM) } });
+  const bad = (t, message) => fail('invalid_output', t, message);
+  const what = (v) => (v === null ? 'null' : typeof v === 'number' ? S(v) : typeof v);
   return function run(fn, input) {
     if (typeof fn !== 'function') return fail('missing', -1, 'the reward is not a function');
     const names = input.names, data = input.data, n = input.length;
@@ -26,25 +31,28 @@ const DRIVER = `(function () {
       let out;
       try { out = fn(s); } catch (e) { return fail('threw', t, describe(e)); }
       try {
-        if (out === null || typeof out !== 'object') return fail('invalid_output', t, 'the reward must return {total, components}, got ' + (out === null ? 'null' : typeof out));
+        if (out === null || typeof out !== 'object')
+          return bad(t, 'the reward must return {total, components}, got ' + (out === null ? 'null' : typeof out));
         const tot = out.total;
-        if (typeof tot !== 'number' || !isFinite(tot)) return fail('invalid_output', t, 'total must be a finite number, got ' + (typeof tot === 'number' ? S(tot) : typeof tot));
+        if (typeof tot !== 'number' || !isFinite(tot)) return bad(t, 'total must be a finite number, got ' + what(tot));
         total[t] = tot;
         const c = out.components === undefined ? {} : out.components;
-        if (c === null || typeof c !== 'object') return fail('invalid_output', t, 'components must be an object of numbers');
+        if (c === null || typeof c !== 'object') return bad(t, 'components must be an object of numbers');
         const ks = keys(c);
         if (cnames === null) {
-          if (ks.length > MAXC) return fail('invalid_output', t, 'at most ' + MAXC + ' components, got ' + ks.length);
-          for (const k of ks) if (k.length > MAXN) return fail('invalid_output', t, 'a component name longer than ' + MAXN + ' characters');
-          cnames = ks; comps = ks.map(() => new F64(n));
+          if (ks.length > MAXC) return bad(t, 'at most ' + MAXC + ' components, got ' + ks.length);
+          for (const k of ks) if (k.length > MAXN) return bad(t, 'a component name is over ' + MAXN + ' characters');
+          cnames = ks;
+          comps = ks.map(() => new F64(n));
         } else if (ks.length !== cnames.length || ks.some((k, i) => k !== cnames[i]))
-          return fail('invalid_output', t, 'the components changed from [' + cnames.join(', ').slice(0, 200) + '] at step ' + t);
+          return bad(t, 'the components changed from [' + cnames.join(', ').slice(0, 200) + '] at step ' + t);
         for (let i = 0; i < ks.length; i++) {
           const v = c[ks[i]];
-          if (typeof v !== 'number' || !isFinite(v)) return fail('invalid_output', t, 'component ' + ks[i] + ' must be a finite number, got ' + (typeof v === 'number' ? S(v) : typeof v));
+          if (typeof v !== 'number' || !isFinite(v))
+            return bad(t, 'component ' + ks[i] + ' must be a finite number, got ' + what(v));
           comps[i][t] = v;
         }
-      } catch (e) { return fail('invalid_output', t, describe(e)); }
+      } catch (e) { return bad(t, describe(e)); }
     }
     return { total, names: cnames || [], comps: comps || [] };
   };

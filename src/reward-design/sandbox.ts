@@ -183,7 +183,8 @@ export class RewardSandbox {
     });
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = null;
-      const why = `the sandbox process exited (${signal ?? `code ${code}`})${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').slice(-2).join(' | ')}` : ''}`;
+      const tail = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+      const why = `the sandbox process exited (${signal ?? `code ${code}`})${tail ? `: ${tail}` : ''}`;
       const kind = this.killing === child ? 'timeout' : 'crash';
       for (const [, res] of waiting) res({ ok: false, kind, message: why, step: -1 });
       waiting.clear();

@@ -1,26 +1,22 @@
 // PPO for control tasks (pacer's Gymnasium-style environments), following CleanRL's single-file agents
 // vwxyzjn/cleanrl cleanrl/ppo.py (discrete, categorical policy) and cleanrl/ppo_continuous_action.py
-// (continuous, Gaussian policy with a state-independent log-std): the same network (separate actor and
-// critic MLPs, 64-64 tanh, orthogonal init with gain √2, 0.01 on the policy output, 1 on the value
-// output, zero biases), Adam(eps 1e-5) with a linearly annealed learning rate, GAE, minibatch epochs,
-// gradient clipping and early stopping on approx_kl, with CleanRL's option names in camelCase and its
-// defaults per action space. The loss is src/objectives/ppo.ts. Per iteration:
+// (continuous, Gaussian policy with a state-independent log-std): CleanRL's Agent (src/models/actor-critic.ts),
+// Adam(eps 1e-5) with a linearly annealed learning rate, GAE, minibatch epochs, gradient clipping and early
+// stopping on approx_kl, with CleanRL's option names in camelCase and its defaults per action space. The loss
+// is src/objectives/ppo.ts. Per iteration:
 //   1. roll out numSteps vector steps (numEnvs copies, Gymnasium SAME_STEP autoreset, see src/envs);
 //   2. optionally relabel the rewards with `rewardFn` (one call per rollout), then normalise them;
 //   3. GAE(γ, λ), bootstrapping truncated episodes from their final observation (CleanRL instead treats
 //      truncation as termination; set bootstrapTruncated false for its behaviour);
 //   4. updateEpochs passes over shuffled minibatches.
-// Normalisation (ppo_continuous_action.py's wrappers, applied once to the whole vector, as Gymnasium's
-// vector wrappers do): observations by a running mean/variance (RunningMeanStd, count starting at 1e-4)
-// and clipped to ±clipObs; rewards divided by the running std of the discounted return and clipped to
-// ±clipReward (gymnasium.wrappers.NormalizeReward). Scores come from the environment's episode statistics.
+// Normalisation (ppo_continuous_action.py's wrappers, src/envs/normalize.ts) is applied once to the whole
+// vector, as Gymnasium's vector wrappers do (CleanRL wraps each copy). Scores come from the environment's
+// episode statistics, not from the (possibly relabelled, normalised) rewards.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   AdamW,
   Generator,
-  Linear,
-  Module,
   clipGradNorm,
   loadSafetensors,
   noGrad,
@@ -29,16 +25,19 @@ import {
   scope,
   setThreads,
   tensor,
-  zeros,
   type Tensor,
 } from '../engine/index.js';
+import { ActorCritic } from '../models/actor-critic.js';
 import {
   type EnvId,
   type EpisodeStats,
   type EnvSnapshot,
+  type RunningMeanStd,
   type VectorEnv,
   makeEnv,
   NumpyRandom,
+  ObservationNormalizer,
+  RewardNormalizer,
 } from '../envs/index.js';
 import {
   categoricalLogProbEntropy,
@@ -149,7 +148,8 @@ export function resolvePPOOptions(o: Partial<PPOControlOptions> & { envId: EnvId
       throw new RangeError(`pacer: PPO option ${k} must be a positive integer, got ${r[k]}`);
   if ((r.numEnvs * r.numSteps) % r.numMinibatches !== 0)
     throw new RangeError(
-      `pacer: PPO batch numEnvs·numSteps = ${r.numEnvs * r.numSteps} does not split into numMinibatches = ${r.numMinibatches}`,
+      `pacer: PPO batch numEnvs·numSteps = ${r.numEnvs * r.numSteps} does not split into ` +
+        `numMinibatches = ${r.numMinibatches}`,
     );
   for (const k of ['gamma', 'gaeLambda'] as const)
     if (!(r[k] >= 0 && r[k] <= 1)) throw new RangeError(`pacer: PPO option ${k} must be in [0, 1], got ${r[k]}`);
@@ -163,139 +163,25 @@ export function resolvePPOOptions(o: Partial<PPOControlOptions> & { envId: EnvId
   return r;
 }
 
-// ------------------------------------------------------------------------------------------ normalisers
-/** Running mean/variance by the parallel algorithm (gymnasium.wrappers.utils.RunningMeanStd). */
-export class RunningMeanStd {
-  mean: Float64Array;
-  var: Float64Array;
-  count = 1e-4;
-  constructor(readonly dim: number) {
-    this.mean = new Float64Array(dim);
-    this.var = new Float64Array(dim).fill(1);
-  }
-  /** Update from n rows of dim values (row-major). */
-  update(x: ArrayLike<number>, n: number): void {
-    const d = this.dim;
-    for (let j = 0; j < d; j++) {
-      let m = 0;
-      for (let i = 0; i < n; i++) m += x[i * d + j];
-      m /= n;
-      let v = 0;
-      for (let i = 0; i < n; i++) v += (x[i * d + j] - m) ** 2;
-      v /= n;
-      const delta = m - this.mean[j];
-      const tot = this.count + n;
-      const m2 = this.var[j] * this.count + v * n + (delta * delta * this.count * n) / tot;
-      this.mean[j] += (delta * n) / tot;
-      this.var[j] = m2 / tot;
-    }
-    this.count += n;
-  }
-  toJSON() {
-    return { mean: Array.from(this.mean), var: Array.from(this.var), count: this.count };
-  }
-  load(s: { mean: number[]; var: number[]; count: number }): void {
-    this.mean.set(s.mean);
-    this.var.set(s.var);
-    this.count = s.count;
-  }
+// ------------------------------------------------------------------------------------------ the policy
+/** log π(a|s), entropy and V(s) for a batch (actions int64 [B] or float [B, D]). */
+function evaluateActions(agent: ActorCritic, x: Tensor, actions: Tensor) {
+  const out = agent.actor.forward(x);
+  const d = agent.logStd ? gaussianLogProbEntropy(out, agent.logStd, actions) : categoricalLogProbEntropy(out, actions);
+  return { ...d, value: agent.value(x) };
 }
 
-// ------------------------------------------------------------------------------------------ the agent
-/** torch.nn.init.orthogonal_: Q of the QR decomposition of a N(0, 1) matrix, signs fixed by diag(R), × gain. */
-export function orthogonal(rows: number, cols: number, gain: number, gen: Generator): Tensor {
-  const [r, c] = rows < cols ? [cols, rows] : [rows, cols];
-  const a = noGrad(() => randn([r, c], { dtype: 'float64', generator: gen }).toArray());
-  // Modified Gram-Schmidt on the c columns (length r) gives Q with a positive diagonal of R.
-  const col = (j: number) => Array.from({ length: r }, (_, i) => a[i * c + j]);
-  const q: number[][] = [];
-  for (let j = 0; j < c; j++) {
-    const v = col(j);
-    for (const u of q) {
-      const d = u.reduce((s, x, i) => s + x * v[i], 0);
-      for (let i = 0; i < r; i++) v[i] -= d * u[i];
-    }
-    const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-    q.push(v.map((x) => x / norm));
-  }
-  const out = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++)
-    for (let j = 0; j < cols; j++) out[i * cols + j] = gain * (rows < cols ? q[i][j] : q[j][i]);
-  return tensor(out, { shape: [rows, cols] });
-}
-
-function layer(inF: number, outF: number, gain: number, gen: Generator): Linear {
-  const l = new Linear(inF, outF);
-  noGrad(() => {
-    l.weight.copy_(orthogonal(outF, inF, gain, gen));
-    l.bias?.zero_();
+/** Sample actions (the mode when deterministic) with their log-probs and values; no gradients. */
+function act(agent: ActorCritic, x: Tensor, gen: Generator, deterministic = false) {
+  return noGrad(() => {
+    const out = agent.actor.forward(x);
+    const ls = agent.logStd;
+    let actions: Tensor;
+    if (ls) actions = deterministic ? out : out.add(randn(out.shape, { generator: gen }).mul(ls.exp()));
+    else actions = deterministic ? out.argmax(-1) : sampleCategorical(out, gen);
+    const d = ls ? gaussianLogProbEntropy(out, ls, actions) : categoricalLogProbEntropy(out, actions);
+    return { actions, logprob: d.logprob, value: agent.value(x) };
   });
-  return l;
-}
-
-class MLP extends Module {
-  readonly layers: Linear[];
-  constructor(sizes: number[], outGain: number, gen: Generator) {
-    super();
-    this.layers = sizes.slice(1).map((s, k) => {
-      const last = k === sizes.length - 2;
-      return this.addModule(String(k * 2), layer(sizes[k], s, last ? outGain : Math.SQRT2, gen));
-    });
-  }
-  forward(x: Tensor): Tensor {
-    let h = x;
-    this.layers.forEach((l, k) => {
-      h = l.forward(h);
-      if (k < this.layers.length - 1) h = h.tanh();
-    });
-    return h;
-  }
-}
-
-/** CleanRL's Agent: critic and actor MLPs (names critic.*, actor.* / actor_mean.*, actor_logstd). */
-export class ActorCritic extends Module {
-  readonly critic: MLP;
-  readonly actor: MLP;
-  readonly logStd: Tensor | null;
-  constructor(
-    readonly obsDim: number,
-    readonly action: { type: 'discrete'; n: number } | { type: 'box'; dim: number },
-    hidden: number[],
-    gen: Generator,
-    initLogStd = 0,
-  ) {
-    super();
-    const out = action.type === 'discrete' ? action.n : action.dim;
-    this.critic = this.addModule('critic', new MLP([obsDim, ...hidden, 1], 1.0, gen));
-    this.actor = this.addModule(
-      action.type === 'discrete' ? 'actor' : 'actor_mean',
-      new MLP([obsDim, ...hidden, out], 0.01, gen),
-    );
-    this.logStd = action.type === 'box' ? this.param('actor_logstd', zeros([1, out]).add_(initLogStd)) : null;
-  }
-  value(x: Tensor): Tensor {
-    return this.critic.forward(x).squeeze(-1);
-  }
-  /** log π(a|s), entropy and V(s) for a batch (actions int64 [B] or float [B, D]). */
-  evaluate(x: Tensor, actions: Tensor): { logprob: Tensor; entropy: Tensor; value: Tensor } {
-    const out = this.actor.forward(x);
-    const d = this.logStd ? gaussianLogProbEntropy(out, this.logStd, actions) : categoricalLogProbEntropy(out, actions);
-    return { ...d, value: this.value(x) };
-  }
-  /** Sample actions (or take the mode when deterministic) with their log-probs and values; no gradients. */
-  act(x: Tensor, gen: Generator, deterministic = false): { actions: Tensor; logprob: Tensor; value: Tensor } {
-    return noGrad(() => {
-      const out = this.actor.forward(x);
-      let actions: Tensor;
-      if (this.logStd) {
-        actions = deterministic ? out : out.add(randn(out.shape, { generator: gen }).mul(this.logStd.exp()));
-      } else actions = deterministic ? out.argmax(-1) : sampleCategorical(out, gen);
-      const d = this.logStd
-        ? gaussianLogProbEntropy(out, this.logStd, actions)
-        : categoricalLogProbEntropy(out, actions);
-      return { actions, logprob: d.logprob, value: this.value(x) };
-    });
-  }
 }
 
 // ------------------------------------------------------------------------------------------ rollouts
@@ -328,8 +214,12 @@ interface Rollout {
   /** For GAE: terminal (no bootstrap); truncations too when bootstrapTruncated is off. */
   terminated: Uint8Array;
   envTerminated: Uint8Array;
+  truncated: Uint8Array;
   dones: Uint8Array;
-  batch: RolloutBatch | null;
+  states: Float64Array | null;
+  nextStates: Float64Array | null;
+  /** Truncated episodes' final observations (normalised) and their rollout index. */
+  finals: Array<{ at: number; obs: Float32Array }>;
   episodes: Array<EpisodeStats & { globalStep: number }>;
 }
 
@@ -338,156 +228,139 @@ interface Run {
   env: VectorEnv;
   agent: ActorCritic;
   gen: Generator;
-  obsRms: RunningMeanStd | null;
-  retRms: RunningMeanStd | null;
-  discounted: Float64Array;
+  obsNorm: ObservationNormalizer | null;
+  rewardNorm: RewardNormalizer | null;
   nextObs: Float32Array[];
   globalStep: number;
   actDim: number;
 }
 
-function normalise(run: Run, raw: Float32Array[], update: boolean): Float32Array {
+/** The agent's view of a batch of observations (normalised when normObs), row-major. */
+function view(run: Run, obs: Float32Array[], update: boolean): Float32Array {
+  if (run.obsNorm) return run.obsNorm.normalize(obs, update);
   const d = run.env.obsDim;
-  const out = new Float32Array(raw.length * d);
-  raw.forEach((o, i) => out.set(o, i * d));
-  const rms = run.obsRms;
-  if (!rms) return out;
-  if (update) rms.update(out, raw.length);
-  const c = run.o.clipObs;
-  for (let k = 0; k < out.length; k++) {
-    const j = k % d;
-    const v = (out[k] - rms.mean[j]) / Math.sqrt(rms.var[j] + 1e-8);
-    out[k] = Math.min(Math.max(v, -c), c);
-  }
+  const out = new Float32Array(obs.length * d);
+  obs.forEach((o, i) => out.set(o, i * d));
   return out;
 }
 
 /** Actions as the environment takes them: indices, or vectors clipped to the box (gymnasium ClipAction). */
 function envActions(run: Run, a: Float32Array): Array<number | number[]> {
   const sp = run.env.actionSpace;
-  const n = run.env.numEnvs;
   if (sp.type === 'discrete') return Array.from(a);
   const d = run.actDim;
-  return Array.from({ length: n }, (_, i) =>
+  return Array.from({ length: run.env.numEnvs }, (_, i) =>
     Array.from({ length: d }, (_, j) => Math.min(Math.max(a[i * d + j], sp.low[j]), sp.high[j])),
   );
 }
 
+function emptyRollout(run: Run, withStates: boolean): Rollout {
+  const n = run.o.numSteps * run.env.numEnvs;
+  const k = run.env.stateNames.length;
+  return {
+    obs: new Float32Array(n * run.env.obsDim),
+    actions: new Float32Array(n * run.actDim),
+    logprobs: new Float32Array(n),
+    values: new Float32Array(n),
+    nextValues: new Float32Array(n),
+    rewards: new Float64Array(n),
+    terminated: new Uint8Array(n),
+    envTerminated: new Uint8Array(n),
+    truncated: new Uint8Array(n),
+    dones: new Uint8Array(n),
+    states: withStates ? new Float64Array(n * k) : null,
+    nextStates: withStates ? new Float64Array(n * k) : null,
+    finals: [],
+    episodes: [],
+  };
+}
+
+/** numSteps vector steps with the current policy (CleanRL's rollout phase). */
 function collect(run: Run, withStates: boolean): Rollout {
   const { env } = run;
-  const T = run.o.numSteps;
   const N = env.numEnvs;
   const d = env.obsDim;
   const k = env.stateNames.length;
-  const ro: Rollout = {
-    obs: new Float32Array(T * N * d),
-    actions: new Float32Array(T * N * run.actDim),
-    logprobs: new Float32Array(T * N),
-    values: new Float32Array(T * N),
-    nextValues: new Float32Array(T * N),
-    rewards: new Float64Array(T * N),
-    terminated: new Uint8Array(T * N),
-    envTerminated: new Uint8Array(T * N),
-    dones: new Uint8Array(T * N),
-    batch: null,
-    episodes: [],
-  };
-  const states = withStates ? new Float64Array(T * N * k) : null;
-  const nextStates = withStates ? new Float64Array(T * N * k) : null;
-  const truncated = new Uint8Array(T * N);
-  const finals: Array<{ at: number; obs: Float32Array }> = [];
-  let obs = normalise(run, run.nextObs, false);
-  for (let t = 0; t < T; t++) {
+  const ro = emptyRollout(run, withStates);
+  let obs = view(run, run.nextObs, false);
+  for (let t = 0; t < run.o.numSteps; t++) {
     ro.obs.set(obs, t * N * d);
-    if (states) states.set(env.getState().flat(), t * N * k);
+    ro.states?.set(env.getState().flat(), t * N * k);
     const step = scope(() => {
-      const x = tensor(obs, { shape: [N, d] });
-      const r = run.agent.act(x, run.gen);
+      const r = act(run.agent, tensor(obs, { shape: [N, d] }), run.gen);
       return { a: r.actions.float().data() as Float32Array, lp: r.logprob.data(), v: r.value.data() };
     });
     ro.actions.set(step.a, t * N * run.actDim);
     ro.logprobs.set(step.lp as Float32Array, t * N);
     ro.values.set(step.v as Float32Array, t * N);
+    if (t > 0) ro.nextValues.set(step.v as Float32Array, (t - 1) * N);
     const r = env.step(envActions(run, step.a));
     run.globalStep += N;
-    const next = env.getState();
+    const next = ro.nextStates ? env.getState() : null;
     for (let i = 0; i < N; i++) {
       const at = t * N + i;
       ro.rewards[at] = r.reward[i];
-      ro.terminated[at] = r.terminated[i] ? 1 : 0;
-      ro.envTerminated[at] = ro.terminated[at];
-      truncated[at] = r.truncated[i] ? 1 : 0;
+      ro.terminated[at] = ro.envTerminated[at] = r.terminated[i] ? 1 : 0;
+      ro.truncated[at] = r.truncated[i] ? 1 : 0;
       ro.dones[at] = r.terminated[i] || r.truncated[i] ? 1 : 0;
-      if (nextStates) nextStates.set(r.finalState[i] ?? next[i], at * k);
+      ro.nextStates?.set(r.finalState[i] ?? (next as number[][])[i], at * k);
       const fo = r.finalObs[i];
-      if (fo && !r.terminated[i]) finals.push({ at, obs: fo });
+      if (fo && !r.terminated[i]) ro.finals.push({ at, obs: view(run, [fo], false) });
       const ep = r.episodes[i];
       if (ep) ro.episodes.push({ ...ep, globalStep: run.globalStep });
     }
     run.nextObs = r.obs;
-    obs = normalise(run, r.obs, true);
-    if (t > 0) ro.nextValues.set(step.v as Float32Array, (t - 1) * N);
+    obs = view(run, r.obs, true);
   }
-  finishValues(run, ro, obs, finals);
-  if (states && nextStates)
-    ro.batch = {
-      numSteps: T,
-      numEnvs: N,
-      stateNames: env.stateNames,
-      states,
-      nextStates,
-      actions: Float64Array.from(ro.actions),
-      actionDim: run.actDim,
-      envRewards: Float64Array.from(ro.rewards),
-      terminated: ro.envTerminated,
-      truncated,
-    };
+  finishValues(run, ro, obs);
   return ro;
 }
 
 /** V(s_{t+1}) for the last step, and for truncated episodes the value of their final observation. */
-function finishValues(run: Run, ro: Rollout, lastObs: Float32Array, finals: Array<{ at: number; obs: Float32Array }>) {
+function finishValues(run: Run, ro: Rollout, lastObs: Float32Array): void {
   const N = run.env.numEnvs;
   const d = run.env.obsDim;
-  const T = run.o.numSteps;
   scope(() => {
     const v = noGrad(() => run.agent.value(tensor(lastObs, { shape: [N, d] })).data()) as Float32Array;
-    ro.nextValues.set(v, (T - 1) * N);
+    ro.nextValues.set(v, (run.o.numSteps - 1) * N);
     if (!run.o.bootstrapTruncated) {
-      for (const f of finals) ro.terminated[f.at] = 1; // CleanRL: truncation counts as termination
+      for (const f of ro.finals) ro.terminated[f.at] = 1; // CleanRL: truncation counts as termination
       return;
     }
-    if (finals.length === 0) return;
-    const x = normalise(
-      run,
-      finals.map((f) => f.obs),
-      false,
-    );
-    const fv = noGrad(() => run.agent.value(tensor(x, { shape: [finals.length, d] })).data()) as Float32Array;
-    finals.forEach((f, k) => {
-      ro.nextValues[f.at] = fv[k];
+    if (ro.finals.length === 0) return;
+    const x = new Float32Array(ro.finals.length * d);
+    ro.finals.forEach((f, i) => x.set(f.obs, i * d));
+    const fv = noGrad(() => run.agent.value(tensor(x, { shape: [ro.finals.length, d] })).data()) as Float32Array;
+    ro.finals.forEach((f, i) => {
+      ro.nextValues[f.at] = fv[i];
     });
   });
 }
 
-/** gymnasium.wrappers.NormalizeReward over the vector, in time order: r / √(Var[discounted return] + 1e-8). */
-function normaliseRewards(run: Run, ro: Rollout): void {
-  const rms = run.retRms;
-  if (!rms) return;
-  const N = run.env.numEnvs;
-  const c = run.o.clipReward;
-  for (let t = 0; t < run.o.numSteps; t++) {
-    for (let i = 0; i < N; i++) {
-      const at = t * N + i;
-      run.discounted[i] = run.discounted[i] * run.o.gamma * (1 - ro.envTerminated[at]) + ro.rewards[at];
-    }
-    rms.update(run.discounted, N);
-    for (let i = 0; i < N; i++) {
-      const at = t * N + i;
-      const v = ro.rewards[at] / Math.sqrt(rms.var[0] + 1e-8);
-      ro.rewards[at] = Math.min(Math.max(v, -c), c);
-    }
-  }
+function rolloutBatch(run: Run, ro: Rollout): RolloutBatch {
+  return {
+    numSteps: run.o.numSteps,
+    numEnvs: run.env.numEnvs,
+    stateNames: run.env.stateNames,
+    states: ro.states as Float64Array,
+    nextStates: ro.nextStates as Float64Array,
+    actions: Float64Array.from(ro.actions),
+    actionDim: run.actDim,
+    envRewards: Float64Array.from(ro.rewards),
+    terminated: ro.envTerminated,
+    truncated: ro.truncated,
+  };
+}
+
+function checkRewards(r: Float64Array, n: number): Float64Array {
+  if (!(r instanceof Float64Array) || r.length !== n)
+    throw new Error(
+      `pacer: PPO rewardFn must return a Float64Array of ${n} rewards (numSteps·numEnvs), got ${r?.length}`,
+    );
+  for (let k = 0; k < n; k++)
+    if (!Number.isFinite(r[k]))
+      throw new Error(`pacer: PPO rewardFn returned a non-finite reward ${r[k]} at index ${k}`);
+  return r;
 }
 
 // ------------------------------------------------------------------------------------------ the update
@@ -526,30 +399,18 @@ function update(run: Run, ro: Rollout, opt: AdamW, shuffleRng: NumpyRandom): Rec
   const clipfracs: number[] = [];
   scope(() => {
     const bObs = tensor(ro.obs, { shape: [B, run.env.obsDim] });
-    const bAct =
-      run.env.actionSpace.type === 'discrete'
-        ? tensor(ro.actions).long()
-        : tensor(ro.actions, { shape: [B, run.actDim] });
+    const discrete = run.env.actionSpace.type === 'discrete';
+    const bAct = discrete ? tensor(ro.actions).long() : tensor(ro.actions, { shape: [B, run.actDim] });
     const cols = [ro.logprobs, v.advantages, v.returns, ro.values].map((a) => tensor(Float32Array.from(a)));
     for (let epoch = 0; epoch < o.updateEpochs; epoch++) {
       const perm = shuffled(B, shuffleRng);
       for (let start = 0; start < B; start += mb) {
         scope(() => {
           const ix = tensor(BigInt64Array.from(perm.subarray(start, start + mb), (x) => BigInt(x)));
-          const [oldLp, adv, ret, oldV] = cols.map((c) => c.indexSelect(0, ix));
-          const e = run.agent.evaluate(bObs.indexSelect(0, ix), bAct.indexSelect(0, ix));
-          const out = ppoLoss(
-            {
-              newLogprob: e.logprob,
-              oldLogprob: oldLp,
-              advantages: adv,
-              newValue: e.value,
-              oldValue: oldV,
-              returns: ret,
-              entropy: e.entropy,
-            },
-            cfg,
-          );
+          const [oldLogprob, advantages, returns, oldValue] = cols.map((c) => c.indexSelect(0, ix));
+          const e = evaluateActions(run.agent, bObs.indexSelect(0, ix), bAct.indexSelect(0, ix));
+          const x = { newLogprob: e.logprob, newValue: e.value, entropy: e.entropy };
+          const out = ppoLoss({ ...x, oldLogprob, advantages, oldValue, returns }, cfg);
           opt.zeroGrad();
           out.loss.backward();
           clipGradNorm(params, o.maxGradNorm);
@@ -573,25 +434,21 @@ interface TrainerState {
   iteration: number;
   globalStep: number;
   options: PPOControlOptions;
-  obsRms: ReturnType<RunningMeanStd['toJSON']> | null;
-  retRms: ReturnType<RunningMeanStd['toJSON']> | null;
-  discounted: number[];
+  obsNorm: ReturnType<RunningMeanStd['toJSON']> | null;
+  rewardNorm: ReturnType<RewardNormalizer['toJSON']> | null;
   nextObs: number[][];
   env: EnvSnapshot | null;
   shuffleRng: { state: string; inc: string };
   generator: string;
+  optimizerStep: number;
   history: Array<Record<string, number>>;
   episodes: Array<EpisodeStats & { globalStep: number }>;
 }
 
 const SAME_FOR_RESUME = ['envId', 'seed', 'numEnvs', 'numSteps', 'hiddenSizes', 'normObs', 'normReward'] as const;
 
-function hex(b: ArrayLike<number>): string {
-  return Buffer.from(Uint8Array.from(b)).toString('hex');
-}
-
 /** checkpoint-<iteration>/ with model.safetensors, optimizer.safetensors, trainer_state.json; written then renamed. */
-function writePPOCheckpoint(run: Run, opt: AdamW, st: Omit<TrainerState, 'env' | 'generator'>): string {
+function writePPOCheckpoint(run: Run, opt: AdamW, st: Omit<TrainerState, 'env' | 'generator' | 'optimizerStep'>) {
   const dir = run.o.outputDir as string;
   const final = join(dir, `checkpoint-${st.iteration}`);
   const tmp = join(dir, `.checkpoint-${st.iteration}.tmp`);
@@ -606,9 +463,9 @@ function writePPOCheckpoint(run: Run, opt: AdamW, st: Omit<TrainerState, 'env' |
   scope(() => {
     saveSafetensors(join(tmp, 'model.safetensors'), new Map(run.agent.namedParameters()));
     saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.stateDict().tensors);
-    const generator = hex(run.gen.getState().toArray());
-    const full: TrainerState = { ...st, env, generator };
-    writeFileSync(join(tmp, 'trainer_state.json'), `${JSON.stringify({ ...full, optimizer_step: opt.stepCount })}\n`);
+    const generator = Buffer.from(Uint8Array.from(run.gen.getState().toArray())).toString('hex');
+    const full: TrainerState = { ...st, env, generator, optimizerStep: opt.stepCount };
+    writeFileSync(join(tmp, 'trainer_state.json'), `${JSON.stringify(full)}\n`);
   });
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
@@ -618,21 +475,21 @@ function writePPOCheckpoint(run: Run, opt: AdamW, st: Omit<TrainerState, 'env' |
 function readPPOCheckpoint(run: Run, opt: AdamW, dir: string): TrainerState {
   const file = join(dir, 'trainer_state.json');
   if (!existsSync(file)) throw new Error(`pacer: ${dir} is not a PPO checkpoint (no trainer_state.json)`);
-  const st = JSON.parse(readFileSync(file, 'utf8')) as TrainerState & { optimizer_step: number };
+  const st = JSON.parse(readFileSync(file, 'utf8')) as TrainerState;
   for (const k of SAME_FOR_RESUME)
     if (JSON.stringify(st.options[k]) !== JSON.stringify(run.o[k]))
       throw new Error(
-        `pacer: cannot resume from ${dir}: option ${k} was ${JSON.stringify(st.options[k])}, now ${JSON.stringify(run.o[k])}`,
+        `pacer: cannot resume from ${dir}: option ${k} was ${JSON.stringify(st.options[k])}, ` +
+          `now ${JSON.stringify(run.o[k])}`,
       );
   scope(() => {
     run.agent.loadStateDict(loadSafetensors(join(dir, 'model.safetensors')));
     const tensors = loadSafetensors(join(dir, 'optimizer.safetensors'));
-    opt.loadStateDict({ step: st.optimizer_step, options: opt.groups.map((g) => ({ ...g.options })), tensors });
+    opt.loadStateDict({ step: st.optimizerStep, options: opt.groups.map((g) => ({ ...g.options })), tensors });
     run.gen.setState(tensor(Uint8Array.from(Buffer.from(st.generator, 'hex'))));
   });
-  if (st.obsRms) run.obsRms?.load(st.obsRms);
-  if (st.retRms) run.retRms?.load(st.retRms);
-  run.discounted.set(st.discounted);
+  if (st.obsNorm) run.obsNorm?.rms.load(st.obsNorm);
+  if (st.rewardNorm) run.rewardNorm?.load(st.rewardNorm);
   run.globalStep = st.globalStep;
   if (st.env) {
     run.env.restore(st.env);
@@ -653,23 +510,19 @@ export interface PPOHooks {
 export class PPOPolicy {
   constructor(
     readonly agent: ActorCritic,
-    readonly obsRms: RunningMeanStd | null,
-    readonly clipObs: number,
+    readonly obsNorm: ObservationNormalizer | null,
   ) {}
   /** Actions for raw observations (one per env): sampled, or the mode when deterministic. */
   act(obs: Float32Array[], gen: Generator, deterministic = false): Array<number | number[]> {
     const d = this.agent.obsDim;
-    const x = new Float32Array(obs.length * d);
-    obs.forEach((o, i) => x.set(o, i * d));
-    if (this.obsRms)
-      for (let k = 0; k < x.length; k++) {
-        const j = k % d;
-        const v = (x[k] - this.obsRms.mean[j]) / Math.sqrt(this.obsRms.var[j] + 1e-8);
-        x[k] = Math.min(Math.max(v, -this.clipObs), this.clipObs);
-      }
+    let x: Float32Array;
+    if (this.obsNorm) x = this.obsNorm.normalize(obs, false);
+    else {
+      x = new Float32Array(obs.length * d);
+      obs.forEach((o, i) => x.set(o, i * d));
+    }
     return scope(() => {
-      const a = this.agent
-        .act(tensor(x, { shape: [obs.length, d] }), gen, deterministic)
+      const a = act(this.agent, tensor(x, { shape: [obs.length, d] }), gen, deterministic)
         .actions.float()
         .toArray();
       if (this.agent.action.type === 'discrete') return a;
@@ -701,19 +554,17 @@ function setup(o: PPOControlOptions): { run: Run; opt: AdamW; shuffleRng: NumpyR
     env,
     agent,
     gen,
-    obsRms: o.normObs ? new RunningMeanStd(env.obsDim) : null,
-    retRms: o.normReward ? new RunningMeanStd(1) : null,
-    discounted: new Float64Array(o.numEnvs),
-    nextObs: [],
+    obsNorm: o.normObs ? new ObservationNormalizer(env.obsDim, o.clipObs) : null,
+    rewardNorm: o.normReward ? new RewardNormalizer(o.numEnvs, o.gamma, o.clipReward) : null,
+    nextObs: env.reset().obs,
     globalStep: 0,
     actDim: sp.type === 'discrete' ? 1 : sp.shape[0],
   };
-  run.nextObs = env.reset().obs;
-  if (run.obsRms) normalise(run, run.nextObs, true);
+  run.obsNorm?.normalize(run.nextObs, true);
   return { run, opt, shuffleRng: new NumpyRandom(o.seed) };
 }
 
-function iterationMetrics(run: Run, ro: Rollout, m: Record<string, number>, lr: number, t0: number) {
+function iterationMetrics(run: Run, ro: Rollout, lr: number, t: number[]): Record<string, number> {
   const eps = ro.episodes;
   const mean = (f: (e: EpisodeStats) => number) => (eps.length ? eps.reduce((s, e) => s + f(e), 0) / eps.length : NaN);
   return {
@@ -723,8 +574,9 @@ function iterationMetrics(run: Run, ro: Rollout, m: Record<string, number>, lr: 
     'charts/episodic_return': mean((e) => e.return),
     'charts/episodic_length': mean((e) => e.length),
     'charts/episodic_score': mean((e) => e.score),
-    'charts/SPS': Math.round((run.o.numSteps * run.env.numEnvs) / ((performance.now() - t0) / 1000)),
-    ...m,
+    'charts/SPS': Math.round((run.o.numSteps * run.env.numEnvs) / ((t[2] - t[0]) / 1000)),
+    'time/rollout_s': (t[1] - t[0]) / 1000,
+    'time/update_s': (t[2] - t[1]) / 1000,
   };
 }
 
@@ -740,7 +592,7 @@ export async function trainPPO(
   let episodes: Array<EpisodeStats & { globalStep: number }> = [];
   let first = 1;
   let lastCheckpoint: string | null = null;
-  const policy = new PPOPolicy(run.agent, run.obsRms, o.clipObs);
+  const policy = new PPOPolicy(run.agent, run.obsNorm);
   if (o.resumeFrom) {
     const st = readPPOCheckpoint(run, opt, o.resumeFrom);
     shuffleRng.setState(st.shuffleRng);
@@ -752,44 +604,29 @@ export async function trainPPO(
     const lr = o.annealLr ? (1.0 - (it - 1.0) / iterations) * o.learningRate : o.learningRate;
     opt.groups[0].options.lr = lr;
     const ro = collect(run, !!hooks.rewardFn);
-    if (hooks.rewardFn) ro.rewards.set(checkRewards(await hooks.rewardFn(ro.batch as RolloutBatch), ro.rewards.length));
-    normaliseRewards(run, ro);
+    if (hooks.rewardFn) ro.rewards.set(checkRewards(await hooks.rewardFn(rolloutBatch(run, ro)), ro.rewards.length));
+    run.rewardNorm?.normalize(ro.rewards, ro.envTerminated, o.numSteps);
     const t1 = performance.now();
     const m = update(run, ro, opt, shuffleRng);
-    const times = { 'time/rollout_s': (t1 - t0) / 1000, 'time/update_s': (performance.now() - t1) / 1000 };
-    const rec = { ...iterationMetrics(run, ro, m, lr, t0), ...times };
+    const rec = { ...iterationMetrics(run, ro, lr, [t0, t1, performance.now()]), ...m };
     history.push(rec);
     episodes.push(...ro.episodes);
     hooks.onIteration?.(rec, policy);
-    if (o.saveEveryIterations > 0 && (it % o.saveEveryIterations === 0 || it === iterations)) {
-      const state = {
+    if (o.saveEveryIterations > 0 && (it % o.saveEveryIterations === 0 || it === iterations))
+      lastCheckpoint = writePPOCheckpoint(run, opt, {
         iteration: it,
         globalStep: run.globalStep,
         options: o,
-        obsRms: run.obsRms?.toJSON() ?? null,
-        retRms: run.retRms?.toJSON() ?? null,
-        discounted: Array.from(run.discounted),
+        obsNorm: run.obsNorm?.rms.toJSON() ?? null,
+        rewardNorm: run.rewardNorm?.toJSON() ?? null,
         nextObs: run.nextObs.map((x) => Array.from(x)),
         shuffleRng: shuffleRng.getState(),
         history,
         episodes,
-      };
-      lastCheckpoint = writePPOCheckpoint(run, opt, state);
-    }
+      });
   }
   opt.dispose();
   return { policy, options: o, history, episodes, globalStep: run.globalStep, lastCheckpoint };
-}
-
-function checkRewards(r: Float64Array, n: number): Float64Array {
-  if (!(r instanceof Float64Array) || r.length !== n)
-    throw new Error(
-      `pacer: PPO rewardFn must return a Float64Array of ${n} rewards (numSteps·numEnvs), got ${r?.length}`,
-    );
-  for (let k = 0; k < n; k++)
-    if (!Number.isFinite(r[k]))
-      throw new Error(`pacer: PPO rewardFn returned a non-finite reward ${r[k]} at index ${k}`);
-  return r;
 }
 
 /** Run a policy for `episodes` episodes on fresh environments (seeded seed, seed + 1, …); their statistics. */
