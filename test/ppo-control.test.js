@@ -196,3 +196,41 @@ test('orthogonal init: rows (or columns) are orthonormal times the gain', () =>
       assert.ok(g.sub(want).abs().max().item() < 1e-5, `${r}x${c}`);
     }
   }));
+
+test('rewards written as code run in the sandbox, fed from the rollout batch', async () => {
+  const { RewardSandbox } = await import('../dist/reward-design/sandbox.js');
+  const sb = new RewardSandbox();
+  try {
+    const c = await sb.compile(`function compute_reward(s) {
+      const upright = Math.cos(s.theta), centred = -Math.abs(s.x);
+      return { total: upright + 0.5 * centred, components: { upright, centred } };
+    }`);
+    assert.ok(c.ok);
+    let checked = 0;
+    await trainPPO(
+      { envId: 'CartPole-v1', seed: 2, totalTimesteps: 128, ...SMALL },
+      {
+        rewardFn: async (b) => {
+          const k = b.stateNames.length;
+          const fields = Object.fromEntries(
+            b.stateNames.map((n, j) => [
+              n,
+              Array.from({ length: b.envRewards.length }, (_, t) => b.nextStates[t * k + j]),
+            ]),
+          );
+          const r = await sb.evaluate(fields);
+          assert.ok(r.ok, r.message);
+          for (let t = 0; t < r.total.length; t++) {
+            const [x, , th] = b.nextStates.subarray(t * k, t * k + 4);
+            assert.ok(Math.abs(r.total[t] - (Math.cos(th) - 0.5 * Math.abs(x))) < 1e-12);
+            checked++;
+          }
+          return r.total;
+        },
+      },
+    );
+    assert.equal(checked, 128);
+  } finally {
+    sb.close();
+  }
+});

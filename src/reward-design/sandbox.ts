@@ -19,6 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 export type SandboxFailureKind = 'syntax' | 'missing' | 'threw' | 'invalid_output' | 'timeout' | 'memory' | 'crash';
 
@@ -55,6 +56,8 @@ const ADDRESS_SPACE = 4 * 1024 ** 3; // V8 reserves ~1-2 GB of address space up 
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PACKAGE_ROOT = resolve(HERE, '..', '..');
+/** isolated-vm's folder, which may lie outside pacer's when pacer is installed as a dependency. */
+const IVM_ROOT = dirname(createRequire(import.meta.url).resolve('isolated-vm'));
 const live = new Set<RewardSandbox>();
 let exitHook = false;
 
@@ -117,7 +120,14 @@ export class RewardSandbox {
     if (typeof code !== 'string') throw new TypeError('pacer: sandbox compile() needs the code as a string');
     this.code = code;
     const o = this.options;
-    return this.request({ type: 'compile', code, entry: o.entry, memoryMb: o.memoryMb, timeoutMs: o.timeoutMs });
+    const r = await this.request({
+      type: 'compile',
+      code,
+      entry: o.entry,
+      memoryMb: o.memoryMb,
+      timeoutMs: o.timeoutMs,
+    });
+    return r.ok ? { ok: true } : r;
   }
 
   /** Call the reward once per step of a rollout: fields are per-step values (all of one length). */
@@ -155,7 +165,13 @@ export class RewardSandbox {
       '--no-node-snapshot',
       `--max-old-space-size=${o.heapMb}`,
       ...(p.permission
-        ? ['--experimental-permission', `--allow-fs-read=${PACKAGE_ROOT}`, '--allow-addons', '--no-warnings']
+        ? [
+            '--experimental-permission',
+            `--allow-fs-read=${PACKAGE_ROOT}`,
+            `--allow-fs-read=${IVM_ROOT}`,
+            '--allow-addons',
+            '--no-warnings',
+          ]
         : []),
       join(HERE, 'sandbox-child.js'),
     ];
