@@ -52,6 +52,7 @@ const DEFAULTS: Required<SandboxOptions> = {
   heapMb: 128,
   cpuSeconds: 600,
 };
+const STARTUP_MS = 60_000; // a child that has not come up by then (a loaded machine takes ~1 s) is killed
 const ADDRESS_SPACE = 4 * 1024 ** 3; // V8 reserves ~1-2 GB of address space up front; this only stops runaways
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -89,6 +90,8 @@ export class RewardSandbox {
   private nextId = 1;
   /** Answers awaited from each child (a killed child's exit fails only its own requests). */
   private pending = new WeakMap<ChildProcess, Map<number, (r: any) => void>>();
+  /** Whether each child came up (its first message); the call timeouts start only after that. */
+  private ready = new WeakMap<ChildProcess, Promise<boolean>>();
   private stderrTail = '';
   private killing: ChildProcess | null = null;
 
@@ -190,6 +193,16 @@ export class RewardSandbox {
     });
     const waiting = new Map<number, (r: any) => void>();
     this.pending.set(child, waiting);
+    this.ready.set(
+      child,
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), STARTUP_MS);
+        waiting.set(0, (m) => {
+          clearTimeout(timer);
+          resolve(m?.ok === true && m?.ready === true);
+        });
+      }),
+    );
     child.on('message', (m: any) => {
       const resolve = waiting.get(m?.id);
       if (resolve) {
@@ -231,8 +244,18 @@ export class RewardSandbox {
     this.cwd = null;
   }
 
-  private request(msg: Record<string, unknown>): Promise<any> {
+  private async request(msg: Record<string, unknown>): Promise<any> {
     const child = this.child ?? this.start();
+    if (!(await this.ready.get(child))) {
+      this.kill();
+      const tail = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+      return {
+        ok: false,
+        kind: 'crash',
+        message: `the sandbox process did not start${tail ? `: ${tail}` : ''}`,
+        step: -1,
+      };
+    }
     const waiting = this.pending.get(child) as Map<number, (r: any) => void>;
     const id = this.nextId++;
     const limit = this.options.timeoutMs + this.options.graceMs;
