@@ -33,6 +33,7 @@ const EXPECT = {
   'pacer/eval': ['temporalIoU'],
   'pacer/clients': ['OpenAICompatClient'],
   'pacer/video': ['decodeFrames', 'encodeVideo', 'probeVideo'],
+  'pacer/envs': ['makeEnv'],
 };
 
 let project = null;

@@ -8,3 +8,4 @@ export * from './cpo.js';
 export * from './grpo.js';
 export * from './raft.js';
 export * from './online-dpo.js';
+export * from './ppo.js';
