@@ -9,3 +9,4 @@ export * from './grpo.js';
 export * from './raft.js';
 export * from './online-dpo.js';
 export * from './ppo.js';
+export * from './ift.js';

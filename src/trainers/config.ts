@@ -26,6 +26,7 @@ export { ConfigError };
 
 export const TRAINERS = [
   'sft',
+  'ift',
   'reward',
   'dpo',
   'kto',
@@ -283,6 +284,25 @@ export const TRAINER_SPECS = {
     completion_only_loss: k.bool(true, 'prompt-completion data: loss on completion tokens only'),
     packing: k.bool(false, 'pack sequences into rows of max_length (padding-free, segment-aware)'),
   },
+  ift: {
+    ...RUN,
+    ...LR(2e-5),
+    ...PEFT,
+    ...OFFLINE,
+    completion_only_loss: k.bool(true, 'prompt-completion data: loss on completion tokens only'),
+    ift_lambda: k.num(0.2, "IFT's temporal residual weight: inputs (1-λ)·e(x) + λ·e(guess)", { min: 0, max: 1 }),
+    ift_gamma: k.num(0.95, 'discount of the future losses that weight each token (0: plain SFT weights)', {
+      min: 0,
+      max: 1,
+    }),
+    ift_lambda_schedule: k.choice(['constant', 'linear'], 'constant', 'λ constant, or a linear warm-up over warmup steps'),
+    ift_min_lambda: when(
+      k.num(0, 'λ at the start of the linear warm-up', { min: 0, max: 1 }),
+      (c) => c.ift_lambda_schedule === 'linear',
+      'ift_lambda_schedule: linear',
+    ),
+    ift_lambda_noise: k.num(0, 'std of multiplicative N(0,1) noise on λ each step (0: none)', { min: 0 }),
+  },
   reward: {
     ...RUN,
     ...LR(1e-5),
@@ -346,6 +366,7 @@ type Meta<T extends TrainerName> = {
   _baseDir: string;
 };
 export type SFTConfig = ValuesOf<typeof TRAINER_SPECS.sft> & Meta<'sft'>;
+export type IFTConfig = ValuesOf<typeof TRAINER_SPECS.ift> & Meta<'ift'>;
 export type RewardConfig = ValuesOf<typeof TRAINER_SPECS.reward> & Meta<'reward'>;
 export type DPOConfig = Omit<ValuesOf<typeof TRAINER_SPECS.dpo>, 'loss_type'> & Meta<'dpo'> & { loss_type: string[] };
 export type KTOConfig = ValuesOf<typeof TRAINER_SPECS.kto> & Meta<'kto'>;
@@ -358,7 +379,7 @@ export type RegGRPOConfig = OnlineValues<typeof TRAINER_SPECS.reg_grpo> & Meta<'
 export type RAFTConfig = OnlineValues<typeof TRAINER_SPECS.raft> & Meta<'raft'>;
 export type OnlineDPOConfig = OnlineValues<typeof TRAINER_SPECS.online_dpo> & Meta<'online_dpo'>;
 
-export type OfflineConfig = SFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
+export type OfflineConfig = SFTConfig | IFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
 export type OnlineConfig = GRPOConfig | RLOOConfig | RegGRPOConfig | RAFTConfig | OnlineDPOConfig;
 export type TrainConfig = OfflineConfig | OnlineConfig;
 /** What every trainer's config has (the loop reads only these). */

@@ -151,9 +151,10 @@ class OfflineRun implements TrainerRun {
   }
 
   /** The batch's loss with reference values computed now when they are not precomputed. */
-  private batchLoss(batch: Item[]) {
+  private batchLoss(batch: Item[], step: number, train: boolean) {
     if (this.ref) this.fillReference(batch, this.ref.model, this.ref);
-    return this.method.loss(this.model, batch, this.data.pad);
+    const warmupSteps = this.cfg.warmup_steps || Math.ceil(this.cfg.warmup_ratio * this.totalSteps);
+    return this.method.loss(this.model, batch, this.data.pad, { step, warmupSteps, train });
   }
 
   async step(step: number, update: Update): Promise<Record<string, number>> {
@@ -166,7 +167,7 @@ class OfflineRun implements TrainerRun {
         if (batch.length === 0) continue;
         micros.push(
           scope(() => {
-            const out = this.batchLoss(batch);
+            const out = this.batchLoss(batch, step, true);
             if (!Number.isFinite(out.metrics.loss)) {
               const where = batch
                 .map((b) => b.where)
@@ -188,12 +189,12 @@ class OfflineRun implements TrainerRun {
     return { epoch: this.pos.epoch + this.pos.offset / Math.max(1, this.curOrder.length), ...m };
   }
 
-  async evaluate(): Promise<Record<string, number> | null> {
+  async evaluate(step: number): Promise<Record<string, number> | null> {
     const bs = 'per_device_eval_batch_size' in this.cfg ? this.cfg.per_device_eval_batch_size : 8;
     const items = this.data.evalItems;
     const ms: Array<Record<string, number>> = [];
     noGrad(() => {
-      for (let s = 0; s < items.length; s += bs) ms.push(scope(() => this.batchLoss(items.slice(s, s + bs)).metrics));
+      for (let s = 0; s < items.length; s += bs) ms.push(scope(() => this.batchLoss(items.slice(s, s + bs), step, false).metrics));
     });
     return avgMetrics(ms);
   }
