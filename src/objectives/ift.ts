@@ -38,12 +38,7 @@ export function discountedCumsumRight(x: Tensor, gamma: number): Tensor {
   const k = arange(T).view(T, 1);
   const t = arange(T).view(1, T);
   const d = k.sub(t); // [k, t]: k − t
-  const G = d
-    .clamp(0, null)
-    .float()
-    .mul(Math.log(gamma))
-    .exp()
-    .mul(d.ge(0).float());
+  const G = d.clamp(0, null).float().mul(Math.log(gamma)).exp().mul(d.ge(0).float());
   return x.matmul(G.to(x.dtype));
 }
 

@@ -295,7 +295,11 @@ export const TRAINER_SPECS = {
       min: 0,
       max: 1,
     }),
-    ift_lambda_schedule: k.choice(['constant', 'linear'], 'constant', 'λ constant, or a linear warm-up over warmup steps'),
+    ift_lambda_schedule: k.choice(
+      ['constant', 'linear'],
+      'constant',
+      'λ constant, or a linear warm-up over warmup steps',
+    ),
     ift_min_lambda: when(
       k.num(0, 'λ at the start of the linear warm-up', { min: 0, max: 1 }),
       (c) => c.ift_lambda_schedule === 'linear',
@@ -392,7 +396,16 @@ function readers(key: string): TrainerName[] {
 
 /** Cross-key checks after the keys themselves are valid (TRL's __post_init__). */
 function checkTrainer(c: TrainConfig, fail: (m: string, key?: string) => never): void {
-  if ('max_length' in c && c.max_length !== null && c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
+  // (a default max_prompt_length above a smaller max_length is not a contradiction: prompts reaching
+  // max_length are rejected per line anyway)
+  const promptGiven = c._given.includes('max_prompt_length');
+  if (
+    'max_length' in c &&
+    promptGiven &&
+    c.max_length !== null &&
+    c.max_prompt_length !== null &&
+    c.max_prompt_length >= c.max_length
+  )
     fail(
       `max_prompt_length (${c.max_prompt_length}) must be smaller than max_length (${c.max_length})`,
       'max_prompt_length',

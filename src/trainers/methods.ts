@@ -35,7 +35,16 @@ import {
   type DPOLossType,
 } from '../objectives/index.js';
 import { rng } from '../data/random.js';
-import type { CPOConfig, DPOConfig, IFTConfig, KTOConfig, OfflineConfig, ORPOConfig, RewardConfig, SFTConfig } from './config.js';
+import type {
+  CPOConfig,
+  DPOConfig,
+  IFTConfig,
+  KTOConfig,
+  OfflineConfig,
+  ORPOConfig,
+  RewardConfig,
+  SFTConfig,
+} from './config.js';
 
 /** One training item after tokenization, with its reference values. */
 export interface Item {
@@ -170,7 +179,11 @@ function iftMethod(cfg: IFTConfig): Method {
     prepare(ex, tok, o) {
       checkFormat(ex, ['language_modeling', 'prompt_completion'], 'ift');
       const only = cfg.completion_only_loss;
-      return ex.map((e) => ({ where: e.where, extra: e.extra, seq: tokenizeSFT(e, tok, { ...o, completionOnlyLoss: only }) }));
+      return ex.map((e) => ({
+        where: e.where,
+        extra: e.extra,
+        seq: tokenizeSFT(e, tok, { ...o, completionOnlyLoss: only }),
+      }));
     },
     loss(model, batch, pad, ctx) {
       const lm = model as CausalLM;

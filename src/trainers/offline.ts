@@ -194,7 +194,8 @@ class OfflineRun implements TrainerRun {
     const items = this.data.evalItems;
     const ms: Array<Record<string, number>> = [];
     noGrad(() => {
-      for (let s = 0; s < items.length; s += bs) ms.push(scope(() => this.batchLoss(items.slice(s, s + bs), step, false).metrics));
+      for (let s = 0; s < items.length; s += bs)
+        ms.push(scope(() => this.batchLoss(items.slice(s, s + bs), step, false).metrics));
     });
     return avgMetrics(ms);
   }
