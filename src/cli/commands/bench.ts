@@ -143,6 +143,8 @@ export const benchDpoCmd = defineCommand({
   description: `With --vs-pytorch the same epoch runs as a straightforward PyTorch loop (bench/pytorch_dpo.py:
 policy and reference forwards per pair, no caching); wall_time_ratio and ratio_best_vs_best are
 pacer's time over PyTorch's (< 1: pacer is faster), and first_loss_agrees checks both start alike.
+ift: one IFT step (a no-grad pass for the guesses, then the pass on mixed embeddings) against one SFT
+step on the same model and batch of chosen completions (ift_over_sft; medians of 5 steps).
 ${BEST}`,
   options: {
     pairs: { type: 'string', arg: 'N', help: 'preference pairs', default: '64' },
