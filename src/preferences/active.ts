@@ -18,12 +18,16 @@ export interface ActiveOptions {
   fairness?: number;
   /** Uniform random numbers in [0, 1) for tie-breaking (default Math.random). */
   random?: () => number;
+  /** A warm start for the fit (the ratings of the previous choice). */
+  init?: ArrayLike<number>;
 }
 
 export interface PairChoice {
   pair: [number, number];
   gain: number;
   reason: 'fairness' | 'uncertainty';
+  /** The fit the choice was made on. */
+  ratings: Float64Array;
 }
 
 /** The expected drop of tr Σ for each candidate pair. */
@@ -64,10 +68,10 @@ export function choosePair(
     pool = candidates.filter(([i, j]) => who.has(i) || who.has(j));
     reason = 'fairness';
   }
-  const fit = fitBradleyTerry(counts, { prior });
+  const fit = fitBradleyTerry(counts, { prior, init: o.init });
   const gains = pairGains(fit.ratings, ratingCovariance(counts, fit.ratings, prior), counts.n, pool);
   const best = Math.max(...gains);
   const top = pool.filter((_, k) => gains[k] >= best * (1 - 1e-9));
   const pick = top[Math.min(top.length - 1, Math.floor(random() * top.length))];
-  return { pair: [pick[0], pick[1]], gain: best, reason };
+  return { pair: [pick[0], pick[1]], gain: best, reason, ratings: fit.ratings };
 }

@@ -35,6 +35,7 @@ import {
   type LRScheduler,
 } from '../engine/index.js';
 import { CheckpointError } from '../util/errors.js';
+import { datasetScheme, splitDatasetUrl } from '../data/schemes.js';
 import type { BaseConfig } from './config.js';
 
 export { CheckpointError };
@@ -175,6 +176,8 @@ const RESUMABLE = new Set([
 
 /** size:sha256-prefix of a file, read in 1 MiB chunks. */
 function fileDigest(file: string | null): string | null {
+  const url = file ? splitDatasetUrl(file) : null;
+  if (url) return datasetScheme(url.scheme, file!).digest?.(url.rest) ?? null;
   if (!file || !existsSync(file)) return null;
   const h = createHash('sha256');
   const buf = Buffer.alloc(1 << 20);
