@@ -6,6 +6,7 @@ import { train } from './commands/train.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
+import { evalRewards } from './commands/eval-rewards.js';
 import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
@@ -27,6 +28,7 @@ export const COMMANDS: Command[] = [
   evalGrounding,
   evalMcq,
   evalVinoground,
+  evalRewards,
   benchEngineCmd,
   benchGenerateCmd,
   benchDpoCmd,
