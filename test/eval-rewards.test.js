@@ -121,7 +121,7 @@ test('pacer eval rewards on a trained reward model, and its agreement with studi
     })),
   );
   const q = new Queue(p);
-  for (let v = q.next('a'), k = 0; v; v = q.next('a'), k++) {
+  for (let v = q.next('a'); v; v = q.next('a')) {
     const [c0] = p.candidates(v.groupId);
     const wantChosen = v.groupId > 2;
     q.vote('a', { assignment: v.assignment, choice: (v.shown[0] === c0.id) === wantChosen ? 'A' : 'B' });
@@ -182,7 +182,7 @@ test('pacer eval rewards on a trained reward model, and its agreement with studi
     'ECE',
   );
   // the studio votes: groups 1, 2 picked 'rejected'; the model agrees when its order matches the vote
-  const agree = per.map((x, i) => (i < 2 ? !right[i] : right[i]));
+  const agree = right.map((r, i) => (i < 2 ? !r : r));
   assert.equal(m.studio.votes.n, 12);
   close(m.studio.votes.accuracy, (100 * agree.filter(Boolean).length) / 12, 1e-9, 'agreement with the votes');
   const bad = spawnSync(
