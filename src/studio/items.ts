@@ -10,13 +10,16 @@ import type { ProjectSettings } from './settings.js';
 
 const MIN_K = { pairwise: 2, best_worst: 2, ranking: 2, likert: 1 } as const;
 
-function checkText(x: unknown, where: string, field: string): void {
-  if (typeof x === 'string' ? x.length > 0 : isMessages(x) && x.length > 0) return;
-  throw new Error(`pacer: ${where}: '${field}' must be a non-empty string or a list of {"role", "content"} messages`);
+/** A prompt must say something; a completion may be empty (a policy can stop at once). */
+function checkText(x: unknown, where: string, field: string, empty = false): void {
+  if (typeof x === 'string' ? empty || x.length > 0 : isMessages(x) && x.length > 0) return;
+  throw new Error(
+    `pacer: ${where}: '${field}' must be a ${empty ? '' : 'non-empty '}string or a list of {"role", "content"} messages`,
+  );
 }
 
 function checkCandidate(p: Project, c: CandidateInput, where: string, k: number): void {
-  if (c.kind === 'text') checkText(c.text, where, `candidate ${k} text`);
+  if (c.kind === 'text') checkText(c.text, where, `candidate ${k} text`, true);
   else if (c.kind === 'video') {
     if (typeof c.media !== 'string' || !resolveMedia(p.mediaDir, c.media))
       throw new Error(`pacer: ${where}: candidate ${k}: no video '${c.media}' in the project's media folder`);

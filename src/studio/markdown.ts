@@ -84,6 +84,7 @@ export function renderMarkdown(src: string, depth = 0): string {
 
 /** A prompt or completion as HTML: Markdown, or a conversation as one block per message. */
 export function renderText(t: Text): string {
+  if (t === '') return '<div class="md"><p class="empty">(empty)</p></div>';
   if (typeof t === 'string') return `<div class="md">${renderMarkdown(t)}</div>`;
   return t
     .map(

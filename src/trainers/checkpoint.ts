@@ -137,8 +137,9 @@ function readJson(file: string): any {
 }
 
 /**
- * Keep metrics.jsonl lines up to `step` (what the resumed run had logged) and return them. A torn
- * final line (a write cut by power loss) is dropped; a broken line elsewhere is an error naming it.
+ * Keep metrics.jsonl lines (or another log of {"step", …} lines) up to `step` — what the resumed run
+ * had logged — and return them. A torn final line (a write cut by power loss) is dropped; a broken
+ * line elsewhere is an error naming it.
  */
 export function restoreMetrics(metricsFile: string, step: number): Array<Record<string, number>> {
   const lines = existsSync(metricsFile) ? readFileSync(metricsFile, 'utf8').split('\n') : [];

@@ -258,6 +258,11 @@ const ONLINE = {
   ),
   difficulty_column: k.str('difficulty', 'dataset column with a numeric difficulty (for curricula)'),
   category_column: k.strOrNull(null, 'dataset column with arms for SEC/DUMP (default: the difficulty)'),
+  log_completions: k.bool(
+    false,
+    "append each step's prompts, completions, rewards and advantages to output_dir/completions.jsonl " +
+      '(pacer studio import --run reads it)',
+  ),
 };
 const refOn = (c: C) => (c.beta as number) > 0 || c.trainer === 'online_dpo';
 const ONLINE_REF = {
