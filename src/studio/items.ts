@@ -13,9 +13,8 @@ const MIN_K = { pairwise: 2, best_worst: 2, ranking: 2, likert: 1 } as const;
 /** A prompt must say something; a completion may be empty (a policy can stop at once). */
 function checkText(x: unknown, where: string, field: string, empty = false): void {
   if (typeof x === 'string' ? empty || x.length > 0 : isMessages(x) && x.length > 0) return;
-  throw new Error(
-    `pacer: ${where}: '${field}' must be a ${empty ? '' : 'non-empty '}string or a list of {"role", "content"} messages`,
-  );
+  const what = `${empty ? '' : 'non-empty '}string or a list of {"role", "content"} messages`;
+  throw new Error(`pacer: ${where}: '${field}' must be a ${what}`);
 }
 
 function checkCandidate(p: Project, c: CandidateInput, where: string, k: number): void {
