@@ -56,7 +56,8 @@ export function bootstrapRatings(
   if (!(level > 0 && level < 1)) throw new RangeError(`pacer: level must be in (0, 1), got ${level}`);
   const base = PairCounts.from(n, comparisons);
   const fit = fitBradleyTerry(base, o);
-  const refitOf = makeRefitter(base, fit, { ...o, tol: o.tol ?? 1e-7 });
+  // refits stop when no rating moves by 1e-6 (0.0002 Elo points), far below the intervals' precision
+  const refitOf = makeRefitter(base, fit, { ...o, tol: o.tol ?? 1e-6 });
   // each vote as the cell it adds to: winner·n + loser in `wins`, or min·n + max in `ties`
   const N = comparisons.length;
   const cell = new Int32Array(N);

@@ -142,14 +142,15 @@ function halfModel(n: number, P: Pairs, prior: number): Model {
   };
 }
 
-/** Davidson's log-likelihood terms of one pair at difference d and log ν = θ. */
+/** Davidson's log-likelihood terms of one pair at difference d and log ν = θ (scaled by the largest term). */
 function davidsonPair(d: number, th: number) {
-  const a = d / 2;
-  const mx = Math.max(a, -a, th);
-  const ei = Math.exp(a - mx),
-    ej = Math.exp(-a - mx),
+  const a = Math.abs(d / 2);
+  const mx = Math.max(a, th);
+  const big = Math.exp(a - mx),
     et = Math.exp(th - mx);
-  const z = ei + ej + et;
+  const small = big * Math.exp(-2 * a); // e^{−a−mx}
+  const z = big + small + et;
+  const [ei, ej] = d >= 0 ? [big, small] : [small, big];
   return { logZ: mx + Math.log(z), pi: ei / z, pj: ej / z, pt: et / z };
 }
 

@@ -82,9 +82,7 @@ export async function postGroups(c: Ctx, name: string): Promise<void> {
 export function next(c: Ctx, name: string): void {
   const { p, q } = c.studio.project(name);
   const s = q.next(c.caller.user.name);
-  const pr = progress(p);
-  const mine = pr.people.find((x) => x.name === c.caller.user.name)?.votes ?? 0;
-  const prog = { mine, done: pr.done, target: pr.target };
+  const prog = p.progressCounts(c.caller.user.name);
   sendJson(c.res, 200, s ? { ...taskView(p, s), progress: prog } : { done: true, progress: prog });
 }
 
@@ -134,11 +132,12 @@ export async function taskResult(c: Ctx, name: string, id: number): Promise<void
   });
 }
 
-export function stats(c: Ctx, name: string): void {
+export async function stats(c: Ctx, name: string): Promise<void> {
   const { p } = c.studio.project(name);
   const rounds = Math.min(10_000, Math.max(1, Number(c.url.searchParams.get('rounds') ?? 1000) || 1000));
+  const r = await c.studio.ratings(name, rounds);
   sendJson(c.res, 200, {
-    ratings: c.studio.ratings(name, rounds),
+    ratings: r,
     agreement: agreement(p),
     progress: progress(p),
     label_agreement: labelAgreement(p),

@@ -42,3 +42,14 @@ function migrate(db: DB, file: string, steps: readonly string[]): void {
       db.pragma(`user_version = ${v + 1}`);
     })();
 }
+
+const STATEMENTS = new WeakMap<DB, Map<string, Database.Statement>>();
+
+/** A prepared statement, compiled once per connection (preparing SQL on every request costs more than running it). */
+export function prep(db: DB, sql: string): Database.Statement {
+  let m = STATEMENTS.get(db);
+  if (!m) STATEMENTS.set(db, (m = new Map()));
+  let s = m.get(sql);
+  if (!s) m.set(sql, (s = db.prepare(sql)));
+  return s;
+}

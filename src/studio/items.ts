@@ -7,6 +7,7 @@ import { isMessages } from '../data/jsonl.js';
 import type { Project, CandidateInput, GroupInput } from './project.js';
 import { resolveMedia } from './media.js';
 import type { ProjectSettings } from './settings.js';
+import { prep } from './db.js';
 
 const MIN_K = { pairwise: 2, best_worst: 2, ranking: 2, likert: 1 } as const;
 
@@ -78,13 +79,15 @@ export function addGroups(p: Project, groups: GroupInput[]): { groups: number[];
       throw new Error(`pacer: ${g.source}: this project holds ${first.kind} candidates, not ${g.candidates[0].kind}`);
   }
   const now = Date.now();
-  const insG = p.db.prepare(
+  const insG = prep(
+    p.db,
     'INSERT INTO groups(prompt, category, gold, source, meta, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const insC = p.db.prepare(
+  const insC = prep(
+    p.db,
     'INSERT INTO candidates(group_id, position, kind, content, system, label, meta) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
-  const insT = p.db.prepare('INSERT INTO tasks(group_id, candidates, gold, reason, created_at) VALUES (?, ?, ?, ?, ?)');
+  const insT = prep(p.db, 'INSERT INTO tasks(group_id, candidates, gold, reason, created_at) VALUES (?, ?, ?, ?, ?)');
   const out = { groups: [] as number[], tasks: [] as number[] };
   p.db.transaction(() => {
     for (const g of groups) {

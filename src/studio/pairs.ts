@@ -8,6 +8,7 @@ import { choosePair } from '../preferences/active.js';
 import { PairCounts } from '../preferences/counts.js';
 import type { Project } from './project.js';
 import { ratedItems, voteComparisons } from './rated.js';
+import { prep } from './db.js';
 
 interface Option {
   groupId: number;
@@ -58,9 +59,10 @@ export class ActivePairs {
     const where = options.get(`${Math.min(x, y)},${Math.max(x, y)}`)!;
     where.sort((a, b) => (perGroup.get(a.groupId) ?? 0) - (perGroup.get(b.groupId) ?? 0) || a.groupId - b.groupId);
     const o = where[0];
-    const r = p.db
-      .prepare('INSERT INTO tasks(group_id, candidates, gold, reason, created_at) VALUES (?, ?, 0, ?, ?)')
-      .run(o.groupId, JSON.stringify(o.cands), `active:${choice.reason}`, now);
+    const r = prep(
+      p.db,
+      'INSERT INTO tasks(group_id, candidates, gold, reason, created_at) VALUES (?, ?, 0, ?, ?)',
+    ).run(o.groupId, JSON.stringify(o.cands), `active:${choice.reason}`, now);
     return Number(r.lastInsertRowid);
   }
 }

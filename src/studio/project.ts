@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Text } from '../data/datasets.js';
-import { type DB, type SyncMode, openDb } from './db.js';
+import { type DB, type SyncMode, openDb, prep } from './db.js';
 import { DEFAULT_SETTINGS, type ProjectSettings, parseSettings } from './settings.js';
 
 export const PROJECT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -136,12 +136,15 @@ const MIGRATIONS = [
      UNIQUE(task_id, annotator)
    );
    CREATE INDEX votes_annotator ON votes(annotator);`,
+  // 2: an annotator's own assignments are looked up on every request for a task
+  'CREATE INDEX assignments_annotator ON assignments(annotator);',
 ];
 
 export class Project {
   readonly db: DB;
   readonly mediaDir: string;
   private cached: ProjectSettings | null = null;
+  private counted: { at: number; tasks: number; done: number } | null = null;
 
   private constructor(
     readonly name: string,
@@ -188,13 +191,13 @@ export class Project {
     const dir = Project.dirOf(dataDir, name);
     mkdirSync(join(dir, 'media'), { recursive: true });
     const p = new Project(name, dir, sync);
-    p.db.prepare('INSERT INTO settings(key, value) VALUES (?, ?)').run('settings', JSON.stringify(s));
+    prep(p.db, 'INSERT INTO settings(key, value) VALUES (?, ?)').run('settings', JSON.stringify(s));
     return p;
   }
 
   get settings(): ProjectSettings {
     if (!this.cached) {
-      const row = this.db.prepare("SELECT value FROM settings WHERE key = 'settings'").get() as
+      const row = prep(this.db, "SELECT value FROM settings WHERE key = 'settings'").get() as
         | { value: string }
         | undefined;
       this.cached = parseSettings(row ? JSON.parse(row.value) : {}, DEFAULT_SETTINGS);
@@ -207,7 +210,7 @@ export class Project {
     if ('task' in raw && raw.task !== this.settings.task)
       throw new Error(`pacer: a project's task cannot change (it is '${this.settings.task}')`);
     const s = parseSettings(raw, this.settings);
-    this.db.prepare("UPDATE settings SET value = ? WHERE key = 'settings'").run(JSON.stringify(s));
+    prep(this.db, "UPDATE settings SET value = ? WHERE key = 'settings'").run(JSON.stringify(s));
     this.cached = s;
     return s;
   }
@@ -215,7 +218,7 @@ export class Project {
   // ---- reading
 
   group(id: number): Group {
-    const r = this.db.prepare('SELECT * FROM groups WHERE id = ?').get(id) as Record<string, any>;
+    const r = prep(this.db, 'SELECT * FROM groups WHERE id = ?').get(id) as Record<string, any>;
     return {
       id: r.id,
       prompt: JSON.parse(r.prompt),
@@ -226,7 +229,7 @@ export class Project {
   }
 
   groups(): Group[] {
-    return (this.db.prepare('SELECT * FROM groups ORDER BY id').all() as Array<Record<string, any>>).map((r) => ({
+    return (prep(this.db, 'SELECT * FROM groups ORDER BY id').all() as Array<Record<string, any>>).map((r) => ({
       id: r.id,
       prompt: JSON.parse(r.prompt),
       category: r.category,
@@ -238,8 +241,8 @@ export class Project {
   candidates(groupId?: number): Candidate[] {
     const rows = (
       groupId === undefined
-        ? this.db.prepare('SELECT * FROM candidates ORDER BY id').all()
-        : this.db.prepare('SELECT * FROM candidates WHERE group_id = ? ORDER BY position').all(groupId)
+        ? prep(this.db, 'SELECT * FROM candidates ORDER BY id').all()
+        : prep(this.db, 'SELECT * FROM candidates WHERE group_id = ? ORDER BY position').all(groupId)
     ) as Array<Record<string, any>>;
     return rows.map((r) => ({
       id: r.id,
@@ -254,18 +257,19 @@ export class Project {
   }
 
   task(id: number): TaskRow | null {
-    const r = this.db.prepare('SELECT * FROM tasks WHERE id = ?').get(id) as Record<string, any> | undefined;
+    const r = prep(this.db, 'SELECT * FROM tasks WHERE id = ?').get(id) as Record<string, any> | undefined;
     return r ? taskRow(r) : null;
   }
 
   tasks(): TaskRow[] {
-    return (this.db.prepare('SELECT * FROM tasks ORDER BY id').all() as Array<Record<string, any>>).map(taskRow);
+    return (prep(this.db, 'SELECT * FROM tasks ORDER BY id').all() as Array<Record<string, any>>).map(taskRow);
   }
 
   votes(): VoteRow[] {
-    const rows = this.db
-      .prepare('SELECT v.*, t.gold AS gold FROM votes v JOIN tasks t ON t.id = v.task_id ORDER BY v.id')
-      .all() as Array<Record<string, any>>;
+    const rows = prep(
+      this.db,
+      'SELECT v.*, t.gold AS gold FROM votes v JOIN tasks t ON t.id = v.task_id ORDER BY v.id',
+    ).all() as Array<Record<string, any>>;
     return rows.map((r) => ({
       id: r.id,
       taskId: r.task_id,
@@ -278,13 +282,32 @@ export class Project {
     }));
   }
 
+  /**
+   * Answers so far: the annotator's own (exact), and the project's (regular tasks' votes up to the
+   * overlap, against the target) — a display figure, recounted at most once a second, since counting
+   * scans every task.
+   */
+  progressCounts(annotator: string, now = Date.now()): { mine: number; done: number; target: number } {
+    const s = this.settings;
+    const mine = (prep(this.db, 'SELECT count(*) AS n FROM votes WHERE annotator = ?').get(annotator) as { n: number })
+      .n;
+    if (!this.counted || now - this.counted.at > 1000) {
+      const r = prep(this.db, 'SELECT count(*) AS tasks, total(min(votes, ?)) AS done FROM tasks WHERE gold = 0').get(
+        s.overlap,
+      ) as { tasks: number; done: number };
+      this.counted = { at: now, ...r };
+    }
+    const { tasks, done } = this.counted;
+    return { mine, done, target: (s.pairs === 'active' ? (s.budget ?? tasks) : tasks) * s.overlap };
+  }
+
   voteCount(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM votes').get() as { n: number }).n;
+    return (prep(this.db, 'SELECT count(*) AS n FROM votes').get() as { n: number }).n;
   }
 
   /** Does every candidate carry a system name (ratings are then per system, else per candidate)? */
   hasSystems(): boolean {
-    const r = this.db.prepare('SELECT count(*) AS n, count(system) AS s FROM candidates').get() as {
+    const r = prep(this.db, 'SELECT count(*) AS n, count(system) AS s FROM candidates').get() as {
       n: number;
       s: number;
     };

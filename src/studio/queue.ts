@@ -13,6 +13,7 @@ import { HttpError } from '../server/http.js';
 import { canonicalAnswer, type Canonical } from './answers.js';
 import { ActivePairs } from './pairs.js';
 import type { Project } from './project.js';
+import { prep } from './db.js';
 
 export interface Served {
   assignment: string;
@@ -55,25 +56,23 @@ export class Queue {
   private nextIn(me: string, now: number): Served | null {
     const s = this.p.settings;
     const db = this.p.db;
-    const mine = db
-      .prepare(
-        `SELECT a.id, a.task_id, a.shown FROM assignments a JOIN tasks t ON t.id = a.task_id
+    const mine = prep(
+      db,
+      `SELECT a.id, a.task_id, a.shown FROM assignments a JOIN tasks t ON t.id = a.task_id
          WHERE a.annotator = ? AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.assignment_id = a.id)
            AND (t.gold = 1 OR t.votes < ?) ORDER BY a.issued_at LIMIT 1`,
-      )
-      .get(me, s.overlap) as { id: string; task_id: number; shown: string } | undefined;
+    ).get(me, s.overlap) as { id: string; task_id: number; shown: string } | undefined;
     if (mine) {
-      db.prepare('UPDATE assignments SET expires_at = ? WHERE id = ?').run(now + s.lease_s * 1000, mine.id);
+      prep(db, 'UPDATE assignments SET expires_at = ? WHERE id = ?').run(now + s.lease_s * 1000, mine.id);
       return this.served(mine.id, mine.task_id, JSON.parse(mine.shown), now);
     }
-    const done = (db.prepare('SELECT count(*) AS n FROM votes WHERE annotator = ?').get(me) as { n: number }).n;
+    const done = (prep(db, 'SELECT count(*) AS n FROM votes WHERE annotator = ?').get(me) as { n: number }).n;
     const gold = () =>
-      db
-        .prepare(
-          `SELECT id FROM tasks t WHERE gold = 1
+      prep(
+        db,
+        `SELECT id FROM tasks t WHERE gold = 1
            AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.annotator = ?) ORDER BY id LIMIT 1`,
-        )
-        .get(me) as { id: number } | undefined;
+      ).get(me) as { id: number } | undefined;
     let pick: number | undefined;
     if ((done + 1) % s.gold_every === 0) pick = gold()?.id;
     pick ??= this.openTask(me, now);
@@ -91,8 +90,8 @@ export class Queue {
          AND t.votes + (SELECT count(*) FROM assignments a WHERE a.task_id = t.id AND a.expires_at > :now
                         AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.assignment_id = a.id)) < :k
        ORDER BY t.votes DESC, t.id LIMIT 1`;
-    const started = k > 1 ? (this.p.db.prepare(sql('t.votes BETWEEN 1 AND :k - 1')).get({ me, now, k }) as any) : null;
-    const fresh = started ?? (this.p.db.prepare(sql('t.votes = 0')).get({ me, now, k }) as any);
+    const started = k > 1 ? (prep(this.p.db, sql('t.votes BETWEEN 1 AND :k - 1')).get({ me, now, k }) as any) : null;
+    const fresh = started ?? (prep(this.p.db, sql('t.votes = 0')).get({ me, now, k }) as any);
     return fresh?.id;
   }
 
@@ -100,15 +99,15 @@ export class Queue {
     const task = this.p.task(taskId)!;
     const id = randomBytes(18).toString('base64url');
     const shown = shuffled(task.candidates);
-    this.p.db
-      .prepare(
-        `INSERT INTO assignments(id, task_id, annotator, shown, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+    prep(
+      this.p.db,
+      `INSERT INTO assignments(id, task_id, annotator, shown, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(task_id, annotator) DO UPDATE SET expires_at = excluded.expires_at`,
-      )
-      .run(id, taskId, me, JSON.stringify(shown), now, now + this.p.settings.lease_s * 1000);
-    const row = this.p.db
-      .prepare('SELECT id, shown FROM assignments WHERE task_id = ? AND annotator = ?')
-      .get(taskId, me) as { id: string; shown: string };
+    ).run(id, taskId, me, JSON.stringify(shown), now, now + this.p.settings.lease_s * 1000);
+    const row = prep(this.p.db, 'SELECT id, shown FROM assignments WHERE task_id = ? AND annotator = ?').get(
+      taskId,
+      me,
+    ) as { id: string; shown: string };
     return this.served(row.id, taskId, JSON.parse(row.shown), now);
   }
 
@@ -134,11 +133,11 @@ export class Queue {
     if (dur !== undefined && dur !== null && !(Number.isInteger(dur) && (dur as number) >= 0))
       throw new HttpError(400, "'duration_ms' must be a whole number of milliseconds");
     return this.p.db.transaction(() => {
-      const a = this.p.db.prepare('SELECT * FROM assignments WHERE id = ?').get(aid) as Record<string, any> | undefined;
+      const a = prep(this.p.db, 'SELECT * FROM assignments WHERE id = ?').get(aid) as Record<string, any> | undefined;
       if (!a || a.annotator !== me) throw new HttpError(404, 'no such assignment for this annotator');
       const task = this.p.task(a.task_id)!;
       const shown = JSON.parse(a.shown) as number[];
-      const prior = this.p.db.prepare('SELECT id, answer FROM votes WHERE assignment_id = ?').get(aid) as
+      const prior = prep(this.p.db, 'SELECT id, answer FROM votes WHERE assignment_id = ?').get(aid) as
         | { id: number; answer: string }
         | undefined;
       if (prior)
@@ -150,21 +149,20 @@ export class Queue {
           reveal: this.reveal(shown),
         };
       const answer = canonicalAnswer(this.p.settings, task.candidates, shown, body);
-      const id = this.p.db
-        .prepare(
-          `INSERT INTO votes(assignment_id, task_id, annotator, answer, rationale, duration_ms, created_at)
+      const id = prep(
+        this.p.db,
+        `INSERT INTO votes(assignment_id, task_id, annotator, answer, rationale, duration_ms, created_at)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          aid,
-          task.id,
-          me,
-          JSON.stringify(answer),
-          r || null,
-          (dur as number | undefined) ?? null,
-          now,
-        ).lastInsertRowid;
-      this.p.db.prepare('UPDATE tasks SET votes = votes + 1 WHERE id = ?').run(task.id);
+      ).run(
+        aid,
+        task.id,
+        me,
+        JSON.stringify(answer),
+        r || null,
+        (dur as number | undefined) ?? null,
+        now,
+      ).lastInsertRowid;
+      prep(this.p.db, 'UPDATE tasks SET votes = votes + 1 WHERE id = ?').run(task.id);
       return { voteId: Number(id), taskId: task.id, duplicate: false, answer, reveal: this.reveal(shown) };
     })();
   }
@@ -173,9 +171,9 @@ export class Queue {
     if (!this.p.settings.reveal) return null;
     const sys = new Map(
       (
-        this.p.db
-          .prepare(`SELECT id, system FROM candidates WHERE id IN (${shown.map(() => '?').join(',')})`)
-          .all(...shown) as Array<{
+        prep(this.p.db, `SELECT id, system FROM candidates WHERE id IN (${shown.map(() => '?').join(',')})`).all(
+          ...shown,
+        ) as Array<{
           id: number;
           system: string | null;
         }>

@@ -129,7 +129,7 @@ function renderAdmin(studio: Studio, name: string, c: Caller, newToken?: { name:
   return adminPage(name, p.settings, d, { user: c.user, csrf: c.csrf });
 }
 
-function page(studio: Studio, c: Caller, path: string, res: ServerResponse): boolean {
+async function page(studio: Studio, c: Caller, path: string, res: ServerResponse): Promise<boolean> {
   const o = { user: c.user, csrf: c.csrf };
   if (path === '/') {
     const list = studio.names().map((n) => {
@@ -145,7 +145,7 @@ function page(studio: Studio, c: Caller, path: string, res: ServerResponse): boo
   const { p } = studio.project(name);
   if (!m[2]) sendHtml(res, 200, annotatePage(name, p.settings, c.user, c.csrf ?? ''));
   else if (m[2] === '/leaderboard')
-    sendHtml(res, 200, leaderboardPage(name, p.settings, studio.ratings(name), agreement(p), progress(p), o));
+    sendHtml(res, 200, leaderboardPage(name, p.settings, await studio.ratings(name), agreement(p), progress(p), o));
   else {
     requireAdmin(c);
     sendHtml(res, 200, renderAdmin(studio, name, c));
@@ -222,7 +222,7 @@ async function route(studio: Studio, req: IncomingMessage, res: ServerResponse):
   }
   const form = /^\/p\/([^/]+)\/admin\/annotators$/.exec(path);
   if (form && method === 'POST') return addAnnotatorForm(studio, req, res, c, decodeURIComponent(form[1]));
-  if (method === 'GET' && page(studio, c, path, res)) return;
+  if (method === 'GET' && (await page(studio, c, path, res))) return;
   throw new HttpError(404, `no page ${path}`);
 }
 

@@ -2,11 +2,12 @@
 // its queue), waiters for task results (the ICPL loop's long polls) and a cache of leaderboard fits
 // (keyed by the vote count, so a new vote refits and a page reload does not).
 import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { SyncMode } from './db.js';
 import { Project } from './project.js';
 import { Queue } from './queue.js';
 import { HttpError } from '../server/http.js';
-import { type Ratings, ratings } from './stats.js';
+import type { Ratings } from './stats.js';
 import { Users } from './users.js';
 
 export interface StudioOptions {
@@ -21,11 +22,20 @@ export interface StudioOptions {
   log?: (msg: string) => void;
 }
 
+function fitInWorker(dir: string, rounds: number): Promise<Ratings> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./ratings-worker.js', import.meta.url), { workerData: { dir, rounds } });
+    w.once('message', (m: { ok?: Ratings; error?: string }) => (m.ok ? resolve(m.ok) : reject(new Error(m.error))));
+    w.once('error', reject);
+    w.once('exit', (code) => code !== 0 && reject(new Error(`pacer: the ratings worker exited with code ${code}`)));
+  });
+}
+
 export class Studio {
   readonly users: Users;
   private readonly open = new Map<string, { p: Project; q: Queue }>();
   private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly fits = new Map<string, { votes: number; rounds: number; r: Ratings }>();
+  private readonly fits = new Map<string, { votes: number; rounds: number; r: Promise<Ratings> }>();
 
   constructor(readonly o: StudioOptions) {
     mkdirSync(o.dataDir, { recursive: true });
@@ -93,13 +103,15 @@ export class Studio {
     });
   }
 
-  ratings(name: string, rounds = this.o.rounds ?? 1000): Ratings {
+  /** The leaderboard's ratings, fitted in a worker thread; one fit per vote count, shared by concurrent asks. */
+  ratings(name: string, rounds = this.o.rounds ?? 1000): Promise<Ratings> {
     const { p } = this.project(name);
     const votes = p.voteCount();
     const hit = this.fits.get(name);
     if (hit && hit.votes === votes && hit.rounds === rounds) return hit.r;
-    const r = ratings(p, rounds);
+    const r = fitInWorker(p.dir, rounds);
     this.fits.set(name, { votes, rounds, r });
+    r.catch(() => this.fits.delete(name));
     return r;
   }
 

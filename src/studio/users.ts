@@ -5,7 +5,7 @@
 // per-session CSRF token that every write from the page must echo. Stored in DATA/studio.sqlite.
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { type DB, type SyncMode, openDb } from './db.js';
+import { type DB, type SyncMode, openDb, prep } from './db.js';
 
 export const ROLES = ['admin', 'annotator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -51,12 +51,11 @@ export class Users {
 
   /** Set the admin's token (the one printed at start, or PACER_STUDIO_TOKEN). */
   setAdminToken(token: string): void {
-    this.db
-      .prepare(
-        `INSERT INTO users(name, role, token_hash, created_at) VALUES ('admin', 'admin', ?, ?)
+    prep(
+      this.db,
+      `INSERT INTO users(name, role, token_hash, created_at) VALUES ('admin', 'admin', ?, ?)
          ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash, role = 'admin', disabled = 0`,
-      )
-      .run(hash(token), Date.now());
+    ).run(hash(token), Date.now());
   }
 
   /** Add an annotator (or another admin); returns the token, which is not stored. */
@@ -66,9 +65,12 @@ export class Users {
     if (!ROLES.includes(role)) throw new Error(`pacer: role must be admin or annotator, got '${role}'`);
     const token = newToken('pst');
     try {
-      this.db
-        .prepare('INSERT INTO users(name, role, token_hash, created_at) VALUES (?, ?, ?, ?)')
-        .run(name, role, hash(token), Date.now());
+      prep(this.db, 'INSERT INTO users(name, role, token_hash, created_at) VALUES (?, ?, ?, ?)').run(
+        name,
+        role,
+        hash(token),
+        Date.now(),
+      );
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
         throw new Error(`pacer: there is already a user '${name}'`);
@@ -80,22 +82,22 @@ export class Users {
   /** A new token for an existing user (the old one stops working, and so do its sessions). */
   rotate(name: string): string {
     const token = newToken('pst');
-    const r = this.db.prepare('UPDATE users SET token_hash = ?, disabled = 0 WHERE name = ?').run(hash(token), name);
+    const r = prep(this.db, 'UPDATE users SET token_hash = ?, disabled = 0 WHERE name = ?').run(hash(token), name);
     if (r.changes === 0) throw new Error(`pacer: no user '${name}'`);
-    this.db.prepare('DELETE FROM sessions WHERE name = ?').run(name);
+    prep(this.db, 'DELETE FROM sessions WHERE name = ?').run(name);
     return token;
   }
 
   list(): Array<User & { created_at: number }> {
-    return this.db.prepare('SELECT name, role, created_at FROM users WHERE disabled = 0 ORDER BY name').all() as Array<
+    return prep(this.db, 'SELECT name, role, created_at FROM users WHERE disabled = 0 ORDER BY name').all() as Array<
       User & { created_at: number }
     >;
   }
 
   byToken(token: string): User | null {
-    const row = this.db
-      .prepare('SELECT name, role FROM users WHERE token_hash = ? AND disabled = 0')
-      .get(hash(token)) as User | undefined;
+    const row = prep(this.db, 'SELECT name, role FROM users WHERE token_hash = ? AND disabled = 0').get(hash(token)) as
+      | User
+      | undefined;
     return row ?? null;
   }
 
@@ -104,25 +106,28 @@ export class Users {
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
     const now = Date.now();
-    this.db.prepare('DELETE FROM sessions WHERE expires_at < ?').run(now);
-    this.db
-      .prepare('INSERT INTO sessions(id_hash, name, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
-      .run(hash(id), user.name, csrf, now, now + SESSION_S * 1000);
+    prep(this.db, 'DELETE FROM sessions WHERE expires_at < ?').run(now);
+    prep(this.db, 'INSERT INTO sessions(id_hash, name, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
+      hash(id),
+      user.name,
+      csrf,
+      now,
+      now + SESSION_S * 1000,
+    );
     return { id, csrf };
   }
 
   session(id: string): Session | null {
-    const row = this.db
-      .prepare(
-        `SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.name
+    const row = prep(
+      this.db,
+      `SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.name
          WHERE s.id_hash = ? AND s.expires_at > ? AND u.disabled = 0`,
-      )
-      .get(hash(id), Date.now()) as { name: string; role: Role; csrf: string } | undefined;
+    ).get(hash(id), Date.now()) as { name: string; role: Role; csrf: string } | undefined;
     return row ? { user: { name: row.name, role: row.role }, csrf: row.csrf } : null;
   }
 
   closeSession(id: string): void {
-    this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(hash(id));
+    prep(this.db, 'DELETE FROM sessions WHERE id_hash = ?').run(hash(id));
   }
 
   close(): void {
