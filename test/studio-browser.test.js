@@ -62,6 +62,16 @@ before(async () => {
     },
   ]);
   v.close();
+  const three = {
+    prompt: 'Rank these',
+    candidates: ['good', 'ok', 'bad'].map((t) => ({ kind: 'text', text: t })),
+    source: 't',
+  };
+  for (const task of ['best_worst', 'ranking', 'likert']) {
+    const q = S.Project.create(data, task, { task });
+    S.addGroups(q, [three]);
+    q.close();
+  }
   s = await startStudio(data);
   tokens = { alice: s.studio.users.add('alice'), bob: s.studio.users.add('bob') };
   const { chromium } = await import('playwright-core');
@@ -266,4 +276,64 @@ test('requests without a token, or cookie writes without the CSRF token, are ref
   });
   assert.equal(status, 403, 'the session cookie alone cannot write');
   await alice.context().close();
+});
+
+test('best/worst, ranking and Likert by keyboard; an admin adds an annotator from the admin page', {
+  skip,
+}, async () => {
+  const page = await signIn(tokens.alice);
+  const texts = () => page.$$eval('.cand .text', (es) => es.map((e) => e.textContent.trim()));
+  const pos = async (t) => String((await texts()).indexOf(t) + 1);
+  await page.goto(`${s.url}/p/best_worst`);
+  let t = await nextTask(page, null);
+  await page.keyboard.press(await pos('good'));
+  await page.keyboard.press(await pos('bad'));
+  await page.waitForFunction(() => !document.getElementById('submit').disabled, null, WAIT);
+  await page.keyboard.press('Enter');
+  assert.equal((await nextTask(page, t.seq)).state, 'done');
+  await page.goto(`${s.url}/p/ranking`);
+  t = await nextTask(page, null);
+  // good first, then ok and bad tied: "good", "ok", "=", "bad"
+  for (const k of [await pos('good'), await pos('ok'), '=', await pos('bad')]) await page.keyboard.press(k);
+  assert.match(await page.textContent('#selection'), /1\. \d {3}2\. \d = \d/);
+  await page.keyboard.press('Enter');
+  assert.equal((await nextTask(page, t.seq)).state, 'done');
+  await page.goto(`${s.url}/p/likert`);
+  t = await nextTask(page, null);
+  for (let k = 0; k < 3; k++) {
+    const [text] = await texts();
+    await page.keyboard.press({ good: '7', ok: '4', bad: '1' }[text]);
+    await page.keyboard.press('r');
+    await page.keyboard.type(`because ${text}`);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Enter');
+    t = await nextTask(page, t.seq);
+  }
+  assert.equal(t.state, 'done');
+  const ids = (name) =>
+    new Map(
+      s.studio
+        .project(name)
+        .p.candidates()
+        .map((c) => [c.content, c.id]),
+    );
+  const [bw] = s.studio.project('best_worst').p.votes();
+  assert.deepEqual(bw.answer, { best: ids('best_worst').get('good'), worst: ids('best_worst').get('bad') });
+  assert.deepEqual(s.studio.project('ranking').p.votes()[0].answer, { ranks: [1, 2, 2] });
+  const lk = s.studio.project('likert').p.votes();
+  assert.deepEqual(lk.map((v) => [v.answer.score, v.rationale]).sort(), [
+    [1, 'because bad'],
+    [4, 'because ok'],
+    [7, 'because good'],
+  ]);
+  await page.context().close();
+  const admin = await signIn(ADMIN);
+  await admin.goto(`${s.url}/p/text/admin`);
+  await admin.focus('input[name="name"]');
+  await admin.keyboard.type('carol');
+  await admin.keyboard.press('Enter');
+  await admin.waitForSelector('#new-token', WAIT);
+  const token = await admin.textContent('#new-token');
+  assert.equal(s.studio.users.byToken(token)?.name, 'carol');
+  await admin.context().close();
 });
