@@ -157,7 +157,7 @@ export function winMatrix(r: Ratings): string {
         ${w === null ? '' : `${num}${Math.round(100 * w)}</text>`}</g>`;
     });
   });
-  const [w, h] = [L + n * c + 10, T + n * c + 10];
+  const [w, h] = [L + n * c + 90, T + n * c + 10]; // room for the last rotated column label
   return `<svg id="winmatrix" class="matrix" width="${w}" height="${h}" role="img" aria-label="win-rate matrix">
     ${cells}</svg>`;
 }

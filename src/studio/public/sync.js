@@ -67,6 +67,7 @@ export class SyncedPlayers {
     this.playing = false;
     for (const v of this.videos) v.pause();
     this.align();
+    this.onTime(this.time);
   }
 
   toggle() {
