@@ -13,7 +13,7 @@
 //
 // Prints one JSON line per run and a summary. Timings depend on the machine and what else runs on it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,11 +115,13 @@ async function loadRun(k) {
     const tokens = Array.from({ length: CLIENTS }, (_, i) => users.add(`a${i}`));
     users.close();
     const { child, url } = await serve(data);
+    const cpu0 = cpuSeconds(child.pid);
     const lat = { vote: [], both: [] };
     const stats = { retries: 0, resentStored: 0 };
     const t0 = performance.now();
     const acked = (await Promise.all(tokens.map((t) => client(url, t, VOTES, lat, stats)))).flat();
     const secs = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(child.pid);
     child.kill('SIGTERM');
     await new Promise((r) => child.on('exit', r));
     const check = Project.open(data, 'load');
@@ -148,6 +150,8 @@ async function loadRun(k) {
       extra,
       seconds: r1(secs),
       votes_per_s: Math.round(acked.length / secs),
+      // the server's CPU time per answered task (next + vote), less sensitive to other work on the machine
+      server_cpu_ms_per_vote: Math.round((1e5 * (cpu.total - cpu0.total)) / acked.length) / 100,
       vote_ms: { p50: r1(q(lat.vote, 0.5)), p99: r1(q(lat.vote, 0.99)), max: r1(lat.vote[lat.vote.length - 1]) },
       next_and_vote_ms: {
         p50: r1(q(lat.both, 0.5)),
@@ -190,6 +194,12 @@ function btRun(k) {
   return out;
 }
 
+/** User + system CPU seconds of a process (Linux /proc). */
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { total: (Number(f[11]) + Number(f[12])) / 100 }; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 const spread = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return { min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
@@ -205,6 +215,7 @@ if (what === 'load' || what === 'all') {
     vote_p99_ms: spread(runs.map((x) => x.vote_ms.p99)),
     next_and_vote_p99_ms: spread(runs.map((x) => x.next_and_vote_ms.p99)),
     votes_per_s: spread(runs.map((x) => x.votes_per_s)),
+    server_cpu_ms_per_vote: spread(runs.map((x) => x.server_cpu_ms_per_vote)),
   };
 }
 if (what === 'bt' || what === 'all') {
