@@ -618,3 +618,66 @@ test('`train_dataset: studio:PROJECT` — pacer train reads a project’s votes 
   assert.equal(out.global_step, 2);
   assert.ok(Number.isFinite(out.final.loss));
 });
+
+test('pacer studio import | annotator | export | stats from the command line; bad lines name file and line', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const d = fresh();
+  const pacer = (...args) =>
+    spawnSync(process.execPath, ['bin/pacer.js', 'studio', ...args], { encoding: 'utf8', timeout: 60_000 });
+  await makeVideo(join(d, 'a.mp4'), [200, 40, 40], 1);
+  await makeVideo(join(d, 'b.mp4'), [40, 40, 200], 1);
+  writeFileSync(
+    join(d, 'v.jsonl'),
+    `${JSON.stringify({ prompt: 'which?', videos: ['a.mp4', 'b.mp4'], models: ['r1', 'r2'], segments: [[{ start: 0, end: 0.5, label: 'x' }], null] })}\n`,
+  );
+  let r = pacer('import', '--data', join(d, 'data'), '--project', 'v', '--jsonl', join(d, 'v.jsonl'), '--json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).tasks, 1);
+  const { readdirSync } = await import('node:fs');
+  assert.equal(readdirSync(join(d, 'data', 'projects', 'v', 'media')).length, 2, 'both videos copied in');
+  writeFileSync(
+    join(d, 'bad.jsonl'),
+    '{"prompt": "p", "completions": ["a", "b"]}\n{"prompt": "q", "completion": 3}\n{"prompt": "q", "completion": "x"}\n',
+  );
+  r = pacer('import', '--data', join(d, 'data'), '--project', 'bad', '--jsonl', join(d, 'bad.jsonl'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /bad\.jsonl:2: 'candidate 0 text' must be a string/);
+  assert.ok(!existsSync(join(d, 'data', 'projects', 'bad')), 'no half-made project is left behind');
+  r = pacer('import', '--data', join(d, 'data'), '--project', 'v', '--jsonl', join(d, 'v.jsonl'), '--task', 'ranking');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /task cannot change/);
+  r = pacer('annotator', '--data', join(d, 'data'), '--add', 'dora');
+  assert.equal(r.status, 0, r.stderr);
+  const token = JSON.parse(r.stdout).token;
+  const p = S.Project.open(join(d, 'data'), 'v');
+  const { Queue } = await import('../dist/studio/queue.js');
+  const v = new Queue(p).next('dora');
+  new Queue(p).vote('dora', { assignment: v.assignment, choice: 'A' });
+  p.close();
+  const users = new S.Users(join(d, 'data'));
+  assert.equal(users.byToken(token).name, 'dora');
+  users.close();
+  r = pacer('export', '--data', join(d, 'data'), '--project', 'v', '--format', 'kto', '--out', join(d, 'kto.jsonl'));
+  assert.equal(r.status, 0, r.stderr);
+  const rows = readFileSync(join(d, 'kto.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(rows.map((x) => x.label).sort(), [false, true]);
+  assert.ok(
+    rows.every((x) => x.completion.startsWith(join(d, 'data', 'projects', 'v', 'media'))),
+    'videos export as paths',
+  );
+  r = pacer('stats', '--data', join(d, 'data'), '--project', 'v', '--rounds', '50', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    JSON.parse(r.stdout)
+      .rows.map((x) => x.name)
+      .sort(),
+    ['r1', 'r2'],
+  );
+  r = pacer('export', '--data', join(d, 'data'), '--project', 'nope', '--out', join(d, 'x.jsonl'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no project 'nope'/);
+});
