@@ -681,3 +681,21 @@ test('pacer studio import | annotator | export | stats from the command line; ba
   assert.equal(r.status, 2);
   assert.match(r.stderr, /no project 'nope'/);
 });
+
+test('a new admin token ends the old admin sessions; the name admin is reserved', () => {
+  const d = fresh();
+  const u = new S.Users(d);
+  u.setAdminToken('first-admin-token-0123');
+  const sid = u.openSession(u.byToken('first-admin-token-0123')).id;
+  u.setAdminToken('first-admin-token-0123');
+  assert.equal(u.session(sid)?.user.name, 'admin', 'the same token keeps the session');
+  u.setAdminToken('second-admin-token-456');
+  assert.equal(u.session(sid), null, 'a new token ends it');
+  assert.equal(u.byToken('first-admin-token-0123'), null);
+  assert.throws(() => u.add('admin'), /the studio's own admin/);
+  assert.throws(() => u.add('../x'), /annotator names are/);
+  const t = u.add('eve');
+  u.rotate('eve');
+  assert.equal(u.byToken(t), null, 'a rotated token stops working');
+  u.close();
+});

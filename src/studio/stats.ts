@@ -60,7 +60,19 @@ export function ratings(p: Project, rounds = 1000, seed = 0): Ratings {
       ...base,
       comparisons: cmp.length,
     };
-  const b = bootstrapRatings(n, cmp, { rounds, seed, ties: s.ties, prior: s.prior });
+  let b: ReturnType<typeof bootstrapRatings>;
+  try {
+    b = bootstrapRatings(n, cmp, { rounds, seed, ties: s.ties, prior: s.prior });
+  } catch (e) {
+    // without a prior, a resample can lose the MLE (an item unbeaten in it)
+    return {
+      kind: 'bradley_terry',
+      rows: [],
+      note: (e as Error).message.replace(/^pacer: /, ''),
+      ...base,
+      comparisons: cmp.length,
+    };
+  }
   const elo = onlineElo(n, cmp);
   const rec = counts.record();
   const order = [...Array(n).keys()].sort((x, y) => b.fit.ratings[y] - b.fit.ratings[x]);

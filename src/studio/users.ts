@@ -49,8 +49,12 @@ export class Users {
     this.db = openDb(join(dataDir, 'studio.sqlite'), MIGRATIONS, sync);
   }
 
-  /** Set the admin's token (the one printed at start, or PACER_STUDIO_TOKEN). */
+  /** Set the admin's token (the one printed at start, or PACER_STUDIO_TOKEN); a new one ends old admin sessions. */
   setAdminToken(token: string): void {
+    const was = prep(this.db, "SELECT token_hash AS h FROM users WHERE name = 'admin'").get() as
+      | { h: string }
+      | undefined;
+    if (was && was.h !== hash(token)) prep(this.db, "DELETE FROM sessions WHERE name = 'admin'").run();
     prep(
       this.db,
       `INSERT INTO users(name, role, token_hash, created_at) VALUES ('admin', 'admin', ?, ?)
@@ -63,6 +67,7 @@ export class Users {
     if (!NAME_RE.test(name))
       throw new Error(`pacer: annotator names are 1-64 letters, digits, '_', '.' or '-' (got '${name}')`);
     if (!ROLES.includes(role)) throw new Error(`pacer: role must be admin or annotator, got '${role}'`);
+    if (name === 'admin') throw new Error("pacer: 'admin' is the studio's own admin (its token is set at start)");
     const token = newToken('pst');
     try {
       prep(this.db, 'INSERT INTO users(name, role, token_hash, created_at) VALUES (?, ?, ?, ?)').run(
