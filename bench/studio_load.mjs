@@ -50,6 +50,7 @@ function serve(data) {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  process.on('exit', () => child.kill('SIGKILL')); // no server outlives a failed bench
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
