@@ -27,6 +27,8 @@ const { values } = parseArgs({
     'dpo-steps': { type: 'string', default: '200' },
     threads: { type: 'string', default: '2' },
     out: { type: 'string', default: 'runs/efficacy-ift' },
+    'runsum-lengths': { type: 'string', default: '4,8' },
+    arms: { type: 'string', default: 'sft,ift,dpo' },
     json: { type: 'boolean' },
   },
 });
@@ -35,12 +37,14 @@ const steps = Number(values.steps);
 const dpoSteps = Number(values['dpo-steps']);
 const threads = Number(values.threads);
 const say = (s) => process.stderr.write(`${s}\n`);
+const [TRAIN_LO, TRAIN_HI] = values['runsum-lengths'].split(',').map(Number);
+const ARMS = values.arms.split(',');
 
 const TASKS = {
   runsum: {
     gen: (lo, hi) => (r) => S.runningSum(lo + Math.floor(r() * (hi - lo + 1)), r),
-    train: [6, 12],
-    tests: { in_distribution: [6, 12], long_1_5x: [13, 18] },
+    train: [TRAIN_LO, TRAIN_HI],
+    tests: { in_distribution: [TRAIN_LO, TRAIN_HI], long_1_5x: [TRAIN_HI + 1, Math.round(TRAIN_HI * 1.5)] },
     ok: S.runningSumCorrect,
     maxNew: 20,
   },
@@ -123,8 +127,17 @@ async function seedRun(task, seed) {
   const res = {};
   const sft = await run({ ...common, trainer: 'sft', output_dir: join(dir, 'sft') });
   res.sft = { ...score(task, join(dir, 'sft'), tests), steps: sft.steps, forwards_per_step: 1, seconds: sft.seconds };
-  const ift = await run({ ...common, trainer: 'ift', output_dir: join(dir, 'ift'), ift_lambda: 0.2, ift_gamma: 0.95 });
-  res.ift = { ...score(task, join(dir, 'ift'), tests), steps: ift.steps, forwards_per_step: 2, seconds: ift.seconds };
+  if (ARMS.includes('ift')) {
+    const ift = await run({
+      ...common,
+      trainer: 'ift',
+      output_dir: join(dir, 'ift'),
+      ift_lambda: 0.2,
+      ift_gamma: 0.95,
+    });
+    res.ift = { ...score(task, join(dir, 'ift'), tests), steps: ift.steps, forwards_per_step: 2, seconds: ift.seconds };
+  }
+  if (!ARMS.includes('dpo')) return res;
   // DPO from the SFT model on its own failures on training prompts
   const { model } = fromPretrained(join(dir, 'sft'));
   const tok = Tokenizer.fromPretrained(join(dir, 'sft'));
@@ -180,14 +193,18 @@ for (const task of values.tasks.split(',')) {
     say(`  ${JSON.stringify(perSeed[seed])}`);
   }
   const arms = {};
-  for (const arm of ['sft', 'ift', 'dpo']) {
+  for (const arm of ARMS) {
     arms[arm] = {};
     for (const k of [...Object.keys(TASKS[task].tests), 'seconds', 'steps'])
       arms[arm][k] = stats(seeds.map((s) => perSeed[s][arm][k]));
   }
   const long = TASKS[task].tests.long_1_5x ? 'long_1_5x' : 'in_distribution';
-  const diff = seeds.map((s) => perSeed[s].ift[long] - perSeed[s].sft[long]);
-  summary.tasks[task] = { arms, per_seed: perSeed, ift_minus_sft: { metric: long, ...stats(diff), per_seed: diff } };
+  const diff = ARMS.includes('ift') ? seeds.map((s) => perSeed[s].ift[long] - perSeed[s].sft[long]) : [];
+  summary.tasks[task] = {
+    arms,
+    per_seed: perSeed,
+    ift_minus_sft: diff.length ? { metric: long, ...stats(diff), per_seed: diff } : null,
+  };
 }
 writeFileSync(join(values.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
 if (values.json) console.log(JSON.stringify(summary));

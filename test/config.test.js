@@ -122,6 +122,7 @@ function fullConfig(trainer, d, server) {
     rollout_sync_weights: true,
     difficulty_column: 'difficulty',
     category_column: 'arm',
+    log_completions: true,
   };
 }
 

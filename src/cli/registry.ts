@@ -6,8 +6,10 @@ import { train } from './commands/train.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
+import { evalRewards } from './commands/eval-rewards.js';
 import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
+import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -18,9 +20,15 @@ export const COMMANDS: Command[] = [
   logprobs,
   generateCmd,
   videoMake,
+  studio,
+  studioImport,
+  studioAnnotator,
+  studioExport,
+  studioStats,
   evalGrounding,
   evalMcq,
   evalVinoground,
+  evalRewards,
   benchEngineCmd,
   benchGenerateCmd,
   benchDpoCmd,

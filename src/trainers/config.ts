@@ -21,6 +21,7 @@ import { SAMPLERS, samplerOptions } from '../curriculum/online.js';
 import { parseCurriculum } from '../curriculum/offline.js';
 import { augmentOptions } from '../curriculum/augment.js';
 import { parseRewardSpec, rewardOptions } from '../rewards/index.js';
+import { resolveDatasetPath } from '../data/schemes.js';
 
 export { ConfigError };
 
@@ -50,7 +51,7 @@ const listOrOne = (item: 'number' | 'string') => (v: unknown) =>
 // ---- keys every trainer reads (TRL's TrainingArguments names)
 const RUN = {
   model_name_or_path: k.path('the model to train: a local Hugging Face folder'),
-  train_dataset: k.path('training data: .jsonl or .parquet in a TRL format'),
+  train_dataset: k.path('training data: .jsonl or .parquet in a TRL format, or studio:PROJECT_DIR'),
   eval_dataset: k.pathOrNull(null, 'evaluation data in the same format (evaluated every eval_steps and at the end)'),
   max_line_bytes: k.int(16 * 2 ** 20, 'longest dataset line in bytes; a longer line is an error naming file and line', {
     min: 1,
@@ -258,6 +259,11 @@ const ONLINE = {
   ),
   difficulty_column: k.str('difficulty', 'dataset column with a numeric difficulty (for curricula)'),
   category_column: k.strOrNull(null, 'dataset column with arms for SEC/DUMP (default: the difficulty)'),
+  log_completions: k.bool(
+    false,
+    "append each step's prompts, completions, rewards and advantages to output_dir/completions.jsonl " +
+      '(pacer studio import --run reads it)',
+  ),
 };
 const refOn = (c: C) => (c.beta as number) > 0 || c.trainer === 'online_dpo';
 const ONLINE_REF = {
@@ -488,8 +494,12 @@ export function resolveConfig(raw: Record<string, unknown>, src = '<config>', ba
     elsewhere: (key) => (readers(key).length ? `it is read by ${readers(key).join(', ')}` : null),
   });
   for (const [key, s] of Object.entries(spec))
-    if (s.type === 'path' && typeof values[key] === 'string' && !isAbsolute(values[key] as string))
-      values[key] = resolve(baseDir, values[key] as string);
+    if (s.type === 'path' && typeof values[key] === 'string')
+      values[key] = key.endsWith('_dataset')
+        ? resolveDatasetPath(values[key] as string, baseDir)
+        : isAbsolute(values[key] as string)
+          ? values[key]
+          : resolve(baseDir, values[key] as string);
   const c = {
     ...values,
     trainer: t,

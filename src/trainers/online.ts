@@ -13,7 +13,8 @@
 // Metrics use TRL's names (reward, reward_std, kl, clip_ratio/…, completions/mean_length,
 // frac_reward_zero_std, entropy, rewards/<name>/mean) plus curriculum/…, augment/… and
 // timing/{generation,scoring,training}_s.
-import { resolve } from 'node:path';
+import { appendFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { noGrad, scope, tensor, type Tensor } from '../engine/index.js';
 import { generate } from '../models/generate.js';
 import { labelLogps } from '../models/scoring.js';
@@ -188,6 +189,7 @@ class OnlineRun implements TrainerRun {
     );
     const metrics = await this.optimize(rs, rew, adv, update);
     timing.training += performance.now() - t0;
+    if (this.cfg.log_completions) this.logCompletions(step + 1, idx, rs, rew, adv);
     this.sampler.update(groups);
     const meanR = sum(rew) / rew.length;
     return {
@@ -487,6 +489,22 @@ class OnlineRun implements TrainerRun {
       ...rep.metrics,
       'completions/mean_length': sum(all.map((a) => a.ids.length)) / all.length,
     };
+  }
+
+  /** TRL's log_completions as a file: one {"step", "prompt", "completion", "reward", "advantage"} line each. */
+  private logCompletions(step: number, idx: number[], rs: Rollout[], rew: number[], adv: number[]): void {
+    const ex = this.data.train.examples;
+    const lines = rs.map((r, k) => {
+      const row = {
+        step,
+        prompt: ex[idx[Math.floor(k / this.G)]].prompt,
+        completion: r.text,
+        reward: rew[k],
+        advantage: adv[k],
+      };
+      return `${JSON.stringify({ ...row, truncated: r.truncated })}\n`;
+    });
+    appendFileSync(join(this.cfg.output_dir, 'completions.jsonl'), lines.join(''));
   }
 
   state(): Record<string, unknown> {

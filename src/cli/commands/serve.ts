@@ -1,5 +1,4 @@
 // `pacer serve model` (OpenAI-compatible) and `pacer serve rewards` (OpenRLHF's /get_reward).
-import type { Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -11,31 +10,7 @@ import { rewardsFromSpec } from '../../rewards/index.js';
 import { createModelServer } from '../../server/openai.js';
 import { createRewardServer } from '../../server/rewards.js';
 import { UsageError, defineCommand, dtypeOpt, int, oneOf, str, threadsOpt } from '../command.js';
-
-/** Listen, print one JSON line describing the server, and serve until SIGINT/SIGTERM. */
-async function listenUntilSignal(server: Server, port: number, host: string, info: (port: number) => object) {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      const why =
-        e.code === 'EADDRINUSE'
-          ? `port ${port} on ${host} is in use (another server?); pick another with --port, or --port 0 for a free one`
-          : e.code === 'EADDRNOTAVAIL'
-            ? `${host} is not an address of this machine (--host)`
-            : e.code === 'EACCES'
-              ? `no permission to listen on ${host}:${port} (ports below 1024 need root)`
-              : `cannot listen on ${host}:${port}: ${e.message}`;
-      reject(new UsageError(why));
-    });
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address();
-  console.log(JSON.stringify(info(typeof addr === 'object' && addr ? addr.port : port)));
-  await new Promise<void>((r) => {
-    process.once('SIGINT', r);
-    process.once('SIGTERM', r);
-  });
-  server.close();
-}
+import { listenUntilSignal } from '../listen.js';
 
 export const serveModel = defineCommand({
   name: 'serve model',
