@@ -135,3 +135,15 @@ test('bad rows: a video the prompt does not mention, a missing file, a text-only
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('bench vlm: pacer and the PyTorch peer generate the same tokens; the breakdown is reported', () => {
+  const args = ['bench', 'vlm', '--frames', '2', '--repeats', '1', '--gen-batches', '1', '--train-batch', '1'];
+  const r = pacer(...args, '--new-tokens', '3', '--threads', '1', '--vs-pytorch', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  for (const k of ['processor_ms', 'vision_tower_ms', 'language_model_ms']) assert.ok(j[k] > 0, k);
+  assert.ok(j.train_step.pacer_ms > 0);
+  if (j.pytorch_error) return; // no python3-torch on this machine
+  assert.equal(j.generate['1'].same_tokens_as_pytorch, true);
+  assert.ok(j.train_step.ratio_best_vs_best > 0 && j.generate['1'].ratio_best_vs_best > 0);
+});

@@ -6,7 +6,14 @@ import { train } from './commands/train.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
-import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
+import {
+  benchEngineCmd,
+  benchGenerateCmd,
+  benchDpoCmd,
+  benchGrpoCmd,
+  benchVideoCmd,
+  benchVlmCmd,
+} from './commands/bench.js';
 import { videoMake } from './commands/video.js';
 
 export const COMMANDS: Command[] = [
@@ -26,4 +33,5 @@ export const COMMANDS: Command[] = [
   benchDpoCmd,
   benchGrpoCmd,
   benchVideoCmd,
+  benchVlmCmd,
 ];
