@@ -147,3 +147,67 @@ test('bench vlm: pacer and the PyTorch peer generate the same tokens; the breakd
   assert.equal(j.generate['1'].same_tokens_as_pytorch, true);
   assert.ok(j.train_step.ratio_best_vs_best > 0 && j.generate['1'].ratio_best_vs_best > 0);
 });
+
+test('serve model: image_url (data: URL) and video_url (local file under the allowed root) as vLLM takes them', async () => {
+  const { withModelServer } = await import('./server-helpers.js');
+  const { loadProcessorConfigs } = await import('../dist/models/qwen2_vl/processor.js');
+  const { generate } = await import('../dist/models/generate.js');
+  const { visionPrompt } = await import('../dist/data/media.js');
+  const dir = setup();
+  try {
+    const png = readFileSync(join(dir, 'img.png')).toString('base64');
+    const content = [
+      { type: 'video_url', video_url: { url: `file://${join(dir, 'clip')}` } },
+      { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+      { type: 'text', text: 'which?' },
+    ];
+    const opts = { media: { processors: loadProcessorConfigs(MODEL), merge: 2, allowedLocalMediaPath: dir } };
+    await withModelServer(
+      opts,
+      async (base, model, tok) => {
+        const post = (messages) =>
+          fetch(`${base}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ messages, max_tokens: 6, temperature: 0, n: 2 }),
+          });
+        const res = await post([{ role: 'user', content }]);
+        const body = await res.json();
+        assert.equal(res.status, 200, JSON.stringify(body));
+        // the same request as a conversational row, generated in-process
+        const row = {
+          prompt: [
+            {
+              role: 'user',
+              content: [{ type: 'video', path: 'clip' }, { type: 'image', path: 'img.png' }, content[2]],
+            },
+          ],
+        };
+        const vp = await visionPrompt(tok, row, { baseDir: dir, processors: opts.media.processors, merge: 2 }, 'row');
+        const [local] = generate(model, [tok.encode(vp.text)], { maxNewTokens: 6, media: [vp.media] }, tok);
+        assert.equal(body.choices.length, 2);
+        for (const c of body.choices) assert.equal(c.message.content, local.text);
+        const refuse = async (part, re) => {
+          const r = await post([{ role: 'user', content: [part] }]);
+          assert.equal(r.status, 400);
+          assert.match((await r.json()).error.message, re);
+        };
+        await refuse({ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }, /does not fetch URLs/);
+        await refuse({ type: 'video_url', video_url: { url: '/etc/passwd' } }, /outside --allowed-local-media-path/);
+        await refuse({ type: 'audio_url', audio_url: { url: 'x' } }, /must be \{"type": "text"/);
+      },
+      'qwen2_vl',
+    );
+    await withModelServer({}, async (base) => {
+      const r = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content: [content[1]] }], max_tokens: 2 }),
+      });
+      assert.equal(r.status, 400);
+      assert.match((await r.json()).error.message, /takes text only/);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
