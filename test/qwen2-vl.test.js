@@ -269,4 +269,12 @@ test('bad input: pad/patch count mismatch, missing vision weights, wrong frame b
     () => M.processFrames({ frames: [new Uint8Array(10)], height: 28, width: 28 }, M.defaultProcessorConfig('image')),
     /frame 0 has 10 bytes; an RGB frame of 28×28 has 2352/,
   );
+  assert.throws(
+    () => M.framesFromTensor(P.zeros([2, 28, 28, 4], { dtype: 'uint8' }), 'clip.png'),
+    /clip\.png: expected uint8 RGB pixels \[T, H, W, 3\].*got uint8 \[2,28,28,4\]/,
+  );
+  assert.throws(
+    () => M.processFrames({ frames: [], height: 28, width: 28 }, M.defaultProcessorConfig('video')),
+    /no frames/,
+  );
 });

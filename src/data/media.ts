@@ -14,7 +14,13 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Tensor, cat, tensor } from '../engine/index.js';
 import type { PromptMedia } from '../models/generate.js';
-import { type Frames, type ProcessorConfig, expandVisionPads, processFrames } from '../models/qwen2_vl/processor.js';
+import {
+  type Frames,
+  type ProcessorConfig,
+  expandVisionPads,
+  framesFromTensor,
+  processFrames,
+} from '../models/qwen2_vl/processor.js';
 import type { ChatMessage, ContentPart, Tokenizer } from '../tokenizers/index.js';
 import { decodeFrames } from '../video/decode.js';
 import { probeVideo } from '../video/probe.js';
@@ -119,19 +125,9 @@ export function rowVisionItems(rec: Record<string, unknown>, where: string): Vis
   return items;
 }
 
-function framesOf(t: Tensor): Frames {
-  const [T, H, W] = t.shape;
-  const a = t.data() as Uint8Array;
-  return {
-    frames: Array.from({ length: T }, (_, i) => a.slice(i * H * W * 3, (i + 1) * H * W * 3)),
-    height: H,
-    width: W,
-  };
-}
-
 async function decodeOne(file: string): Promise<Frames> {
   const t = await decodeFrames(file, { indices: [0] });
-  const f = framesOf(t);
+  const f = framesFromTensor(t, file);
   t.dispose();
   return f;
 }
@@ -164,7 +160,7 @@ export async function loadVisionItem(
   const info = await probeVideo(file);
   const s = fpsSample(info, { fps, maxFrames: o.videoMaxFrames ?? 768 });
   const t = await decodeFrames(file, { indices: s.indices }, { info });
-  const frames = framesOf(t);
+  const frames = framesFromTensor(t, file);
   t.dispose();
   return { frames, fps: (s.indices.length / info.frames) * info.fps };
 }

@@ -170,6 +170,27 @@ export interface Processed {
   grid: [number, number, number];
 }
 
+/**
+ * Frames from a uint8 tensor [T, H, W, 3] (a video) or [H, W, 3] (an image), RGB: other modes (gray,
+ * RGBA, float pixels) are refused with the shape expected, as the processor converts only RGB.
+ */
+export function framesFromTensor(t: Tensor, what = 'frames'): Frames {
+  const s = t.shape;
+  const video = s.length === 4;
+  if (t.dtype !== 'uint8' || !(s.length === 3 || video) || s[s.length - 1] !== 3)
+    throw new TypeError(
+      `pacer: ${what}: expected uint8 RGB pixels [T, H, W, 3] (a video) or [H, W, 3] (an image), got ${t.dtype} ` +
+        `[${s}]; convert grayscale/RGBA/float images to 8-bit RGB first`,
+    );
+  const [T, H, W] = video ? s : [1, s[0], s[1]];
+  const a = t.contiguous().data() as Uint8Array;
+  return {
+    frames: Array.from({ length: T }, (_, i) => a.slice(i * H * W * 3, (i + 1) * H * W * 3)),
+    height: H,
+    width: W,
+  };
+}
+
 /** Frames -> patch rows and grid, as the HF Qwen2-VL processors (images: one frame). */
 export function processFrames(v: Frames, cfg: ProcessorConfig, what = 'frames'): Processed {
   const { patchSize: P, temporalPatchSize: Tp, mergeSize: m } = cfg;
