@@ -116,18 +116,19 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
     return this.encodeVision(px, grid);
   }
 
-  /** M-RoPE positions [3, B, T] for this call (and the rope deltas stored on the cache at prefill). */
+  /**
+   * M-RoPE positions for this call: [3, B, T], or [B, T] when the three axes agree (text, decoding);
+   * at prefill the rope deltas are stored on the cache.
+   */
   private positions(o: ModelInputs, ids: number[][] | null, B: number, T: number): Tensor {
-    if (o.positionIds) return o.positionIds.ndim === 2 ? o.positionIds.unsqueeze(0).expand(3, B, T) : o.positionIds;
+    if (o.positionIds) return o.positionIds;
     const past = o.cache?.length ?? 0;
     if (past > 0 && o.cache!.ropeDeltas) {
       const d = o.cache!.ropeDeltas;
       return tensor(
         d.flatMap((delta) => Array.from({ length: T }, (_, t) => past + t + delta)),
         { dtype: 'int64' },
-      )
-        .view(1, B, T)
-        .expand(3, B, T);
+      ).view(B, T);
     }
     if (!ids) {
       // transformers: without input ids there is no get_rope_index; positions from the mask
@@ -140,9 +141,7 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
         )
           .view(1, T)
           .expand(B, T)
-      )
-        .unsqueeze(0)
-        .expand(3, B, T);
+      );
     }
     const { positions, deltas } = this.ropeIndexOf(o, ids);
     if (o.cache) o.cache.ropeDeltas = deltas;

@@ -16,7 +16,7 @@
 //      each row in (C, Tp, P, P) order. grid_thw = (T/Tp, gh, gw); second_per_grid_t = Tp / fps.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Tensor, tensor } from '../../engine/index.js';
+import { type Tensor, scope, tensor } from '../../engine/index.js';
 
 export interface ProcessorConfig {
   minPixels: number;
@@ -102,42 +102,69 @@ function cubicAA(x: number): number {
   return 0;
 }
 
+interface Taps {
+  start: Int32Array;
+  count: Int32Array;
+  /** count[i] weights of output i at [i · width, …). */
+  weights: Float32Array;
+  width: number;
+}
+
 /** Taps and normalised weights of each output index along one axis (ATen _compute_weights_aa). */
-function aaWeights(inSize: number, outSize: number): Array<{ start: number; w: number[] }> {
+function aaWeights(inSize: number, outSize: number): Taps {
   const scale = f32(inSize / outSize);
   const support = f32(scale >= 1 ? 2 * scale : 2);
   const invscale = f32(scale >= 1 ? 1 / scale : 1);
-  return Array.from({ length: outSize }, (_, i) => {
+  const width = Math.ceil(support) * 2 + 1;
+  const t: Taps = {
+    start: new Int32Array(outSize),
+    count: new Int32Array(outSize),
+    weights: new Float32Array(outSize * width),
+    width,
+  };
+  for (let i = 0; i < outSize; i++) {
     const center = f32(scale * (i + 0.5));
     const start = Math.max(Math.trunc(f32(center - support) + 0.5), 0);
     const size = Math.min(Math.trunc(f32(center + support) + 0.5), inSize) - start;
-    const w: number[] = [];
     let total = 0;
     for (let j = 0; j < size; j++) {
       const v = cubicAA(Math.abs(f32((f32(j + start - center) + 0.5) * invscale)));
-      w.push(v);
+      t.weights[i * width + j] = v;
       total = f32(total + v);
     }
-    return { start, w: total !== 0 ? w.map((v) => f32(v / total)) : w };
-  });
+    if (total !== 0) for (let j = 0; j < size; j++) t.weights[i * width + j] = f32(t.weights[i * width + j] / total);
+    t.start[i] = start;
+    t.count[i] = size;
+  }
+  return t;
 }
 
-/** One separable pass over float32 planar data [C, rows, cols] along `axis` ('w' or 'h'). */
+/**
+ * One separable pass over float32 planar data [C, H, W]: along w (taps step 1) or h (taps step W).
+ * acc = w₀x₀, then acc = fma(xⱼ, wⱼ, acc) in float32, as ATen's kernel.
+ */
 function resizeAxis(src: Float32Array, C: number, H: number, W: number, out: number, axis: 'w' | 'h'): Float32Array {
-  const taps = aaWeights(axis === 'w' ? W : H, out);
+  const { start, count, weights, width } = aaWeights(axis === 'w' ? W : H, out);
   const [oh, ow] = axis === 'w' ? [H, out] : [out, W];
   const dst = new Float32Array(C * oh * ow);
+  const step = axis === 'w' ? 1 : W;
+  let o = 0;
   for (let c = 0; c < C; c++)
-    for (let y = 0; y < oh; y++)
+    for (let y = 0; y < oh; y++) {
+      const row = axis === 'w' ? (c * H + y) * W : 0;
       for (let x = 0; x < ow; x++) {
-        const { start, w } = taps[axis === 'w' ? x : y];
-        let acc = 0;
-        for (let j = 0; j < w.length; j++) {
-          const v = axis === 'w' ? src[(c * H + y) * W + start + j] : src[(c * H + start + j) * W + x];
-          acc = j === 0 ? f32(v * w[0]) : fmaf(v, w[j], acc);
+        const i = axis === 'w' ? x : y;
+        let p = axis === 'w' ? row + start[i] : (c * H + start[i]) * W + x;
+        const w0 = i * width;
+        const n = count[i];
+        let acc = f32(src[p] * weights[w0]);
+        for (let j = 1; j < n; j++) {
+          p += step;
+          acc = f32(src[p] * weights[w0 + j] + acc);
         }
-        dst[(c * oh + y) * ow + x] = acc;
+        dst[o++] = acc;
       }
+    }
   return dst;
 }
 
@@ -211,28 +238,21 @@ export function processFrames(v: Frames, cfg: ProcessorConfig, what = 'frames'):
   const frames = v.frames.map((f) => resizeBicubic(f, v.height, v.width, h, w));
   while (frames.length % Tp) frames.push(frames[frames.length - 1]);
   const scale = cfg.doRescale ? 1 / cfg.rescaleFactor : 1;
-  const mean = [0, 1, 2].map((c) => f32(cfg.doNormalize ? cfg.imageMean[c] * scale : 0));
-  const std = [0, 1, 2].map((c) => f32(cfg.doNormalize ? cfg.imageStd[c] * scale : cfg.doRescale ? scale : 1));
-  const [gt, gh, gw] = [frames.length / Tp, h / P, w / P];
-  const dim = 3 * Tp * P * P;
-  const out = new Float32Array(gt * gh * gw * dim);
-  let r = 0;
-  for (let t = 0; t < gt; t++)
-    for (let bi = 0; bi < gh / m; bi++)
-      for (let bj = 0; bj < gw / m; bj++)
-        for (let i = 0; i < m; i++)
-          for (let j = 0; j < m; j++, r++) {
-            let k = r * dim;
-            const [y0, x0] = [(bi * m + i) * P, (bj * m + j) * P];
-            for (let c = 0; c < 3; c++)
-              for (let tt = 0; tt < Tp; tt++) {
-                const f = frames[t * Tp + tt];
-                for (let py = 0; py < P; py++)
-                  for (let px = 0; px < P; px++)
-                    out[k++] = f32(f32(f[((y0 + py) * w + x0 + px) * 3 + c] - mean[c]) / std[c]);
-              }
-          }
-  return { pixelValues: tensor(out, { shape: [gt * gh * gw, dim] }), grid: [gt, gh, gw] };
+  const mean = [0, 1, 2].map((c) => (cfg.doNormalize ? cfg.imageMean[c] * scale : 0));
+  const std = [0, 1, 2].map((c) => (cfg.doNormalize ? cfg.imageStd[c] * scale : cfg.doRescale ? scale : 1));
+  const [T, gt, gh, gw] = [frames.length, frames.length / Tp, h / P, w / P];
+  const flat = new Uint8Array(T * h * w * 3);
+  frames.forEach((f, i) => flat.set(f, i * h * w * 3));
+  const pixelValues = scope(() =>
+    tensor(flat, { shape: [T, h, w, 3] })
+      .to('float32')
+      .sub(tensor(mean)) // float32 (x − mean) then / std, as torchvision's normalize
+      .div(tensor(std))
+      .view(gt, Tp, gh / m, m, P, gw / m, m, P, 3)
+      .permute(0, 2, 5, 3, 6, 8, 1, 4, 7)
+      .reshape(gt * gh * gw, 3 * Tp * P * P),
+  );
+  return { pixelValues, grid: [gt, gh, gw] };
 }
 
 function readJson(file: string): Record<string, any> | null {

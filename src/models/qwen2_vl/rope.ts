@@ -136,10 +136,14 @@ export function ropeIndex(
   return { positions, deltas };
 }
 
-/** cos and sin [B, 1, T, headDim] for M-RoPE positions [3, B, T] (int64) and inv_freq [headDim/2]. */
+/**
+ * cos and sin [B, 1, T, headDim] for M-RoPE positions [3, B, T] (int64) and inv_freq [headDim/2]. Positions
+ * [B, T] (the three axes equal: text, decoding) give the same values through plain 1-D RoPE.
+ */
 export function mropeCosSin(pos: Tensor, invFreq: Tensor, section: number[]): [Tensor, Tensor] {
   const freqs = pos.to('float32').unsqueeze(-1).mul(invFreq);
   const emb = F.cat([freqs, freqs], -1);
+  if (pos.ndim === 2) return [emb.cos().unsqueeze(1), emb.sin().unsqueeze(1)];
   const pick = (x: Tensor) => {
     const chunks: Tensor[] = [];
     let off = 0;
