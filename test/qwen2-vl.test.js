@@ -237,6 +237,35 @@ test('LoRA targets the language model by default (PEFT regex); the vision tower 
   const { model: m2 } = P.fromPretrained(dirOf('qwen2_5_vl'));
   const all = new M.LoraAdapters(m2, { r: 2, lora_alpha: 4, target_modules: M.QWEN2_VL_LORA_WITH_VISION });
   assert.equal([...all.targets.keys()].filter((n) => n.startsWith('visual.blocks.')).length, 4 * 5);
+  // an adapter saved in transformers >= 4.52's layout (model.language_model.*, model.visual.*) loads too
+  P.noGrad(() => {
+    for (const { pair } of all.targets.values()) pair.lora_B.weight.normal_(0, 0.1);
+  });
+  const tmp = mkdtempSync(join(tmpdir(), 'pacer-qwen-vl-lora-'));
+  try {
+    all.save(tmp);
+    const cfg = JSON.parse(readFileSync(join(tmp, 'adapter_config.json'), 'utf8'));
+    assert.equal(cfg.target_modules, M.QWEN2_VL_LORA_WITH_VISION);
+    const file = join(tmp, 'adapter_model.safetensors');
+    const w = P.loadSafetensors(file);
+    const moved = new Map(
+      [...w].map(([k, t]) => [
+        k
+          .replace('base_model.model.model.', 'base_model.model.model.language_model.')
+          .replace('base_model.model.visual.', 'base_model.model.model.visual.'),
+        t,
+      ]),
+    );
+    assert.ok([...moved.keys()].some((k) => k.includes('.model.visual.blocks.')));
+    P.saveSafetensors(file, moved);
+    const { model: m3 } = P.fromPretrained(dirOf('qwen2_5_vl'));
+    const back = M.LoraAdapters.load(m3, tmp);
+    for (const [n, { pair }] of back.targets)
+      assert.equal(pair.lora_B.weight.sub(all.targets.get(n).pair.lora_B.weight).abs().max().item(), 0, n);
+    m3.dispose();
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   m2.dispose();
 });
 
