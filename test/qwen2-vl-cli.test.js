@@ -137,8 +137,8 @@ test('bad rows: a video the prompt does not mention, a missing file, a text-only
 });
 
 test('bench vlm: pacer and the PyTorch peer generate the same tokens; the breakdown is reported', () => {
-  const args = ['bench', 'vlm', '--frames', '2', '--repeats', '1', '--gen-batches', '1', '--train-batch', '1'];
-  const r = pacer(...args, '--new-tokens', '3', '--threads', '1', '--vs-pytorch', '--json');
+  const args = ['bench', 'vlm', '--frames', '2', '--repeats', '1', '--rounds', '1', '--gen-batches', '1'];
+  const r = pacer(...args, '--train-batch', '1', '--new-tokens', '3', '--threads', '1', '--vs-pytorch', '--json');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   for (const k of ['processor_ms', 'vision_tower_ms', 'language_model_ms']) assert.ok(j[k] > 0, k);

@@ -26,6 +26,8 @@ export interface VlmBenchOptions {
   trainBatch: number;
   genBatches: number[];
   vsPytorch: boolean;
+  /** Alternate pacer and PyTorch this many times; each side keeps its best (a shared machine's load moves). */
+  rounds: number;
 }
 
 const SIDE = 128;
@@ -233,13 +235,36 @@ function pacerBest(model: Qwen2VLForConditionalGeneration, w: Work, o: VlmBenchO
   return out;
 }
 
+/** The better of two measurements of the same thing (per field: less time, more tokens/s). */
+function better(a: any, b: any): any {
+  if (!a) return b;
+  const out: any = { ...a };
+  for (const k of ['processor_ms', 'vision_tower_ms', 'language_model_ms', 'train_step_ms'])
+    if (typeof b[k] === 'number') out[k] = Math.min(a[k], b[k]);
+  out.generate = {};
+  for (const B of Object.keys(a.generate))
+    out.generate[B] = a.generate[B].seconds <= b.generate[B].seconds ? a.generate[B] : b.generate[B];
+  return out;
+}
+
 export function benchVlm(o: VlmBenchOptions): Record<string, unknown> {
   setThreads(o.threads);
   manualSeed(o.seed);
   const config = vlmConfig();
   const model = modelFromConfig(config) as Qwen2VLForConditionalGeneration;
   const w = makeWork(o, Math.max(o.trainBatch, ...o.genBatches));
-  const ours = pacerBest(model, w, o);
+  let ours: Record<string, any> | null = null;
+  let peerRuns: Array<{ config: any; result: any }> = [];
+  const errors: string[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    const mine = pacerBest(model, w, o);
+    ours = better(ours, mine);
+    if (ours !== mine) ours!.pacer_configs = [...ours!.pacer_configs, ...mine.pacer_configs];
+    if (!o.vsPytorch) continue;
+    const peer = runPeer(model, config, w, o);
+    errors.push(...peer.errors);
+    peerRuns = peer.runs.map((x, i) => ({ config: x.config, result: better(peerRuns[i]?.result, x.result) }));
+  }
   const out: Record<string, unknown> = {
     bench: 'vlm',
     threads: o.threads,
@@ -251,11 +276,20 @@ export function benchVlm(o: VlmBenchOptions): Record<string, unknown> {
     prompt_tokens: w.prompt.length,
     new_tokens: o.newTokens,
   };
+  out.rounds = o.rounds;
   if (o.vsPytorch) {
-    const peer = runPeer(model, config, w, o);
-    if (peer.errors.length || !peer.runs.length) out.pytorch_error = peer.errors.join('; ') || 'no result';
-    else compare(ours, peer.runs, o);
+    if (errors.length || !peerRuns.length) out.pytorch_error = errors.join('; ') || 'no result';
+    else compare(ours!, peerRuns, o);
   }
+  return finishVlm(out, ours!, model, w);
+}
+
+function finishVlm(
+  out: Record<string, unknown>,
+  ours: Record<string, any>,
+  model: Qwen2VLForConditionalGeneration,
+  w: Work,
+) {
   for (const g of Object.values(ours.generate as Record<string, any>)) delete g.tokens;
   ours.train_step ??= { pacer_ms: ours.train_step_ms, pacer_threads: ours.pacer_threads.train_step };
   delete ours.train_step_ms;

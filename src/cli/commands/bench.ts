@@ -299,7 +299,7 @@ the spread over rounds.`,
 export const benchVlmCmd = defineCommand({
   name: 'bench vlm',
   summary: 'Qwen2.5-VL training step and video-prompt generation; --vs-pytorch compares with PyTorch',
-  usage: 'pacer bench vlm [--threads N] [--repeats N] [--frames 16] [--vs-pytorch] [--json]',
+  usage: 'pacer bench vlm [--threads N] [--repeats N] [--rounds 2] [--frames 16] [--vs-pytorch] [--json]',
   description: `A random Qwen2.5-VL-architecture model (vision: 4 blocks of 128, window attention; text: 4 layers of
 256) on videos of --frames frames (128x128, resized to 112x112 by the processor: 4 windows per frame,
 16 video tokens per frame pair). Times a training step (forward + backward of the completion
@@ -315,10 +315,17 @@ ratio_best_vs_best are pacer's speed over PyTorch's (> 1: pacer is faster). ${BE
     'new-tokens': { type: 'string', arg: 'N', help: 'generated tokens', default: '16' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
     repeats: { type: 'string', arg: 'N', help: 'timed repeats (median)', default: '3' },
+    rounds: {
+      type: 'string',
+      arg: 'N',
+      help: 'alternate pacer and PyTorch N times; each keeps its best (the load of a shared machine moves)',
+      default: '2',
+    },
     ...common,
   },
   run(v) {
     const r = benchVlm({
+      rounds: int(v.rounds, 'rounds', 2),
       frames: int(v.frames, 'frames', 16),
       trainBatch: int(v['train-batch'], 'train-batch', 4),
       genBatches: intList(v['gen-batches'], 'gen-batches', '1,8'),
