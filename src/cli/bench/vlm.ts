@@ -178,8 +178,12 @@ function compare(ours: Record<string, any>, runs: Array<{ config: any; result: a
       (r) => JSON.stringify(r.result.generate[B].tokens_row0) === JSON.stringify(g.tokens),
     );
   }
+  // where PyTorch's time goes, each part in its fastest configuration (pacer's likewise)
   ours.pytorch_breakdown = Object.fromEntries(
-    ['processor_ms', 'vision_tower_ms', 'language_model_ms'].map((k) => [k, round(same[k])]),
+    ['processor_ms', 'vision_tower_ms', 'language_model_ms'].map((k) => [
+      k,
+      round(Math.min(...runs.map((r) => r.result[k]))),
+    ]),
   );
   ours.torch = same.torch;
 }
