@@ -184,11 +184,13 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
     const vid = this.visionEmbeds(o, 'video');
     if (vid) x = this.splice(x, ids, vid, this.vl.videoTokenId, 'video');
     const pos = this.positions(o, ids, B, T);
-    const [cos, sin] = mropeCosSin(pos, this.invFreq, this.vl.text.mrope_section);
     const dt = this.model.embed_tokens.weight.dtype;
+    const [cos, sin] = mropeCosSin(pos, this.invFreq, this.vl.text.mrope_section).map((t) =>
+      t.dtype === dt ? t : t.to(dt),
+    );
     const S = (o.cache?.length ?? 0) + T;
     const bias = attentionBias(o.attentionMask ?? null, B, T, S, null, o.segmentIds);
-    for (const layer of this.model.layers) x = layer.forward(x, cos.to(dt), sin.to(dt), bias, o.cache);
+    for (const layer of this.model.layers) x = layer.forward(x, cos, sin, bias, o.cache);
     return this.model.norm.forward(x);
   }
   logits(h: Tensor): Tensor {
