@@ -7,7 +7,14 @@ import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
 import { evalRewards } from './commands/eval-rewards.js';
-import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
+import {
+  benchEngineCmd,
+  benchGenerateCmd,
+  benchDpoCmd,
+  benchGrpoCmd,
+  benchVideoCmd,
+  benchVlmCmd,
+} from './commands/bench.js';
 import { videoMake } from './commands/video.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 
@@ -34,4 +41,5 @@ export const COMMANDS: Command[] = [
   benchDpoCmd,
   benchGrpoCmd,
   benchVideoCmd,
+  benchVlmCmd,
 ];
