@@ -8,6 +8,7 @@ import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
 import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
+import { setup } from './commands/setup.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -26,4 +27,5 @@ export const COMMANDS: Command[] = [
   benchDpoCmd,
   benchGrpoCmd,
   benchVideoCmd,
+  setup,
 ];
