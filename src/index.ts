@@ -1,7 +1,11 @@
-// pacer: post-training from rewards and preferences. The root entry holds the engine and the calls
-// most programs start from; each layer is also its own entry (pacer/engine, pacer/models,
-// pacer/tokenizers, pacer/data, pacer/objectives, pacer/rewards, pacer/curriculum, pacer/trainers,
-// pacer/server, pacer/eval, pacer/clients, pacer/video).
+/**
+ * pacer: post-training from rewards and preferences. The root entry holds the engine and the calls most programs
+ * start from; each layer is also its own entry (pacer/engine, pacer/models, pacer/tokenizers, pacer/data,
+ * pacer/objectives, pacer/rewards, pacer/curriculum, pacer/trainers, pacer/server, pacer/eval, pacer/clients,
+ * pacer/video).
+ *
+ * @module pacer
+ */
 export * from './engine/index.js';
 export * from './util/errors.js';
 export { fromPretrained, savePretrained, modelFromConfig, registerModel } from './models/index.js';
@@ -10,7 +14,7 @@ export { createModelServer, createRewardServer } from './server/index.js';
 export { Tokenizer } from './tokenizers/index.js';
 export { loadDataset } from './data/index.js';
 export { REWARDS, defineReward, registerReward, opt, rewardsFromSpec, runRewards } from './rewards/index.js';
-export type { RewardFunction, RewardInput } from './rewards/index.js';
+export type { RewardFunction, RewardInput, KeySpec, Spec, ValuesOf } from './rewards/index.js';
 export { registerSampler, BaseSampler } from './curriculum/index.js';
 export type { Sampler, SamplerEntry, CurriculumItem, ItemFeedback } from './curriculum/index.js';
 export { train, trainWithStages, resolveConfig, loadConfig, configHelp, TRAINERS } from './trainers/index.js';

@@ -1,4 +1,9 @@
-// The reward library by name, for configs and the reward server: "NAME" or "NAME:key=value:…".
+/**
+ * The reward library by name, for configs and the reward server: "NAME" or "NAME:key=value:…".
+ *
+ * @module pacer/rewards
+ */
+
 import { accuracyReward, exactMatchReward, multipleChoiceReward } from './accuracy.js';
 import {
   thinkAnswerFormatReward,
@@ -16,6 +21,7 @@ import { closest, k, validateOptions, type Spec, type ValuesOf } from '../util/s
 
 /** Option builders for defineReward: opt.num(default, doc, range), opt.int, opt.str, opt.bool, opt.choice, … */
 export { k as opt };
+export type { KeySpec, Spec, ValuesOf } from '../util/spec.js';
 
 export * from './types.js';
 export * from './accuracy.js';

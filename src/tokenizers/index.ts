@@ -1,6 +1,11 @@
-// Tokenizers from a HF folder: tokenizer.json through @huggingface/tokenizers (BPE, byte-level,
-// WordPiece, Unigram, ...), special tokens from tokenizer_config.json, and chat templates rendered
-// with @huggingface/jinja, as transformers' apply_chat_template does.
+/**
+ * Tokenizers from a HF folder: tokenizer.json through @huggingface/tokenizers (BPE, byte-level,
+ * WordPiece, Unigram, ...), special tokens from tokenizer_config.json, and chat templates rendered
+ * with @huggingface/jinja, as transformers' apply_chat_template does.
+ *
+ * @module pacer/tokenizers
+ */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
