@@ -9,32 +9,57 @@ import { train } from 'pacer/trainers';
 import { SMOKE, sums, tinyModel, workDir, writeJsonl } from './tiny.ts';
 
 const dir = workDir('grpo');
-const base = tinyModel(join(dir, 'base'));
-// prompt-only rows; other columns (answer, difficulty) reach the rewards as input.columns
+// GRPO starts from a model that already answers in the task's format — your SFT model. Here: the tiny
+// random model after a short SFT on the same kind of sums (docs/sft-dpo.md).
+const sft = await train(
+  {
+    trainer: 'sft',
+    model_name_or_path: tinyModel(join(dir, 'base')),
+    train_dataset: writeJsonl(
+      join(dir, 'sft.jsonl'),
+      sums(256, 1).map((x) => ({ prompt: x.prompt, completion: x.answer })),
+    ),
+    output_dir: join(dir, 'sft'),
+    overwrite_output_dir: true,
+    max_steps: SMOKE ? 1 : 300,
+    per_device_train_batch_size: 16,
+    learning_rate: 3e-3,
+    report: false,
+  },
+  { progress: !SMOKE },
+);
+// prompt-only rows; the other columns (answer, difficulty) reach the rewards as input.columns
 const prompts = writeJsonl(join(dir, 'prompts.jsonl'), sums(128));
 
-// "digits:bonus=0.5" in reward_funcs: `bonus` is a number ≥ 0, default 1; a typo in it is a ConfigError
+// "closeness:scale=0.5" in reward_funcs: partial credit scale / (1 + |guess − answer|) for a numeric answer,
+// reading the dataset's 'answer' column; `scale` is a number ≥ 0 (default 1), and a typo in it is a
+// ConfigError when the config loads.
 registerReward(
-  'digits',
-  { bonus: opt.num(1, 'reward for an answer made only of digits', { min: 0 }) },
-  (o) => (input) => input.completions.map((c) => (/^\d+$/.test(c.trim()) ? o.bonus : 0)),
+  'closeness',
+  { scale: opt.num(1, 'credit for an exact answer', { min: 0 }) },
+  (o) => (input) =>
+    input.completions.map((c, i) => {
+      const guess = Number(c.trim());
+      const answer = Number(input.columns.answer[i]);
+      return /^-?\d+$/.test(c.trim()) ? o.scale / (1 + Math.abs(guess - answer)) : 0;
+    }),
 );
 
 const run = await train(
   {
     trainer: 'grpo',
-    model_name_or_path: base,
+    model_name_or_path: sft.outputDir,
     train_dataset: prompts,
     output_dir: join(dir, 'grpo'),
     overwrite_output_dir: true,
-    reward_funcs: ['accuracy', 'digits:bonus=0.5'], // accuracy compares with the 'answer' column
+    reward_funcs: ['accuracy', 'closeness:scale=0.5'], // accuracy compares with the 'answer' column
     reward_weights: [1, 1],
-    num_generations: 4,
-    per_device_train_batch_size: 16, // 4 prompts x 4 completions
+    num_generations: 8,
+    per_device_train_batch_size: 64, // 8 prompts x 8 completions
     max_completion_length: 4,
     use_peft: true,
     lora_r: 8,
-    max_steps: SMOKE ? 2 : 200,
+    max_steps: SMOKE ? 2 : 100,
     learning_rate: 2e-3,
     logging_steps: SMOKE ? 1 : 10,
     report: !SMOKE,
@@ -56,7 +81,7 @@ console.log(
   JSON.stringify({
     steps: run.globalStep,
     reward: run.finalMetrics.reward,
-    digits: run.finalMetrics['rewards/digits/mean'],
+    closeness: run.finalMetrics['rewards/closeness/mean'],
     adapter: join(run.outputDir, 'adapter_model.safetensors'),
     sample: out.text,
   }),

@@ -125,3 +125,17 @@ export function native(): NativeAddon {
   addon = loadAddon(findAddon());
   return addon;
 }
+
+/**
+ * The addon, or — when it is not built — a stand-in whose every use throws native()'s EngineError: modules
+ * that hold the engine load without it (so `pacer --help` and `pacer setup` run), and the first tensor op
+ * says what to run.
+ */
+export function nativeOrDeferred(): NativeAddon {
+  try {
+    return native();
+  } catch (e) {
+    if (!(e instanceof EngineError)) throw e;
+    return new Proxy({} as NativeAddon, { get: (_, key) => native()[key as keyof NativeAddon] });
+  }
+}
