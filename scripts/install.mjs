@@ -31,10 +31,13 @@ const want = process.env.LIBTORCH ? resolve(process.env.LIBTORCH) : 'debian';
 const BUILD_TIMEOUT_MS = 30 * 60_000;
 
 /** The command that builds the engine once what was missing is there. */
-const retry = inNpmInstall
-  ? 'then install again (npm install), or install without the engine now (PACER_SKIP_NATIVE=1 npm install …)\n' +
-    '  and build it later in your project with: npx pacer setup'
-  : 'then build the engine: npx pacer setup';
+const inCheckout = existsSync(join(root, 'src', 'engine', 'native.ts'));
+const retry = inCheckout
+  ? 'then, in this clone of pacer: npm run setup'
+  : inNpmInstall
+    ? 'then install again (npm install), or install without the engine now (PACER_SKIP_NATIVE=1 npm install …)\n' +
+      '  and build it later in your project with: npx pacer setup'
+    : 'then build the engine: npx pacer setup';
 
 function writeStatus(status, extra = {}) {
   mkdirSync(buildDir, { recursive: true });
