@@ -44,23 +44,11 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
   touch node_modules/.package-lock.json
 fi
 
-# 3. native addon ----------------------------------------------------------------------------------
-addon=native/build/Release/pacer_native.node
-stamp=native/build/.libtorch
-want="${LIBTORCH:-debian}"
-if [ ! -f "$addon" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || \
-   [ -n "$(find native/src native/binding.gyp native/torch-paths.cjs -newer "$addon" 2>/dev/null | head -1)" ]; then
-  say "building the native addon against libtorch (${want}); this takes a few minutes the first time"
-  nodedir_args=()
-  nodeprefix="$(dirname "$(dirname "$(command -v node)")")"
-  [ -f "$nodeprefix/include/node/node_api.h" ] && nodedir_args=(--nodedir="$nodeprefix")
-  jobs=$(nproc 2>/dev/null || echo 2)
-  (cd native && ../node_modules/.bin/node-gyp rebuild "${nodedir_args[@]}" -j "$jobs" --loglevel=error >/tmp/pacer-gyp.log 2>&1) \
-    || { tail -40 /tmp/pacer-gyp.log >&2; echo "[setup] native build failed; full log in /tmp/pacer-gyp.log" >&2; exit 1; }
-  echo "$want" >"$stamp"
-fi
+# 3. native addon (the package's install step, shared: it skips an up-to-date build) ----------------
+node scripts/install.mjs
 
 # 4. TypeScript ------------------------------------------------------------------------------------
+node scripts/prune-dist.mjs
 if [ ! -f dist/index.js ] || [ -n "$(find src tsconfig.json -newer dist/.tsbuildinfo 2>/dev/null | head -1)" ]; then
   say "compiling TypeScript"
   node_modules/.bin/tsc -p tsconfig.json

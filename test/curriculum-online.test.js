@@ -91,3 +91,58 @@ test('every sampler resumes exactly from its state', () => {
   }
   assert.throws(() => C.makeSampler('spiral', items, 0), /unknown curriculum sampler 'spiral'/);
 });
+
+test('registerSampler: a custom sampler by name, its options typed and checked by the trainer config', async () => {
+  const { resolveConfig } = await import('../dist/trainers/config.js');
+  const { k } = await import('../dist/util/spec.js');
+  // always the `pick`-th item: a rule whose draws are known without running it
+  class Fixed extends C.BaseSampler {
+    name = 'fixed';
+    constructor(items, seed, pick) {
+      super(items, seed);
+      this.pick = pick;
+    }
+    next(n) {
+      return Array.from({ length: n }, () => this.items[this.pick].index);
+    }
+  }
+  C.registerSampler('fixed', {
+    options: { pick: k.int(0, 'the item drawn every time', { min: 0 }) },
+    make: (its, seed, o) => new Fixed(its, seed, o.pick),
+    check: (o) => (o.pick < 1000 ? null : 'curriculum_options.pick must be below 1000'),
+  });
+  assert.deepEqual(C.makeSampler('fixed', items, 0, { pick: 4 }).next(3), [4, 4, 4]);
+  assert.ok(C.samplerNames().includes('fixed'));
+  const base = {
+    trainer: 'grpo',
+    model_name_or_path: 'm',
+    train_dataset: 'd.jsonl',
+    output_dir: 'o',
+    reward_funcs: ['accuracy'],
+    curriculum_sampler: 'fixed',
+  };
+  const cfg = resolveConfig({ ...base, curriculum_options: { pick: 2 } }, 'cfg.yaml');
+  assert.deepEqual(cfg.curriculum_options, { pick: 2 });
+  assert.deepEqual(resolveConfig(base, 'cfg.yaml').curriculum_options, { pick: 0 }, 'defaults filled');
+  assert.throws(() => resolveConfig({ ...base, curriculum_options: { pik: 2 } }, 'cfg.yaml'), {
+    name: 'ConfigError',
+    key: 'curriculum_options.pik',
+    message:
+      /'curriculum_options.pik' is not a key of curriculum sampler 'fixed' \(did you mean 'curriculum_options.pick'/,
+  });
+  assert.throws(() => resolveConfig({ ...base, curriculum_options: { pick: -1 } }, 'c'), /pick' must be >= 0/);
+  assert.throws(() => resolveConfig({ ...base, curriculum_options: { pick: 5000 } }, 'c'), /must be below 1000/);
+  assert.throws(() => resolveConfig({ ...base, curriculum_sampler: 'fixd' }, 'c'), /did you mean 'fixed'/);
+  assert.throws(() => C.registerSampler('fixed', { options: {}, make: () => null }), /already registered/);
+  assert.throws(() => C.registerSampler('sec', { options: {}, make: () => null }, { replace: true }), /built-in/);
+  assert.throws(() => C.registerSampler('a:b', { options: {}, make: () => null }), /letters, digits/);
+  C.registerSampler('fixed', { options: {}, make: (its, seed) => new Fixed(its, seed, 1) }, { replace: true });
+  assert.deepEqual(C.makeSampler('fixed', items, 0).next(2), [1, 1]);
+  // the base class's random source and step count round-trip through state()
+  const a = new Fixed(items, 3, 0);
+  a.rand.next();
+  a.update([]);
+  const b = new Fixed(items, 3, 0);
+  b.load(JSON.parse(JSON.stringify(a.state())));
+  assert.equal(b.rand.next(), a.rand.next());
+});

@@ -423,3 +423,26 @@ test('with a worker pool, rewards the workers cannot build (added to REWARDS at 
     delete R.REWARDS.local_only;
   }
 });
+
+test('registerReward: a custom reward by name with typed options, checked like the built-ins', async () => {
+  const { resolveConfig } = await import('../dist/trainers/config.js');
+  const f = R.registerReward(
+    'ends_with',
+    { suffix: R.opt.str('!', 'the ending that earns the reward') },
+    (o) => (inp) => inp.completions.map((c) => (c.endsWith(o.suffix) ? 1 : 0)),
+  );
+  assert.equal(R.REWARDS.ends_with, f);
+  const [r] = R.rewardsFromSpec('ends_with:suffix=?');
+  assert.deepEqual(r.fn({ prompts: ['', ''], completions: ['ok?', 'ok!'], columns: {} }), [1, 0]);
+  const base = { trainer: 'grpo', model_name_or_path: 'm', train_dataset: 'd.jsonl', output_dir: 'o' };
+  assert.ok(resolveConfig({ ...base, reward_funcs: ['ends_with:suffix=.'] }, 'c'));
+  assert.throws(() => resolveConfig({ ...base, reward_funcs: ['ends_with:sufix=.'] }, 'c'), {
+    name: 'ConfigError',
+    key: 'ends_with:sufix',
+    message: /did you mean 'ends_with:suffix'/,
+  });
+  assert.throws(() => R.registerReward('ends_with', {}, () => () => []), /already registered/);
+  assert.throws(() => R.registerReward('accuracy', {}, () => () => [], { replace: true }), /built-in/);
+  assert.throws(() => R.registerReward('a:b', {}, () => () => []), /letters, digits/);
+  delete R.REWARDS.ends_with;
+});

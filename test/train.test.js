@@ -347,11 +347,59 @@ test('bad input is rejected before training starts, naming the line or key', asy
     /label_smoothing applies to the sigmoid and robust losses/,
   );
   writeFileSync(join(d, 'bad.yaml'), 'trainer: dpo\n  model: [\n');
-  assert.throws(() => loadConfig(join(d, 'bad.yaml')), /bad\.yaml: not valid YAML/);
+  // 'trainer: dpo' then an indented key: YAML's rule breaks on line 1 (the mapping that cannot nest)
+  assert.throws(() => loadConfig(join(d, 'bad.yaml')), {
+    name: 'ConfigError',
+    line: 1,
+    message: /bad\.yaml:1: not valid YAML/,
+  });
   const cli = spawnSync(process.execPath, [join(root, 'bin/pacer.js'), 'train', join(d, 'bad.yaml')], {
     encoding: 'utf8',
   });
   assert.equal(cli.status, 2);
+});
+
+test('errors carry file, line and key or field as fields; train() takes a YAML path or a plain object', async () => {
+  const d = tmp();
+  const head = `trainer: dpo\nmodel_name_or_path: ${MODEL}\ntrain_dataset: x.jsonl\noutput_dir: o\n`;
+  const cfg = join(d, 'cfg.yaml');
+  writeFileSync(cfg, `${head}# a comment\nlerning_rate: 1\n`); // the typo is on line 6
+  await assert.rejects(train(cfg, quiet), {
+    name: 'ConfigError',
+    file: cfg,
+    line: 6,
+    key: 'lerning_rate',
+    message: new RegExp(`${cfg}:6: 'lerning_rate' is not a key`),
+  });
+  writeFileSync(cfg, head);
+  // an override given in code is not in the file: no line
+  await assert.rejects(train(cfg, { ...quiet, overrides: { max_stepz: 3 } }), (e) => e.key === 'max_stepz' && !e.line);
+  writeFileSync(cfg, head.replace('dpo', 'grpo') + 'reward_funcs: [accuracy]\ncurriculum_options:\n  tua: 1\n');
+  assert.throws(() => loadConfig(cfg), { line: 7, key: 'curriculum_options.tua' });
+  writeFileSync(cfg, head.replace('dpo', 'grpo') + 'reward_funcs:\n  - accuracy\n  - "overlong:max_length=8:cach=2"\n');
+  assert.throws(() => loadConfig(cfg), { line: 5, key: 'overlong:cach' }); // the reward_funcs key's line
+  // data: the 3rd line lacks 'rejected' (line 2 is blank and is skipped, yet counted)
+  writeFileSync(
+    join(d, 'x.jsonl'),
+    '{"prompt": "a", "chosen": "b", "rejected": "c"}\n\n{"prompt": "a", "chosen": "b"}\n',
+  );
+  writeFileSync(cfg, head);
+  await assert.rejects(train(cfg, quiet), {
+    name: 'DataError',
+    file: join(d, 'x.jsonl'),
+    line: 3,
+    field: 'rejected',
+  });
+  // a plain object: relative paths resolve against the working directory; typos are ConfigErrors
+  await assert.rejects(
+    train({ trainer: 'sft', model_name_or_path: MODEL, train_dataset: 'x.jsonl', output_dir: 'o', lr: 1 }, quiet),
+    { name: 'ConfigError', key: 'lr', message: /train\(config\): 'lr' is not a key of trainer 'sft'/ },
+  );
+  writeFileSync(join(d, 'x.jsonl'), '{"prompt": "1+1=", "completion": "2"}\n{"prompt": "2+2=", "completion": "4"}\n');
+  writeFileSync(cfg, `${head.replace('dpo', 'sft')}max_steps: 1\nper_device_train_batch_size: 2\nreport: false\n`);
+  const r = await train(cfg, { ...quiet, overrides: { max_steps: 2 } });
+  assert.equal(r.globalStep, 2, '--set-style overrides win over the file');
+  assert.equal(r.outputDir, join(d, 'o'), "the file's relative paths resolve against its folder");
 });
 
 test('datasets: Parquet, implicit prompts, seeded shuffles', async () => {

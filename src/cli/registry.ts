@@ -17,6 +17,7 @@ import {
 } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
+import { setup } from './commands/setup.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -42,4 +43,5 @@ export const COMMANDS: Command[] = [
   benchGrpoCmd,
   benchVideoCmd,
   benchVlmCmd,
+  setup,
 ];

@@ -1,4 +1,8 @@
-// pacer/clients: clients for OpenAI-compatible model servers and JSON POSTs with retries.
+/**
+ * pacer/clients: clients for OpenAI-compatible model servers and JSON POSTs with retries.
+ *
+ * @module pacer/clients
+ */
 export * from './openai.js';
 export * from './http.js';
 export * from './studio.js';

@@ -1,5 +1,12 @@
-// pacer/curriculum: online samplers (uniform, staged, SEC, DUMP, AdaRFT, balanced, VCRL), offline
-// Curry ordering and pacing, and DeepVideo-R1's difficulty-aware augmentation.
+/**
+ * pacer/curriculum: online samplers (uniform, staged, SEC, DUMP, AdaRFT, balanced, VCRL), offline
+ * Curry ordering and pacing, and DeepVideo-R1's difficulty-aware augmentation.
+ *
+ * @module pacer/curriculum
+ */
 export * from './online.js';
 export * from './offline.js';
 export * from './augment.js';
+/** Option builders for registerSampler's options: opt.num(default, doc, range), opt.int, opt.str, … */
+export { k as opt } from '../util/spec.js';
+export type { KeySpec, Spec, ValuesOf } from '../util/spec.js';

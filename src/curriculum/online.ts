@@ -17,7 +17,7 @@
 //     high-variance items from a memory bank (`replay_fraction` of each batch, bank of 256).
 import { rng } from '../data/random.js';
 import { ConfigError } from '../util/errors.js';
-import { closest, k, validateOptions, type Spec } from '../util/spec.js';
+import { closest, k, validateOptions, type Spec, type ValuesOf } from '../util/spec.js';
 
 export interface CurriculumItem {
   index: number;
@@ -44,7 +44,7 @@ export interface Sampler {
 type Rand = { seed: number; calls: number };
 
 /** A seeded random source whose position is part of the sampler state. */
-class Random {
+export class SamplerRandom {
   private r: () => number;
   constructor(private s: Rand) {
     this.r = rng(s.seed);
@@ -88,16 +88,18 @@ function groupBy(items: CurriculumItem[], key: (i: CurriculumItem) => string): M
   return new Map([...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
 }
 
-abstract class Base implements Sampler {
+/** A base for samplers: a seeded random source (`this.rand`: next, pick, weighted) and step count whose
+ * positions round-trip through checkpoints; subclasses add `extra()` / `loadExtra()` for their own state. */
+export abstract class BaseSampler implements Sampler {
   abstract readonly name: string;
-  protected rand: Random;
+  protected rand: SamplerRandom;
   protected steps = 0;
   constructor(
     protected readonly items: CurriculumItem[],
     seed: number,
   ) {
     if (items.length === 0) throw new Error('pacer: a curriculum needs at least one item');
-    this.rand = new Random({ seed, calls: 0 });
+    this.rand = new SamplerRandom({ seed, calls: 0 });
   }
   abstract next(n: number): number[];
   update(_f: ItemFeedback[]): void {
@@ -115,20 +117,20 @@ abstract class Base implements Sampler {
   }
   load(s: unknown): void {
     const st = s as { rand: Rand; steps: number; extra: unknown };
-    this.rand = new Random(st.rand);
+    this.rand = new SamplerRandom(st.rand);
     this.steps = st.steps;
     this.loadExtra(st.extra);
   }
 }
 
-export class UniformSampler extends Base {
+export class UniformSampler extends BaseSampler {
   readonly name = 'uniform';
   next(n: number): number[] {
     return Array.from({ length: n }, () => this.rand.pick(this.items).index);
   }
 }
 
-export class StagedSampler extends Base {
+export class StagedSampler extends BaseSampler {
   readonly name = 'staged';
   private level = 0;
   private readonly levels: number[][];
@@ -165,7 +167,7 @@ export class StagedSampler extends Base {
   }
 }
 
-export class SECSampler extends Base {
+export class SECSampler extends BaseSampler {
   readonly name = 'sec';
   private readonly arms: Map<string, number[]>;
   private q: number[];
@@ -221,7 +223,7 @@ export class SECSampler extends Base {
   }
 }
 
-export class DUMPSampler extends Base {
+export class DUMPSampler extends BaseSampler {
   readonly name = 'dump';
   private readonly arms: Map<string, number[]>;
   private windows: number[][];
@@ -268,7 +270,7 @@ export class DUMPSampler extends Base {
   }
 }
 
-export class AdaRFTSampler extends Base {
+export class AdaRFTSampler extends BaseSampler {
   readonly name = 'adarft';
   target: number;
   constructor(
@@ -309,7 +311,7 @@ export class AdaRFTSampler extends Base {
   }
 }
 
-export class BalancedSampler extends Base {
+export class BalancedSampler extends BaseSampler {
   readonly name = 'balanced';
   private pass = new Map<number, number>();
   constructor(
@@ -348,7 +350,7 @@ export class BalancedSampler extends Base {
   }
 }
 
-export class VCRLSampler extends Base {
+export class VCRLSampler extends BaseSampler {
   readonly name = 'vcrl';
   private variance = new Map<number, number>();
   private bank: number[] = [];
@@ -425,56 +427,95 @@ export const SAMPLER_OPTIONS = {
   },
 } satisfies Record<SamplerName, Spec>;
 
+/**
+ * A sampler by name (`curriculum_sampler: NAME` in a config): its options (`curriculum_options`, a spec
+ * of typed keys with defaults and docs, validated when the config loads) and how to make it.
+ */
+export interface SamplerEntry<S extends Spec = Spec> {
+  options: S;
+  make: (items: CurriculumItem[], seed: number, options: ValuesOf<S>) => Sampler;
+  /** Checks across options once each is valid: what is wrong (naming the options), or null. */
+  check?: (options: ValuesOf<S>) => string | null;
+}
+
+const REGISTRY = new Map<string, SamplerEntry>();
+
+/**
+ * Register a curriculum sampler under `name` so configs can use it (curriculum_sampler: name) with its
+ * options checked like the built-in ones. Built-in names cannot be replaced; registering a name twice
+ * is an error unless `replace` is set.
+ */
+export function registerSampler<S extends Spec>(name: string, entry: SamplerEntry<S>, o: { replace?: boolean } = {}) {
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name))
+    throw new ConfigError(`pacer: sampler name '${name}' must be letters, digits, '_' or '-'`);
+  const builtIn = (SAMPLERS as readonly string[]).includes(name) && REGISTRY.has(name);
+  if (REGISTRY.has(name) && (builtIn || !o.replace))
+    throw new ConfigError(
+      `pacer: curriculum sampler '${name}' is already registered` +
+        (builtIn ? ' (a built-in)' : ' (pass { replace: true })'),
+    );
+  REGISTRY.set(name, entry as unknown as SamplerEntry);
+}
+
+/** The names a config may give as curriculum_sampler: the built-ins, then registered ones. */
+export function samplerNames(): string[] {
+  return [...REGISTRY.keys()];
+}
+
+const addBuiltIn = <S extends Spec>(
+  name: SamplerName,
+  make: SamplerEntry<S>['make'],
+  check?: SamplerEntry<S>['check'],
+) => registerSampler(name, { options: SAMPLER_OPTIONS[name] as unknown as S, make, check });
+addBuiltIn('uniform', (items, seed) => new UniformSampler(items, seed));
+addBuiltIn<typeof SAMPLER_OPTIONS.staged>('staged', (items, seed, o) => new StagedSampler(items, seed, o.advance_at));
+addBuiltIn<typeof SAMPLER_OPTIONS.sec>('sec', (items, seed, o) => new SECSampler(items, seed, o.alpha, o.tau));
+addBuiltIn<typeof SAMPLER_OPTIONS.dump>('dump', (items, seed, o) => new DUMPSampler(items, seed, o.window, o.tau));
+addBuiltIn<typeof SAMPLER_OPTIONS.adarft>(
+  'adarft',
+  (items, seed, o) => new AdaRFTSampler(items, seed, { ...o }),
+  (o) => (o.min <= o.max ? null : `curriculum_options.min (${o.min}) must not exceed max (${o.max})`),
+);
+addBuiltIn<typeof SAMPLER_OPTIONS.balanced>(
+  'balanced',
+  (items, seed, o) => new BalancedSampler(items, seed, o.low, o.high),
+  (o) => (o.low < o.high ? null : `curriculum_options.low (${o.low}) must be below high (${o.high})`),
+);
+addBuiltIn<typeof SAMPLER_OPTIONS.vcrl>(
+  'vcrl',
+  (items, seed, o) => new VCRLSampler(items, seed, o.replay_fraction, o.bank_size),
+);
+
+function entryOf(name: string, where: string): SamplerEntry {
+  const entry = REGISTRY.get(name);
+  if (entry) return entry;
+  const near = closest(name, samplerNames());
+  throw new ConfigError(
+    `pacer: ${where}: unknown curriculum sampler '${name}'${near ? ` (did you mean '${near}'?)` : ''} ` +
+      `(expected ${samplerNames().join(', ')}, or a name given to registerSampler)`,
+    { file: where, key: 'curriculum_sampler' },
+  );
+}
+
 /** A sampler's options validated (unknown keys named, ranges checked) and completed with defaults. */
 export function samplerOptions(name: string, raw: Record<string, unknown> | null, where = 'config') {
-  if (!(SAMPLERS as readonly string[]).includes(name)) {
-    const near = closest(name, [...SAMPLERS]);
-    throw new ConfigError(
-      `pacer: ${where}: unknown curriculum sampler '${name}'${near ? ` (did you mean '${near}'?)` : ''} ` +
-        `(expected ${SAMPLERS.join(', ')})`,
-      { file: where, key: 'curriculum_sampler' },
-    );
-  }
-  const o = validateOptions(SAMPLER_OPTIONS[name as SamplerName] as Spec, raw ?? {}, {
+  const entry = entryOf(name, where);
+  const o = validateOptions(entry.options, raw ?? {}, {
     where,
     owner: `curriculum sampler '${name}'`,
     prefix: 'curriculum_options.',
   });
-  if (name === 'balanced' && !(o.low < o.high))
-    throw new ConfigError(`pacer: ${where}: curriculum_options.low (${o.low}) must be below high (${o.high})`);
-  if (name === 'adarft' && !(o.min <= o.max))
-    throw new ConfigError(`pacer: ${where}: curriculum_options.min (${o.min}) must not exceed max (${o.max})`);
-  return o as Record<string, number>;
+  const why = entry.check?.(o);
+  if (why) throw new ConfigError(`pacer: ${where}: ${why}`, { file: where, key: 'curriculum_options' });
+  return o as Record<string, any>;
 }
 
+/** The sampler a config names (built-in or registered), with its options validated. */
 export function makeSampler(
   name: string,
   items: CurriculumItem[],
   seed: number,
   options: Record<string, unknown> = {},
 ): Sampler {
-  const o = samplerOptions(name, options);
-  switch (name as SamplerName) {
-    case 'uniform':
-      return new UniformSampler(items, seed);
-    case 'staged':
-      return new StagedSampler(items, seed, o.advance_at);
-    case 'sec':
-      return new SECSampler(items, seed, o.alpha, o.tau);
-    case 'dump':
-      return new DUMPSampler(items, seed, o.window, o.tau);
-    case 'adarft':
-      return new AdaRFTSampler(items, seed, {
-        beta: o.beta,
-        alpha: o.alpha,
-        eta: o.eta,
-        min: o.min,
-        max: o.max,
-        t0: o.t0,
-      });
-    case 'balanced':
-      return new BalancedSampler(items, seed, o.low, o.high);
-    case 'vcrl':
-      return new VCRLSampler(items, seed, o.replay_fraction, o.bank_size);
-  }
+  return entryOf(name, 'config').make(items, seed, samplerOptions(name, options));
 }

@@ -7,7 +7,7 @@
 // each standard (strings) or conversational (lists of {role, content}). Extra columns (e.g.
 // "difficulty", "margin") are kept. A dataset may also be a SCHEME:REST URL (src/data/schemes.ts).
 import { readFileSync } from 'node:fs';
-import { readJsonl, isMessages, DataError, MAX_LINE_BYTES } from './jsonl.js';
+import { readJsonl, isMessages, DataError, MAX_LINE_BYTES, located } from './jsonl.js';
 import { rng } from './random.js';
 import { datasetScheme, splitDatasetUrl } from './schemes.js';
 
@@ -42,6 +42,7 @@ export async function readRows(
       throw new DataError(
         `pacer: cannot read ${file}: ` +
           `${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+        { file },
       );
     }
     const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
@@ -49,13 +50,13 @@ export async function readRows(
     try {
       rows = (await parquetReadObjects({ file: ab })) as Record<string, unknown>[];
     } catch (e) {
-      throw new DataError(`pacer: ${file}: not a readable Parquet file (${(e as Error).message})`);
+      throw new DataError(`pacer: ${file}: not a readable Parquet file (${(e as Error).message})`, { file });
     }
     return rows.map((value, i) => ({ where: `${file}:row ${i + 1}`, value: normalizeParquet(value) }));
   }
   if (file.endsWith('.jsonl') || file.endsWith('.json'))
     return readJsonl(file, maxLineBytes).map((r) => ({ where: `${file}:${r.line}`, value: r.value }));
-  throw new DataError(`pacer: ${file}: unsupported dataset file type (expected .jsonl or .parquet)`);
+  throw new DataError(`pacer: ${file}: unsupported dataset file type (expected .jsonl or .parquet)`, { file });
 }
 
 function normalizeParquet(v: Record<string, unknown>): Record<string, unknown> {
@@ -67,18 +68,22 @@ function normalizeParquet(v: Record<string, unknown>): Record<string, unknown> {
 function textField(v: Record<string, unknown>, key: string, where: string, required: boolean): Text | undefined {
   const x = v[key];
   if (x === undefined || x === null) {
-    if (required) throw new DataError(`pacer: ${where}: missing field '${key}'`);
+    if (required) throw new DataError(`pacer: ${where}: missing field '${key}'`, located(where, key));
     return undefined;
   }
   if (typeof x === 'string') {
-    if (x.length === 0) throw new DataError(`pacer: ${where}: field '${key}' is empty`);
+    if (x.length === 0) throw new DataError(`pacer: ${where}: field '${key}' is empty`, located(where, key));
     return x;
   }
   if (isMessages(x)) {
-    if (x.length === 0) throw new DataError(`pacer: ${where}: field '${key}' is an empty message list`);
+    if (x.length === 0)
+      throw new DataError(`pacer: ${where}: field '${key}' is an empty message list`, located(where, key));
     return x;
   }
-  throw new DataError(`pacer: ${where}: field '${key}' must be a string or a list of {"role", "content"} messages`);
+  throw new DataError(
+    `pacer: ${where}: field '${key}' must be a string or a list of {"role", "content"} messages`,
+    located(where, key),
+  );
 }
 
 /** TRL's extract_prompt: split an implicit-prompt pair at its longest common prefix. */
@@ -116,7 +121,8 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
       if (prompt === undefined) ({ prompt, chosen: c, rejected: r } = extractPrompt(chosen, rejected));
       e = { where, format: 'preference', conversational: Array.isArray(c), prompt, chosen: c, rejected: r, extra };
     } else if ('label' in v) {
-      if (typeof v.label !== 'boolean') throw new DataError(`pacer: ${where}: field 'label' must be true or false`);
+      if (typeof v.label !== 'boolean')
+        throw new DataError(`pacer: ${where}: field 'label' must be true or false`, located(where, 'label'));
       e = {
         where,
         format: 'unpaired_preference',
@@ -143,7 +149,10 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
     } else if ('messages' in v) {
       const m = textField(v, 'messages', where, true)!;
       if (!Array.isArray(m))
-        throw new DataError(`pacer: ${where}: field 'messages' must be a list of {"role", "content"} messages`);
+        throw new DataError(
+          `pacer: ${where}: field 'messages' must be a list of {"role", "content"} messages`,
+          located(where, 'messages'),
+        );
       e = { where, format: 'language_modeling', conversational: true, text: m, extra };
     } else if ('text' in v) {
       e = { where, format: 'language_modeling', conversational: false, text: textField(v, 'text', where, true), extra };
@@ -151,6 +160,7 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
       throw new DataError(
         `pacer: ${where}: cannot tell the dataset format: expected 'text', 'messages', 'prompt'+'completion', ` +
           `'chosen'+'rejected' or 'prompt'+'completion'+'label' (found ${fieldList(v)})`,
+        located(where),
       );
     }
     for (const k of ['prompt', 'completion', 'chosen', 'rejected'] as const) {
@@ -163,6 +173,7 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
         throw new DataError(
           `pacer: ${where}: field '${k}' mixes conversational and standard text (all fields must be strings, or ` +
             `all message lists)`,
+          located(where, k),
         );
     }
     if (!first) first = { format: e.format, conversational: e.conversational, where };
@@ -170,10 +181,11 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
       throw new DataError(
         `pacer: ${where}: this line is ${e.conversational ? 'conversational ' : ''}${e.format} but ${first.where} ` +
           `is ${first.conversational ? 'conversational ' : ''}${first.format}; one dataset holds one format`,
+        located(where),
       );
     out.push(e);
   }
-  if (out.length === 0) throw new DataError(`pacer: ${file}: the dataset is empty`);
+  if (out.length === 0) throw new DataError(`pacer: ${file}: the dataset is empty`, { file });
   return out;
 }
 

@@ -1,4 +1,8 @@
-// pacer/data: TRL dataset formats (JSONL, Parquet) with file:line errors, tokenization and collation.
+/**
+ * pacer/data: TRL dataset formats (JSONL, Parquet) with file:line errors, tokenization and collation.
+ *
+ * @module pacer/data
+ */
 export * from './datasets.js';
 export * from './jsonl.js';
 export * from './tokenize.js';

@@ -6,6 +6,13 @@ import { DataError } from '../util/errors.js';
 
 export { DataError };
 
+/** The file and line of a row's location ("data.jsonl:12", "data.parquet:row 3"), and a field, for errors. */
+export function located(where: string, field?: string): { file: string; line?: number; field?: string } {
+  const m = /^(.*):(?:row )?(\d+)$/.exec(where);
+  const at = m ? { file: m[1], line: Number(m[2]) } : { file: where };
+  return field === undefined ? at : { ...at, field };
+}
+
 export interface JsonlRecord {
   line: number;
   value: Record<string, unknown>;

@@ -4,6 +4,7 @@
 import { tensor, type Tensor } from '../engine/index.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { DataError, type Example, type Text } from './datasets.js';
+import { located } from './jsonl.js';
 
 export interface TokenizeOptions {
   maxLength?: number | null;
@@ -71,12 +72,14 @@ function truncate(ex: Example, prompt: number[], completions: number[][], o: Tok
     throw new DataError(
       `pacer: ${ex.where}: the prompt tokenizes to nothing (the first completion token needs a context; use a ` +
         `tokenizer with a BOS token)`,
+      located(ex.where, 'prompt'),
     );
   if (o.maxLength) {
     if (p.length >= o.maxLength)
       throw new DataError(
         `pacer: ${ex.where}: the prompt is ${p.length} tokens, not shorter than max_length ${o.maxLength} (raise ` +
           `max_length, set max_prompt_length, or drop the line)`,
+        located(ex.where, 'prompt'),
       );
     completions = completions.map((c) => c.slice(0, o.maxLength! - p.length));
   }
@@ -109,12 +112,14 @@ export function tokenizeSFT(ex: Example, tok: Tokenizer, o: TokenizeOptions): Se
     const eos = tok.eosTokenId;
     if (!Array.isArray(ex.text) && eos !== null && ids[ids.length - 1] !== eos) ids = [...ids, eos];
     if (o.maxLength) ids = ids.slice(0, o.maxLength);
-    if (ids.length < 2) throw new DataError(`pacer: ${ex.where}: the text has fewer than 2 tokens`);
+    if (ids.length < 2)
+      throw new DataError(`pacer: ${ex.where}: the text has fewer than 2 tokens`, located(ex.where, 'text'));
     return { ids, loss: ids.map(() => true) };
   }
   if (ex.format !== 'prompt_completion')
     throw new DataError(
       `pacer: ${ex.where}: SFT needs language-modeling or prompt-completion data, this is ${ex.format}`,
+      located(ex.where),
     );
   const t = tokenizeCompletion(ex, tok, o);
   const only = o.completionOnlyLoss ?? true;

@@ -1,9 +1,9 @@
 // Tensor factories: from JS data (copying), constants, ranges and random draws.
-import { native } from './native.js';
+import { nativeOrDeferred } from './native.js';
 import { Tensor, DTYPES, type DType, type Device } from './tensor.js';
 import type { Generator } from './random.js';
 
-const N = native();
+const N = nativeOrDeferred();
 
 export interface CreateOptions {
   dtype?: DType;

@@ -1,4 +1,8 @@
-// pacer's engine: libtorch tensors, autograd, nn, optimizers, schedules, safetensors, RNG, scopes.
+/**
+ * pacer's engine: libtorch tensors, autograd, nn, optimizers, schedules, safetensors, RNG, scopes.
+ *
+ * @module pacer/engine
+ */
 import { native, type ThreadInfo } from './native.js';
 
 export * from './tensor.js';

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EngineError } from '../util/errors.js';
 
 /** Opaque handle to a native tensor (a napi External). */
 export type Handle = { readonly __tensor: unique symbol };
@@ -61,18 +62,56 @@ export function preferredBlasCore(): string | null {
   return null;
 }
 
-function findAddon(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    process.env.PACER_NATIVE,
-    join(here, '../../native/build/Release/pacer_native.node'),
-    join(here, '../../../native/build/Release/pacer_native.node'),
-  ].filter((p): p is string => !!p);
-  for (const c of candidates) if (existsSync(c)) return c;
-  throw new Error(
-    `pacer: the native engine is not built (looked for ${candidates.join(', ')}). Run 'npm run setup' in the pacer ` +
-      `repository.`,
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const builtAddon = join(packageRoot, 'native/build/Release/pacer_native.node');
+
+/** What scripts/install.mjs recorded about the last build, if it ran. */
+function installStatus(): { status: string; reason?: string; fix?: string } | null {
+  try {
+    return JSON.parse(readFileSync(join(packageRoot, 'native/build/install-status.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Why the engine is missing and the command that builds it. */
+function missingEngineMessage(): string {
+  const head = `pacer: the native engine is not built (${builtAddon} is missing).`;
+  // a git checkout of pacer (src/ next to dist/) is set up by its own script
+  if (existsSync(join(packageRoot, 'src/engine/native.ts'))) return `${head} Run 'npm run setup' in ${packageRoot}.`;
+  const st = installStatus();
+  if (st?.status === 'failed')
+    return `${head} pacer's install step could not build it: ${st.reason}. ${st.fix ?? ''}; then run: npx pacer setup`;
+  if (st?.status === 'skipped') return `${head} It was skipped (${st.reason}); build it with: npx pacer setup`;
+  return (
+    `${head} pacer's install step did not run (--ignore-scripts, or npm denied it: add "allowScripts": ` +
+    `{"pacer": true} to your package.json, or run 'npm install-scripts approve pacer'). ` +
+    'Build it now with: npx pacer setup'
   );
+}
+
+function findAddon(): string {
+  if (process.env.PACER_NATIVE) {
+    if (existsSync(process.env.PACER_NATIVE)) return process.env.PACER_NATIVE;
+    throw new EngineError(`pacer: PACER_NATIVE=${process.env.PACER_NATIVE} does not exist`, {
+      file: process.env.PACER_NATIVE,
+    });
+  }
+  if (existsSync(builtAddon)) return builtAddon;
+  throw new EngineError(missingEngineMessage(), { file: builtAddon });
+}
+
+function loadAddon(file: string): NativeAddon {
+  try {
+    return createRequire(import.meta.url)(file) as NativeAddon;
+  } catch (e) {
+    const why = (e as Error).message.split('\n')[0];
+    throw new EngineError(
+      `pacer: the native engine ${file} does not load (${why}); rebuild it against the libtorch you have: ` +
+        `npx pacer setup --force (in a pacer checkout: npm run setup)`,
+      { file },
+    );
+  }
 }
 
 let addon: NativeAddon | null = null;
@@ -83,7 +122,20 @@ export function native(): NativeAddon {
     const core = process.env.PACER_BLAS_CORE || preferredBlasCore();
     if (core) process.env.OPENBLAS_CORETYPE = core;
   }
-  const require = createRequire(import.meta.url);
-  addon = require(findAddon()) as NativeAddon;
+  addon = loadAddon(findAddon());
   return addon;
+}
+
+/**
+ * The addon, or — when it is not built — a stand-in whose every use throws native()'s EngineError: modules
+ * that hold the engine load without it (so `pacer --help` and `pacer setup` run), and the first tensor op
+ * says what to run.
+ */
+export function nativeOrDeferred(): NativeAddon {
+  try {
+    return native();
+  } catch (e) {
+    if (!(e instanceof EngineError)) throw e;
+    return new Proxy({} as NativeAddon, { get: (_, key) => native()[key as keyof NativeAddon] });
+  }
 }

@@ -1,9 +1,9 @@
 // Seedable random generators. Every random op takes an optional Generator; without one it uses
 // libtorch's default CPU generator, which manualSeed() seeds (as torch.manual_seed does).
-import { native, type GenHandle } from './native.js';
+import { nativeOrDeferred, type GenHandle } from './native.js';
 import { Tensor } from './tensor.js';
 
-const N = native();
+const N = nativeOrDeferred();
 
 export class Generator {
   readonly handle: GenHandle;

@@ -4,13 +4,13 @@
 // intermediate copy of the file) and written straight from it. Writes go to a temp file + rename.
 import { closeSync, openSync, readSync, statSync, writeSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { native } from './native.js';
+import { nativeOrDeferred } from './native.js';
 import type { Tensor, DType } from './tensor.js';
 import { empty } from './create.js';
 import { noGrad } from './scope.js';
 import { atomicWrite } from '../util/atomic.js';
 
-const N = native();
+const N = nativeOrDeferred();
 
 const ST_TO_DTYPE: Record<string, DType> = {
   F32: 'float32',

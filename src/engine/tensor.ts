@@ -1,7 +1,7 @@
 // Tensor: a TypeScript handle to a libtorch tensor. Methods mirror PyTorch's names in camelCase
 // (maskedFill = masked_fill, logSoftmax = log_softmax, ...). Results are new tensors tracked by the
 // current memory scope (see scope.ts); in-place methods end in an underscore, as in PyTorch.
-import { native, type Handle, type GenHandle } from './native.js';
+import { nativeOrDeferred, type Handle, type GenHandle } from './native.js';
 import { currentCtx, type Disposable, type Scope } from './scope.js';
 
 export type DType =
@@ -31,7 +31,7 @@ export type Device = string; // 'cpu' | 'cuda' | 'cuda:N'
 export type Scalar = number | boolean;
 export type TensorLike = Tensor | number;
 
-const N = native();
+const N = nativeOrDeferred();
 let nativeGrad = true;
 
 /** Call a native op with the caller's grad mode applied. */

@@ -1,10 +1,14 @@
-// Reinforcement-learning environments with Gymnasium's ids, dynamics and vector API:
-//   import { makeEnv } from 'pacer/envs';
-//   const env = makeEnv('CartPole-v1', { seed: 0, numEnvs: 16 });
-//   let { obs } = env.reset();
-//   const { obs, reward, terminated, truncated, finalObs, episodes } = env.step(actions);
-// See vector.ts for seeding, time limits and autoreset (Gymnasium's SAME_STEP mode), and each
-// environment's file for its equations and what it scores.
+/**
+ * Reinforcement-learning environments with Gymnasium's ids, dynamics and vector API:
+ *   import { makeEnv } from 'pacer/envs';
+ *   const env = makeEnv('CartPole-v1', { seed: 0, numEnvs: 16 });
+ *   let { obs } = env.reset();
+ *   const { obs, reward, terminated, truncated, finalObs, episodes } = env.step(actions);
+ * See vector.ts for seeding, time limits and autoreset (Gymnasium's SAME_STEP mode), and each
+ * environment's file for its equations and what it scores.
+ *
+ * @module pacer/envs
+ */
 import { AcrobotEnv } from './acrobot.js';
 import { CartPoleEnv } from './cartpole.js';
 import { LunarLanderEnv } from './lunar-lander.js';

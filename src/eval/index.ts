@@ -1,6 +1,10 @@
-// pacer/eval: benchmark-exact metrics (temporal grounding, TempCompass-style multiple choice, MLVU
-// macro average, Vinoground) and real annotation formats (Charades-STA, ActivityNet Captions,
-// TempCompass) read into and written from pacer's rows.
+/**
+ * pacer/eval: benchmark-exact metrics (temporal grounding, TempCompass-style multiple choice, MLVU
+ * macro average, Vinoground) and real annotation formats (Charades-STA, ActivityNet Captions,
+ * TempCompass) read into and written from pacer's rows.
+ *
+ * @module pacer/eval
+ */
 export * from './answer.js';
 export {
   CHOICE_FORMATS,

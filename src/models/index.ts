@@ -1,3 +1,9 @@
+/**
+ * pacer/models: the model registry (GPT-2, Llama, Mistral, Qwen2, Qwen3), loading and saving in Hugging Face
+ * layout, generation, scoring, LoRA adapters and scalar heads.
+ *
+ * @module pacer/models
+ */
 export * from './types.js';
 export * from './attention.js';
 export * from './gpt.js';

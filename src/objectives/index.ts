@@ -1,3 +1,9 @@
+/**
+ * pacer/objectives: the losses as pure functions, one file per method family with its formula and paper
+ * (SFT, reward models, the DPO family, KTO, ORPO, CPO/SimPO, GRPO family, RAFT, online DPO, IFT, PPO).
+ *
+ * @module pacer/objectives
+ */
 export * from './common.js';
 export * from './sft.js';
 export * from './reward.js';

@@ -1,6 +1,10 @@
-// Preference statistics: pairwise counts and win rates, Bradley–Terry (half-win ties or Davidson)
-// by maximum likelihood, online Elo, bootstrap intervals, agreement (Cohen's κ, Krippendorff's α),
-// active pair selection, and judgments (pairwise, best/worst, rankings) as pairwise outcomes.
+/**
+ * pacer/preferences: preference statistics: pairwise counts and win rates, Bradley–Terry (half-win ties or
+ * Davidson) by maximum likelihood, online Elo, bootstrap intervals, agreement (Cohen's κ, Krippendorff's α),
+ * active pair selection, and judgments (pairwise, best/worst, rankings) as pairwise outcomes.
+ *
+ * @module pacer/preferences
+ */
 export * from './counts.js';
 export * from './bradley-terry.js';
 export * from './bootstrap.js';

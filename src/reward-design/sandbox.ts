@@ -57,8 +57,15 @@ const ADDRESS_SPACE = 4 * 1024 ** 3; // V8 reserves ~1-2 GB of address space up 
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PACKAGE_ROOT = resolve(HERE, '..', '..');
-/** isolated-vm's folder, which may lie outside pacer's when pacer is installed as a dependency. */
-const IVM_ROOT = dirname(createRequire(import.meta.url).resolve('isolated-vm'));
+/** isolated-vm's folder, which may lie outside pacer's when pacer is installed as a dependency (an optional
+ * peer dependency there: only the sandbox needs it, and it compiles for minutes). */
+function ivmRoot(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('isolated-vm'));
+  } catch {
+    throw new Error("pacer: the reward sandbox needs isolated-vm: run 'npm install isolated-vm@5.0.4' in your project");
+  }
+}
 const live = new Set<RewardSandbox>();
 let exitHook = false;
 
@@ -162,6 +169,7 @@ export class RewardSandbox {
   private start(): ChildProcess {
     const o = this.options;
     const p = probe();
+    const ivm = ivmRoot();
     this.cwd = mkdtempSync(join(tmpdir(), 'pacer-sandbox-'));
     const node = [
       process.execPath,
@@ -171,7 +179,7 @@ export class RewardSandbox {
         ? [
             '--experimental-permission',
             `--allow-fs-read=${PACKAGE_ROOT}`,
-            `--allow-fs-read=${IVM_ROOT}`,
+            `--allow-fs-read=${ivm}`,
             '--allow-addons',
             '--no-warnings',
           ]

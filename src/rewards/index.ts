@@ -1,4 +1,9 @@
-// The reward library by name, for configs and the reward server: "NAME" or "NAME:key=value:…".
+/**
+ * The reward library by name, for configs and the reward server: "NAME" or "NAME:key=value:…".
+ *
+ * @module pacer/rewards
+ */
+
 import { accuracyReward, exactMatchReward, multipleChoiceReward } from './accuracy.js';
 import {
   thinkAnswerFormatReward,
@@ -16,6 +21,7 @@ import { closest, k, validateOptions, type Spec, type ValuesOf } from '../util/s
 
 /** Option builders for defineReward: opt.num(default, doc, range), opt.int, opt.str, opt.bool, opt.choice, … */
 export { k as opt };
+export type { KeySpec, Spec, ValuesOf } from '../util/spec.js';
 
 export * from './types.js';
 export * from './accuracy.js';
@@ -41,6 +47,27 @@ export function defineReward<S extends Spec>(
   make: (o: ValuesOf<S>, name: string) => RewardFunction,
 ): RewardFactory {
   return Object.assign((o: Record<string, any>, name: string) => make(o as ValuesOf<S>, name), { options });
+}
+
+/**
+ * Register a reward under `name` so configs can use it (`reward_funcs: [name, "name:key=value"]`) with
+ * its options typed, defaulted and checked like the built-in ones. `make` receives the options and
+ * returns the function; it runs in the trainer's process. Built-in names cannot be replaced;
+ * registering a name twice is an error unless `replace` is set. Returns the factory (as REWARDS[name]).
+ */
+export function registerReward<S extends Spec>(
+  name: string,
+  options: S,
+  make: (o: ValuesOf<S>, name: string) => RewardFunction,
+  o: { replace?: boolean } = {},
+): RewardFactory {
+  if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(name))
+    throw new ConfigError(`pacer: reward name '${name}' must be letters, digits, '_' or '-' (no ':', ',' or '=')`);
+  if (BUILT_IN.has(name)) throw new ConfigError(`pacer: reward '${name}' is a built-in and cannot be replaced`);
+  if (REWARDS[name] && !o.replace)
+    throw new ConfigError(`pacer: reward '${name}' is already registered (pass { replace: true })`);
+  REWARDS[name] = defineReward(options, make);
+  return REWARDS[name];
 }
 
 const column = k.strOrNull(null, "the dataset column holding the reference (default: the reward's usual column)");
@@ -94,6 +121,8 @@ export const REWARDS: Record<string, RewardFactory> = {
       }),
   ),
 };
+
+const BUILT_IN = new Set(Object.keys(REWARDS));
 
 /** Typed values of string options ("512" -> 512, "true" -> true) as their spec says. */
 function parseOptionStrings(spec: Spec, raw: Record<string, string>): Record<string, unknown> {

@@ -4,16 +4,29 @@
 // default here) a committed transaction survives the process being killed at any point (kill -9) —
 // it is in the WAL file before the commit returns — while a power cut may roll back the last ones;
 // synchronous=FULL also survives a power cut, at one fsync per commit.
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 
 export type DB = Database.Database;
+
+/** better-sqlite3, an optional peer of the package (its install script compiles SQLite). */
+function sqlite(): typeof Database {
+  try {
+    return createRequire(import.meta.url)('better-sqlite3');
+  } catch {
+    throw new Error(
+      "pacer: the studio needs better-sqlite3: run 'npm install better-sqlite3@^12' in your project " +
+        "(and allow its install script: 'npm install-scripts approve better-sqlite3')",
+    );
+  }
+}
 export const SYNC_MODES = ['normal', 'full'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
 
 export function openDb(file: string, migrations: readonly string[], sync: SyncMode = 'normal'): DB {
   let db: DB;
   try {
-    db = new Database(file);
+    db = new (sqlite())(file);
   } catch (e) {
     throw new Error(`pacer: cannot open ${file}: ${(e as Error).message}`);
   }

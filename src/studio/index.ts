@@ -1,6 +1,10 @@
-// pacer/studio: the preference studio — projects (SQLite, one file each), the HTTP server and its
-// pages, import from JSONL or a run's completions, TRL export, and the `studio:` dataset scheme
-// (registered when this module loads).
+/**
+ * pacer/studio: the preference studio — projects (SQLite, one file each), the HTTP server and its pages,
+ * import from JSONL or a run's completions, TRL export, and the `studio:` dataset scheme (registered when this
+ * module loads).
+ *
+ * @module pacer/studio
+ */
 import './scheme.js';
 
 export { createStudioServer } from './server.js';

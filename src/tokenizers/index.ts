@@ -1,8 +1,13 @@
-// Tokenizers from a HF folder: tokenizer.json through @huggingface/tokenizers (BPE, byte-level,
-// WordPiece, Unigram, ...), special tokens from tokenizer_config.json, and chat templates rendered
-// with @huggingface/jinja, as transformers' apply_chat_template does. The template is read wherever
-// transformers saves it: chat_template.jinja (>= 4.50 saves), tokenizer_config.json's chat_template,
-// or a processor's chat_template.json (vision-language models), in that order.
+/**
+ * Tokenizers from a HF folder: tokenizer.json through @huggingface/tokenizers (BPE, byte-level,
+ * WordPiece, Unigram, ...), special tokens from tokenizer_config.json, and chat templates rendered
+ * with @huggingface/jinja, as transformers' apply_chat_template does. The template is read wherever
+ * transformers saves it: chat_template.jinja (>= 4.50 saves), tokenizer_config.json's chat_template,
+ * or a processor's chat_template.json (vision-language models), in that order.
+ *
+ * @module pacer/tokenizers
+ */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

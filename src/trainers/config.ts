@@ -7,9 +7,10 @@
 // `pacer train --help-config TRAINER` prints the documented keys.
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, LineCounter, parse as parseYaml, parseDocument } from 'yaml';
 import { ConfigError } from '../util/errors.js';
-import { k, specHelp, validateOptions, when, withDefaults, type Spec, type ValuesOf } from '../util/spec.js';
+import { closest, k, specHelp, validateOptions, when, withDefaults } from '../util/spec.js';
+import type { KeySpec, Spec, ValuesOf } from '../util/spec.js';
 import {
   DPO_LOSS_TYPES,
   F_DIVERGENCES,
@@ -17,7 +18,7 @@ import {
   GRPO_LOSS_TYPES,
   validateDPOOptions,
 } from '../objectives/index.js';
-import { SAMPLERS, samplerOptions } from '../curriculum/online.js';
+import { SAMPLERS, samplerNames, samplerOptions, type SamplerName } from '../curriculum/online.js';
 import { parseCurriculum } from '../curriculum/offline.js';
 import { augmentOptions } from '../curriculum/augment.js';
 import { parseRewardSpec, rewardOptions } from '../rewards/index.js';
@@ -207,6 +208,15 @@ const CPO = {
   ),
 };
 
+/** A built-in or registered (registerSampler) curriculum sampler, else what to write. */
+function samplerNameCheck(v: unknown): string | null {
+  const names = samplerNames();
+  if (typeof v === 'string' && names.includes(v)) return null;
+  const near = typeof v === 'string' ? closest(v, names) : null;
+  const hint = near ? ` (did you mean '${near}'?)` : '';
+  return `must be one of ${names.join(', ')} or a name given to registerSampler, got ${JSON.stringify(v)}${hint}`;
+}
+
 // ---- online RL (TRL GRPOConfig names)
 const ONLINE = {
   max_prompt_length: k.intOrNull(512, 'prompts longer than this (tokens) are an error', { min: 1 }),
@@ -228,7 +238,13 @@ const ONLINE = {
   reward_timeout: k.num(10, 'seconds a reward may take per batch', { gt: 0 }),
   reward_on_error: k.choice(['skip', 'zero'], 'zero', 'a failing reward gives null (skip) or 0 (zero)'),
   pass_threshold: k.num(1, 'a completion passes (for curriculum pass rates) at this reward'),
-  curriculum_sampler: k.choice(SAMPLERS, 'uniform', 'which items each step practises'),
+  curriculum_sampler: {
+    ...(k.str(
+      'uniform',
+      `which items each step practises: ${SAMPLERS.join(' | ')} | a registerSampler() name`,
+    ) as KeySpec<SamplerName | (string & {})>),
+    check: samplerNameCheck,
+  },
   curriculum_options: k.any<Record<string, number> | null>('map', null, "the sampler's options (see curriculum)"),
   augmentation: k.choiceOrNull(['difficulty_aware'], null, 'DeepVideo-R1 difficulty-aware augmentation'),
   augmentation_options: when(
@@ -392,6 +408,16 @@ export type OnlineDPOConfig = OnlineValues<typeof TRAINER_SPECS.online_dpo> & Me
 export type OfflineConfig = SFTConfig | IFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
 export type OnlineConfig = GRPOConfig | RLOOConfig | RegGRPOConfig | RAFTConfig | OnlineDPOConfig;
 export type TrainConfig = OfflineConfig | OnlineConfig;
+type Specs = typeof TRAINER_SPECS;
+type RequiredKeys = 'model_name_or_path' | 'train_dataset' | 'output_dir';
+/**
+ * A config as written (the YAML's keys as an object, for train() and resolveConfig): `trainer`, the
+ * required keys (and `reward_funcs` for online trainers), any other key of that trainer's spec.
+ */
+export type ConfigInput<T extends TrainerName = TrainerName> = T extends TrainerName
+  ? { trainer: T } & Partial<ValuesOf<Specs[T]>> &
+      Pick<ValuesOf<Specs[T]>, Extract<keyof Specs[T], RequiredKeys | 'reward_funcs'>>
+  : never;
 /** What every trainer's config has (the loop reads only these). */
 export type BaseConfig = ValuesOf<typeof RUN> & ValuesOf<typeof PEFT> & Meta<TrainerName>;
 
@@ -527,7 +553,37 @@ export function stageConfig(base: TrainConfig, st: Record<string, unknown>, i: n
   return resolveConfig(raw, `${base._source} (stage ${i + 1})`, base._baseDir);
 }
 
-/** Read a YAML (or JSON) config file; relative paths in it are relative to the file. */
+/** The 1-based line of each key in a YAML text (nested keys dotted: curriculum_options.tau). */
+function keyLines(text: string): Map<string, number> {
+  const lc = new LineCounter();
+  const out = new Map<string, number>();
+  const walk = (node: unknown, prefix: string) => {
+    if (!isMap(node)) return;
+    for (const it of node.items) {
+      const key = isScalar(it.key) ? String(it.key.value) : String(it.key);
+      if (isScalar(it.key) && it.key.range) out.set(prefix + key, lc.linePos(it.key.range[0]).line);
+      walk(it.value, `${prefix}${key}.`);
+    }
+  };
+  walk(parseDocument(text, { lineCounter: lc }).contents, '');
+  return out;
+}
+
+/** A config error from a file, with the line of the key it names (a reward option: its reward_funcs). */
+function withLine(e: unknown, file: string, text: string, overrides: Record<string, unknown>): unknown {
+  if (!(e instanceof ConfigError) || e.file !== file || !e.key || e.line !== undefined) return e;
+  const key = e.key.includes(':') ? 'reward_funcs' : e.key;
+  if (key.split('.')[0] in overrides) return e;
+  const lines = keyLines(text);
+  const parts = key.split('.');
+  let line: number | undefined;
+  for (let n = parts.length; n > 0 && line === undefined; n--) line = lines.get(parts.slice(0, n).join('.'));
+  if (line === undefined) return e;
+  const message = e.message.replace(`pacer: ${file}: `, `pacer: ${file}:${line}: `);
+  return new ConfigError(message, { file, line, key: e.key, field: e.field });
+}
+
+/** Read a YAML (or JSON) config file; relative paths in it are relative to the file. Errors carry the line. */
 export function loadConfig(file: string, overrides: Record<string, unknown> = {}): TrainConfig {
   let text: string;
   try {
@@ -540,9 +596,15 @@ export function loadConfig(file: string, overrides: Record<string, unknown> = {}
   try {
     raw = parseYaml(text);
   } catch (e) {
-    throw new ConfigError(`pacer: ${file}: not valid YAML (${(e as Error).message.split('\n')[0]})`, { file });
+    const line = (e as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line;
+    const at = line === undefined ? file : `${file}:${line}`;
+    throw new ConfigError(`pacer: ${at}: not valid YAML (${(e as Error).message.split('\n')[0]})`, { file, line });
   }
-  return resolveConfig({ ...(raw as Record<string, unknown>), ...overrides }, file, dirname(resolve(file)));
+  try {
+    return resolveConfig({ ...(raw as Record<string, unknown>), ...overrides }, file, dirname(resolve(file)));
+  } catch (e) {
+    throw withLine(e, file, text, overrides);
+  }
 }
 
 /** The documented keys of a trainer, for `pacer train --help-config`. */

@@ -1,4 +1,8 @@
-// pacer/trainers: one typed config per trainer and the loop that runs them.
+/**
+ * pacer/trainers: one typed config per trainer and the loop that runs them.
+ *
+ * @module pacer/trainers
+ */
 export * from './config.js';
 export * from './loop.js';
 export * from './policy.js';
@@ -8,3 +12,4 @@ export * from './online-methods.js';
 export * from './online.js';
 export * from './checkpoint.js';
 export * from './train.js';
+export * from './ppo-control.js';

@@ -9,6 +9,7 @@ import { labelLogps } from '../models/scoring.js';
 import { ScalarHeadModel } from '../models/heads.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { DataError, type Example } from '../data/datasets.js';
+import { located } from '../data/jsonl.js';
 import {
   collate,
   completionSeq,
@@ -91,9 +92,7 @@ function checkFormat(examples: Example[], formats: string[], method: string): vo
   if (!formats.includes(e.format))
     throw new DataError(
       `pacer: ${e.where}: the ${method} trainer needs ${formats.join(' or ')} data, this dataset is ${e.format}`,
-      {
-        file: e.where.replace(/:\d+$|:row \d+$/, ''),
-      },
+      located(e.where),
     );
 }
 

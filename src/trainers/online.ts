@@ -21,6 +21,7 @@ import { labelLogps } from '../models/scoring.js';
 import type { CausalLM } from '../models/types.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { loadDataset, type Example } from '../data/datasets.js';
+import { located } from '../data/jsonl.js';
 import { collate, completionSeq, renderPrompt } from '../data/tokenize.js';
 import { DataError } from '../util/errors.js';
 import { rewardsFromSpec, runRewards, type NamedReward } from '../rewards/index.js';
@@ -88,11 +89,7 @@ async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promi
     if (maxPromptLength && p.length > maxPromptLength)
       throw new DataError(
         `pacer: ${examples[i].where}: the prompt is ${p.length} tokens, over max_prompt_length ${maxPromptLength}`,
-        {
-          file,
-          line: i + 1,
-          field: 'prompt',
-        },
+        located(examples[i].where, 'prompt'),
       );
   });
   return { examples, ids };

@@ -1,14 +1,40 @@
 // The entry point of every trainer: train(config) runs the family the trainer belongs to (offline or
 // online) through the shared loop — and, when the config has `stages`, each stage in turn: stage k
 // trains from stage k−1's output (its reference is its own starting point) and writes to
-// output_dir/stage-k (TEMPLE's DPO schedule r16 → r8 → r4 → r2 is four stages).
-import { isOnline, stageConfig, type OfflineConfig, type OnlineConfig, type TrainConfig } from './config.js';
+// output_dir/stage-k (TEMPLE's DPO schedule r16 → r8 → r4 → r2 is four stages). The config may be a
+// resolved one (resolveConfig / loadConfig), a plain object with the YAML's keys, or a YAML file's path.
+import {
+  isOnline,
+  loadConfig,
+  resolveConfig,
+  stageConfig,
+  type ConfigInput,
+  type OfflineConfig,
+  type OnlineConfig,
+  type TrainConfig,
+} from './config.js';
 import { runTraining, type TrainResult } from './loop.js';
 import { offlineFamily } from './offline.js';
 import { onlineFamily, type OnlineOptions } from './online.js';
 import { Policy } from './policy.js';
 
 export type TrainOptions = OnlineOptions;
+
+/** What train() takes: a resolved config, the config's keys as a plain object, or a YAML/JSON file. */
+export type TrainInput = TrainConfig | ConfigInput | string;
+
+/** The resolved config of any TrainInput (a file's relative paths are relative to the file). */
+export function toConfig(input: TrainInput, overrides: Record<string, unknown> = {}): TrainConfig {
+  if (typeof input === 'string') return loadConfig(input, overrides);
+  const resolved = typeof (input as Partial<TrainConfig>)._source === 'string';
+  if (resolved && Object.keys(overrides).length === 0) return input as TrainConfig;
+  if (resolved) {
+    const c = input as TrainConfig;
+    const given = Object.fromEntries(c._given.map((key) => [key, (c as Record<string, unknown>)[key]]));
+    return resolveConfig({ ...given, ...overrides, trainer: c.trainer }, c._source, c._baseDir);
+  }
+  return resolveConfig({ ...(input as Record<string, unknown>), ...overrides }, 'train(config)');
+}
 
 /** One run of one config (its stages are not expanded). */
 function runOne(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
@@ -17,7 +43,8 @@ function runOne(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
 }
 
 /** Every stage's result, in order (one result without stages). */
-export async function trainWithStages(cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult[]> {
+export async function trainWithStages(input: TrainInput, opts: TrainOptions = {}): Promise<TrainResult[]> {
+  const cfg = toConfig(input);
   if (!cfg.stages) return [await runOne(cfg, opts)];
   const results: TrainResult[] = [];
   let from = cfg.model_name_or_path;
@@ -30,11 +57,17 @@ export async function trainWithStages(cfg: TrainConfig, opts: TrainOptions = {})
   return results;
 }
 
-/** Train as `pacer train CONFIG.yaml` does; with stages, the last stage's result (all in .stages). */
+/**
+ * Train as `pacer train CONFIG.yaml [--set key=value …]` does: `config` is the YAML's path, its keys as an
+ * object, or a resolved config; `opts.overrides` are the --set keys. Returns the run's summary (with
+ * stages, the last stage's, and every stage's in `.stages`). Bad input throws ConfigError / DataError
+ * with `file`, `line`, `key`/`field` before anything trains.
+ */
 export async function train(
-  cfg: TrainConfig,
-  opts: TrainOptions = {},
+  config: TrainInput,
+  opts: TrainOptions & { overrides?: Record<string, unknown> } = {},
 ): Promise<TrainResult & { stages?: TrainResult[] }> {
+  const cfg = toConfig(config, opts.overrides);
   const results = await trainWithStages(cfg, opts);
   const last = results[results.length - 1];
   return cfg.stages ? { ...last, stages: results } : last;

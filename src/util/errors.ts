@@ -33,3 +33,5 @@ export class DataError extends PacerError {}
 export class TrainingError extends PacerError {}
 /** A checkpoint that cannot be read or resumed. */
 export class CheckpointError extends PacerError {}
+/** The native libtorch engine is missing or does not load (`file`: the addon looked for). */
+export class EngineError extends PacerError {}

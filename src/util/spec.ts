@@ -177,7 +177,10 @@ export function validateOptions<S extends Spec>(
   ctx: OptionsContext,
 ): ValuesOf<S> {
   const fail = (key: string, msg: string) =>
-    new ConfigError(`pacer: ${ctx.where}: '${ctx.prefix ?? ''}${key}' ${msg}`, { file: ctx.where, key });
+    new ConfigError(`pacer: ${ctx.where}: '${ctx.prefix ?? ''}${key}' ${msg}`, {
+      file: ctx.where,
+      key: `${ctx.prefix ?? ''}${key}`,
+    });
   const valid = Object.keys(spec);
   for (const key of Object.keys(raw)) {
     if (key in spec) continue;

@@ -1,6 +1,10 @@
-// pacer/video: video I/O through ffmpeg (probe, decode to uint8/float tensors, encode MP4/WebM/GIF),
-// frame arrays (.npz), frame sampling (uniform, qwen-vl-utils fps, TSN segments, scene changes,
-// explicit), a frame cache, the rasterizer and bitmap font, PNG encoding, and procedural video worlds.
+/**
+ * pacer/video: video I/O through ffmpeg (probe, decode to uint8/float tensors, encode MP4/WebM/GIF),
+ * frame arrays (.npz), frame sampling (uniform, qwen-vl-utils fps, TSN segments, scene changes,
+ * explicit), a frame cache, the rasterizer and bitmap font, PNG encoding, and procedural video worlds.
+ *
+ * @module pacer/video
+ */
 export { VideoError, liveProcesses, ffmpegBin, ffprobeBin, DEFAULT_TIMEOUT_MS } from './ffmpeg.js';
 export { probeVideo, type VideoInfo, type ProbeOptions } from './probe.js';
 export {
