@@ -9,6 +9,8 @@ say() { [ -n "${PACER_QUIET:-}" ] || echo "[setup] $*" >&2; }
 # 1. system packages ------------------------------------------------------------------------------
 need_pkgs=()
 if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/torch/csrc/api/include/torch/torch.h ]; then need_pkgs+=(libtorch-dev); fi
+# Gloo's headers: data-parallel process groups (native/src/dist.cc) on Debian's libtorch, which links libgloo.
+if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/gloo/algorithm.h ]; then need_pkgs+=(libgloo-dev); fi
 command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
 command -v make >/dev/null 2>&1 || need_pkgs+=(make)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
@@ -44,7 +46,7 @@ fi
 # 3. native addon ----------------------------------------------------------------------------------
 addon=native/build/Release/pacer_native.node
 stamp=native/build/.libtorch
-want="${LIBTORCH:-debian}"
+want="${LIBTORCH:-debian} $(cd native && node torch-paths.cjs dist)"
 if [ ! -f "$addon" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || \
    [ -n "$(find native/src native/binding.gyp native/torch-paths.cjs -newer "$addon" 2>/dev/null | head -1)" ]; then
   say "building the native addon against libtorch (${want}); this takes a few minutes the first time"

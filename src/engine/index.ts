@@ -11,6 +11,7 @@ export * from './nn.js';
 export * from './optim.js';
 export * from './schedule.js';
 export * from './safetensors.js';
+export * from './distributed.js';
 export { preferredBlasCore, type ThreadInfo } from './native.js';
 
 /**

@@ -8,3 +8,4 @@ export * from './online-methods.js';
 export * from './online.js';
 export * from './checkpoint.js';
 export * from './train.js';
+export * from './parallel.js';

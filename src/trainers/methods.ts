@@ -63,6 +63,8 @@ export interface Method {
   /** The module that trains: the LM itself, or the LM with a head (reward). */
   wrap?(lm: CausalLM): ScalarHeadModel;
   loss(model: CausalLM | ScalarHeadModel, batch: Item[], pad: number): ObjectiveOutput;
+  /** What the loss averages over, per item (default 1: a mean over items); data-parallel ranks weigh by it. */
+  weight?(item: Item): number;
   state?: { save(): unknown; load(s: unknown): void };
 }
 
@@ -143,6 +145,8 @@ function sftMethod(cfg: SFTConfig): Method {
       );
       return sftLoss((model as CausalLM).forward(b), b.labels);
     },
+    // a token mean: the tokens that have a label (as collate() counts them)
+    weight: (it) => it.seq!.loss.filter((on, j) => on && j > 0).length,
   };
 }
 

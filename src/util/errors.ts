@@ -33,3 +33,5 @@ export class DataError extends PacerError {}
 export class TrainingError extends PacerError {}
 /** A checkpoint that cannot be read or resumed. */
 export class CheckpointError extends PacerError {}
+/** A collective of the data-parallel process group failed: a peer died, or stalled past the timeout. */
+export class DistributedError extends PacerError {}

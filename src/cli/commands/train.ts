@@ -1,6 +1,6 @@
 // `pacer train CONFIG.yaml`: every trainer from one YAML config with TRL's key names.
 import { parse as parseYaml } from 'yaml';
-import { TRAINERS, configHelp, loadConfig, trainWithStages } from '../../trainers/index.js';
+import { TRAINERS, World, configHelp, loadConfig, shutdownWorld, trainWithStages } from '../../trainers/index.js';
 import { UsageError, defineCommand, str } from '../command.js';
 
 export const train = defineCommand({
@@ -54,6 +54,9 @@ layout (or a PEFT adapter plus merged/), train_results.json and report.html.`,
     }
     const cfg = loadConfig(positionals[0], overrides);
     const results = await trainWithStages(cfg, { progress: !v['no-progress'] });
+    const main = World.current().isMain;
+    shutdownWorld();
+    if (!main) return 0;
     const last = results[results.length - 1];
     const out = {
       output_dir: last.outputDir,
