@@ -6,6 +6,7 @@
 //             -DPACER_NCCL with the nccl.h and CUDA runtime include dirs when the libtorch has CUDA
 //             and both headers are found (NCCL_INCLUDE_DIR, CUDA_HOME, or pip's nvidia/* packages)
 //   distlibs  the libraries those need beyond libtorch (Debian's libgloo; c10_cuda for NCCL)
+//   features  -DPACER_FUSED_ADAMW when the headers declare at::_fused_adamw_ (libtorch 2.x)
 const fs = require('node:fs');
 const path = require('node:path');
 const root = process.env.LIBTORCH;
@@ -36,7 +37,12 @@ function ncclIncludes() {
   // a pip-installed torch (LIBTORCH=.../site-packages/torch) has its CUDA headers in nvidia/* beside it
   const site = root ? path.dirname(path.resolve(root)) : null;
   const nccl = firstWith(
-    [process.env.NCCL_INCLUDE_DIR, inc[0], path.join(cudaHome, 'include'), site && path.join(site, 'nvidia/nccl/include')],
+    [
+      process.env.NCCL_INCLUDE_DIR,
+      inc[0],
+      path.join(cudaHome, 'include'),
+      site && path.join(site, 'nvidia/nccl/include'),
+    ],
     'nccl.h',
   );
   const cudart = firstWith(
@@ -59,6 +65,8 @@ else if (what === 'cuda') {
   const n = ncclIncludes();
   if (n) flags.push('-DUSE_C10D_NCCL', '-DPACER_NCCL', ...n.map((d) => `-I${d}`));
   console.log(flags.join(' '));
+} else if (what === 'features') {
+  console.log(fs.existsSync(path.join(inc[0], 'ATen/ops/_fused_adamw.h')) ? '-DPACER_FUSED_ADAMW' : '');
 } else if (what === 'distlibs') {
   const debianGloo = !root && fs.existsSync('/usr/include/gloo/algorithm.h');
   console.log([debianGloo ? '-lgloo' : '', ncclIncludes() ? '-lc10_cuda' : ''].filter(Boolean).join(' '));

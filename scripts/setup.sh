@@ -46,7 +46,7 @@ fi
 # 3. native addon ----------------------------------------------------------------------------------
 addon=native/build/Release/pacer_native.node
 stamp=native/build/.libtorch
-want="${LIBTORCH:-debian} $(cd native && node torch-paths.cjs dist)"
+want="${LIBTORCH:-debian} $(cd native && node torch-paths.cjs dist) $(cd native && node torch-paths.cjs features)"
 if [ ! -f "$addon" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || \
    [ -n "$(find native/src native/binding.gyp native/torch-paths.cjs -newer "$addon" 2>/dev/null | head -1)" ]; then
   say "building the native addon against libtorch (${want}); this takes a few minutes the first time"

@@ -524,6 +524,7 @@ Napi::Value OpNames(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOps(gOps);
+  registerAmpOps(gOps);
   exports.Set("call", Napi::Function::New(env, Call));
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("fromBuffer", Napi::Function::New(env, FromBuffer));
@@ -542,6 +543,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("opNames", Napi::Function::New(env, OpNames));
   exports.Set("dist", Napi::Function::New(env, Dist));
+  exports.Set("amp", Napi::Function::New(env, Amp));
   return exports;
 }
 

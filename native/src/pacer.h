@@ -79,5 +79,8 @@ Napi::Value guardedCall(const Napi::CallbackInfo& info, const std::string& op, s
                         const std::function<Napi::Value()>& fn);
 // dist(what, ...): c10d process groups (dist.cc).
 Napi::Value Dist(const Napi::CallbackInfo& info);
+// amp(what, ...): autocast state, CUDA synchronisation (amp.cc); its ops (fused AdamW) join the op table.
+Napi::Value Amp(const Napi::CallbackInfo& info);
+void registerAmpOps(std::unordered_map<std::string, OpFn>& table);
 
 }  // namespace pacer

@@ -7,7 +7,14 @@ import { launchCmd } from './commands/launch.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
-import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
+import {
+  benchEngineCmd,
+  benchGenerateCmd,
+  benchDpoCmd,
+  benchGrpoCmd,
+  benchVideoCmd,
+  benchDdpCmd,
+} from './commands/bench.js';
 import { videoMake } from './commands/video.js';
 
 export const COMMANDS: Command[] = [
@@ -28,4 +35,5 @@ export const COMMANDS: Command[] = [
   benchDpoCmd,
   benchGrpoCmd,
   benchVideoCmd,
+  benchDdpCmd,
 ];

@@ -12,6 +12,7 @@ export * from './optim.js';
 export * from './schedule.js';
 export * from './safetensors.js';
 export * from './distributed.js';
+export * from './amp.js';
 export { preferredBlasCore, type ThreadInfo } from './native.js';
 
 /**

@@ -4,8 +4,9 @@
 //   setup     threads and seed; the tokenizer; the family's data, validated before any model loads;
 //             the policy (LoRA when use_peft); AdamW over the trainable parameters; the schedule
 //   resume    weights, optimizer, scheduler, RNG and the run's own state from checkpoint-N/
-//   step      run.step(update) — `update` zeroes the gradients, lets the family accumulate them,
-//             checks the loss, clips, and steps AdamW (online methods call it num_iterations times)
+//   step      run.step(update) — `update` zeroes the gradients, lets the family accumulate them
+//             (under bfloat16 autocast with bf16: true), checks the loss, clips, and steps AdamW
+//             (online methods call it num_iterations times)
 //   record    metrics.jsonl with TRL's names (learning_rate is the rate the step used); evaluation
 //             every eval_steps and at the end, logged as eval_*
 //   save      checkpoint-N/ every save_steps (atomic), the final model (HF layout, or PEFT adapter +
@@ -28,6 +29,7 @@ import { join } from 'node:path';
 import {
   AdamW,
   LRScheduler,
+  autocast,
   clipGradNorm,
   decayGroups,
   manualSeed,
@@ -185,7 +187,7 @@ export async function runTraining<D>(
     const st: LoopState = { step: 0, history: [], metricsFile: join(cfg.output_dir, 'metrics.jsonl'), warnings: [] };
     resume(cfg, from, run, opt, sched, st, log, world);
     world.broadcastParameters(run.trainable);
-    const update = makeUpdate(cfg, opt, st, world);
+    const update = makeUpdate(cfg, opt, st, world, run.trainable);
     const evalMetrics = await loop(cfg, run, update, opt, sched, st, opts, world);
     if (world.isMain) finish(cfg, run, policy, st, evalMetrics);
     // no rank leaves before rank 0 has written the model (a next stage trains from it)
@@ -229,11 +231,16 @@ function resume(
   log(`pacer: resumed from ${from} at step ${st.step}`);
 }
 
-function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState, world: World): Update {
+/** fn under bfloat16 autocast on the parameters' device when bf16 is on (torch.autocast; HF's bf16). */
+function amp<T>(cfg: BaseConfig, m: Module, fn: () => T): T {
+  return cfg.bf16 ? autocast(m.parameters()[0]?.device ?? 'cpu', 'bfloat16', fn) : fn();
+}
+
+function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState, world: World, model: Module): Update {
   const params = opt.groups.flatMap((g) => g.params);
   return async (accumulate) => {
     opt.zeroGrad();
-    const m = await accumulate();
+    const m = await amp(cfg, model, accumulate);
     if (m.loss !== undefined && !Number.isFinite(m.loss))
       throw new TrainingError(
         `pacer: the loss is ${m.loss} at step ${st.step + 1}; lower learning_rate or check the data`,
@@ -283,7 +290,7 @@ async function loop(
     if (logNow) record(st, rec, world);
     // evaluation is its own record, as in TRL's log_history
     if (run.canEvaluate && ((evalEvery !== null && st.step % evalEvery === 0) || st.step === total)) {
-      evalMetrics = await evaluate(run, st.step);
+      evalMetrics = await amp(cfg, run.trainable, () => evaluate(run, st.step));
       record(st, { step: st.step, ...evalMetrics }, world);
     }
     if (saveNow && world.isMain)
@@ -300,7 +307,7 @@ async function loop(
   }
   // a run resumed at its end, or one with nothing left to do, is still evaluated once
   if (run.canEvaluate && evalMetrics === null) {
-    evalMetrics = await evaluate(run, st.step);
+    evalMetrics = await amp(cfg, run.trainable, () => evaluate(run, st.step));
     record(st, { step: st.step, ...evalMetrics }, world);
   }
   return evalMetrics;
