@@ -132,13 +132,18 @@ test('a dead peer, a stalled peer and a missing peer end collectives with errors
   const f = script(
     d,
     'fail.mjs',
-    `const mode = process.env.MODE;
+    `import { existsSync, writeFileSync } from 'node:fs';
+const mode = process.env.MODE;
+const done = ${JSON.stringify(join(d, 'done-'))} + mode;
 let pg;
 try { pg = P.initProcessGroup(); } catch (e) { console.log(JSON.stringify({ at: 'init', name: e.name, msg: e.message })); process.exit(0); }
 if (pg.rank === 1 && mode === 'die') process.exit(9);
-if (pg.rank === 1 && mode === 'stall') { setTimeout(() => process.exit(0), 20000); }
-else try { pg.allReduce(P.tensor([1, 2]), 'sum'); console.log('{}'); }
-catch (e) { console.log(JSON.stringify({ name: e.name, msg: e.message })); process.exit(0); }`,
+if (pg.rank === 1 && mode === 'stall') {
+  // stay alive, out of the collective, until rank 0 has given up on it (at most 60 s)
+  const t0 = Date.now();
+  const t = setInterval(() => { if (existsSync(done) || Date.now() - t0 > 60000) { clearInterval(t); process.exit(0); } }, 20);
+} else try { pg.allReduce(P.tensor([1, 2]), 'sum'); console.log('{}'); }
+catch (e) { console.log(JSON.stringify({ name: e.name, msg: e.message })); writeFileSync(done, ''); process.exit(0); }`,
   );
   const dead = await runRanks(f, { env: { MODE: 'die', PACER_DIST_TIMEOUT: '30' } });
   assert.equal(dead[1].code, 9);
@@ -522,7 +527,7 @@ test('kill -9 of one worker stops the job; resume continues exactly; another wor
     ...offline('dpo', 'pref.jsonl'),
     output_dir: 'out',
     per_device_train_batch_size: 2,
-    max_steps: 40,
+    max_steps: 24,
     save_steps: 1,
   };
   const c = yaml(d, 'c.yaml', cfg);
@@ -567,21 +572,9 @@ test('kill -9 of one worker stops the job; resume continues exactly; another wor
   );
 
   // one process with a batch of 4 resumes the 2 × 2 run from step 2 (data position: global samples)
-  const one = spawnSync(
-    process.execPath,
-    [
-      PACER,
-      'train',
-      c,
-      '--no-progress',
-      '--set',
-      `resume_from_checkpoint=${join(d, 'out', 'checkpoint-2')}`,
-      '--set',
-      'per_device_train_batch_size=4',
-    ],
-    { cwd: d, encoding: 'utf8', timeout: 120_000 },
-  );
-  assert.equal(one.status, 0, one.stderr);
+  const from = join(d, 'out', 'checkpoint-2');
+  const resumed = (extra) => resolveConfig({ ...cfg, resume_from_checkpoint: from, ...extra }, 'test', d);
+  await train(resumed({ per_device_train_batch_size: 4 }), quiet);
   const [x, y] = [metricsOf(join(ref, 'out')), metricsOf(join(d, 'out'))];
   assert.equal(y.length, x.length);
   x.forEach((m, i) => {
@@ -589,11 +582,21 @@ test('kill -9 of one worker stops the job; resume continues exactly; another wor
     assert.ok(Math.abs(y[i].loss - m.loss) <= 1e-5 * Math.abs(m.loss), `step ${m.step}: ${y[i].loss} vs ${m.loss}`);
   });
   // a different global batch is a different run
-  const other = spawnSync(
+  await assert.rejects(train(resumed({}), quiet), /belongs to a different run: global_batch.per_step: 4 -> 2/);
+});
+
+test('bench ddp: 1 and 2 processes, efficiency = tokens/s(2) / (2 · tokens/s(1)), all-reduce bytes = 4 · params', () => {
+  const r = spawnSync(
     process.execPath,
-    [PACER, 'train', c, '--no-progress', '--set', `resume_from_checkpoint=${join(d, 'out', 'checkpoint-2')}`],
-    { cwd: d, encoding: 'utf8', timeout: 120_000 },
+    [PACER, 'bench', 'ddp', '--runs', '1', '--steps', '1', '--layers', '1', '--d-model', '32', '--seq', '16', '--json'],
+    { encoding: 'utf8', timeout: 120_000 },
   );
-  assert.equal(other.status, 1);
-  assert.match(other.stderr, /belongs to a different run: global_batch.per_step: 4 -> 2/);
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  const [x] = j.runs;
+  assert.ok(x.one_tokens_per_s > 0 && x.two_tokens_per_s > 0);
+  assert.ok(Math.abs(x.scaling_efficiency - x.two_tokens_per_s / (2 * x.one_tokens_per_s)) < 2e-3);
+  assert.equal(j.allreduce_bytes_per_step, 4 * j.params);
+  // 1 block of width 32, vocab 512, 16 positions: 512·32 + 16·32 + 12·32² + 13·32 + 2·32 (tied head)
+  assert.equal(j.params, 512 * 32 + 16 * 32 + 12 * 32 * 32 + 13 * 32 + 2 * 32);
 });
