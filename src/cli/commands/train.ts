@@ -25,7 +25,10 @@ accepts, with its type, default and meaning. A key the trainer does not read is 
 names it and the closest valid key.
 
 Writes output_dir/metrics.jsonl (TRL metric names), checkpoint-N/ folders, the trained model in HF
-layout (or a PEFT adapter plus merged/), train_results.json and report.html.`,
+layout (or a PEFT adapter plus merged/), train_results.json and report.html.
+
+Data-parallel: 'pacer launch --nproc-per-node N train CONFIG.yaml' (or torchrun and launchers that set
+RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) trains with N processes; see 'pacer launch --help'.`,
   positionals: true,
   options: {
     set: {
