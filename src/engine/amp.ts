@@ -8,6 +8,7 @@
 // libtorch 1.13's CPU autocast runs bfloat16 only.
 import { native } from './native.js';
 import { noGrad, scope } from './scope.js';
+import { stack } from './functional.js';
 import type { Tensor } from './tensor.js';
 
 export type AmpDType = 'bfloat16' | 'float16';
@@ -82,14 +83,15 @@ export class GradScaler {
     const inv = 1 / this.scale;
     return noGrad(() =>
       scope(() => {
-        let finite = true;
+        const ok: Tensor[] = [];
         for (const p of params) {
           const g = p.grad;
           if (!g) continue;
           g.mul_(inv);
-          if (finite && g.isfinite().all().item() !== 1) finite = false;
+          ok.push(g.isfinite().all());
         }
-        return finite;
+        // one device-to-host read for all of them
+        return ok.length === 0 || stack(ok).all().item() === 1;
       }),
     );
   }

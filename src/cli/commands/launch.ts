@@ -17,10 +17,11 @@ LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR, MASTER_PORT). Rank 0 host
 rendezvous; the workers form a Gloo process group (NCCL on CUDA builds). Each optimizer step trains on
 world_size x per_device_train_batch_size x gradient_accumulation_steps examples (online: prompts x
 num_generations), shared out between the ranks; gradients are averaged; rank 0 writes metrics,
-checkpoints, the model and the report. A run resumes with the same or a different number of workers.
+checkpoints, the model and the report. A run resumes with the same number of workers, or another one
+whose per_device_train_batch_size or gradient_accumulation_steps keeps the global batch.
 
 'pacer train' under torchrun, a Slurm wrapper or a Kubernetes operator that sets these variables works
-the same way. Without --threads in the config, each worker uses cores / LOCAL_WORLD_SIZE threads.
+the same way. Without 'threads' in the config, each worker uses cores / LOCAL_WORLD_SIZE threads.
 
 SIGINT and SIGTERM are passed on to the workers. When a worker fails (an error, or killed), the others
 are stopped and launch exits with its code (128 + signal number when killed), after one line naming
