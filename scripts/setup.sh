@@ -16,6 +16,9 @@ command -v make >/dev/null 2>&1 || need_pkgs+=(make)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)
 # ffmpeg/ffprobe: video decoding, encoding and probing (src/video/), run as child processes.
 { command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; } || need_pkgs+=(ffmpeg)
+# chromium: the preference studio's browser tests drive Debian's chromium headless through playwright-core
+# (npm, which downloads no browser); PACER_NO_CHROMIUM=1 skips it (those tests then skip).
+[ -n "${PACER_NO_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 # An optimised BLAS: libtorch calls sgemm through libblas.so.3, which is the slow reference BLAS
 # unless OpenBLAS provides it (measured: ~3x faster GEMM here). See README "Engine".
 if [ -z "${LIBTORCH:-}" ] && ! ls /usr/lib/*/openblas-pthread/libblas.so.3 >/dev/null 2>&1; then need_pkgs+=(libopenblas0-pthread); fi

@@ -50,7 +50,7 @@ function data(d) {
   );
 }
 
-const DATA = { sft: 'sft', reward: 'pref', dpo: 'pref', kto: 'kto', orpo: 'pref', cpo: 'pref' };
+const DATA = { sft: 'sft', ift: 'sft', reward: 'pref', dpo: 'pref', kto: 'kto', orpo: 'pref', cpo: 'pref' };
 
 /** A config that turns on every feature of the trainer, so that every key has its chance to be read. */
 function fullConfig(trainer, d, server) {
@@ -123,12 +123,21 @@ function fullConfig(trainer, d, server) {
     rollout_sync_weights: true,
     difficulty_column: 'difficulty',
     category_column: 'arm',
+    log_completions: true,
   };
 }
 
 /** Keys each trainer sets only in its own way (beyond fullConfig). */
 const EXTRA = {
   sft: { completion_only_loss: true, packing: false },
+  ift: {
+    completion_only_loss: true,
+    ift_lambda: 0.3,
+    ift_gamma: 0.9,
+    ift_lambda_schedule: 'linear',
+    ift_min_lambda: 0.1,
+    ift_lambda_noise: 0.5,
+  },
   reward: { center_rewards_coefficient: 0.01 },
   dpo: {
     beta: 0.2,
@@ -223,7 +232,7 @@ test('keys a trainer does not read, or that cannot act, are refused naming the t
   const bad = (raw, re) => assert.throws(() => resolveConfig(raw, 'c.yaml', d), re);
   bad(
     { ...grpo, max_length: 64 },
-    /c\.yaml: 'max_length' does not apply to trainer 'grpo' \(it is read by sft, reward, dpo, kto, orpo, cpo\) \(did you mean 'max_prompt_length'\?\)/,
+    /c\.yaml: 'max_length' does not apply to trainer 'grpo' \(it is read by sft, ift, reward, dpo, kto, orpo, cpo\) \(did you mean 'max_prompt_length'\?\)/,
   );
   bad({ ...grpo, shuffle: false }, /'shuffle' does not apply to trainer 'grpo'/);
   bad({ ...grpo, precompute_ref_log_probs: true }, /'precompute_ref_log_probs' does not apply to trainer 'grpo'/);

@@ -1,5 +1,5 @@
 // The import graph of src/ follows pacer's layers — arrows point down only:
-//   engine, util → models, tokenizers → data, video, clients, report, envs → rewards, curriculum,
+//   engine, util → models, tokenizers → data, video, clients, report, envs → rewards, curriculum, preferences,
 //   eval → objectives → trainers → tasks, reward-design → cli, server, studio
 // (a module may import from its own layer or below), and no file imports itself through a cycle.
 import { test } from 'node:test';
@@ -13,7 +13,7 @@ const LAYERS = [
   ['engine', 'util'],
   ['models', 'tokenizers'],
   ['data', 'video', 'clients', 'report', 'envs'],
-  ['rewards', 'curriculum', 'eval'],
+  ['rewards', 'curriculum', 'eval', 'preferences'],
   ['objectives'],
   ['trainers'],
   ['tasks', 'reward-design'],

@@ -334,3 +334,52 @@ test('an evaluate callback runs every eval_steps and at the end, logged as eval_
     ],
   );
 });
+
+test('log_completions writes each step’s completions; a resume rewinds the file; the studio imports it', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { d, m } = setup();
+  const c = cfg(d, m, { trainer: 'grpo', max_steps: 4, save_steps: 2, log_completions: true });
+  await train(c, quiet);
+  const read = () =>
+    readFileSync(join(c.output_dir, 'completions.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+  const first = read();
+  assert.equal(first.length, 4 * 8, 'four steps of 2 prompts × 4 completions');
+  assert.deepEqual([...new Set(first.map((r) => r.step))], [1, 2, 3, 4]);
+  assert.deepEqual(Object.keys(first[0]).sort(), ['advantage', 'completion', 'prompt', 'reward', 'step', 'truncated']);
+  const metrics1 = readFileSync(join(c.output_dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const step1 = first.filter((r) => r.step === 1);
+  assert.ok(Math.abs(step1.reduce((a, r) => a + r.reward, 0) / 8 - metrics1[0].reward) < 1e-9, 'the logged rewards');
+  await train({ ...c, resume_from_checkpoint: join(c.output_dir, 'checkpoint-2') }, quiet);
+  const again = read();
+  assert.deepEqual(again, first, 'steps 3 and 4 are logged once, as before (resume is exact)');
+  const r = spawnSync(
+    process.execPath,
+    [
+      'bin/pacer.js',
+      'studio',
+      'import',
+      '--data',
+      join(d, 'studio'),
+      '--project',
+      'run',
+      '--run',
+      c.output_dir,
+      '--json',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    project: 'run',
+    created: true,
+    groups: 8,
+    tasks: 8 * 6,
+    folder: join(d, 'studio', 'projects', 'run'),
+  });
+});

@@ -31,8 +31,11 @@ const EXPECT = {
   'pacer/trainers': ['train', 'resolveConfig', 'TRAINER_SPECS'],
   'pacer/server': ['createModelServer', 'createRewardServer'],
   'pacer/eval': ['temporalIoU'],
-  'pacer/clients': ['OpenAICompatClient'],
+  'pacer/clients': ['OpenAICompatClient', 'StudioClient'],
   'pacer/video': ['decodeFrames', 'encodeVideo', 'probeVideo'],
+  'pacer/envs': ['makeEnv'],
+  'pacer/preferences': ['fitBradleyTerry', 'bootstrapRatings', 'krippendorffAlpha', 'choosePair'],
+  'pacer/studio': ['createStudioServer', 'Project', 'exportRows', 'addGroups'],
 };
 
 let project = null;

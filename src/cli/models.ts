@@ -1,10 +1,64 @@
-// `pacer logprobs` and `pacer generate`: scoring and sampling with a local HF model folder.
-import { fromPretrained } from '../models/pretrained.js';
+// `pacer logprobs` and `pacer generate`: scoring and sampling with a local HF model folder. Rows with
+// images or videos (TRL's standard and conversational vision shapes, src/data/media.ts) go through the
+// model's processor; paths resolve against the data file's folder.
+import { dirname } from 'node:path';
+import { fromPretrained, type PretrainedModel } from '../models/pretrained.js';
 import { scoreCompletions, type ScoreItem } from '../models/scoring.js';
-import { generate } from '../models/generate.js';
+import { generate, type PromptMedia } from '../models/generate.js';
+import { Qwen2VLForConditionalGeneration } from '../models/qwen2_vl/model.js';
+import { loadProcessorConfigs, expandVisionPads } from '../models/qwen2_vl/processor.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { readJsonl, isMessages, DataError } from '../data/jsonl.js';
+import { isVisionMessages, rowHasMedia, visionPrompt, type MediaOptions } from '../data/media.js';
 import { setThreads, type DType } from '../engine/index.js';
+
+export interface VideoDefaults {
+  videoFps?: number;
+  videoMaxFrames?: number;
+}
+
+/** Media options for rows of a data file, or an error naming the row when the model has no vision tower. */
+function mediaOptions(
+  pm: PretrainedModel,
+  data: string,
+  v: VideoDefaults,
+  where: string,
+): MediaOptions & { merge: number } {
+  if (!(pm.model instanceof Qwen2VLForConditionalGeneration))
+    throw new DataError(
+      `pacer: ${where}: the row has images or videos but ${pm.dir} is a text-only model (${pm.modelType}); ` +
+        `use a vision-language model (Qwen2-VL / Qwen2.5-VL)`,
+    );
+  return { baseDir: dirname(data), ...v, processors: loadProcessorConfigs(pm.dir), merge: pm.model.vl.vision.merge };
+}
+
+/** A scored row with media: the prompt through the processor, the completion after it. */
+async function visionPair(
+  tok: Tokenizer,
+  rec: Record<string, unknown>,
+  o: MediaOptions & { merge: number },
+  where: string,
+): Promise<ScoreItem> {
+  const vp = await visionPrompt(tok, rec, o, where);
+  const { completion } = rec;
+  if (typeof rec.prompt === 'string' && typeof completion === 'string')
+    return {
+      prompt: tok.encode(vp.text, { addSpecialTokens: true }),
+      completion: tok.encode(completion),
+      media: vp.media,
+    };
+  if (isVisionMessages(rec.prompt) && isVisionMessages(completion)) {
+    const full = expandVisionPads(tok.applyChatTemplate([...rec.prompt, ...completion]), vp.grids, o.merge, where);
+    if (!full.startsWith(vp.text))
+      throw new DataError(
+        `pacer: ${where}: the chat template does not render the prompt as a prefix of prompt + completion`,
+      );
+    return { prompt: tok.encode(vp.text), completion: tok.encode(full.slice(vp.text.length)), media: vp.media };
+  }
+  throw new DataError(
+    `pacer: ${where}: 'prompt' and 'completion' must both be strings or both be lists of {role, content} messages`,
+  );
+}
 
 /** Tokenize a prompt/completion line (standard or conversational) the way TRL does. */
 export function tokenizePair(tok: Tokenizer, rec: Record<string, unknown>, where: string): ScoreItem {
@@ -27,30 +81,81 @@ export function tokenizePair(tok: Tokenizer, rec: Record<string, unknown>, where
   );
 }
 
-export function cmdLogprobs(o: {
-  model: string;
-  data: string;
-  batchSize: number;
-  dtype: DType;
-  threads: number;
-}): void {
+export async function cmdLogprobs(
+  o: {
+    model: string;
+    data: string;
+    batchSize: number;
+    dtype: DType;
+    threads: number;
+  } & VideoDefaults,
+): Promise<void> {
   setThreads(o.threads);
   const recs = readJsonl(o.data);
   const tok = Tokenizer.fromPretrained(o.model);
-  const items = recs.map((r) => tokenizePair(tok, r.value, `${o.data}:${r.line}`));
+  const pm = fromPretrained(o.model, { dtype: o.dtype });
+  const items: ScoreItem[] = [];
+  for (const r of recs) {
+    const where = `${o.data}:${r.line}`;
+    items.push(
+      rowHasMedia(r.value)
+        ? await visionPair(tok, r.value, mediaOptions(pm, o.data, o, where), where)
+        : tokenizePair(tok, r.value, where),
+    );
+  }
   items.forEach((it, i) => {
     if (it.prompt.length === 0)
       throw new DataError(`pacer: ${o.data}:${recs[i].line}: the prompt tokenizes to nothing`);
   });
-  const pm = fromPretrained(o.model, { dtype: o.dtype });
   const pad = tok.padTokenId ?? tok.eosTokenId ?? 0;
   const res = scoreCompletions(pm.model, items, { batchSize: o.batchSize, padTokenId: pad });
   for (const r of res) process.stdout.write(JSON.stringify({ logprob: r.logprob, tokens: r.tokens }) + '\n');
 }
 
-export function cmdGenerate(o: {
+/** Prompts (token ids, media, the text shown) from --prompt texts or the rows of --data. */
+async function generationPrompts(
+  tok: Tokenizer,
+  pm: PretrainedModel,
+  o: { prompts: string[]; data?: string; chat: boolean } & VideoDefaults,
+): Promise<{ ids: number[][]; media: Array<PromptMedia | null>; shown: string[] }> {
+  const encode = (text: string) =>
+    o.chat
+      ? tok.encode(tok.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true }))
+      : tok.encode(text, { addSpecialTokens: true });
+  const out = {
+    ids: o.prompts.map(encode),
+    media: o.prompts.map(() => null) as Array<PromptMedia | null>,
+    shown: [...o.prompts],
+  };
+  for (const r of o.data ? readJsonl(o.data) : []) {
+    const where = `${o.data}:${r.line}`;
+    const rec = r.value;
+    if (rowHasMedia(rec)) {
+      const vp = await visionPrompt(tok, rec, mediaOptions(pm, o.data!, o, where), where);
+      out.ids.push(
+        typeof rec.prompt === 'string' ? tok.encode(vp.text, { addSpecialTokens: true }) : tok.encode(vp.text),
+      );
+      out.media.push(vp.media);
+    } else if (typeof rec.prompt === 'string') out.ids.push(encode(rec.prompt));
+    else if (isMessages(rec.prompt))
+      out.ids.push(tok.encode(tok.applyChatTemplate(rec.prompt, { addGenerationPrompt: true })));
+    else
+      throw new DataError(`pacer: ${where}: 'prompt' must be a string or a list of {role, content} messages`, {
+        field: 'prompt',
+      });
+    if (rec.prompt !== undefined)
+      out.shown.push(typeof rec.prompt === 'string' ? rec.prompt : JSON.stringify(rec.prompt));
+    else throw new DataError(`pacer: ${where}: missing field 'prompt'`, { field: 'prompt' });
+  }
+  return out;
+}
+
+export async function cmdGenerate(o: {
   model: string;
   prompts: string[];
+  data?: string;
+  videoFps?: number;
+  videoMaxFrames?: number;
   chat: boolean;
   maxNewTokens: number;
   temperature?: number;
@@ -62,15 +167,11 @@ export function cmdGenerate(o: {
   dtype: DType;
   threads: number;
   json: boolean;
-}): void {
+}): Promise<void> {
   setThreads(o.threads);
   const tok = Tokenizer.fromPretrained(o.model);
   const pm = fromPretrained(o.model, { dtype: o.dtype });
-  const ids = o.prompts.map((p) =>
-    o.chat
-      ? tok.encode(tok.applyChatTemplate([{ role: 'user', content: p }], { addGenerationPrompt: true }))
-      : tok.encode(p, { addSpecialTokens: true }),
-  );
+  const { ids, media, shown } = await generationPrompts(tok, pm, o);
   const res = generate(
     pm.model,
     ids,
@@ -82,6 +183,7 @@ export function cmdGenerate(o: {
       minP: o.minP,
       seed: o.seed,
       stopStrings: o.stop.length ? o.stop : undefined,
+      media: media.some((m) => m) ? media : undefined,
     },
     tok,
   );
@@ -89,13 +191,13 @@ export function cmdGenerate(o: {
     if (o.json)
       process.stdout.write(
         JSON.stringify({
-          prompt: o.prompts[i],
+          prompt: shown[i],
           text: r.text,
           tokens: r.tokens,
           logprobs: r.logprobs,
           finish_reason: r.finishReason,
         }) + '\n',
       );
-    else process.stdout.write(`${o.prompts[i]}${r.text}\n`);
+    else process.stdout.write(`${shown[i]}${r.text}\n`);
   });
 }

@@ -7,6 +7,7 @@ import { launchCmd } from './commands/launch.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
+import { evalRewards } from './commands/eval-rewards.js';
 import {
   benchEngineCmd,
   benchGenerateCmd,
@@ -14,8 +15,10 @@ import {
   benchGrpoCmd,
   benchVideoCmd,
   benchDdpCmd,
+  benchVlmCmd,
 } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
+import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -27,13 +30,20 @@ export const COMMANDS: Command[] = [
   logprobs,
   generateCmd,
   videoMake,
+  studio,
+  studioImport,
+  studioAnnotator,
+  studioExport,
+  studioStats,
   evalGrounding,
   evalMcq,
   evalVinoground,
+  evalRewards,
   benchEngineCmd,
   benchGenerateCmd,
   benchDpoCmd,
   benchGrpoCmd,
   benchVideoCmd,
   benchDdpCmd,
+  benchVlmCmd,
 ];

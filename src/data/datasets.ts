@@ -5,10 +5,11 @@
 //   preference          {"prompt", "chosen", "rejected"} | implicit prompt {"chosen", "rejected"}
 //   unpaired preference {"prompt", "completion", "label": bool}
 // each standard (strings) or conversational (lists of {role, content}). Extra columns (e.g.
-// "difficulty", "margin") are kept.
+// "difficulty", "margin") are kept. A dataset may also be a SCHEME:REST URL (src/data/schemes.ts).
 import { readFileSync } from 'node:fs';
 import { readJsonl, isMessages, DataError, MAX_LINE_BYTES } from './jsonl.js';
 import { rng } from './random.js';
+import { datasetScheme, splitDatasetUrl } from './schemes.js';
 
 export type Text = string | Array<{ role: string; content: string }>;
 export type Format = 'language_modeling' | 'prompt_only' | 'prompt_completion' | 'preference' | 'unpaired_preference';
@@ -176,7 +177,18 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
   return out;
 }
 
+/** Read a dataset file (.jsonl, .parquet) or a registered SCHEME:REST URL (src/data/schemes.ts). */
 export async function loadDataset(file: string, o: { maxLineBytes?: number } = {}): Promise<Example[]> {
+  const url = splitDatasetUrl(file);
+  if (url) {
+    let rows: Array<{ where: string; value: Record<string, unknown> }>;
+    try {
+      rows = await datasetScheme(url.scheme, file).rows(url.rest);
+    } catch (e) {
+      throw new DataError((e as Error).message, { file });
+    }
+    return parseExamples(rows, file);
+  }
   return parseExamples(await readRows(file, o.maxLineBytes), file);
 }
 

@@ -3,3 +3,4 @@ export * from './datasets.js';
 export * from './jsonl.js';
 export * from './tokenize.js';
 export * from './random.js';
+export * from './schemes.js';

@@ -30,3 +30,4 @@ export {
 } from './annotations.js';
 export * from './tempcompass.js';
 export * from './files.js';
+export * from './reward-model.js';

@@ -46,6 +46,8 @@ export function positionIdsFromMask(mask: Tensor): Tensor {
 
 /** Per-layer key/value cache; tensors are [B, Hkv, S, headDim]. */
 export class KVCache {
+  /** M-RoPE models (Qwen2-VL): per row, position minus cache index for the tokens after the prompt. */
+  ropeDeltas: number[] | null = null;
   private readonly k: (Tensor | null)[];
   private readonly v: (Tensor | null)[];
   constructor(readonly numLayers: number) {
@@ -71,6 +73,10 @@ export class KVCache {
   }
   /** Keep only the rows in `index` (e.g. to drop finished sequences). */
   select(index: Tensor): void {
+    if (this.ropeDeltas) {
+      const d = this.ropeDeltas;
+      this.ropeDeltas = index.toArray().map((i) => d[i]);
+    }
     for (const arr of [this.k, this.v])
       arr.forEach((t, i) => {
         if (!t) return;
@@ -82,6 +88,7 @@ export class KVCache {
     for (const t of [...this.k, ...this.v]) t?.dispose();
     this.k.fill(null);
     this.v.fill(null);
+    this.ropeDeltas = null;
   }
 }
 

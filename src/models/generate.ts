@@ -5,11 +5,14 @@
 // raw_logprobs), which is what RL objectives need as log pi_old, and on request the top-k of that
 // distribution at each step. A Decoder advances one token at a time: generate() drives it in one
 // synchronous loop, generateAsync() yields to the event loop between tokens (servers stay
-// responsive) and reports each step (streaming).
+// responsive) and reports each step (streaming). Vision-language models take per-prompt media
+// (options.media): each distinct media object is encoded by the vision tower once, and prompts that
+// repeat (the same ids and the same media object, e.g. a GRPO group's G completions) are prefilled
+// once and their KV cache rows copied, so a video is encoded once per prompt however many completions.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Tensor, Generator, F, noGrad, scope, tensor, ones, keep, cat } from '../engine/index.js';
 import { KVCache } from './attention.js';
-import type { CausalLM } from './types.js';
+import type { CausalLM, ModelInputs } from './types.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 
 export interface GenerateOptions {
@@ -37,6 +40,72 @@ export interface GenerateOptions {
   rowSeeds?: number[];
   /** Recompute the whole sequence every step instead of using the KV cache (for checking). */
   useCache?: boolean;
+  /** Per prompt, its images/videos (vision-language models); null for a text-only prompt. */
+  media?: Array<PromptMedia | null>;
+}
+
+/** One prompt's vision inputs, as the processor gives them. */
+export type PromptMedia = Pick<
+  ModelInputs,
+  'pixelValues' | 'imageGridThw' | 'pixelValuesVideos' | 'videoGridThw' | 'secondPerGridTs'
+>;
+
+interface VisionLM extends CausalLM {
+  encodeVision(pixels: Tensor, grid: Tensor): Tensor;
+}
+
+interface Encoded {
+  image: Tensor | null;
+  video: Tensor | null;
+}
+
+/** The model inputs for rows of prompt media; each media object is encoded once (memoised in `seen`). */
+function batchMedia(model: VisionLM, rows: Array<PromptMedia | null>, seen: Map<PromptMedia, Encoded>): ModelInputs {
+  const enc = (m: PromptMedia): Encoded => {
+    let e = seen.get(m);
+    if (!e) {
+      e = {
+        image: m.pixelValues ? keep(model.encodeVision(m.pixelValues, m.imageGridThw!)) : null,
+        video: m.pixelValuesVideos ? keep(model.encodeVision(m.pixelValuesVideos, m.videoGridThw!)) : null,
+      };
+      seen.set(m, e);
+    }
+    return e;
+  };
+  const present = rows.filter((m): m is PromptMedia => !!m);
+  const join = (xs: Array<Tensor | null | undefined>) => {
+    const ts = xs.filter((x): x is Tensor => !!x);
+    return ts.length ? cat(ts, 0) : undefined;
+  };
+  const videos = present.filter((m) => m.videoGridThw);
+  const spgt = videos.map((m) => m.secondPerGridTs ?? ones([m.videoGridThw!.shape[0]]));
+  return {
+    imageEmbeds: join(present.map((m) => enc(m).image)),
+    imageGridThw: join(present.map((m) => m.imageGridThw)),
+    videoEmbeds: join(present.map((m) => enc(m).video)),
+    videoGridThw: join(videos.map((m) => m.videoGridThw)),
+    secondPerGridTs: join(spgt),
+  };
+}
+
+/** Rows that repeat an earlier (ids, media) pair: the unique rows and each row's index among them. */
+function uniqueRows(prompts: number[][], media: Array<PromptMedia | null>): { keep: number[]; index: number[] } {
+  const keys = new Map<string, number>();
+  const ids = new Map<PromptMedia | null, number>();
+  const keepRows: number[] = [];
+  const index = prompts.map((p, b) => {
+    const m = media[b] ?? null;
+    if (!ids.has(m)) ids.set(m, ids.size);
+    const key = `${ids.get(m)}:${p.join(',')}`;
+    let u = keys.get(key);
+    if (u === undefined) {
+      u = keepRows.length;
+      keys.set(key, u);
+      keepRows.push(b);
+    }
+    return u;
+  });
+  return { keep: keepRows, index };
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -146,6 +215,11 @@ export class Decoder {
   private readonly wasTraining: boolean;
   private ids: Tensor | null;
   private mask: Tensor | null;
+  /** Vision inputs of the (unique) prompt rows; used at prefill (every step without a cache). */
+  private mediaInputs: ModelInputs | null = null;
+  private readonly encoded = new Map<PromptMedia, Encoded>();
+  /** Prefilled unique rows -> all rows (null when every row is distinct). */
+  private expand: Tensor | null = null;
   private pending: number[] | null = null;
   private steps = 0;
 
@@ -164,28 +238,60 @@ export class Decoder {
     this.eos = eosSet(model, tokenizer, o);
     this.pad = o.padTokenId ?? model.config.pad_token_id ?? [...this.eos][0] ?? 0;
     const B = prompts.length;
+    const media = this.checkMedia(prompts, o.media);
+    let rows = prompts;
+    if (media && (o.useCache ?? true)) {
+      const { keep: uniq, index } = uniqueRows(prompts, media);
+      if (uniq.length < B) this.expand = keep(tensor(index, { dtype: 'int64' }));
+      rows = uniq.map((b) => prompts[b]);
+      this.mediaInputs = this.encodeMedia(uniq.map((b) => media[b]));
+    } else if (media) this.mediaInputs = this.encodeMedia(media);
     this.results = prompts.map(() => ({ tokens: [], logprobs: [], finishReason: 'length' as const }));
     if (o.topLogprobs) for (const r of this.results) r.topLogprobs = [];
     this.done = new Array<boolean>(B).fill(false);
     this.wasTraining = model.training;
     model.eval();
     const L = B ? Math.max(...prompts.map((p) => p.length)) : 0;
-    const flat = new BigInt64Array(B * L);
-    const m = new BigInt64Array(B * L);
-    prompts.forEach((p, b) =>
+    const R = rows.length;
+    const flat = new BigInt64Array(R * L);
+    const m = new BigInt64Array(R * L);
+    rows.forEach((p, b) =>
       p.forEach((t, i) => {
         flat[b * L + L - p.length + i] = BigInt(t);
         m[b * L + L - p.length + i] = 1n;
       }),
     );
-    this.ids = keep(tensor(flat, { shape: [B, L] }));
-    this.mask = prompts.some((p) => p.length !== L) ? keep(tensor(m, { shape: [B, L] })) : null;
+    this.ids = keep(tensor(flat, { shape: [R, L] }));
+    this.mask = prompts.some((p) => p.length !== L) ? keep(tensor(m, { shape: [R, L] })) : null;
     this.cache = (o.useCache ?? true) ? new KVCache(model.numLayers) : undefined;
     if (o.logitBias && Object.keys(o.logitBias).length) {
       const bias = new Float32Array(model.vocabSize);
       for (const [k, b] of Object.entries(o.logitBias)) bias[Number(k)] = b;
       this.bias = keep(tensor(bias));
     }
+  }
+
+  private checkMedia(
+    prompts: number[][],
+    media: Array<PromptMedia | null> | undefined,
+  ): Array<PromptMedia | null> | null {
+    if (!media || media.every((m) => !m)) return null;
+    if (media.length !== prompts.length)
+      throw new RangeError(
+        `pacer: media has ${media.length} entries for ${prompts.length} prompts (one each, or null)`,
+      );
+    if (typeof (this.model as unknown as Partial<VisionLM>).encodeVision !== 'function')
+      throw new TypeError(
+        `pacer: ${this.model.config.model_type} is a text-only model: it cannot take images or videos`,
+      );
+    return media;
+  }
+
+  /** Encode the rows' media (no autograd, temporaries freed) and keep the batch inputs. */
+  private encodeMedia(rows: Array<PromptMedia | null>): ModelInputs {
+    const x = noGrad(() => scope(() => batchMedia(this.model as unknown as VisionLM, rows, this.encoded)));
+    for (const t of Object.values(x)) if (t) keep(t as Tensor);
+    return x;
   }
 
   /** True when every sequence has ended or max_new_tokens were generated. */
@@ -208,6 +314,24 @@ export class Decoder {
     });
   }
 
+  /** After a deduplicated prefill: copy the cache, mask and logits rows out to every prompt. */
+  private expandRows(logits: Tensor): Tensor {
+    const ix = this.expand!;
+    this.cache!.select(ix);
+    if (this.mask) {
+      const m = keep(this.mask.indexSelect(0, ix));
+      this.mask.dispose();
+      this.mask = m;
+    }
+    const ids = keep(this.ids!.indexSelect(0, ix));
+    this.ids!.dispose();
+    this.ids = ids;
+    this.expand = null;
+    const out = logits.indexSelect(0, ix);
+    ix.dispose();
+    return out;
+  }
+
   /** Append the previous step's tokens to the fed ids (and the mask). */
   private feed(next: number[]): void {
     const B = next.length;
@@ -224,10 +348,13 @@ export class Decoder {
   }
 
   private choose(): { chosen: number[]; lp: number[]; top: Array<Array<[number, number]>> | null } {
-    const logits = this.model
-      .forward({ ids: this.ids!, attentionMask: this.mask ?? undefined, cache: this.cache })
+    const prefill = !this.cache || this.cache.length === 0;
+    const media = prefill && this.mediaInputs ? this.mediaInputs : {};
+    let logits = this.model
+      .forward({ ids: this.ids!, attentionMask: this.mask ?? undefined, cache: this.cache, ...media })
       .select(1, -1)
       .to('float32');
+    if (prefill && this.expand) logits = this.expandRows(logits);
     const logp = logits.logSoftmax(-1);
     const biased = this.bias ? logits.add(this.bias) : logits;
     const chosenT = this.sample ? this.draw(processLogits(biased, this.o).softmax(-1)) : biased.argmax(-1);
@@ -293,6 +420,12 @@ export class Decoder {
     this.ids?.dispose();
     this.mask?.dispose();
     this.bias?.dispose();
+    this.expand?.dispose();
+    this.expand = null;
+    for (const t of Object.values(this.mediaInputs ?? {})) (t as Tensor | undefined)?.dispose();
+    for (const e of this.encoded.values()) for (const t of [e.image, e.video]) t?.dispose();
+    this.encoded.clear();
+    this.mediaInputs = null;
     this.ids = this.mask = null;
     if (this.wasTraining) this.model.train();
   }

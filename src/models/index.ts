@@ -8,3 +8,5 @@ export * from './scoring.js';
 export * from './lora.js';
 export * from './heads.js';
 export * from './registry.js';
+export * from './actor-critic.js';
+export * from './qwen2_vl/index.js';

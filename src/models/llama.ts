@@ -78,7 +78,7 @@ export function ropeInvFreq(cfg: LlamaConfig, headDim: number): Float64Array {
   throw new Error(`pacer: rope_scaling type '${kind}' is not supported (supported: linear, llama3)`);
 }
 
-function rotateHalf(x: Tensor): Tensor {
+export function rotateHalf(x: Tensor): Tensor {
   const d = x.shape[x.ndim - 1] / 2;
   return F.cat([x.narrow(-1, d, d).neg(), x.narrow(-1, 0, d)], -1);
 }
@@ -149,7 +149,7 @@ class LlamaMLP extends Module {
   }
 }
 
-class LlamaDecoderLayer extends Module {
+export class LlamaDecoderLayer extends Module {
   readonly input_layernorm: RMSNorm;
   readonly self_attn: LlamaAttention;
   readonly post_attention_layernorm: RMSNorm;
@@ -168,7 +168,7 @@ class LlamaDecoderLayer extends Module {
   }
 }
 
-class LlamaModel extends Module {
+export class LlamaModel extends Module {
   readonly embed_tokens: Embedding;
   readonly layers: ModuleList<LlamaDecoderLayer>;
   readonly norm: RMSNorm;

@@ -44,6 +44,16 @@ class LoraPair extends Module {
   }
 }
 
+/**
+ * A PEFT key in transformers >= 4.52's layout for vision-language models (model.language_model.*,
+ * model.visual.*), which adapters trained there carry; pacer keeps and writes the hub layout.
+ */
+function layout452(key: string): string {
+  return key
+    .replace(/^base_model\.model\.model\.(?!language_model\.|visual\.)/, 'base_model.model.model.language_model.')
+    .replace(/^base_model\.model\.visual\./, 'base_model.model.model.visual.');
+}
+
 export class LoraAdapters {
   readonly targets = new Map<string, { linear: Linear; pair: LoraPair }>();
   private merged = false;
@@ -194,7 +204,9 @@ export class LoraAdapters {
       for (const [name, { pair }] of ad.targets) {
         for (const which of ['A', 'B'] as const) {
           const k = ad.key(name, which);
-          const t = w.get(k) ?? w.get(k.replace('.weight', '.default.weight'));
+          const t = [k, layout452(k)]
+            .map((x) => w.get(x) ?? w.get(x.replace('.weight', '.default.weight')))
+            .find((x) => x);
           const dst = which === 'A' ? pair.lora_A.weight : pair.lora_B.weight;
           if (!t) throw new Error(`pacer: ${wf}: no tensor '${k}' for target module '${name}'`);
           if (t.shape.join(',') !== dst.shape.join(','))

@@ -128,7 +128,7 @@ export function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): P
         throw new Error(
           `pacer: ${weightsFile}: missing ${missing.length} tensor(s) the config needs: ${missing
             .slice(0, 5)
-            .map((n) => `'${n}'`)
+            .map((n) => `'${n}' [${own.get(n)!.shape.join(', ')}]`)
             .join(', ')}${missing.length > 5 ? ', …' : ''}`,
         );
     }),

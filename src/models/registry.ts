@@ -7,6 +7,8 @@ import { noGrad } from '../engine/index.js';
 import type { CausalLM } from './types.js';
 import { GPT, type GPTConfig } from './gpt.js';
 import { LlamaForCausalLM, type LlamaConfig } from './llama.js';
+import { Qwen2VLForConditionalGeneration, initQwen2VL } from './qwen2_vl/model.js';
+import { QWEN2_VL_LORA, qwen2VLFromCheckpoint } from './qwen2_vl/index.js';
 
 export interface ModelEntry {
   /** config.json `model_type`. */
@@ -20,8 +22,8 @@ export interface ModelEntry {
   fromCheckpoint?(name: string): string | null;
   /** Parameters stored transposed in HF checkpoints (GPT-2's Conv1D). */
   transposed?: RegExp;
-  /** Module-name suffixes LoRA adapts by default (as PEFT's target names for the architecture). */
-  loraTargets: string[];
+  /** Module-name suffixes LoRA adapts by default (as PEFT's target names for the architecture), or a regex. */
+  loraTargets: string[] | string;
   /** PEFT's fan_in_fan_out (Conv1D layers). */
   loraFanInFanOut?: boolean;
   /** transformers' _init_weights, applied by modelFromConfig (not by fromPretrained). */
@@ -78,6 +80,19 @@ export const GPT2_ENTRY: ModelEntry = {
   init: (m, c) => initDecoder(m, c, /c_proj\.weight$/),
 };
 
+/** Qwen2-VL / Qwen2.5-VL: nested or flat configs, either checkpoint key layout (hub layout written). */
+function qwen2VLEntry(modelType: string, architecture: string): ModelEntry {
+  return {
+    modelType,
+    architectures: [architecture],
+    required: [],
+    create: (c) => new Qwen2VLForConditionalGeneration(c),
+    fromCheckpoint: qwen2VLFromCheckpoint,
+    loraTargets: QWEN2_VL_LORA,
+    init: initQwen2VL,
+  };
+}
+
 const MODELS = new Map<string, ModelEntry>();
 
 /** Add an architecture (or replace one with the same model_type). */
@@ -91,6 +106,8 @@ for (const e of [
   llamaEntry('mistral', 'MistralForCausalLM'),
   llamaEntry('qwen2', 'Qwen2ForCausalLM'),
   llamaEntry('qwen3', 'Qwen3ForCausalLM'),
+  qwen2VLEntry('qwen2_vl', 'Qwen2VLForConditionalGeneration'),
+  qwen2VLEntry('qwen2_5_vl', 'Qwen2_5_VLForConditionalGeneration'),
 ])
   registerModel(e);
 

@@ -2,12 +2,25 @@
 //   logprob(y | x) = sum_t log p(y_t | x, y_<t),
 // computed in right-padded batches (padding after the tokens cannot change what causal attention
 // sees, so results do not depend on batching beyond float rounding).
-import { type Tensor, noGrad, scope, tensor } from '../engine/index.js';
-import type { CausalLM } from './types.js';
+import { type Tensor, cat, noGrad, scope, tensor } from '../engine/index.js';
+import type { CausalLM, ModelInputs } from './types.js';
+import type { PromptMedia } from './generate.js';
 
 export interface ScoreItem {
   prompt: number[];
   completion: number[];
+  /** Images/videos of the prompt (vision-language models). */
+  media?: PromptMedia | null;
+}
+
+/** The media inputs of a batch: each kind's pixel values, grids and seconds per grid, row by row. */
+export function batchMediaInputs(rows: Array<PromptMedia | null | undefined>): ModelInputs {
+  const out: ModelInputs = {};
+  for (const k of ['pixelValues', 'imageGridThw', 'pixelValuesVideos', 'videoGridThw', 'secondPerGridTs'] as const) {
+    const ts = rows.map((m) => m?.[k]).filter((t): t is Tensor => !!t);
+    if (ts.length) out[k] = ts.length === 1 ? ts[0] : cat(ts, 0);
+  }
+  return out;
 }
 export interface ScoreResult {
   logprob: number;
@@ -59,7 +72,8 @@ export function scoreCompletions(
         );
         const ids = tensor(flat, { shape: [batch.length, T] });
         const mask = tensor(m, { shape: [batch.length, T] });
-        const lp = tokenLogprobs(model.forward({ ids, attentionMask: mask }), ids).toArray();
+        const media = batchMediaInputs(batch.map((b) => b.media));
+        const lp = tokenLogprobs(model.forward({ ids, attentionMask: mask, ...media }), ids).toArray();
         batch.forEach((b, r) => {
           const start = b.prompt.length - 1; // logit at position p predicts token p + 1
           const tl = lp.slice(r * (T - 1) + start, r * (T - 1) + start + b.completion.length);

@@ -25,6 +25,9 @@ export interface ModelInputs {
   pixelValuesVideos?: Tensor;
   videoGridThw?: Tensor;
   secondPerGridTs?: Tensor;
+  /** Vision-tower outputs computed earlier (e.g. once per prompt, reused by a group's completions). */
+  imageEmbeds?: Tensor;
+  videoEmbeds?: Tensor;
 }
 
 /** Media inputs a text-only model refuses. */
@@ -34,6 +37,8 @@ export const MEDIA_INPUTS = [
   'pixelValuesVideos',
   'videoGridThw',
   'secondPerGridTs',
+  'imageEmbeds',
+  'videoEmbeds',
 ] as const;
 
 export interface CausalLMConfig {

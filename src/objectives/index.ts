@@ -8,3 +8,5 @@ export * from './cpo.js';
 export * from './grpo.js';
 export * from './raft.js';
 export * from './online-dpo.js';
+export * from './ppo.js';
+export * from './ift.js';

@@ -1,4 +1,4 @@
-// HTTP plumbing for pacer's servers: JSON responses, bounded JSON bodies (413 with Connection: close
+// HTTP plumbing for pacer's servers: JSON responses, bounded raw and JSON bodies (413 with Connection: close
 // after draining what the client already sent, so the answer is not lost to a reset), constant-time
 // bearer-token checks, browser guards (cross-origin requests and non-JSON content types refused)
 // and a bounded work queue (503 + Retry-After when full). (The client side — POSTs with retries —
@@ -40,12 +40,12 @@ export function sendJson(
 }
 
 /**
- * Parse a JSON object body of at most `limit` bytes: 400 when it is not a JSON object, 413 beyond
- * the limit. On 413 the rest of the body is read and discarded (up to max(4·limit, 1 MiB), then the
- * socket is cut) before the error is thrown, and the error asks for Connection: close — answering
- * while the client is still sending, then closing, would reset the connection under the answer.
+ * Read a body of at most `limit` bytes. Beyond the limit the rest is read and discarded (up to
+ * max(4·limit, 1 MiB), then the socket is cut) before the 413 is thrown, and the error asks for
+ * Connection: close — answering while the client is still sending, then closing, would reset the
+ * connection under the answer.
  */
-export function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const drainCap = Math.max(4 * limit, 2 ** 20);
@@ -69,29 +69,41 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<Recor
       chunks.push(c);
     });
     req.on('error', reject);
-    req.on('end', () => {
-      if (over) return reject(tooLarge());
-      let v: unknown;
-      try {
-        v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        // the parser's message quotes the body; it is not repeated to the client
-        return reject(new HttpError(400, 'the body is not valid JSON'));
-      }
-      if (!v || typeof v !== 'object' || Array.isArray(v))
-        return reject(new HttpError(400, 'the body must be a JSON object'));
-      resolve(v as Record<string, unknown>);
-    });
+    req.on('end', () => (over ? reject(tooLarge()) : resolve(Buffer.concat(chunks))));
   });
+}
+
+/** Parse a JSON object body of at most `limit` bytes: 400 when it is not a JSON object, 413 beyond it. */
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const body = await readBody(req, limit);
+  let v: unknown;
+  try {
+    v = JSON.parse(body.toString('utf8'));
+  } catch {
+    // the parser's message quotes the body; it is not repeated to the client
+    throw new HttpError(400, 'the body is not valid JSON');
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError(400, 'the body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/** The token of an "Authorization: Bearer <token>" header, or null. */
+export function bearerToken(req: IncomingMessage): string | null {
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  return m ? m[1] : null;
+}
+
+/** Constant-time string equality. */
+export function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a),
+    y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** Does the request carry "Authorization: Bearer <token>"? (constant-time comparison) */
 export function hasBearer(req: IncomingMessage, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-  if (!m) return false;
-  const a = Buffer.from(m[1]),
-    b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const t = bearerToken(req);
+  return t !== null && sameSecret(t, token);
 }
 
 /**

@@ -7,8 +7,10 @@
 // bounded: sequences (prompts × n) and tokens (Σ n·(prompt + max_tokens)).
 import type { CausalLM } from '../models/types.js';
 import type { GenerateOptions } from '../models/generate.js';
-import type { ChatMessage, Tokenizer } from '../tokenizers/index.js';
+import { expandVisionPads } from '../models/qwen2_vl/processor.js';
+import type { ChatMessage, ContentPart, Tokenizer } from '../tokenizers/index.js';
 import { HttpError } from './http.js';
+import type { ChatMedia } from './media.js';
 
 export interface GenerationRequest {
   chat: boolean;
@@ -141,24 +143,29 @@ function samplingOptions(b: Record<string, unknown>, vocab: number): GenerateOpt
   };
 }
 
-/** Text of a message's content: a string, or a list of {type: 'text', text} parts (joined by newlines, as vLLM). */
-function messageContent(c: unknown, i: number): string {
+/**
+ * A message's content: a string, or a list of {type: 'text', text} parts (joined by newlines, as vLLM);
+ * with images or videos (image_url / video_url parts, already resolved to {type: 'image' | 'video'}),
+ * the typed parts for the chat template.
+ */
+function messageContent(c: unknown, i: number): string | ContentPart[] {
   if (typeof c === 'string') return c;
   if (!Array.isArray(c))
     throw bad('messages', `messages[${i}].content must be a string or a list of text parts, got ${JSON.stringify(c)}`);
-  return c
-    .map((p, j) => {
-      if (p?.type !== 'text' || typeof p.text !== 'string')
-        throw bad(
-          'messages',
-          `messages[${i}].content[${j}] must be {"type": "text", "text": "…"} (only text is served)`,
-        );
-      return p.text as string;
-    })
-    .join('\n');
+  c.forEach((p, j) => {
+    const ok = (p?.type === 'text' && typeof p.text === 'string') || p?.type === 'image' || p?.type === 'video';
+    if (!ok)
+      throw bad(
+        'messages',
+        `messages[${i}].content[${j}] must be {"type": "text", "text": "…"}, {"type": "image_url", …} or ` +
+          `{"type": "video_url", …}`,
+      );
+  });
+  if (c.some((p) => p.type !== 'text')) return c as ContentPart[];
+  return c.map((p) => p.text as string).join('\n');
 }
 
-function chatPrompt(b: Record<string, unknown>, tok: Tokenizer): number[] {
+function chatPrompt(b: Record<string, unknown>, tok: Tokenizer, vision: ChatMedia | null): number[] {
   const msgs = b.messages;
   if (!Array.isArray(msgs) || msgs.length === 0)
     throw bad('messages', "'messages' must be a non-empty list of {role, content} objects");
@@ -182,6 +189,12 @@ function chatPrompt(b: Record<string, unknown>, tok: Tokenizer): number[] {
   } catch (e) {
     throw bad('messages', `the chat template could not render these messages: ${(e as Error).message}`);
   }
+  if (vision)
+    try {
+      text = expandVisionPads(text, vision.grids, vision.merge, 'messages');
+    } catch (e) {
+      throw bad('messages', (e as Error).message.replace(/^pacer: /, ''));
+    }
   return tok.encode(text);
 }
 
@@ -258,6 +271,7 @@ export function parseGenerationRequest(
   tok: Tokenizer,
   model: CausalLM,
   lim: RequestLimits,
+  vision: ChatMedia | null = null,
 ): GenerationRequest {
   checkKeys(b, chat);
   checkModel(b, lim.modelNames);
@@ -278,7 +292,7 @@ export function parseGenerationRequest(
     logprobs = k !== undefined;
     topLogprobs = k ?? 0;
   }
-  const prompts = chat ? [chatPrompt(b, tok)] : completionPrompts(b, tok, vocab);
+  const prompts = chat ? [chatPrompt(b, tok, vision)] : completionPrompts(b, tok, vocab);
   const n = numberParam(b, 'n', 1, lim.maxNumSeqs, true) ?? 1;
   const maxTokens = maxTokensParam(b, chat, prompts, echo, lim.contextLength);
   checkWork(prompts, n, maxTokens, lim);
@@ -290,6 +304,8 @@ export function parseGenerationRequest(
       return s.length ? s : undefined;
     })(),
     topLogprobs: logprobs && topLogprobs > 0 ? topLogprobs : undefined,
+    // the prompt's n completions share one media object: encoded once, prefilled once
+    media: vision ? new Array(n).fill(vision.media) : undefined,
   };
   const texts = chat ? [] : Array.isArray(b.prompt) ? b.prompt : [b.prompt];
   return {

@@ -31,6 +31,7 @@ import { generateAsync } from '../models/generate.js';
 import { contextLength, parseGenerationRequest, type GenerationRequest, type RequestLimits } from './openai-request.js';
 import { EventStream, responseBody, type PromptLogprobs, type ResponseMeta } from './openai-format.js';
 import { reloadWeights } from './reload.js';
+import { resolveChatMedia, type ServerMediaOptions } from './media.js';
 
 export interface ModelServerOptions {
   model: CausalLM;
@@ -48,6 +49,8 @@ export interface ModelServerOptions {
   maxBatchTokens?: number;
   /** Requests waiting behind the running one before 503 (default 32). */
   maxQueue?: number;
+  /** Vision-language models: processors, and where local media files may be read (vLLM's flag). */
+  media?: ServerMediaOptions;
   log?: (msg: string) => void;
 }
 
@@ -140,8 +143,10 @@ async function generateFor(c: Ctx, q: GenerationRequest, meta: ResponseMeta, res
 }
 
 async function generation(c: Ctx, req: IncomingMessage, res: ServerResponse, chat: boolean): Promise<void> {
-  const body = await readJsonBody(req, 8 * 2 ** 20);
-  const q = parseGenerationRequest(body, chat, c.o.tokenizer, c.o.model, c.limits);
+  // requests with base64 images and videos need room (vision-language models only)
+  const body = await readJsonBody(req, (c.o.media ? 64 : 8) * 2 ** 20);
+  const vision = chat ? await resolveChatMedia(body, c.o.media ?? null) : null;
+  const q = parseGenerationRequest(body, chat, c.o.tokenizer, c.o.model, c.limits, vision);
   const meta: ResponseMeta = {
     id: `${chat ? 'chatcmpl' : 'cmpl'}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`,
     created: Math.floor(Date.now() / 1000),

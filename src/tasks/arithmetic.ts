@@ -134,11 +134,14 @@ export function isCorrect(p: Problem, completion: string): boolean {
 const CHARS = '0123456789+-*= ';
 
 /** tokenizer.json + tokenizer_config.json for a character-level tokenizer (BOS added by the post-processor). */
-export function charTokenizerFiles(): { tokenizer: Record<string, unknown>; config: Record<string, unknown> } {
+export function charTokenizerFiles(chars = CHARS): {
+  tokenizer: Record<string, unknown>;
+  config: Record<string, unknown>;
+} {
   const specials = ['<pad>', '<s>', '</s>'];
   const vocab: Record<string, number> = {};
   specials.forEach((s, i) => (vocab[s] = i));
-  [...CHARS].forEach((c, i) => (vocab[c] = specials.length + i));
+  [...chars].forEach((c, i) => (vocab[c] = specials.length + i));
   return {
     tokenizer: {
       version: '1.0',
@@ -184,7 +187,7 @@ export function charTokenizerFiles(): { tokenizer: Record<string, unknown>; conf
       bos_token: '<s>',
       eos_token: '</s>',
       pad_token: '<pad>',
-      model_max_length: 64,
+      model_max_length: 256,
     },
   };
 }
@@ -192,9 +195,9 @@ export function charTokenizerFiles(): { tokenizer: Record<string, unknown>; conf
 /** Write a fresh (random) tiny Llama with the character tokenizer to dir. */
 export function writeTinyArithmeticModel(
   dir: string,
-  o: { hidden?: number; layers?: number; heads?: number; seed?: number } = {},
+  o: { hidden?: number; layers?: number; heads?: number; seed?: number; chars?: string; maxPositions?: number } = {},
 ): Record<string, unknown> {
-  const { tokenizer, config: tcfg } = charTokenizerFiles();
+  const { tokenizer, config: tcfg } = charTokenizerFiles(o.chars);
   const config = {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -206,7 +209,7 @@ export function writeTinyArithmeticModel(
     num_key_value_heads: o.heads ?? 4,
     rms_norm_eps: 1e-5,
     rope_theta: 10000,
-    max_position_embeddings: 64,
+    max_position_embeddings: o.maxPositions ?? 64,
     tie_word_embeddings: true,
     bos_token_id: 1,
     eos_token_id: 2,
@@ -222,7 +225,7 @@ export function writeTinyArithmeticModel(
 export function complete(
   model: CausalLM,
   tok: Tokenizer,
-  problems: Problem[],
+  problems: Array<{ prompt: string }>,
   o: GenerateOptions & { batchSize?: number; samples?: number } = {},
 ): string[][] {
   const bs = o.batchSize ?? 64;

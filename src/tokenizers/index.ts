@@ -1,15 +1,24 @@
 // Tokenizers from a HF folder: tokenizer.json through @huggingface/tokenizers (BPE, byte-level,
 // WordPiece, Unigram, ...), special tokens from tokenizer_config.json, and chat templates rendered
-// with @huggingface/jinja, as transformers' apply_chat_template does.
+// with @huggingface/jinja, as transformers' apply_chat_template does. The template is read wherever
+// transformers saves it: chat_template.jinja (>= 4.50 saves), tokenizer_config.json's chat_template,
+// or a processor's chat_template.json (vision-language models), in that order.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer as HFTokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 
+/** A typed content part (TRL/transformers: {"type": "text", "text"}, {"type": "image"}, {"type": "video"}). */
+export interface ContentPart {
+  type: string;
+  text?: string;
+  [k: string]: unknown;
+}
+
 export interface ChatMessage {
   role: string;
-  content: string;
+  content: string | ContentPart[];
   [k: string]: unknown;
 }
 
@@ -63,7 +72,11 @@ export class Tokenizer {
     };
     const tc = join(dir, 'tokenizer_config.json');
     try {
-      return new Tokenizer(parse(tj), existsSync(tc) ? parse(tc) : {}, tj);
+      const config = existsSync(tc) ? parse(tc) : {};
+      const template = chatTemplateFile(dir, parse);
+      if (template !== null && (template.file.endsWith('.jinja') || !config.chat_template))
+        config.chat_template = template.template;
+      return new Tokenizer(parse(tj), config, tj);
     } catch (e) {
       const msg = (e as Error).message;
       throw msg.startsWith('pacer: ') ? e : new Error(`pacer: ${tj}: not a tokenizer pacer can load (${msg})`);
@@ -116,6 +129,17 @@ export class Tokenizer {
       ...opts.extra,
     });
   }
+}
+
+/** A chat template saved beside the tokenizer: chat_template.jinja, else chat_template.json's. */
+function chatTemplateFile(dir: string, parse: (f: string) => any): { file: string; template: string } | null {
+  const jinja = join(dir, 'chat_template.jinja');
+  if (existsSync(jinja)) return { file: jinja, template: readFileSync(jinja, 'utf8') };
+  const json = join(dir, 'chat_template.json');
+  if (!existsSync(json)) return null;
+  const t = parse(json).chat_template;
+  if (typeof t !== 'string') throw new Error(`pacer: ${json}: expected {"chat_template": "<jinja text>"}`);
+  return { file: json, template: t };
 }
 
 /**

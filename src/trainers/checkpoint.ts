@@ -37,6 +37,7 @@ import {
   type LRScheduler,
 } from '../engine/index.js';
 import { CheckpointError } from '../util/errors.js';
+import { datasetScheme, splitDatasetUrl } from '../data/schemes.js';
 import type { BaseConfig } from './config.js';
 
 export { CheckpointError };
@@ -138,8 +139,9 @@ function readJson(file: string): any {
 }
 
 /**
- * Keep metrics.jsonl lines up to `step` (what the resumed run had logged) and return them. A torn
- * final line (a write cut by power loss) is dropped; a broken line elsewhere is an error naming it.
+ * Keep metrics.jsonl lines (or another log of {"step", …} lines) up to `step` — what the resumed run
+ * had logged — and return them. A torn final line (a write cut by power loss) is dropped; a broken
+ * line elsewhere is an error naming it.
  */
 export function restoreMetrics(metricsFile: string, step: number): Array<Record<string, number>> {
   const lines = existsSync(metricsFile) ? readFileSync(metricsFile, 'utf8').split('\n') : [];
@@ -180,6 +182,8 @@ const RESUMABLE = new Set([
 
 /** size:sha256-prefix of a file, read in 1 MiB chunks. */
 function fileDigest(file: string | null): string | null {
+  const url = file ? splitDatasetUrl(file) : null;
+  if (url) return datasetScheme(url.scheme, file!).digest?.(url.rest) ?? null;
   if (!file || !existsSync(file)) return null;
   const h = createHash('sha256');
   const buf = Buffer.alloc(1 << 20);

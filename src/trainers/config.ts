@@ -21,11 +21,13 @@ import { SAMPLERS, samplerOptions } from '../curriculum/online.js';
 import { parseCurriculum } from '../curriculum/offline.js';
 import { augmentOptions } from '../curriculum/augment.js';
 import { parseRewardSpec, rewardOptions } from '../rewards/index.js';
+import { resolveDatasetPath } from '../data/schemes.js';
 
 export { ConfigError };
 
 export const TRAINERS = [
   'sft',
+  'ift',
   'reward',
   'dpo',
   'kto',
@@ -49,7 +51,7 @@ const listOrOne = (item: 'number' | 'string') => (v: unknown) =>
 // ---- keys every trainer reads (TRL's TrainingArguments names)
 const RUN = {
   model_name_or_path: k.path('the model to train: a local Hugging Face folder'),
-  train_dataset: k.path('training data: .jsonl or .parquet in a TRL format'),
+  train_dataset: k.path('training data: .jsonl or .parquet in a TRL format, or studio:PROJECT_DIR'),
   eval_dataset: k.pathOrNull(null, 'evaluation data in the same format (evaluated every eval_steps and at the end)'),
   max_line_bytes: k.int(16 * 2 ** 20, 'longest dataset line in bytes; a longer line is an error naming file and line', {
     min: 1,
@@ -261,6 +263,11 @@ const ONLINE = {
   ),
   difficulty_column: k.str('difficulty', 'dataset column with a numeric difficulty (for curricula)'),
   category_column: k.strOrNull(null, 'dataset column with arms for SEC/DUMP (default: the difficulty)'),
+  log_completions: k.bool(
+    false,
+    "append each step's prompts, completions, rewards and advantages to output_dir/completions.jsonl " +
+      '(pacer studio import --run reads it)',
+  ),
 };
 const refOn = (c: C) => (c.beta as number) > 0 || c.trainer === 'online_dpo';
 const ONLINE_REF = {
@@ -286,6 +293,29 @@ export const TRAINER_SPECS = {
     ...OFFLINE,
     completion_only_loss: k.bool(true, 'prompt-completion data: loss on completion tokens only'),
     packing: k.bool(false, 'pack sequences into rows of max_length (padding-free, segment-aware)'),
+  },
+  ift: {
+    ...RUN,
+    ...LR(2e-5),
+    ...PEFT,
+    ...OFFLINE,
+    completion_only_loss: k.bool(true, 'prompt-completion data: loss on completion tokens only'),
+    ift_lambda: k.num(0.2, "IFT's temporal residual weight: inputs (1-λ)·e(x) + λ·e(guess)", { min: 0, max: 1 }),
+    ift_gamma: k.num(0.95, 'discount of the future losses that weight each token (0: plain SFT weights)', {
+      min: 0,
+      max: 1,
+    }),
+    ift_lambda_schedule: k.choice(
+      ['constant', 'linear'],
+      'constant',
+      'λ constant, or a linear warm-up over warmup steps',
+    ),
+    ift_min_lambda: when(
+      k.num(0, 'λ at the start of the linear warm-up', { min: 0, max: 1 }),
+      (c) => c.ift_lambda_schedule === 'linear',
+      'ift_lambda_schedule: linear',
+    ),
+    ift_lambda_noise: k.num(0, 'std of multiplicative N(0,1) noise on λ each step (0: none)', { min: 0 }),
   },
   reward: {
     ...RUN,
@@ -350,6 +380,7 @@ type Meta<T extends TrainerName> = {
   _baseDir: string;
 };
 export type SFTConfig = ValuesOf<typeof TRAINER_SPECS.sft> & Meta<'sft'>;
+export type IFTConfig = ValuesOf<typeof TRAINER_SPECS.ift> & Meta<'ift'>;
 export type RewardConfig = ValuesOf<typeof TRAINER_SPECS.reward> & Meta<'reward'>;
 export type DPOConfig = Omit<ValuesOf<typeof TRAINER_SPECS.dpo>, 'loss_type'> & Meta<'dpo'> & { loss_type: string[] };
 export type KTOConfig = ValuesOf<typeof TRAINER_SPECS.kto> & Meta<'kto'>;
@@ -362,7 +393,7 @@ export type RegGRPOConfig = OnlineValues<typeof TRAINER_SPECS.reg_grpo> & Meta<'
 export type RAFTConfig = OnlineValues<typeof TRAINER_SPECS.raft> & Meta<'raft'>;
 export type OnlineDPOConfig = OnlineValues<typeof TRAINER_SPECS.online_dpo> & Meta<'online_dpo'>;
 
-export type OfflineConfig = SFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
+export type OfflineConfig = SFTConfig | IFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
 export type OnlineConfig = GRPOConfig | RLOOConfig | RegGRPOConfig | RAFTConfig | OnlineDPOConfig;
 export type TrainConfig = OfflineConfig | OnlineConfig;
 /** What every trainer's config has (the loop reads only these). */
@@ -375,7 +406,16 @@ function readers(key: string): TrainerName[] {
 
 /** Cross-key checks after the keys themselves are valid (TRL's __post_init__). */
 function checkTrainer(c: TrainConfig, fail: (m: string, key?: string) => never): void {
-  if ('max_length' in c && c.max_length !== null && c.max_prompt_length !== null && c.max_prompt_length >= c.max_length)
+  // (a default max_prompt_length above a smaller max_length is not a contradiction: prompts reaching
+  // max_length are rejected per line anyway)
+  const promptGiven = c._given.includes('max_prompt_length');
+  if (
+    'max_length' in c &&
+    promptGiven &&
+    c.max_length !== null &&
+    c.max_prompt_length !== null &&
+    c.max_prompt_length >= c.max_length
+  )
     fail(
       `max_prompt_length (${c.max_prompt_length}) must be smaller than max_length (${c.max_length})`,
       'max_prompt_length',
@@ -458,8 +498,12 @@ export function resolveConfig(raw: Record<string, unknown>, src = '<config>', ba
     elsewhere: (key) => (readers(key).length ? `it is read by ${readers(key).join(', ')}` : null),
   });
   for (const [key, s] of Object.entries(spec))
-    if (s.type === 'path' && typeof values[key] === 'string' && !isAbsolute(values[key] as string))
-      values[key] = resolve(baseDir, values[key] as string);
+    if (s.type === 'path' && typeof values[key] === 'string')
+      values[key] = key.endsWith('_dataset')
+        ? resolveDatasetPath(values[key] as string, baseDir)
+        : isAbsolute(values[key] as string)
+          ? values[key]
+          : resolve(baseDir, values[key] as string);
   const c = {
     ...values,
     trainer: t,

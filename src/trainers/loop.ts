@@ -122,7 +122,8 @@ interface LoopState {
 }
 
 /** Files of a run that a fresh run in the same folder replaces. */
-const RUN_FILES = /^(checkpoint-\d+|\.checkpoint-\d+\.tmp|metrics\.jsonl|train_results\.json|report\.html)$/;
+const RUN_FILES =
+  /^(checkpoint-\d+|\.checkpoint-\d+\.tmp|metrics\.jsonl|completions\.jsonl|train_results\.json|report\.html)$/;
 
 /**
  * The checkpoint to resume from (null: a fresh run). A fresh run needs an empty (or new) output_dir,
@@ -227,7 +228,12 @@ function resume(
   }
   run.load(saved);
   st.step = saved.global_step;
-  if (world.isMain) st.history.push(...restoreMetrics(st.metricsFile, st.step));
+  if (world.isMain) {
+    st.history.push(...restoreMetrics(st.metricsFile, st.step));
+    // a step-keyed log a trainer keeps beside the metrics (log_completions) rewinds with them
+    const completions = join(cfg.output_dir, 'completions.jsonl');
+    if (existsSync(completions)) restoreMetrics(completions, st.step);
+  }
   log(`pacer: resumed from ${from} at step ${st.step}`);
 }
 

@@ -28,10 +28,23 @@ import {
   cpoLoss,
   cpoAveragesLogps,
   RunningMoments,
+  iftGuessIds,
+  iftLambda,
+  iftLoss,
   type ObjectiveOutput,
   type DPOLossType,
 } from '../objectives/index.js';
-import type { CPOConfig, DPOConfig, KTOConfig, OfflineConfig, ORPOConfig, RewardConfig, SFTConfig } from './config.js';
+import { rng } from '../data/random.js';
+import type {
+  CPOConfig,
+  DPOConfig,
+  IFTConfig,
+  KTOConfig,
+  OfflineConfig,
+  ORPOConfig,
+  RewardConfig,
+  SFTConfig,
+} from './config.js';
 
 /** One training item after tokenization, with its reference values. */
 export interface Item {
@@ -55,6 +68,13 @@ export interface RefSeq {
   set: (item: Item, v: number) => void;
 }
 
+/** Where in training a loss is computed (for schedules inside a method, e.g. IFT's λ). */
+export interface StepContext {
+  step: number;
+  warmupSteps: number;
+  train: boolean;
+}
+
 export interface Method {
   name: string;
   needsReference: boolean;
@@ -62,7 +82,7 @@ export interface Method {
   referenceSeqs?(items: Item[]): RefSeq[];
   /** The module that trains: the LM itself, or the LM with a head (reward). */
   wrap?(lm: CausalLM): ScalarHeadModel;
-  loss(model: CausalLM | ScalarHeadModel, batch: Item[], pad: number): ObjectiveOutput;
+  loss(model: CausalLM | ScalarHeadModel, batch: Item[], pad: number, ctx: StepContext): ObjectiveOutput;
   /** What the loss averages over, per item (default 1: a mean over items); data-parallel ranks weigh by it. */
   weight?(item: Item): number;
   state?: { save(): unknown; load(s: unknown): void };
@@ -119,6 +139,9 @@ const margins = (batch: Item[]) =>
     ? tensor(batch.map((it) => it.extra.margin as number))
     : null;
 
+/** A token-mean loss's weight of an item: the tokens that have a label (as collate() counts them). */
+const lossTokens = (it: Item) => it.seq!.loss.filter((on, j) => on && j > 0).length;
+
 function sftMethod(cfg: SFTConfig): Method {
   return {
     name: 'sft',
@@ -145,8 +168,54 @@ function sftMethod(cfg: SFTConfig): Method {
       );
       return sftLoss((model as CausalLM).forward(b), b.labels);
     },
-    // a token mean: the tokens that have a label (as collate() counts them)
-    weight: (it) => it.seq!.loss.filter((on, j) => on && j > 0).length,
+    weight: lossTokens,
+  };
+}
+
+/** A standard normal draw for a step (Box–Muller on the seeded uniform stream). */
+function stepNormal(seed: number, step: number): number {
+  const u = rng(seed * 1_000_003 + step);
+  return Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+}
+
+function iftMethod(cfg: IFTConfig): Method {
+  return {
+    name: 'ift',
+    needsReference: false,
+    prepare(ex, tok, o) {
+      checkFormat(ex, ['language_modeling', 'prompt_completion'], 'ift');
+      const only = cfg.completion_only_loss;
+      return ex.map((e) => ({
+        where: e.where,
+        extra: e.extra,
+        seq: tokenizeSFT(e, tok, { ...o, completionOnlyLoss: only }),
+      }));
+    },
+    loss(model, batch, pad, ctx) {
+      const lm = model as CausalLM;
+      const b = collate(
+        batch.map((it) => it.seq!),
+        pad,
+      );
+      const schedule = {
+        lambda: cfg.ift_lambda,
+        minLambda: cfg.ift_lambda_schedule === 'linear' ? cfg.ift_min_lambda : cfg.ift_lambda,
+        schedule: cfg.ift_lambda_schedule,
+        warmupSteps: ctx.warmupSteps,
+        noiseStd: cfg.ift_lambda_noise,
+      };
+      const lambda = iftLambda(ctx.step, schedule, cfg.ift_lambda_noise > 0 ? stepNormal(cfg.seed, ctx.step) : 0);
+      // pass 1 (no gradients): the model's guesses on the true tokens
+      const first = noGrad(() => lm.forward(b));
+      const sftNll = noGrad(() => sftLoss(first, b.labels).metrics.loss);
+      const guess = iftGuessIds(b.ids, b.labels, first);
+      // pass 2: mixed embeddings (1 − λ)·e(x) + λ·e(ŷ)
+      const e = lm.embed(b.ids);
+      const mixed = lambda === 0 ? e : e.mul(1 - lambda).add(lm.embed(guess).mul(lambda));
+      const out = iftLoss(lm.forward({ ...b, ids: undefined, inputsEmbeds: mixed }), b.labels, cfg.ift_gamma);
+      return { loss: out.loss, metrics: { ...out.metrics, nll: sftNll, lambda } };
+    },
+    weight: lossTokens,
   };
 }
 
@@ -327,6 +396,8 @@ export function makeMethod(cfg: OfflineConfig): Method {
   switch (cfg.trainer) {
     case 'sft':
       return sftMethod(cfg);
+    case 'ift':
+      return iftMethod(cfg);
     case 'reward':
       return rewardMethod(cfg);
     case 'dpo':

@@ -175,9 +175,10 @@ class OfflineRun implements TrainerRun {
   }
 
   /** The batch's loss with reference values computed now when they are not precomputed. */
-  private batchLoss(batch: Item[]) {
+  private batchLoss(batch: Item[], step: number, train: boolean) {
     if (this.ref) this.fillReference(batch, this.ref.model, this.ref);
-    return this.method.loss(this.model, batch, this.data.pad);
+    const warmupSteps = this.cfg.warmup_steps || Math.ceil(this.cfg.warmup_ratio * this.totalSteps);
+    return this.method.loss(this.model, batch, this.data.pad, { step, warmupSteps, train });
   }
 
   async step(step: number, update: Update): Promise<Record<string, number>> {
@@ -193,7 +194,7 @@ class OfflineRun implements TrainerRun {
         micros.push({
           weight: share,
           metrics: scope(() => {
-            const out = this.batchLoss(batch);
+            const out = this.batchLoss(batch, step, true);
             if (!Number.isFinite(out.metrics.loss)) {
               const where = batch
                 .map((b) => b.where)
@@ -216,13 +217,13 @@ class OfflineRun implements TrainerRun {
   }
 
   /** The eval batches' mean metrics; ranks take turns at the batches (batch k on rank k mod W). */
-  async evaluate(): Promise<Record<string, number> | null> {
+  async evaluate(step: number): Promise<Record<string, number> | null> {
     const bs = 'per_device_eval_batch_size' in this.cfg ? this.cfg.per_device_eval_batch_size : 8;
     const items = this.data.evalItems;
     const ms: WeightedMetrics[] = [];
     noGrad(() => {
       for (let s = bs * this.world.rank; s < items.length; s += bs * this.world.size)
-        ms.push({ weight: 1, metrics: scope(() => this.batchLoss(items.slice(s, s + bs)).metrics) });
+        ms.push({ weight: 1, metrics: scope(() => this.batchLoss(items.slice(s, s + bs), step, false).metrics) });
     });
     return this.world.combineMetrics(ms);
   }

@@ -19,7 +19,8 @@
 // frac_reward_zero_std, entropy, rewards/<name>/mean) plus curriculum/…, augment/… and
 // timing/{generation,scoring,training}_s.
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { appendFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { noGrad, scope, tensor, type Tensor } from '../engine/index.js';
 import { generate } from '../models/generate.js';
 import { labelLogps } from '../models/scoring.js';
@@ -202,6 +203,7 @@ class OnlineRun implements TrainerRun {
     );
     const metrics = await this.optimize(rs, rew, adv, update);
     timing.training += performance.now() - t0;
+    if (this.cfg.log_completions && this.world.isMain) this.logCompletions(step + 1, idx, rs, rew, adv);
     this.sampler.update(groups);
     const meanR = sum(rew) / rew.length;
     return {
@@ -566,6 +568,22 @@ class OnlineRun implements TrainerRun {
       COUNTS,
     );
     return { reward: sum(r) / r.length, ...metrics, 'completions/mean_length': sum(lengths) / lengths.length };
+  }
+
+  /** TRL's log_completions as a file: one {"step", "prompt", "completion", "reward", "advantage"} line each. */
+  private logCompletions(step: number, idx: number[], rs: Rollout[], rew: number[], adv: number[]): void {
+    const ex = this.data.train.examples;
+    const lines = rs.map((r, k) => {
+      const row = {
+        step,
+        prompt: ex[idx[Math.floor(k / this.G)]].prompt,
+        completion: r.text,
+        reward: rew[k],
+        advantage: adv[k],
+      };
+      return `${JSON.stringify({ ...row, truncated: r.truncated })}\n`;
+    });
+    appendFileSync(join(this.cfg.output_dir, 'completions.jsonl'), lines.join(''));
   }
 
   state(): Record<string, unknown> {

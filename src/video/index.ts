@@ -39,3 +39,4 @@ export * from './raster.js';
 export { drawText, textWidth } from './font.js';
 export * as worlds from './worlds/index.js';
 export { makeDataset, WORLDS } from './worlds/index.js';
+export * from './perturb.js';

@@ -13,6 +13,7 @@ import { loadDataset } from '../../data/datasets.js';
 import { tokenizePreference } from '../../data/tokenize.js';
 import { resolveConfig, train, type DPOConfig } from '../../trainers/index.js';
 import { writeRandomLlama } from './fixture.js';
+import { benchIftStep } from './ift.js';
 import { best, configName, round, runPeerConfigs, runTorchPeer } from './peer.js';
 
 export interface DpoBenchOptions {
@@ -89,6 +90,24 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
       last_loss: r.history[r.history.length - 1]?.loss,
     };
     if (o.vsPytorch) Object.assign(out, await dpoPeer(o, cfg, dir, ours, out.first_loss as number));
+    // IFT's step against SFT's, on the chosen completions of the same pairs
+    const sftData = join(dir, 'sft.jsonl');
+    const pairs = readFileSync(data, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    writeFileSync(
+      sftData,
+      pairs.map((p) => JSON.stringify({ prompt: p.prompt, completion: p.chosen })).join('\n') + '\n',
+    );
+    out.ift = await benchIftStep({
+      modelDir,
+      data: sftData,
+      batch: o.batch * 2,
+      steps: 5,
+      threads: o.threads,
+      seed: o.seed,
+    });
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { benchDpo } from '../bench/dpo.js';
 import { benchGrpo } from '../bench/grpo.js';
 import { benchVideo } from '../bench/video.js';
 import { benchDdp, ddpWorker } from '../bench/ddp.js';
+import { benchVlm } from '../bench/vlm.js';
 import { buildInfo } from '../../engine/index.js';
 import {
   UsageError,
@@ -173,6 +174,8 @@ export const benchDpoCmd = defineCommand({
   description: `With --vs-pytorch the same epoch runs as a straightforward PyTorch loop (bench/pytorch_dpo.py:
 policy and reference forwards per pair, no caching); wall_time_ratio and ratio_best_vs_best are
 pacer's time over PyTorch's (< 1: pacer is faster), and first_loss_agrees checks both start alike.
+ift: one IFT step (a no-grad pass for the guesses, then the pass on mixed embeddings) against one SFT
+step on the same model and batch of chosen completions (ift_over_sft; medians of 5 steps).
 ${BEST}`,
   options: {
     pairs: { type: 'string', arg: 'N', help: 'preference pairs', default: '64' },
@@ -380,6 +383,60 @@ the spread over rounds.`,
         `peak RSS ${r.rss.peak_rss_mb} MB (${r.rss.rss_after_import_mb} MB after import) ` +
           `streaming ${r.rss.frames} frames; ${r.rss.video}`,
       );
+    });
+    return 0;
+  },
+});
+
+export const benchVlmCmd = defineCommand({
+  name: 'bench vlm',
+  summary: 'Qwen2.5-VL training step and video-prompt generation; --vs-pytorch compares with PyTorch',
+  usage: 'pacer bench vlm [--threads N] [--repeats N] [--rounds 2] [--frames 16] [--vs-pytorch] [--json]',
+  description: `A random Qwen2.5-VL-architecture model (vision: 4 blocks of 128, window attention; text: 4 layers of
+256) on videos of --frames frames (128x128, resized to 112x112 by the processor: 4 windows per frame,
+16 video tokens per frame pair). Times a training step (forward + backward of the completion
+cross-entropy, vision tower included) at batch --train-batch, greedy generation of --new-tokens tokens
+with a video prompt at each of --gen-batches (distinct videos; vision encoding and prefill included),
+and where the time goes: processor, vision tower and language model for one video. With --vs-pytorch
+the same checkpoint and frames run in bench/pytorch_qwen2_vl.py; ratio_vs_pytorch and
+ratio_best_vs_best are pacer's speed over PyTorch's (> 1: pacer is faster). ${BEST}`,
+  options: {
+    frames: { type: 'string', arg: 'N', help: 'frames per video', default: '16' },
+    'train-batch': { type: 'string', arg: 'N', help: 'videos per training step', default: '4' },
+    'gen-batches': { type: 'string', arg: 'LIST', help: 'generation batch sizes', default: '1,8' },
+    'new-tokens': { type: 'string', arg: 'N', help: 'generated tokens', default: '16' },
+    threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
+    repeats: { type: 'string', arg: 'N', help: 'timed repeats (median)', default: '3' },
+    rounds: {
+      type: 'string',
+      arg: 'N',
+      help: 'alternate pacer and PyTorch N times; each keeps its best (the load of a shared machine moves)',
+      default: '2',
+    },
+    ...common,
+  },
+  run(v) {
+    const r = benchVlm({
+      rounds: int(v.rounds, 'rounds', 2),
+      frames: int(v.frames, 'frames', 16),
+      trainBatch: int(v['train-batch'], 'train-batch', 4),
+      genBatches: intList(v['gen-batches'], 'gen-batches', '1,8'),
+      newTokens: int(v['new-tokens'], 'new-tokens', 16),
+      threads: threadsOpt(v.threads),
+      repeats: int(v.repeats, 'repeats', 3),
+      seed: int(v.seed, 'seed', 0, 0),
+      vsPytorch: !!v['vs-pytorch'],
+    });
+    output(!!v.json, r, () => {
+      const t = r.train_step as any;
+      const vs = (x: any, unit: string) =>
+        x.ratio_best_vs_best !== undefined ? `; best vs best ${x.ratio_best_vs_best}x (${unit})` : '';
+      console.log(`train step (batch ${v['train-batch'] ?? 4}): ${t.pacer_ms} ms${vs(t, 'time')}`);
+      for (const [b, g] of Object.entries(r.generate as Record<string, any>))
+        console.log(`generate batch ${b}: ${g.tokens_per_s} tokens/s${vs(g, 'tokens/s')}`);
+      const lm = `language model ${r.language_model_ms} ms`;
+      console.log(`one video: processor ${r.processor_ms} ms, vision tower ${r.vision_tower_ms} ms, ${lm}`);
+      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
     });
     return 0;
   },

@@ -1,6 +1,30 @@
 // `pacer logprobs` and `pacer generate`: scoring and sampling with a local HF model folder.
 import { cmdGenerate, cmdLogprobs } from '../models.js';
-import { UsageError, defineCommand, dtypeOpt, int, num, str, threadsOpt } from '../command.js';
+import { UsageError, defineCommand, dtypeOpt, int, num, str, threadsOpt, type OptionSpec } from '../command.js';
+
+const VIDEO_OPTIONS: Record<string, OptionSpec> = {
+  'video-fps': {
+    type: 'string',
+    arg: 'F',
+    help: 'frames per second sampled from videos (and the rate of frame folders) unless a part gives fps',
+    default: '2.0',
+  },
+  'video-max-frames': { type: 'string', arg: 'N', help: 'at most N frames per video', default: '768' },
+};
+
+function videoDefaults(v: Record<string, unknown>): { videoFps: number; videoMaxFrames: number } {
+  const videoFps = num(v['video-fps'], 'video-fps') ?? 2;
+  if (!(videoFps > 0)) throw new UsageError(`--video-fps must be > 0, got ${v['video-fps']}`);
+  return { videoFps, videoMaxFrames: int(v['video-max-frames'], 'video-max-frames', 768, 2) };
+}
+
+const MEDIA_HELP = `Rows may carry images and videos (vision-language models such as Qwen2.5-VL), in TRL's
+shapes: standard — a "prompt" string holding <|vision_start|><|video_pad|><|vision_end|> (or
+<|image_pad|>) once per item, plus "videos" / "images" lists of paths in order; conversational —
+messages with typed content parts {"type": "video", "path": …, "fps": …}, {"type": "image", "path": …},
+{"type": "text", "text": …}. A path is a video file, a folder of frame images (every frame, in name
+order, at the part's fps or --video-fps) or an image; relative paths resolve against the data file's
+folder.`;
 
 export const logprobs = defineCommand({
   name: 'logprobs',
@@ -9,7 +33,9 @@ export const logprobs = defineCommand({
   description: `Writes one line per input, in order: {"logprob": <sum>, "tokens": <completion token count>}.
 Prompt and completion are tokenized separately (the prompt with the tokenizer's own special
 tokens, e.g. BOS) and concatenated; conversational lines (prompt and completion as lists of
-{"role", "content"} messages) go through the chat template.`,
+{"role", "content"} messages) go through the chat template.
+
+${MEDIA_HELP}`,
   options: {
     model: {
       type: 'string',
@@ -25,12 +51,14 @@ tokens, e.g. BOS) and concatenated; conversational lines (prompt and completion 
     },
     dtype: { type: 'string', arg: 'D', help: 'float32, bfloat16 or float16', default: 'float32' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
+    ...VIDEO_OPTIONS,
   },
-  run(v) {
+  async run(v) {
     const model = str(v.model);
     const data = str(v.data);
     if (!model || !data) throw new UsageError('logprobs needs --model DIR and --data FILE.jsonl');
-    cmdLogprobs({
+    await cmdLogprobs({
+      ...videoDefaults(v),
       model,
       data,
       batchSize: int(v['batch-size'], 'batch-size', 8),
@@ -44,10 +72,15 @@ tokens, e.g. BOS) and concatenated; conversational lines (prompt and completion 
 export const generateCmd = defineCommand({
   name: 'generate',
   summary: 'sample from a local HF model (KV cache; greedy, temperature, top-k/p, min-p)',
-  usage: 'pacer generate --model DIR --prompt TEXT [--prompt TEXT ...] [options]',
+  usage: 'pacer generate --model DIR (--prompt TEXT [--prompt TEXT ...] | --data FILE.jsonl) [options]',
+  description: `Prompts come from --prompt (repeatable) and from the "prompt" field of each line of --data.
+
+${MEDIA_HELP}`,
   options: {
     model: { type: 'string', arg: 'DIR', help: 'a local Hugging Face folder' },
     prompt: { type: 'string', arg: 'TEXT', help: 'a prompt (repeatable)', multiple: true },
+    data: { type: 'string', arg: 'FILE', help: 'JSON lines with a "prompt" (and images/videos)' },
+    ...VIDEO_OPTIONS,
     chat: { type: 'boolean', help: 'wrap each prompt as a user message with the chat template' },
     'max-new-tokens': { type: 'string', arg: 'N', help: 'tokens to generate', default: '64' },
     temperature: { type: 'string', arg: 'T', help: 'sampling temperature (omit for greedy)' },
@@ -60,11 +93,15 @@ export const generateCmd = defineCommand({
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
     json: { type: 'boolean', help: 'one JSON line per prompt (with tokens and per-token log-probs)' },
   },
-  run(v) {
+  async run(v) {
     const model = str(v.model);
     const prompts = (v.prompt as string[] | undefined) ?? [];
-    if (!model || !prompts.length) throw new UsageError('generate needs --model DIR and at least one --prompt TEXT');
-    cmdGenerate({
+    const data = str(v.data);
+    if (!model || (!prompts.length && !data))
+      throw new UsageError('generate needs --model DIR and at least one --prompt TEXT or --data FILE.jsonl');
+    await cmdGenerate({
+      ...videoDefaults(v),
+      data,
       model,
       prompts,
       chat: !!v.chat,

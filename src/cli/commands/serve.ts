@@ -1,41 +1,18 @@
 // `pacer serve model` (OpenAI-compatible) and `pacer serve rewards` (OpenRLHF's /get_reward).
-import type { Server } from 'node:http';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setThreads } from '../../engine/index.js';
 import { fromPretrained } from '../../models/pretrained.js';
+import { Qwen2VLForConditionalGeneration } from '../../models/qwen2_vl/model.js';
+import { loadProcessorConfigs } from '../../models/qwen2_vl/processor.js';
 import { Tokenizer } from '../../tokenizers/index.js';
 import { rewardsFromSpec } from '../../rewards/index.js';
 import { createModelServer } from '../../server/openai.js';
 import { createRewardServer } from '../../server/rewards.js';
-import { UsageError, defineCommand, dtypeOpt, int, oneOf, str, threadsOpt } from '../command.js';
-
-/** Listen, print one JSON line describing the server, and serve until SIGINT/SIGTERM. */
-async function listenUntilSignal(server: Server, port: number, host: string, info: (port: number) => object) {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      const why =
-        e.code === 'EADDRINUSE'
-          ? `port ${port} on ${host} is in use (another server?); pick another with --port, or --port 0 for a free one`
-          : e.code === 'EADDRNOTAVAIL'
-            ? `${host} is not an address of this machine (--host)`
-            : e.code === 'EACCES'
-              ? `no permission to listen on ${host}:${port} (ports below 1024 need root)`
-              : `cannot listen on ${host}:${port}: ${e.message}`;
-      reject(new UsageError(why));
-    });
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address();
-  console.log(JSON.stringify(info(typeof addr === 'object' && addr ? addr.port : port)));
-  await new Promise<void>((r) => {
-    process.once('SIGINT', r);
-    process.once('SIGTERM', r);
-  });
-  server.close();
-}
+import { UsageError, defineCommand, dtypeOpt, int, num, oneOf, str, threadsOpt } from '../command.js';
+import { listenUntilSignal } from '../listen.js';
 
 export const serveModel = defineCommand({
   name: 'serve model',
@@ -53,7 +30,13 @@ the model. One request generates at a time; --max-queue more wait (then 503 + Re
 With --token (or PACER_TOKEN) every request needs "Authorization: Bearer T". POST
 /update_weights_from_disk {"model_path": DIR} (SGLang's API) loads new weights of the same
 architecture, all or nothing; it needs the token, or --reload-root DIR on a server without one,
-and with --reload-root only folders inside DIR load.`,
+and with --reload-root only folders inside DIR load.
+
+Vision-language models (Qwen2-VL, Qwen2.5-VL) take images and videos in chat messages as vLLM does:
+{"type": "image_url", "image_url": {"url": U}} and {"type": "video_url", "video_url": {"url": U}}
+with U a base64 data: URL, or a local file (file:///path or /path) under --allowed-local-media-path
+DIR (without it, local files are refused). Videos are sampled at --video-fps; the n completions of a
+request share one encoding of the media.`,
   options: {
     model: { type: 'string', arg: 'DIR', help: 'a local Hugging Face folder' },
     port: { type: 'string', arg: 'P', help: 'port (0 picks a free one)', default: '8000' },
@@ -74,12 +57,28 @@ and with --reload-root only folders inside DIR load.`,
       default: '262144',
     },
     'max-queue': { type: 'string', arg: 'N', help: 'requests waiting behind the running one', default: '32' },
+    'allowed-local-media-path': {
+      type: 'string',
+      arg: 'DIR',
+      help: 'vision models: image_url/video_url parts may name local files under DIR',
+    },
+    'video-fps': {
+      type: 'string',
+      arg: 'F',
+      help: 'vision models: frames per second sampled from videos',
+      default: '2',
+    },
     dtype: { type: 'string', arg: 'D', help: 'float32, bfloat16 or float16', default: 'float32' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
   },
   async run(v) {
     const dir = str(v.model);
     if (!dir) throw new UsageError('serve model needs --model DIR');
+    const mediaRoot = str(v['allowed-local-media-path']);
+    if (mediaRoot && !existsSync(mediaRoot))
+      throw new UsageError(`--allowed-local-media-path ${mediaRoot} does not exist`);
+    const videoFps = num(v['video-fps'], 'video-fps') ?? 2;
+    if (!(videoFps > 0)) throw new UsageError(`--video-fps must be > 0, got ${v['video-fps']}`);
     const reloadRoot = str(v['reload-root']);
     if (reloadRoot && !existsSync(reloadRoot)) throw new UsageError(`--reload-root ${reloadRoot} does not exist`);
     setThreads(threadsOpt(v.threads));
@@ -100,6 +99,15 @@ and with --reload-root only folders inside DIR load.`,
       maxNumSeqs: int(v['max-num-seqs'], 'max-num-seqs', 256),
       maxBatchTokens: int(v['max-batch-tokens'], 'max-batch-tokens', 2 ** 18),
       maxQueue: int(v['max-queue'], 'max-queue', 32, 0),
+      media:
+        model instanceof Qwen2VLForConditionalGeneration
+          ? {
+              processors: loadProcessorConfigs(dir),
+              merge: model.vl.vision.merge,
+              allowedLocalMediaPath: mediaRoot ? realpathSync(mediaRoot) : undefined,
+              videoFps,
+            }
+          : undefined,
       log: (s) => console.error(s),
     });
     const host = str(v.host) ?? '127.0.0.1';

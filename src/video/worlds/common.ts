@@ -104,6 +104,16 @@ export function multipleChoice(question: string, options: string[], correct: num
   return { text, options, answer: LETTERS[correct] };
 }
 
+/**
+ * A caption-matching question as TempCompass asks it: "Caption A: …" lines, answered with the whole
+ * line of the right caption ("Caption B: …"), which `pacer eval mcq` matches as TempCompass's rule does.
+ */
+export function captionMatching(question: string, captions: string[], correct: number) {
+  const lines = captions.map((c, i) => `Caption ${LETTERS[i]}: ${c}`);
+  const text = `${question}\n${lines.join('\n')}\nAnswer with the caption that matches.`;
+  return { text, options: captions, answer: LETTERS[correct], reply: lines[correct] };
+}
+
 /** Seconds as a short decimal string (0.5 s resolution at fps 2): 4, 4.5. */
 export function secs(t: number): string {
   return String(Math.round(t * 1000) / 1000);

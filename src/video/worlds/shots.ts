@@ -12,6 +12,7 @@ import { choiceKnob, intKnob, type World, type WorldOptions } from './world.js';
 import { perform, Stage } from './stage.js';
 import { BACKGROUNDS, type Clip, LIGHT_BACKGROUNDS, type Video } from './scene.js';
 import type { RGB } from '../raster.js';
+import { perturbIndices, type PerturbationType } from '../perturb.js';
 
 /** Acts whose end state differs from their start (so a 2-frame shot shows them). */
 const VISIBLE = ['move', 'turn', 'grow', 'shrink', 'appear', 'vanish'];
@@ -26,17 +27,9 @@ const INSTRUCTIONS = [
   'List the events of the video in the order they occur.',
 ];
 
-/** TEMPLE's perturbation of n items at magnitude m. */
+/** TEMPLE's perturbation of n items at magnitude m (src/video/perturb.ts), drawn from the item's stream. */
 export function perturb<T>(r: Rand, xs: readonly T[], kind: string, m: number): T[] {
-  const size = Math.max(1, Math.floor(xs.length / m));
-  if (kind === 'drop') {
-    const keep = new Set(r.shuffle(xs.map((_, i) => i)).slice(0, size));
-    return xs.filter((_, i) => keep.has(i));
-  }
-  const chunks: T[][] = [];
-  for (let i = 0; i < xs.length; i += size) chunks.push(xs.slice(i, i + size));
-  const order = kind === 'reverse' ? chunks.reverse() : r.shuffle(chunks);
-  return order.flat();
+  return perturbIndices(xs.length, kind as PerturbationType, m, (ys) => r.shuffle(ys)).map((i) => xs[i]);
 }
 
 /** convert_to_swift.py's filters on a (chosen, rejected) narration pair. */

@@ -5,7 +5,17 @@
 // about half each), caption_matching (pick the caption that fits). Rows carry `dimension`, `format`,
 // `options` and `answer` (the correct letter; for yes_no the options are ["yes", "no"]).
 import { basePhrase, capitalize, caption, predicate, type VideoEvent } from './grammar.js';
-import { assistant, DIRECTIONS, Grid, itemSeed, multipleChoice, OPPOSITE, Rand, userVideo } from './common.js';
+import {
+  assistant,
+  captionMatching,
+  DIRECTIONS,
+  Grid,
+  itemSeed,
+  multipleChoice,
+  OPPOSITE,
+  Rand,
+  userVideo,
+} from './common.js';
 import { choiceKnob, rangeKnob, schedule, type World, type WorldOptions } from './world.js';
 import { perform, Stage } from './stage.js';
 import { COLOR_NAMES, type Video } from './scene.js';
@@ -98,14 +108,12 @@ function ask(r: Rand, p: Probe, format: string) {
     const text = `${p.claims[yes ? 0 : 1]} Answer yes or no.`;
     return { text, options: ['yes', 'no'], answer: yes ? 'A' : 'B', reply: yes ? 'yes' : 'no' };
   }
-  const [question, opts] =
-    format === 'multi-choice' ? [p.question, p.options] : ['Which caption matches the video?', [...p.captions]];
+  const opts = format === 'multi-choice' ? p.options : [...p.captions];
   const order = r.shuffle(opts.map((_, i) => i));
-  const m = multipleChoice(
-    question,
-    order.map((i) => opts[i]),
-    order.indexOf(0),
-  );
+  const shuffled = order.map((i) => opts[i]);
+  if (format === 'caption_matching')
+    return captionMatching('Which caption matches the video better?', shuffled, order.indexOf(0));
+  const m = multipleChoice(p.question, shuffled, order.indexOf(0));
   return { ...m, reply: m.answer };
 }
 

@@ -5,7 +5,7 @@
 // with `variant` 'pos' or 'neg', the row's own `caption` and video, and a caption-matching question
 // (both captions as `options`, `answer` the letter of the row's caption) for the text score.
 import { capitalize, caption, predicate, type VideoEvent } from './grammar.js';
-import { assistant, Grid, itemSeed, multipleChoice, Rand, userVideo } from './common.js';
+import { assistant, captionMatching, Grid, itemSeed, Rand, userVideo } from './common.js';
 import { schedule, type World, type WorldOptions } from './world.js';
 import { perform, Stage } from './stage.js';
 import type { Video } from './scene.js';
@@ -50,7 +50,7 @@ function generate(i: number, seed: number, o: WorldOptions) {
     ] as const
   ).map(([variant, v]) => {
     const id = `${pairId}-${variant}`;
-    const q = multipleChoice('Which caption matches the video?', options, options.indexOf(v.caption));
+    const q = captionMatching('Which caption matches the video better?', options, options.indexOf(v.caption));
     return {
       id,
       pair_id: pairId,
@@ -58,8 +58,8 @@ function generate(i: number, seed: number, o: WorldOptions) {
       caption: v.caption,
       videos: [id],
       prompt: userVideo(q.text),
-      completion: assistant(q.answer),
-      solution: q.answer,
+      completion: assistant(q.reply),
+      solution: q.reply,
       options,
       answer: q.answer,
       format: 'caption_matching',

@@ -1,0 +1,236 @@
+// Rows with images and videos, in TRL's two vision-dataset shapes, turned into token ids and processor
+// outputs for a vision-language model:
+//   standard:       {"prompt": "…<|vision_start|><|video_pad|><|vision_end|>…", "videos": ["a.mp4"],
+//                    "images": ["b.png"]} — one pad per item, items in order per kind;
+//   conversational: {"prompt": [{"role": "user", "content": [{"type": "video", "path": "a.mp4", "fps": 2},
+//                    {"type": "image", "path": "b.png"}, {"type": "text", "text": "…"}]}]} — a part without a
+//                    path takes the next entry of the row's `videos` / `images` column (TRL's layout).
+// A path is a video file (sampled as qwen-vl-utils does: round(linspace) over smart_nframes frames at
+// `fps`, default 2.0, at most `maxFrames`; second_per_grid_t = temporal_patch_size / the sampled rate
+// n / total · video_fps), a folder of frame images (every frame in name order, at the given fps), or an
+// image file. Relative paths resolve against the data file's folder. Each pad is expanded to
+// prod(grid) / merge² copies before tokenizing, as HF's processor does.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { type Tensor, cat, tensor } from '../engine/index.js';
+import type { PromptMedia } from '../models/generate.js';
+import {
+  type Frames,
+  type ProcessorConfig,
+  expandVisionPads,
+  framesFromTensor,
+  processFrames,
+} from '../models/qwen2_vl/processor.js';
+import type { ChatMessage, ContentPart, Tokenizer } from '../tokenizers/index.js';
+import { decodeFrames } from '../video/decode.js';
+import { probeVideo } from '../video/probe.js';
+import { fpsSample } from '../video/sampling.js';
+import { DataError } from '../util/errors.js';
+
+export interface MediaOptions {
+  /** Folder that relative paths resolve against (the data file's). */
+  baseDir: string;
+  /** Default sampling rate for videos and frame rate of frame folders (2.0). */
+  videoFps?: number;
+  /** At most this many frames per video (768, qwen-vl-utils' FPS_MAX_FRAMES). */
+  videoMaxFrames?: number;
+  processors: { image: ProcessorConfig; video: ProcessorConfig };
+}
+
+export interface VisionItem {
+  kind: 'image' | 'video';
+  source: string;
+  fps?: number;
+}
+
+const IMAGE_EXT = /\.(png|jpe?g|webp|bmp|gif|tiff?)$/i;
+
+/** Is this a list of messages whose content may be typed parts? */
+export function isVisionMessages(v: unknown): v is ChatMessage[] {
+  return (
+    Array.isArray(v) &&
+    v.length > 0 &&
+    v.every(
+      (m) =>
+        m &&
+        typeof m === 'object' &&
+        typeof m.role === 'string' &&
+        (typeof m.content === 'string' || (Array.isArray(m.content) && m.content.every((p: any) => p?.type))),
+    )
+  );
+}
+
+/** Does a row carry images or videos (columns or typed content parts)? */
+export function rowHasMedia(rec: Record<string, unknown>): boolean {
+  if (Array.isArray(rec.images) || Array.isArray(rec.videos)) return true;
+  const p = rec.prompt;
+  return isVisionMessages(p) && p.some((m) => Array.isArray(m.content) && m.content.some((c) => c.type !== 'text'));
+}
+
+function column(rec: Record<string, unknown>, key: 'images' | 'videos', where: string): unknown[] {
+  const v = rec[key];
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new DataError(`pacer: ${where}: '${key}' must be a list of paths`, { field: key });
+  return v;
+}
+
+function itemOf(kind: 'image' | 'video', src: unknown, fps: unknown, where: string, field: string): VisionItem {
+  const source = typeof src === 'string' ? src : (src as { path?: unknown } | null)?.path;
+  if (typeof source !== 'string' || !source)
+    throw new DataError(
+      `pacer: ${where}: ${field} must be a path to ${kind === 'video' ? 'a video (file or frame folder)' : 'an image'}`,
+      { field },
+    );
+  if (fps !== undefined && !(typeof fps === 'number' && fps > 0))
+    throw new DataError(`pacer: ${where}: ${field}: fps must be a positive number, got ${JSON.stringify(fps)}`, {
+      field,
+    });
+  return { kind, source, fps: fps as number | undefined };
+}
+
+/** The row's vision items in prompt order (per kind), from content parts and the images/videos columns. */
+export function rowVisionItems(rec: Record<string, unknown>, where: string): VisionItem[] {
+  const cols = { image: column(rec, 'images', where), video: column(rec, 'videos', where) };
+  const used = { image: 0, video: 0 };
+  const items: VisionItem[] = [];
+  if (isVisionMessages(rec.prompt))
+    rec.prompt.forEach((m, i) => {
+      if (!Array.isArray(m.content)) return;
+      m.content.forEach((c: ContentPart, j) => {
+        const kind = c.type === 'video' || 'video' in c ? 'video' : c.type === 'image' || 'image' in c ? 'image' : null;
+        if (!kind) return;
+        const field = `prompt[${i}].content[${j}]`;
+        const src = c.path ?? c[kind] ?? c.url;
+        if (src !== undefined) items.push(itemOf(kind, src, c.fps, where, field));
+        else {
+          if (used[kind] >= cols[kind].length)
+            throw new DataError(
+              `pacer: ${where}: ${field} is a ${kind} without a path, and the '${kind}s' column has no entry left`,
+              { field },
+            );
+          items.push(itemOf(kind, cols[kind][used[kind]++], c.fps, where, `${kind}s[${used[kind] - 1}]`));
+        }
+      });
+    });
+  else
+    for (const kind of ['image', 'video'] as const)
+      cols[kind].forEach((s, i) => items.push(itemOf(kind, s, undefined, where, `${kind}s[${i}]`)));
+  for (const kind of ['image', 'video'] as const)
+    if (isVisionMessages(rec.prompt) && used[kind] < cols[kind].length)
+      throw new DataError(
+        `pacer: ${where}: the '${kind}s' column has ${cols[kind].length} entries but the prompt's content parts ` +
+          `use ${used[kind]}; add a {"type": "${kind}"} part for each`,
+        { field: `${kind}s` },
+      );
+  return items;
+}
+
+async function decodeOne(file: string): Promise<Frames> {
+  const t = await decodeFrames(file, { indices: [0] });
+  const f = framesFromTensor(t, file);
+  t.dispose();
+  return f;
+}
+
+/** Decode one item: an image, a video (fps-sampled) or a folder of frames. Returns frames and their rate. */
+export async function loadVisionItem(
+  item: VisionItem,
+  o: MediaOptions,
+  where: string,
+): Promise<{ frames: Frames; fps: number }> {
+  const file = isAbsolute(item.source) ? item.source : resolve(o.baseDir, item.source);
+  if (!existsSync(file)) throw new DataError(`pacer: ${where}: ${item.kind} not found: ${file}`);
+  const fps = item.fps ?? o.videoFps ?? 2;
+  if (statSync(file).isDirectory()) {
+    const names = readdirSync(file)
+      .filter((n) => IMAGE_EXT.test(n))
+      .sort();
+    if (!names.length) throw new DataError(`pacer: ${where}: ${file} is a folder without frame images (png, jpg, …)`);
+    const frames = await Promise.all(names.map((n) => decodeOne(join(file, n))));
+    const [h, w] = [frames[0].height, frames[0].width];
+    const odd = frames.findIndex((f) => f.height !== h || f.width !== w);
+    if (odd >= 0)
+      throw new DataError(
+        `pacer: ${where}: frame ${names[odd]} in ${file} is ${frames[odd].width}×${frames[odd].height}, ` +
+          `the first is ${w}×${h}`,
+      );
+    return { frames: { frames: frames.flatMap((f) => f.frames), height: h, width: w }, fps };
+  }
+  if (item.kind === 'image') return { frames: await decodeOne(file), fps };
+  const info = await probeVideo(file);
+  const s = fpsSample(info, { fps, maxFrames: o.videoMaxFrames ?? 768 });
+  const t = await decodeFrames(file, { indices: s.indices }, { info });
+  const frames = framesFromTensor(t, file);
+  t.dispose();
+  return { frames, fps: (s.indices.length / info.frames) * info.fps };
+}
+
+export interface VisionPrompt {
+  /** The prompt text with each pad expanded. */
+  text: string;
+  media: PromptMedia | null;
+  grids: { image: number[][]; video: number[][] };
+}
+
+/** Decode and process a row's items; returns PromptMedia for generate()/scoring and the grids. */
+export async function processRowMedia(
+  items: VisionItem[],
+  o: MediaOptions,
+  where: string,
+): Promise<Omit<VisionPrompt, 'text'>> {
+  const px: Record<'image' | 'video', Tensor[]> = { image: [], video: [] };
+  const grids: VisionPrompt['grids'] = { image: [], video: [] };
+  const spgt: number[] = [];
+  for (const it of items) {
+    const { frames, fps } = await loadVisionItem(it, o, where);
+    const cfg = o.processors[it.kind];
+    const frames1 = it.kind === 'image' ? { ...frames, frames: frames.frames.slice(0, 1) } : frames;
+    let p: ReturnType<typeof processFrames>;
+    try {
+      p = processFrames(frames1, cfg, `${where}: ${it.source}`);
+    } catch (e) {
+      throw new DataError((e as Error).message);
+    }
+    px[it.kind].push(p.pixelValues);
+    grids[it.kind].push(p.grid);
+    if (it.kind === 'video') spgt.push(cfg.temporalPatchSize / fps);
+  }
+  const grid = (g: number[][]) => (g.length ? tensor(g.flat(), { dtype: 'int64' }).view(g.length, 3) : undefined);
+  const media: PromptMedia | null = items.length
+    ? {
+        pixelValues: px.image.length ? cat(px.image, 0) : undefined,
+        imageGridThw: grid(grids.image),
+        pixelValuesVideos: px.video.length ? cat(px.video, 0) : undefined,
+        videoGridThw: grid(grids.video),
+        secondPerGridTs: spgt.length ? tensor(spgt) : undefined,
+      }
+    : null;
+  return { media, grids };
+}
+
+/**
+ * A row's prompt for a vision-language model: the text (standard: as given; conversational: the chat
+ * template with a generation prompt) with pads expanded, and the processed media.
+ */
+export async function visionPrompt(
+  tok: Tokenizer,
+  rec: Record<string, unknown>,
+  o: MediaOptions & { merge: number },
+  where: string,
+): Promise<VisionPrompt> {
+  const items = rowVisionItems(rec, where);
+  const { media, grids } = await processRowMedia(items, o, where);
+  const p = rec.prompt;
+  let text: string;
+  if (typeof p === 'string') text = p;
+  else if (isVisionMessages(p)) text = tok.applyChatTemplate(p, { addGenerationPrompt: true });
+  else
+    throw new DataError(`pacer: ${where}: 'prompt' must be a string or a list of {role, content} messages`, {
+      field: 'prompt',
+    });
+  try {
+    return { text: expandVisionPads(text, grids, o.merge, where), media, grids };
+  } catch (e) {
+    throw new DataError((e as Error).message, { field: 'prompt' });
+  }
+}
