@@ -3,7 +3,8 @@
 step, written as a user would (nanoGPT-style attention). Prints one JSON line.
 
 usage: pytorch_gpt.py '{"vocab":512,"d_model":256,"layers":4,"heads":4,"seq":128,"batch":8,
-                         "steps":10,"threads":1,"seed":0}'
+                         "steps":10,"threads":1,"seed":0[,"device":"cuda","amp":"bf16"]}'
+On CUDA: torch.autocast in bf16/fp16 (fp16 with a GradScaler), fused AdamW, synchronised timing.
 """
 import json, math, os, sys, time
 import torch
@@ -15,6 +16,8 @@ a = json.loads(sys.argv[1])
 torch.set_num_threads(int(os.environ.get("PACER_INTRA_OP", a["threads"])))
 torch.manual_seed(a["seed"])
 V, C, L, H, T, B = a["vocab"], a["d_model"], a["layers"], a["heads"], a["seq"], a["batch"]
+DEV, AMP = a.get("device", "cpu"), a.get("amp", "none")
+AMP_DTYPE = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(AMP)
 
 
 class Block(nn.Module):
@@ -62,24 +65,35 @@ class GPT(nn.Module):
 
     def forward(self, idx, targets):
         t = idx.size(1)
-        x = self.wte(idx) + self.wpe(torch.arange(t))
+        x = self.wte(idx) + self.wpe(torch.arange(t, device=idx.device))
         for b in self.h:
             x = b(x)
         logits = F.linear(self.ln_f(x), self.wte.weight)
         return F.cross_entropy(logits.view(-1, V), targets.reshape(-1))
 
 
-model = GPT()
-opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1)
-data = torch.randint(0, V, (B, T + 1))
+model = GPT().to(DEV)
+fused = DEV != "cpu"
+opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, **({"fused": True} if fused else {}))
+scaler = torch.cuda.amp.GradScaler() if AMP == "fp16" else None
+data = torch.randint(0, V, (B, T + 1)).to(DEV)
 x, y = data[:, :T], data[:, 1:]
+sync = torch.cuda.synchronize if DEV != "cpu" else (lambda: None)
 times, losses = [], []
 for i in range(2 + a["steps"]):
+    sync()
     t0 = time.perf_counter()
     opt.zero_grad(set_to_none=True)
-    loss = model(x, y)
-    loss.backward()
-    opt.step()
+    with torch.autocast(DEV.split(":")[0], dtype=AMP_DTYPE, enabled=AMP_DTYPE is not None):
+        loss = model(x, y)
+    if scaler:
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    else:
+        loss.backward()
+        opt.step()
+    sync()
     dt = time.perf_counter() - t0
     losses.append(loss.item())
     if i >= 2:

@@ -139,11 +139,21 @@ function upToDate() {
   } catch {
     return false;
   }
-  if (stamp !== want) return false;
+  if (stamp !== buildKey()) return false;
   const built = statSync(addon).mtimeMs;
   const inputs = [join(nativeDir, 'binding.gyp'), join(nativeDir, 'torch-paths.cjs')];
   for (const f of safeList(join(nativeDir, 'src'))) inputs.push(join(nativeDir, 'src', f));
   return inputs.every((f) => !existsSync(f) || statSync(f).mtimeMs <= built);
+}
+
+/** What the build depends on beyond its sources: the libtorch and the optional process-group and optimizer
+ * features torch-paths.cjs finds (installing libgloo-dev later, say, must trigger a rebuild). */
+function buildKey() {
+  const flags = ['dist', 'features'].map((what) => {
+    const r = spawnSync(process.execPath, ['torch-paths.cjs', what], { cwd: nativeDir, encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : '';
+  });
+  return [want, ...flags].filter(Boolean).join(' ');
 }
 
 /** Node's C headers on this machine (Debian's nodejs ships them), so node-gyp needs no download. */
@@ -184,7 +194,7 @@ function build() {
       'fix what the log names (a missing header or library: see "libtorch" in pacer\'s README)',
     );
   }
-  writeFileSync(stampFile, `${want}\n`);
+  writeFileSync(stampFile, `${buildKey()}\n`);
   const torch = checkLoads();
   writeStatus('ok', { torch });
   say(`native engine ready (libtorch ${torch}): ${addon}`);

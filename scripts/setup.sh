@@ -9,6 +9,8 @@ say() { [ -n "${PACER_QUIET:-}" ] || echo "[setup] $*" >&2; }
 # 1. system packages ------------------------------------------------------------------------------
 need_pkgs=()
 if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/torch/csrc/api/include/torch/torch.h ]; then need_pkgs+=(libtorch-dev); fi
+# Gloo's headers: data-parallel process groups (native/src/dist.cc) on Debian's libtorch, which links libgloo.
+if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/gloo/algorithm.h ]; then need_pkgs+=(libgloo-dev); fi
 command -v g++ >/dev/null 2>&1 || need_pkgs+=(g++)
 command -v make >/dev/null 2>&1 || need_pkgs+=(make)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3)

@@ -67,6 +67,11 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const std::string& op, size_
 }
 }  // namespace
 
+Napi::Value guardedCall(const Napi::CallbackInfo& info, const std::string& op, size_t from,
+                        const std::function<Napi::Value()>& fn) {
+  return guarded(info, op, from, fn);
+}
+
 // ---------------------------------------------------------------- handles and argument access
 Napi::Value wrap(Napi::Env env, const at::Tensor& t) {
   auto* b = new Box();
@@ -519,6 +524,7 @@ Napi::Value OpNames(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOps(gOps);
+  registerAmpOps(gOps);
   exports.Set("call", Napi::Function::New(env, Call));
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("fromBuffer", Napi::Function::New(env, FromBuffer));
@@ -536,6 +542,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New(env, Stats));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("opNames", Napi::Function::New(env, OpNames));
+  exports.Set("dist", Napi::Function::New(env, Dist));
+  exports.Set("amp", Napi::Function::New(env, Amp));
   return exports;
 }
 

@@ -74,4 +74,13 @@ struct Args {
 using OpFn = std::function<Napi::Value(Args&)>;
 void registerOps(std::unordered_map<std::string, OpFn>& table);
 
+// Run fn, turning any C++ exception into a JS Error that names the op and its inputs (from `from`).
+Napi::Value guardedCall(const Napi::CallbackInfo& info, const std::string& op, size_t from,
+                        const std::function<Napi::Value()>& fn);
+// dist(what, ...): c10d process groups (dist.cc).
+Napi::Value Dist(const Napi::CallbackInfo& info);
+// amp(what, ...): autocast state, CUDA synchronisation (amp.cc); its ops (fused AdamW) join the op table.
+Napi::Value Amp(const Napi::CallbackInfo& info);
+void registerAmpOps(std::unordered_map<std::string, OpFn>& table);
+
 }  // namespace pacer

@@ -34,6 +34,11 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Accept positional arguments (e.g. train's CONFIG.yaml). */
   positionals?: boolean;
+  /**
+   * The command's own options end at the first positional argument (or `--`); it and everything after
+   * it are passed through untouched as positionals (launch's worker command and its options).
+   */
+  passThrough?: boolean;
   run(values: OptionValues, positionals: string[]): Promise<number | undefined> | number | undefined;
 }
 
@@ -65,8 +70,25 @@ export function parseCommandArgs(c: Command, argv: string[]): { values: OptionVa
   };
   for (const [k, o] of Object.entries(c.options))
     options[k] = { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) };
+  if (c.passThrough) {
+    const at = firstPositional(argv, options);
+    const rest = argv.slice(at + (argv[at] === '--' ? 1 : 0));
+    const r = parseArgs({ args: argv.slice(0, at), options, allowPositionals: false, strict: true });
+    return { values: r.values as OptionValues, positionals: rest };
+  }
   const r = parseArgs({ args: argv, options, allowPositionals: !!c.positionals, strict: true });
   return { values: r.values as OptionValues, positionals: r.positionals };
+}
+
+/** Index of the first argument that is not an option or an option's value ('--' counts). */
+function firstPositional(argv: string[], options: Record<string, { type: 'string' | 'boolean' }>): number {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--' || !a.startsWith('-')) return i;
+    const name = a.replace(/^--?/, '').split('=')[0];
+    if (!a.includes('=') && options[name]?.type === 'string') i++;
+  }
+  return argv.length;
 }
 
 // ---- option value helpers (errors name the option)

@@ -1,10 +1,13 @@
 // The `pacer` command line: finds the command in the registry (the longest name matching the first
 // words), parses its options strictly, runs it, and maps errors to exit codes — 2 for usage and
-// config mistakes (with a pointer to --help), 1 for everything else (one line; PACER_DEBUG=1 adds
-// the stack).
+// config mistakes (with a pointer to --help), 3 for a failed collective of data-parallel training
+// (a peer died or stalled: pacer launch then reports the peer, not this rank), 1 for everything else
+// (one line; PACER_DEBUG=1 adds the stack).
 import { COMMANDS } from './registry.js';
 import { UsageError, commandHelp, parseCommandArgs, type Command } from './command.js';
 import { ConfigError } from '../trainers/config.js';
+import { DistributedError } from '../util/errors.js';
+import { EXIT_PEER_LOST } from './launcher.js';
 
 export { UsageError };
 
@@ -65,6 +68,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(err.message.startsWith('pacer') ? err.message : `pacer: ${err.message}`);
     if (process.env.PACER_DEBUG) console.error(err.stack);
-    return 1;
+    return e instanceof DistributedError ? EXIT_PEER_LOST : 1;
   }
 }

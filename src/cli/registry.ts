@@ -3,6 +3,7 @@
 import type { Command } from './command.js';
 import { demo, demoText } from './commands/demo.js';
 import { train } from './commands/train.js';
+import { launchCmd } from './commands/launch.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
@@ -13,6 +14,7 @@ import {
   benchDpoCmd,
   benchGrpoCmd,
   benchVideoCmd,
+  benchDdpCmd,
   benchVlmCmd,
 } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
@@ -23,6 +25,7 @@ export const COMMANDS: Command[] = [
   demo,
   demoText,
   train,
+  launchCmd,
   serveModel,
   serveRewards,
   logprobs,
@@ -42,6 +45,7 @@ export const COMMANDS: Command[] = [
   benchDpoCmd,
   benchGrpoCmd,
   benchVideoCmd,
+  benchDdpCmd,
   benchVlmCmd,
   setup,
 ];

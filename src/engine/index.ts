@@ -15,6 +15,8 @@ export * from './nn.js';
 export * from './optim.js';
 export * from './schedule.js';
 export * from './safetensors.js';
+export * from './distributed.js';
+export * from './amp.js';
 export { preferredBlasCore, type ThreadInfo } from './native.js';
 
 /**

@@ -46,6 +46,10 @@ export interface NativeAddon {
   stats(): { liveTensors: number; liveBytes: number };
   buildInfo(): { torchVersion: string; cuda: boolean; cudaDevices: number; parallelInfo: string };
   opNames(): string[];
+  /** c10d process groups (native/src/dist.cc): init, allReduce, broadcast, allGather, barrier, destroy. */
+  dist(what: string, ...args: unknown[]): any;
+  /** Autocast state, CUDA synchronisation, fused AdamW availability (native/src/amp.cc). */
+  amp(what: string, ...args: unknown[]): any;
 }
 
 /** The OpenBLAS kernel family best suited to this CPU, from /proc/cpuinfo flags. */

@@ -27,6 +27,12 @@ export abstract class Module {
     this._buffers.set(name, t);
     return t;
   }
+  /** A registered buffer (the current tensor: to() replaces it). */
+  protected getBuffer(name: string): Tensor {
+    const b = this._buffers.get(name);
+    if (!b) throw new Error(`pacer: no buffer '${name}'`);
+    return b;
+  }
   protected child<M extends Module>(name: string, m: M): M {
     this._children.set(name, m);
     return m;
@@ -106,6 +112,24 @@ export abstract class Module {
     if (!m._params.has(leaf)) throw new Error(`pacer: no parameter '${path}'`);
     m.param(leaf, t, requiresGrad);
     (m as unknown as Record<string, unknown>)[leaf] = t;
+  }
+
+  /** Move every parameter (keeping requiresGrad) and buffer to `device` ('cpu', 'cuda', 'cuda:1'). */
+  to(device: string): this {
+    noGrad(() => {
+      for (const [, m] of this.namedModules()) {
+        for (const [n, p] of m._params) if (p.device !== device) m.setOwn(n, p.to(device), p.requiresGrad, m._params);
+        for (const [n, b] of m._buffers) if (b.device !== device) m.setOwn(n, b.to(device), false, m._buffers);
+      }
+    });
+    return this;
+  }
+  private setOwn(name: string, t: Tensor, requiresGrad: boolean, where: Map<string, Tensor>): void {
+    keep(t);
+    if (requiresGrad) t.requiresGrad_(true);
+    where.get(name)?.dispose();
+    where.set(name, t);
+    (this as unknown as Record<string, unknown>)[name] = t;
   }
 
   train(on = true): this {

@@ -1,10 +1,14 @@
-// Optimizers with PyTorch's update rules (torch.optim.AdamW / SGD, single-tensor path), parameter
-// groups, weight-decay masks, global-norm gradient clipping and gradient accumulation.
+// Optimizers with PyTorch's update rules (torch.optim.AdamW / SGD, single-tensor path; AdamW also
+// through libtorch's fused kernel where the build has it), parameter groups, weight-decay masks,
+// global-norm gradient clipping and gradient accumulation.
 import { Tensor } from './tensor.js';
 import { keep, noGrad, scope } from './scope.js';
 import { full, zeros } from './create.js';
 import * as F from './functional.js';
 import type { Module } from './nn.js';
+import { rawCall } from './tensor.js';
+import { hasFusedAdamW } from './amp.js';
+import { native } from './native.js';
 
 export interface ParamGroup<O> {
   params: Tensor[];
@@ -69,6 +73,9 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected abstract update(p: Tensor, grad: Tensor, o: O, state: Map<string, Tensor>): void;
   private readonly state = new Map<Tensor, Map<string, Tensor>>();
   private stateFor(p: Tensor, _g: ParamGroup<O>, _i: number): Map<string, Tensor> {
+    return this.stateOf(p);
+  }
+  protected stateOf(p: Tensor): Map<string, Tensor> {
     let s = this.state.get(p);
     if (!s) this.state.set(p, (s = new Map()));
     return s;
@@ -128,10 +135,60 @@ export interface AdamWOptions {
   weightDecay: number;
 }
 
-/** AdamW (Loshchilov & Hutter 2019), decoupled weight decay; the update of torch.optim.AdamW. */
+/**
+ * AdamW (Loshchilov & Hutter 2019), decoupled weight decay; the update of torch.optim.AdamW. With
+ * `fused: true` each group's update is one call of libtorch's _fused_adamw_ kernel (libtorch 2.x;
+ * CUDA, and CPU from 2.4), as torch.optim.AdamW(fused=True); the same state, so checkpoints carry over.
+ */
 export class AdamW extends Optimizer<AdamWOptions> {
-  constructor(params: GroupSpec<AdamWOptions>, o: Partial<AdamWOptions> = {}) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, ...o });
+  readonly fused: boolean;
+  constructor(params: GroupSpec<AdamWOptions>, o: Partial<AdamWOptions> & { fused?: boolean } = {}) {
+    const { fused, ...rest } = o;
+    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, ...rest });
+    if (fused && !hasFusedAdamW())
+      throw new Error(
+        `pacer: fused AdamW needs libtorch's _fused_adamw_ kernel (libtorch 2.x); this build has libtorch ` +
+          `${native().buildInfo().torchVersion}`,
+      );
+    this.fused = !!fused;
+  }
+  override step(): void {
+    if (this.fused) this.fusedStep();
+    else super.step();
+  }
+  /** Each group's update in one _fused_adamw_ call (its steps are counted up first, as torch does). */
+  private fusedStep(): void {
+    this.stepCount++;
+    noGrad(() =>
+      scope(() => {
+        for (const g of this.groups) {
+          const live = g.params.filter((p) => p.grad);
+          if (!live.length) continue;
+          const st = live.map((p) => this.stateOf(p));
+          const steps = st.map((s, i) => {
+            let t = s.get('step');
+            if (!t) s.set('step', (t = keep(zeros([], { dtype: 'float32', device: live[i].device }))));
+            t.add_(1);
+            return t;
+          });
+          const [b1, b2] = g.options.betas;
+          const h = (ts: Tensor[]) => ts.map((t) => t.handle);
+          rawCall(
+            'fused_adamw_',
+            h(live),
+            h(live.map((p) => p.grad!)),
+            h(live.map((p, i) => this.lazy(st[i], 'exp_avg', p))),
+            h(live.map((p, i) => this.lazy(st[i], 'exp_avg_sq', p))),
+            h(steps),
+            g.options.lr,
+            b1,
+            b2,
+            g.options.weightDecay,
+            g.options.eps,
+          );
+        }
+      }),
+    );
   }
   protected update(p: Tensor, grad: Tensor, o: AdamWOptions, st: Map<string, Tensor>): void {
     const [b1, b2] = o.betas;

@@ -33,6 +33,11 @@ export interface GenerateOptions {
   stopStrings?: string[];
   generator?: Generator;
   seed?: number;
+  /**
+   * One seed per prompt: each row samples from its own generator, so its tokens do not depend on the
+   * rest of the batch (data-parallel ranks each generate a share of one batch). Overrides seed/generator.
+   */
+  rowSeeds?: number[];
   /** Recompute the whole sequence every step instead of using the KV cache (for checking). */
   useCache?: boolean;
   /** Per prompt, its images/videos (vision-language models); null for a text-only prompt. */
@@ -201,6 +206,7 @@ export class Decoder {
   private readonly done: boolean[];
   private readonly sample: boolean;
   private readonly gen: Generator;
+  private readonly rowGens: Generator[] | null;
   private readonly eos: Set<number>;
   private readonly pad: number;
   private readonly maxNew: number;
@@ -226,6 +232,9 @@ export class Decoder {
     this.sample = checkArgs(prompts, o, tokenizer, model.vocabSize);
     this.maxNew = o.maxNewTokens ?? 32;
     this.gen = o.generator ?? new Generator(o.seed ?? 0);
+    if (o.rowSeeds && o.rowSeeds.length !== prompts.length)
+      throw new RangeError(`pacer: rowSeeds has ${o.rowSeeds.length} seeds for ${prompts.length} prompts`);
+    this.rowGens = o.rowSeeds ? o.rowSeeds.map((s) => new Generator(s)) : null;
     this.eos = eosSet(model, tokenizer, o);
     this.pad = o.padTokenId ?? model.config.pad_token_id ?? [...this.eos][0] ?? 0;
     const B = prompts.length;
@@ -348,9 +357,7 @@ export class Decoder {
     if (prefill && this.expand) logits = this.expandRows(logits);
     const logp = logits.logSoftmax(-1);
     const biased = this.bias ? logits.add(this.bias) : logits;
-    const chosenT = this.sample
-      ? F.multinomial(processLogits(biased, this.o).softmax(-1), 1, false, this.gen).squeeze(-1)
-      : biased.argmax(-1);
+    const chosenT = this.sample ? this.draw(processLogits(biased, this.o).softmax(-1)) : biased.argmax(-1);
     const lp = logp.gather(1, chosenT.unsqueeze(1)).squeeze(1).toArray();
     let top: Array<Array<[number, number]>> | null = null;
     const k = this.o.topLogprobs ?? 0;
@@ -363,6 +370,12 @@ export class Decoder {
       );
     }
     return { chosen: chosenT.toArray(), lp, top };
+  }
+
+  /** One token per row from probs [B, V]: one draw from the batch's generator, or one per row's own. */
+  private draw(probs: Tensor): Tensor {
+    if (!this.rowGens) return F.multinomial(probs, 1, false, this.gen).squeeze(-1);
+    return cat(this.rowGens.map((g, b) => F.multinomial(probs.narrow(0, b, 1), 1, false, g).view(1)));
   }
 
   private record(c: number[], lp: number[], top: Array<Array<[number, number]>> | null): Array<StepToken | null> {

@@ -155,7 +155,9 @@ class Transformer extends Module {
 
 export class GPT extends Module implements CausalLM {
   readonly transformer: Transformer;
-  private readonly maskBias: Tensor;
+  private get maskBias(): Tensor {
+    return this.getBuffer('attn_mask_bias');
+  }
   constructor(
     readonly config: GPTConfig,
     opts: { generator?: Generator } = {},
@@ -168,7 +170,7 @@ export class GPT extends Module implements CausalLM {
       throw new TypeError(`pacer: GPT config n_embd (${config.n_embd}) must be divisible by n_head (${config.n_head})`);
     this.transformer = this.child('transformer', new Transformer(config));
     const T = config.n_positions;
-    this.maskBias = this.buffer('attn_mask_bias', full([T, T], -Infinity).triu(1));
+    this.buffer('attn_mask_bias', full([T, T], -Infinity).triu(1));
     initNormal(this, opts.generator);
   }
 
@@ -198,7 +200,10 @@ export class GPT extends Module implements CausalLM {
     const tr = this.transformer;
     const plain = !o.cache && !o.attentionMask && !o.positionIds && !o.segmentIds;
     const pos =
-      o.positionIds ?? (o.attentionMask ? positionIdsFromMask(o.attentionMask).narrow(1, past, T) : arange(past, S));
+      o.positionIds ??
+      (o.attentionMask
+        ? positionIdsFromMask(o.attentionMask).narrow(1, past, T)
+        : arange(past, S, 1, { device: tr.wpe.weight.device }));
     let x = inputEmbeddings(this, o, 'gpt2').add(tr.wpe.forward(pos));
     const mask = plain
       ? T === this.config.n_positions

@@ -4,7 +4,9 @@
 // …). It is written to a temporary folder and renamed, so a killed run never leaves a partial
 // checkpoint; a failed write (ENOSPC, …) removes the temporary folder and names the step and folder.
 // The fingerprint (the config without the keys a resumed run may change, the data files' sizes and
-// hashes, the model's config and weight sizes) tells a resumed run from a different one.
+// hashes, the model's config and weight sizes) tells a resumed run from a different one. The batch
+// enters it as the global batch (world size × per_device_train_batch_size × gradient_accumulation_steps):
+// a run may resume with another number of data-parallel workers when that product stays the same.
 import { createHash } from 'node:crypto';
 import {
   closeSync,
@@ -173,6 +175,9 @@ const RESUMABLE = new Set([
   'logging_steps',
   'save_steps',
   'save_total_limit',
+  // in the fingerprint as the global batch
+  'per_device_train_batch_size',
+  'gradient_accumulation_steps',
 ]);
 
 /** size:sha256-prefix of a file, read in 1 MiB chunks. */
@@ -191,8 +196,8 @@ function fileDigest(file: string | null): string | null {
   return `${statSync(file).size}:${h.digest('hex').slice(0, 16)}`;
 }
 
-/** What makes a run this run: its config, its data and its model. */
-export function runFingerprint(cfg: BaseConfig): Record<string, unknown> {
+/** What makes a run this run: its config and global batch, its data and its model. */
+export function runFingerprint(cfg: BaseConfig, worldSize = 1): Record<string, unknown> {
   const config = Object.fromEntries(
     Object.entries(cfg)
       .filter(([k]) => !k.startsWith('_') && !RESUMABLE.has(k))
@@ -205,8 +210,10 @@ export function runFingerprint(cfg: BaseConfig): Record<string, unknown> {
         .sort()
         .map((f) => `${f}:${statSync(join(modelDir, f)).size}`)
     : [];
+  const perStep = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps;
   return {
     config,
+    global_batch: { per_step: worldSize * perStep, per_micro_batch: worldSize * cfg.per_device_train_batch_size },
     data: { train: fileDigest(cfg.train_dataset), eval: fileDigest(cfg.eval_dataset) },
     model: { config: fileDigest(join(modelDir, 'config.json')), weights },
   };

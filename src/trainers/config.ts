@@ -110,7 +110,11 @@ const RUN = {
     (v) => (v === null || typeof v === 'boolean' || typeof v === 'string' ? null : 'must be true, false or a path'),
   ),
   dtype: k.choice(['float32', 'bfloat16', 'float16'], 'float32', 'weights dtype after loading'),
-  threads: k.intOrNull(null, 'CPU threads (default: all cores)', { min: 1 }),
+  bf16: k.bool(
+    false,
+    'mixed precision: training steps and evaluation under bfloat16 autocast; weights (the master copy) keep dtype',
+  ),
+  threads: k.intOrNull(null, 'CPU threads (default: all cores, shared out among the workers on a node)', { min: 1 }),
   report: k.bool(true, 'write report.html'),
   stages: k.any<Array<Record<string, unknown>> | null>(
     'list',

@@ -13,3 +13,4 @@ export * from './online.js';
 export * from './checkpoint.js';
 export * from './train.js';
 export * from './ppo-control.js';
+export * from './parallel.js';

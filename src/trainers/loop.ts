@@ -4,12 +4,17 @@
 //   setup     threads and seed; the tokenizer; the family's data, validated before any model loads;
 //             the policy (LoRA when use_peft); AdamW over the trainable parameters; the schedule
 //   resume    weights, optimizer, scheduler, RNG and the run's own state from checkpoint-N/
-//   step      run.step(update) — `update` zeroes the gradients, lets the family accumulate them,
-//             checks the loss, clips, and steps AdamW (online methods call it num_iterations times)
+//   step      run.step(update) — `update` zeroes the gradients, lets the family accumulate them
+//             (under bfloat16 autocast with bf16: true), checks the loss, clips, and steps AdamW
+//             (online methods call it num_iterations times)
 //   record    metrics.jsonl with TRL's names (learning_rate is the rate the step used); evaluation
 //             every eval_steps and at the end, logged as eval_*
 //   save      checkpoint-N/ every save_steps (atomic), the final model (HF layout, or PEFT adapter +
 //             merged/), the tokenizer files, train_results.json and report.html
+//   parallel  under a launcher (WORLD_SIZE > 1; parallel.ts): rank 0 decides where the run starts and
+//             broadcasts its parameters; gradients are averaged across ranks before clipping; the
+//             families shard each global batch and combine metrics; rank 0 alone writes files; the
+//             data position and curriculum are checked identical on all ranks when metrics are logged
 import {
   appendFileSync,
   copyFileSync,
@@ -20,11 +25,11 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
   AdamW,
   LRScheduler,
+  autocast,
   clipGradNorm,
   decayGroups,
   manualSeed,
@@ -45,6 +50,7 @@ import {
   writeCheckpoint,
 } from './checkpoint.js';
 import { Policy } from './policy.js';
+import { World } from './parallel.js';
 import type { BaseConfig } from './config.js';
 
 export { TrainingError };
@@ -60,6 +66,8 @@ export interface TrainResult {
 export interface LoopOptions {
   progress?: boolean;
   log?: (s: string) => void;
+  /** The data-parallel world (default: the process's, from torchrun's environment). */
+  world?: World;
 }
 
 /** Zero the gradients, let `accumulate` compute them (it returns its metrics), clip, step AdamW. */
@@ -80,6 +88,8 @@ export interface TrainerRun {
   readonly canEvaluate: boolean;
   /** The run's own checkpoint state (data position, curriculum, …). */
   state(): Record<string, unknown>;
+  /** The part of the state every data-parallel rank must hold identically (checked across ranks). */
+  sharedState?(): unknown;
   load(state: Record<string, any>): void;
   /** Plots for the report: titles and metric names. */
   readonly plots: Array<{ title: string; keys: string[] }>;
@@ -93,7 +103,7 @@ export interface TrainerRun {
 /** A trainer family: prepare data (before models load), then start a run on the policy. */
 export interface TrainerFamily<D> {
   prepare(tok: Tokenizer): Promise<D>;
-  start(data: D, policy: Policy, tok: Tokenizer): Promise<TrainerRun> | TrainerRun;
+  start(data: D, policy: Policy, tok: Tokenizer, world: World): Promise<TrainerRun> | TrainerRun;
 }
 
 const TOKENIZER_FILES = [
@@ -149,15 +159,17 @@ export async function runTraining<D>(
   family: TrainerFamily<D>,
   opts: LoopOptions = {},
 ): Promise<TrainResult> {
-  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  setThreads(cfg.threads ?? availableParallelism());
+  const world = opts.world ?? World.current();
+  const log = world.isMain ? (opts.log ?? ((s: string) => process.stderr.write(s + '\n'))) : () => {};
+  opts = { ...opts, log, progress: world.isMain && (opts.progress ?? true) };
+  setThreads(cfg.threads ?? world.defaultThreads());
   manualSeed(cfg.seed);
   const tok = Tokenizer.fromPretrained(cfg.model_name_or_path);
   const data = await family.prepare(tok);
-  const from = prepareOutputDir(cfg);
+  const from = world.decide(() => prepareOutputDir(cfg));
   const policy = Policy.load(cfg);
-  const run = await family.start(data, policy, tok);
-  mkdirSync(cfg.output_dir, { recursive: true });
+  const run = await family.start(data, policy, tok, world);
+  if (world.isMain) mkdirSync(cfg.output_dir, { recursive: true });
   try {
     const groups = decayGroups(run.trainable, cfg.weight_decay);
     if (groups.every((g) => g.params.length === 0)) throw new TrainingError('pacer: no trainable parameters');
@@ -174,10 +186,13 @@ export async function runTraining<D>(
       total,
     );
     const st: LoopState = { step: 0, history: [], metricsFile: join(cfg.output_dir, 'metrics.jsonl'), warnings: [] };
-    resume(cfg, from, run, opt, sched, st, log);
-    const update = makeUpdate(cfg, opt, st);
-    const evalMetrics = await loop(cfg, run, update, opt, sched, st, opts);
-    finish(cfg, run, policy, st, evalMetrics);
+    resume(cfg, from, run, opt, sched, st, log, world);
+    world.broadcastParameters(run.trainable);
+    const update = makeUpdate(cfg, opt, st, world, run.trainable);
+    const evalMetrics = await loop(cfg, run, update, opt, sched, st, opts, world);
+    if (world.isMain) finish(cfg, run, policy, st, evalMetrics);
+    // no rank leaves before rank 0 has written the model (a next stage trains from it)
+    world.barrier();
     opt.dispose();
     const last = [...st.history].reverse().find((h) => 'loss' in h) ?? st.history[st.history.length - 1] ?? {};
     const finalMetrics = Object.fromEntries(Object.entries(last).filter(([key]) => !key.startsWith('eval_')));
@@ -195,14 +210,15 @@ function resume(
   sched: LRScheduler,
   st: LoopState,
   log: (s: string) => void,
+  world: World,
 ) {
   if (!from) {
-    writeFileSync(st.metricsFile, '');
+    if (world.isMain) writeFileSync(st.metricsFile, '');
     return;
   }
   const saved = readCheckpoint(from, run.trainable, opt, sched);
   if (saved.fingerprint) {
-    const diff = fingerprintDiff(saved.fingerprint, runFingerprint(cfg));
+    const diff = fingerprintDiff(saved.fingerprint, runFingerprint(cfg, world.size));
     if (diff.length)
       throw new CheckpointError(
         `pacer: ${from} belongs to a different run: ${diff.slice(0, 6).join('; ')}${diff.length > 6 ? '; …' : ''} ` +
@@ -212,22 +228,30 @@ function resume(
   }
   run.load(saved);
   st.step = saved.global_step;
-  st.history.push(...restoreMetrics(st.metricsFile, st.step));
-  // a step-keyed log a trainer keeps beside the metrics (log_completions) rewinds with them
-  const completions = join(cfg.output_dir, 'completions.jsonl');
-  if (existsSync(completions)) restoreMetrics(completions, st.step);
+  if (world.isMain) {
+    st.history.push(...restoreMetrics(st.metricsFile, st.step));
+    // a step-keyed log a trainer keeps beside the metrics (log_completions) rewinds with them
+    const completions = join(cfg.output_dir, 'completions.jsonl');
+    if (existsSync(completions)) restoreMetrics(completions, st.step);
+  }
   log(`pacer: resumed from ${from} at step ${st.step}`);
 }
 
-function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState): Update {
+/** fn under bfloat16 autocast on the parameters' device when bf16 is on (torch.autocast; HF's bf16). */
+function amp<T>(cfg: BaseConfig, m: Module, fn: () => T): T {
+  return cfg.bf16 ? autocast(m.parameters()[0]?.device ?? 'cpu', 'bfloat16', fn) : fn();
+}
+
+function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState, world: World, model: Module): Update {
   const params = opt.groups.flatMap((g) => g.params);
   return async (accumulate) => {
     opt.zeroGrad();
-    const m = await accumulate();
+    const m = await amp(cfg, model, accumulate);
     if (m.loss !== undefined && !Number.isFinite(m.loss))
       throw new TrainingError(
         `pacer: the loss is ${m.loss} at step ${st.step + 1}; lower learning_rate or check the data`,
       );
+    world.reduceGradients(params);
     const gn = cfg.max_grad_norm > 0 ? clipGradNorm(params, cfg.max_grad_norm) : Number.NaN;
     if (cfg.max_grad_norm > 0 && !Number.isFinite(gn))
       throw new TrainingError(
@@ -246,6 +270,7 @@ async function loop(
   sched: LRScheduler,
   st: LoopState,
   opts: LoopOptions,
+  world: World,
 ): Promise<Record<string, number> | null> {
   const total = run.totalSteps;
   const bar = new Progress(total, cfg.trainer, opts.progress ?? true);
@@ -255,7 +280,7 @@ async function loop(
       `pacer: ${cfg._source}: eval_strategy 'steps' needs an 'eval_dataset' (or an evaluate callback)`,
     );
   let evalMetrics: Record<string, number> | null = null;
-  const fingerprint = runFingerprint(cfg);
+  const fingerprint = runFingerprint(cfg, world.size);
   const watch = divergenceWatch(st, opts.log ?? ((m: string) => process.stderr.write(m + '\n')));
   run.trainable.train();
   while (st.step < total) {
@@ -265,13 +290,16 @@ async function loop(
     st.step++;
     const rec: Record<string, number> = { step: st.step, learning_rate: lr, ...metrics };
     watch(rec);
-    if (st.step % cfg.logging_steps === 0 || st.step === total) record(st, rec);
+    const logNow = st.step % cfg.logging_steps === 0 || st.step === total;
+    const saveNow = st.step % cfg.save_steps === 0 && st.step < total;
+    if (logNow || saveNow) world.checkSame('data position and curriculum', run.sharedState?.() ?? null, st.step);
+    if (logNow) record(st, rec, world);
     // evaluation is its own record, as in TRL's log_history
     if (run.canEvaluate && ((evalEvery !== null && st.step % evalEvery === 0) || st.step === total)) {
-      evalMetrics = await evaluate(run, st.step);
-      record(st, { step: st.step, ...evalMetrics });
+      evalMetrics = await amp(cfg, run.trainable, () => evaluate(run, st.step));
+      record(st, { step: st.step, ...evalMetrics }, world);
     }
-    if (st.step % cfg.save_steps === 0 && st.step < total)
+    if (saveNow && world.isMain)
       writeCheckpoint(
         cfg.output_dir,
         st.step,
@@ -285,8 +313,8 @@ async function loop(
   }
   // a run resumed at its end, or one with nothing left to do, is still evaluated once
   if (run.canEvaluate && evalMetrics === null) {
-    evalMetrics = await evaluate(run, st.step);
-    record(st, { step: st.step, ...evalMetrics });
+    evalMetrics = await amp(cfg, run.trainable, () => evaluate(run, st.step));
+    record(st, { step: st.step, ...evalMetrics }, world);
   }
   return evalMetrics;
 }
@@ -332,9 +360,9 @@ function divergenceWatch(st: LoopState, log: (s: string) => void): (rec: Record<
   };
 }
 
-function record(st: LoopState, rec: Record<string, number>): void {
+function record(st: LoopState, rec: Record<string, number>, world: World): void {
   st.history.push(rec);
-  appendFileSync(st.metricsFile, JSON.stringify(rec) + '\n');
+  if (world.isMain) appendFileSync(st.metricsFile, JSON.stringify(rec) + '\n');
 }
 
 function finish(

@@ -84,6 +84,8 @@ export interface Method {
   /** The module that trains: the LM itself, or the LM with a head (reward). */
   wrap?(lm: CausalLM): ScalarHeadModel;
   loss(model: CausalLM | ScalarHeadModel, batch: Item[], pad: number, ctx: StepContext): ObjectiveOutput;
+  /** What the loss averages over, per item (default 1: a mean over items); data-parallel ranks weigh by it. */
+  weight?(item: Item): number;
   state?: { save(): unknown; load(s: unknown): void };
 }
 
@@ -136,6 +138,9 @@ const margins = (batch: Item[]) =>
     ? tensor(batch.map((it) => it.extra.margin as number))
     : null;
 
+/** A token-mean loss's weight of an item: the tokens that have a label (as collate() counts them). */
+const lossTokens = (it: Item) => it.seq!.loss.filter((on, j) => on && j > 0).length;
+
 function sftMethod(cfg: SFTConfig): Method {
   return {
     name: 'sft',
@@ -162,6 +167,7 @@ function sftMethod(cfg: SFTConfig): Method {
       );
       return sftLoss((model as CausalLM).forward(b), b.labels);
     },
+    weight: lossTokens,
   };
 }
 
@@ -208,6 +214,7 @@ function iftMethod(cfg: IFTConfig): Method {
       const out = iftLoss(lm.forward({ ...b, ids: undefined, inputsEmbeds: mixed }), b.labels, cfg.ift_gamma);
       return { loss: out.loss, metrics: { ...out.metrics, nll: sftNll, lambda } };
     },
+    weight: lossTokens,
   };
 }
 

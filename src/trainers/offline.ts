@@ -5,7 +5,12 @@
 //              policy; or per batch from a frozen reference (precompute_ref_log_probs: false)
 //   order      Curry-DPO ordering and pacing (src/curriculum/offline.ts), else seeded shuffles
 //   step       gradient_accumulation_steps micro-batches, each loss / accumulation backward
-// The data position (epoch, offset) and the method's state go into checkpoints.
+//   parallel   each micro-batch is a global batch of world_size × per_device_train_batch_size items
+//              in the same order on every rank; a rank trains on its slice (parallel.ts), so W ranks
+//              see what one process with a W-times larger batch sees; reference log-probs and
+//              evaluation batches are shared out between ranks and gathered
+// The data position (epoch, offset: counted in global items, so a run resumes at the same place with
+// any world size) and the method's state go into checkpoints.
 import { noGrad, saveSafetensors, scope, type Module } from '../engine/index.js';
 import type { CausalLM } from '../models/types.js';
 import { ScalarHeadModel } from '../models/heads.js';
@@ -16,6 +21,7 @@ import { TrainingError } from '../util/errors.js';
 import { makeMethod, sequenceLogpSums, type Item, type Method } from './methods.js';
 import type { Policy, Reference } from './policy.js';
 import type { LoopOptions, TrainerFamily, TrainerRun, Update } from './loop.js';
+import type { World, WeightedMetrics } from './parallel.js';
 import type { OfflineConfig } from './config.js';
 
 interface OfflineData {
@@ -39,9 +45,12 @@ export function offlineFamily(cfg: OfflineConfig, opts: LoopOptions = {}): Train
       const evalItems = cfg.eval_dataset ? method.prepare(await read(cfg.eval_dataset), tok, o) : [];
       return { train, evalItems, pad: tok.padTokenId ?? tok.eosTokenId ?? 0 };
     },
-    start: (data, policy) => new OfflineRun(cfg, method, data, policy, opts),
+    start: (data, policy, _tok, world) => new OfflineRun(cfg, method, data, policy, world, opts),
   };
 }
+
+/** Metrics that count (summed over a micro-batch's ranks); the others are means. */
+const COUNTS = new Set(['num_tokens']);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -79,6 +88,7 @@ class OfflineRun implements TrainerRun {
     private readonly method: Method,
     private readonly data: OfflineData,
     policy: Policy,
+    private readonly world: World,
     opts: LoopOptions,
   ) {
     this.model = method.wrap ? method.wrap(policy.model) : policy.model;
@@ -91,27 +101,39 @@ class OfflineRun implements TrainerRun {
       const precompute = !('precompute_ref_log_probs' in cfg) || cfg.precompute_ref_log_probs;
       const ref = policy.reference(refPath, cfg.dtype, !precompute);
       if (precompute) {
-        this.fillReference([...data.train, ...data.evalItems], ref?.model ?? policy.model, ref, opts);
+        const progress = world.isMain && (opts.progress ?? true);
+        this.fillReference([...data.train, ...data.evalItems], ref?.model ?? policy.model, ref, { progress }, true);
         ref?.dispose();
       } else this.ref = ref;
     }
     this.order = orderItems(data.train, cfg);
     this.cur = parseCurriculum(cfg.curriculum, cfg._source);
-    const perStep = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps;
+    const perStep = this.globalBatch * cfg.gradient_accumulation_steps;
     const stepsPerEpoch = Math.max(1, Math.ceil(data.train.length / perStep));
     this.totalSteps = cfg.max_steps > 0 ? cfg.max_steps : Math.ceil(cfg.num_train_epochs * stepsPerEpoch);
     this.curOrder = this.epochOrder(0);
     this.canEvaluate = data.evalItems.length > 0;
   }
 
-  /** Reference log-prob sums of the items' sequences (a progress bar when precomputing). */
+  /** Items per micro-batch over all ranks. */
+  private get globalBatch(): number {
+    return this.cfg.per_device_train_batch_size * this.world.size;
+  }
+
+  /**
+   * Reference log-prob sums of the items' sequences (a progress bar when precomputing). `shared`:
+   * every rank computes a slice of the sequences and the values are gathered.
+   */
   private fillReference(
     items: Item[],
     model: CausalLM,
     ref: Reference | null,
     opts: LoopOptions = { progress: false },
+    shared = false,
   ) {
-    const refs = this.method.referenceSeqs!(items);
+    const all = this.method.referenceSeqs!(items);
+    const [lo, hi] = shared ? this.world.range(all.length) : [0, all.length];
+    const refs = all.slice(lo, hi);
     const bar = new Progress(refs.length, 'reference log-probs', opts.progress ?? true);
     const bs = 'per_device_eval_batch_size' in this.cfg ? this.cfg.per_device_eval_batch_size : 8;
     const run = (m: CausalLM) =>
@@ -122,8 +144,9 @@ class OfflineRun implements TrainerRun {
         this.data.pad,
         (d) => bar.update(d),
       );
-    const values = ref ? ref.run(run) : run(model);
-    refs.forEach((r, i) => r.set(r.item, values[i]));
+    const mine = ref ? ref.run(run) : run(model);
+    const values = shared ? this.world.gather(mine).flat() : mine;
+    all.forEach((r, i) => r.set(r.item, values[i]));
   }
 
   private epochOrder(epoch: number): Item[] {
@@ -131,8 +154,9 @@ class OfflineRun implements TrainerRun {
     return shuffle ? shuffledIndices(this.order.length, this.cfg.seed + epoch).map((i) => this.order[i]) : this.order;
   }
 
+  /** The next global micro-batch (the same on every rank). */
   private nextBatch(step: number): Item[] {
-    const bs = this.cfg.per_device_train_batch_size;
+    const bs = this.globalBatch;
     const cur = this.cur;
     if (cur?.pacing && cur.pacing !== 'none') {
       // paced: draw from the easiest fraction of the ordered items (a seeded draw per micro-batch)
@@ -160,13 +184,16 @@ class OfflineRun implements TrainerRun {
   async step(step: number, update: Update): Promise<Record<string, number>> {
     const ga = this.cfg.gradient_accumulation_steps;
     this.micro = 0;
+    const weight = this.method.weight;
     const m = await update(() => {
-      const micros: Array<Record<string, number>> = [];
+      const micros: WeightedMetrics[] = [];
       for (let k = 0; k < ga; k++) {
-        const batch = this.nextBatch(step);
+        const global = this.nextBatch(step);
+        const { items: batch, scale, share } = this.world.shard(global, weight);
         if (batch.length === 0) continue;
-        micros.push(
-          scope(() => {
+        micros.push({
+          weight: share,
+          metrics: scope(() => {
             const out = this.batchLoss(batch, step, true);
             if (!Number.isFinite(out.metrics.loss)) {
               const where = batch
@@ -178,26 +205,27 @@ class OfflineRun implements TrainerRun {
                   `learning_rate or check the data`,
               );
             }
-            out.loss.div(ga).backward();
+            (scale === 1 ? out.loss : out.loss.mul(scale)).div(ga).backward();
             return out.metrics;
           }),
-        );
+        });
       }
-      return avgMetrics(micros);
+      return this.world.combineMetrics(micros, COUNTS);
     });
     this.lastLoss = m.loss;
     return { epoch: this.pos.epoch + this.pos.offset / Math.max(1, this.curOrder.length), ...m };
   }
 
+  /** The eval batches' mean metrics; ranks take turns at the batches (batch k on rank k mod W). */
   async evaluate(step: number): Promise<Record<string, number> | null> {
     const bs = 'per_device_eval_batch_size' in this.cfg ? this.cfg.per_device_eval_batch_size : 8;
     const items = this.data.evalItems;
-    const ms: Array<Record<string, number>> = [];
+    const ms: WeightedMetrics[] = [];
     noGrad(() => {
-      for (let s = 0; s < items.length; s += bs)
-        ms.push(scope(() => this.batchLoss(items.slice(s, s + bs), step, false).metrics));
+      for (let s = bs * this.world.rank; s < items.length; s += bs * this.world.size)
+        ms.push({ weight: 1, metrics: scope(() => this.batchLoss(items.slice(s, s + bs), step, false).metrics) });
     });
-    return avgMetrics(ms);
+    return this.world.combineMetrics(ms);
   }
 
   state(): Record<string, unknown> {
@@ -208,6 +236,10 @@ class OfflineRun implements TrainerRun {
     this.method.state?.load(s.method);
     this.pos = s.position;
     this.curOrder = this.epochOrder(this.pos.epoch);
+  }
+
+  sharedState(): unknown {
+    return { position: this.pos, order: this.curOrder.length };
   }
 
   summary(): Record<string, unknown> {

@@ -10,9 +10,15 @@
 //   loss        π_old (when rollouts are reused) and π_ref log-probs, then num_iterations updates,
 //               each accumulating the micro-batches' gradients (online-methods.ts)
 //   feedback    per-prompt reward mean/variance, |advantage| and pass rate go to the sampler
+//   parallel    the sampler draws the global batch (world_size × P prompts per micro-batch) on every
+//               rank alike; each rank generates and scores a contiguous share of the groups (every
+//               completion has its own seed, so who generates it does not matter), the rollouts and
+//               rewards are gathered, and advantages, feedback and curriculum are computed on the
+//               whole batch everywhere; each rank then trains on its share of every micro-batch
 // Metrics use TRL's names (reward, reward_std, kl, clip_ratio/…, completions/mean_length,
 // frac_reward_zero_std, entropy, rewards/<name>/mean) plus curriculum/…, augment/… and
 // timing/{generation,scoring,training}_s.
+import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { noGrad, scope, tensor, type Tensor } from '../engine/index.js';
@@ -29,10 +35,10 @@ import { makeSampler, type CurriculumItem, type Sampler } from '../curriculum/on
 import { DifficultyAugmenter, type Perturb, type PromptValue } from '../curriculum/augment.js';
 import { OpenAICompatClient } from '../clients/openai.js';
 import { postJsonWithRetry } from '../clients/http.js';
-import { avgMetrics } from './offline.js';
 import { makeOnlineMethod, type OnlineMethod } from './online-methods.js';
 import type { Policy, Reference } from './policy.js';
 import type { LoopOptions, TrainerFamily, TrainerRun, Update } from './loop.js';
+import { combine, type World } from './parallel.js';
 import type { OnlineConfig } from './config.js';
 
 export interface OnlineOptions extends LoopOptions {
@@ -71,6 +77,13 @@ interface Collected {
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+/** Reward metrics that count (summed over ranks); the others are means. */
+const COUNTS = new Set(['rewards/errors']);
+
+/** The sampling seed of one completion: a hash of the step's seed and the completion's place in the batch. */
+function rowSeed(seed: number, row: number): number {
+  return createHash('sha256').update(`${seed}:${row}`).digest().readUIntBE(0, 6);
+}
 
 async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promise<PromptSet> {
   const maxPromptLength = cfg.max_prompt_length;
@@ -102,7 +115,7 @@ export function onlineFamily(cfg: OnlineConfig, opts: OnlineOptions = {}): Train
       const evalSet = cfg.eval_dataset ? await promptSet(cfg.eval_dataset, tok, cfg) : null;
       return { train, evalSet, pad: tok.padTokenId ?? tok.eosTokenId ?? 0 };
     },
-    start: (data, policy, tok) => new OnlineRun(cfg, data, policy, tok, opts),
+    start: (data, policy, tok, world) => new OnlineRun(cfg, data, policy, tok, world, opts),
   };
 }
 
@@ -134,6 +147,7 @@ class OnlineRun implements TrainerRun {
     private readonly data: OnlineData,
     private readonly policy: Policy,
     private readonly tok: Tokenizer,
+    private readonly world: World,
     private readonly opts: OnlineOptions,
   ) {
     const ex = data.train.examples;
@@ -164,7 +178,7 @@ class OnlineRun implements TrainerRun {
           retries: 3,
         })
       : null;
-    const perStep = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps;
+    const perStep = cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * world.size;
     this.totalSteps =
       cfg.max_steps > 0 ? cfg.max_steps : Math.ceil((cfg.num_train_epochs * ex.length * this.G) / perStep);
     this.canEvaluate = !!data.evalSet || !!opts.evaluate;
@@ -186,7 +200,7 @@ class OnlineRun implements TrainerRun {
     );
     const metrics = await this.optimize(rs, rew, adv, update);
     timing.training += performance.now() - t0;
-    if (this.cfg.log_completions) this.logCompletions(step + 1, idx, rs, rew, adv);
+    if (this.cfg.log_completions && this.world.isMain) this.logCompletions(step + 1, idx, rs, rew, adv);
     this.sampler.update(groups);
     const meanR = sum(rew) / rew.length;
     return {
@@ -208,16 +222,22 @@ class OnlineRun implements TrainerRun {
   // ---- sample → generate → score (dynamic sampling refills zero-variance groups, a few tries)
   private async collect(step: number, timing: { generation: number; scoring: number }): Promise<Collected> {
     const G = this.G;
-    const want = this.P * this.cfg.gradient_accumulation_steps;
+    // every attempt keeps all its groups but those dynamic sampling refills, the last keeps all: the
+    // step always has `want` groups, a multiple of world_size × P, so every rank's share is equal
+    const want = this.P * this.world.size * this.cfg.gradient_accumulation_steps;
     const out: Collected = { idx: [], rollouts: [], rewards: [], rewardMetrics: {} };
     for (let attempt = 0; attempt < (this.cfg.dynamic_sampling ? 4 : 1) && out.idx.length < want; attempt++) {
       let t0 = performance.now();
       const cand = this.sampler.next(want - out.idx.length);
       const chosen = this.promptsFor(cand);
-      const got = await this.generate(chosen, this.cfg.seed * 100003 + step * 31 + attempt, step);
+      const [lo, hi] = this.world.range(cand.length);
+      const seed = this.cfg.seed * 100003 + step * 31 + attempt;
+      const mine = await this.generate(chosen.slice(lo, hi), seed, step, lo);
       timing.generation += performance.now() - t0;
       t0 = performance.now();
-      const r = await this.score(cand, chosen, got, out.rewardMetrics);
+      const scored = await this.score(cand.slice(lo, hi), chosen.slice(lo, hi), mine);
+      const { got, r, metrics } = this.gatherRollouts(chosen, mine, scored);
+      Object.assign(out.rewardMetrics, metrics);
       timing.scoring += performance.now() - t0;
       this.augment?.update(
         cand.map((i, g) => ({
@@ -237,6 +257,26 @@ class OnlineRun implements TrainerRun {
     return out;
   }
 
+  /** Every rank's rollouts and rewards, in batch order (the prompts are known to all ranks). */
+  private gatherRollouts(
+    chosen: Array<{ ids: number[] }>,
+    mine: Rollout[],
+    scored: { rewards: number[]; metrics: Record<string, number> },
+  ): { got: Rollout[]; r: number[]; metrics: Record<string, number> } {
+    if (this.world.size === 1) return { got: mine, r: scored.rewards, metrics: scored.metrics };
+    const parts = this.world.gather({
+      rollouts: mine.map(({ prompt: _, ...rest }) => rest),
+      rewards: scored.rewards,
+      metrics: scored.metrics,
+    });
+    const got = parts.flatMap((p) => p.rollouts).map((x, k) => ({ ...x, prompt: chosen[Math.floor(k / this.G)].ids }));
+    const metrics = combine(
+      parts.map((p) => ({ weight: p.rewards.length / got.length, metrics: p.metrics })),
+      COUNTS,
+    );
+    return { got, r: parts.flatMap((p) => p.rewards), metrics };
+  }
+
   /** The prompt each chosen item is rolled out with (augmented when the hook is on). */
   private promptsFor(idx: number[]): Array<{ value: Example['prompt']; ids: number[] }> {
     const { examples, ids } = this.data.train;
@@ -247,16 +287,19 @@ class OnlineRun implements TrainerRun {
     });
   }
 
+  /** G completions of each chosen prompt; `first` is the first prompt's place in the step's batch. */
   private async generate(
     chosen: Array<{ value: Example['prompt']; ids: number[] }>,
     seed: number,
     step: number,
+    first: number,
   ): Promise<Rollout[]> {
     if (this.remote) {
       await this.syncWeights(step);
       return this.remoteRollout(chosen, seed);
     }
     const batch = chosen.flatMap((c) => Array.from({ length: this.G }, () => c.ids));
+    const rowSeeds = batch.map((_, k) => rowSeed(seed, first * this.G + k));
     const cfg = this.cfg;
     const res = noGrad(() =>
       scope(() =>
@@ -269,7 +312,7 @@ class OnlineRun implements TrainerRun {
             topP: cfg.top_p < 1 ? cfg.top_p : undefined,
             topK: cfg.top_k ?? undefined,
             doSample: true,
-            seed,
+            rowSeeds,
           },
           this.tok,
         ),
@@ -291,6 +334,14 @@ class OnlineRun implements TrainerRun {
   private async syncWeights(step: number): Promise<void> {
     const cfg = this.cfg;
     if (!cfg.rollout_sync_weights || this.syncedAt === step) return;
+    // rank 0 writes the weights and tells the server; every rank waits until the server has them
+    if (this.world.isMain) await this.pushWeights();
+    this.world.barrier();
+    this.syncedAt = step;
+  }
+
+  private async pushWeights(): Promise<void> {
+    const cfg = this.cfg;
     const dir = resolve(cfg.output_dir, '.rollout-weights');
     this.policy.saveMerged(dir);
     const url = `${cfg.rollout_server_url!.replace(/\/$/, '')}/update_weights_from_disk`;
@@ -304,7 +355,6 @@ class OnlineRun implements TrainerRun {
       throw new Error(
         `pacer: rollout server ${cfg.rollout_server_url} could not load the weights: ${j.message ?? 'no message'}`,
       );
-    this.syncedAt = step;
   }
 
   private async remoteRollout(
@@ -351,8 +401,8 @@ class OnlineRun implements TrainerRun {
     cand: number[],
     chosen: Array<{ value: Example['prompt'] }>,
     got: Rollout[],
-    into: Record<string, number>,
-  ) {
+  ): Promise<{ rewards: number[]; metrics: Record<string, number> }> {
+    if (got.length === 0) return { rewards: [], metrics: {} };
     const G = this.G;
     const ex = this.data.train.examples;
     const columns = Object.fromEntries(
@@ -368,29 +418,41 @@ class OnlineRun implements TrainerRun {
       },
       { timeoutMs: this.cfg.reward_timeout * 1000, onError: this.cfg.reward_on_error, log: this.opts.log },
     );
-    Object.assign(into, rep.metrics);
-    return rep.rewards.map((x) => x ?? 0);
+    return { rewards: rep.rewards.map((x) => x ?? 0), metrics: rep.metrics };
   }
 
   // ---- loss: π_old / π_ref log-probs, then num_iterations updates over the micro-batches
   private async optimize(rs: Rollout[], rew: number[], adv: number[], update: Update): Promise<Record<string, number>> {
-    const rowsPer = this.P * this.G;
-    const micros = Array.from({ length: Math.ceil(rs.length / rowsPer) }, (_, j) => j * rowsPer).map((a) => ({
-      rows: rs.slice(a, a + rowsPer),
-      rewards: rew.slice(a, a + rowsPer),
-      advantages: adv.slice(a, a + rowsPer),
+    const micros = this.myMicroBatches(rs.length).map(([a, b]) => ({
+      rows: rs.slice(a, b),
+      rewards: rew.slice(a, b),
+      advantages: adv.slice(a, b),
     }));
     return scope(async () => {
       const prepared = micros.map((m) => ({ ...m, ...this.prepareMicro(m.rows) }));
-      const tokens = sum(prepared.map((p) => p.tokens));
+      // dapo divides by the step's completion tokens; the ranks' gradients are averaged, so each rank
+      // divides by the mean over ranks (as transformers does with average_tokens_across_devices)
+      const tokens = this.world.sum([sum(prepared.map((p) => p.tokens))])[0] / this.world.size;
       let metrics: Record<string, number> = {};
       for (let it = 0; it < this.cfg.num_iterations; it++) {
         metrics = await update(() => {
-          const ms = prepared.map((p) => scope(() => this.microLoss(p, tokens, prepared.length, it === 0)));
-          return avgMetrics(ms);
+          const ms = prepared.map((p) => ({
+            weight: 1,
+            metrics: scope(() => this.microLoss(p, tokens, prepared.length, it === 0)),
+          }));
+          return this.world.combineMetrics(ms);
         });
       }
       return metrics;
+    });
+  }
+
+  /** [start, end) rows of this rank's share of each micro-batch (P × world_size whole groups each). */
+  private myMicroBatches(rows: number): Array<[number, number]> {
+    const per = this.P * this.G * this.world.size;
+    return Array.from({ length: Math.ceil(rows / per) }, (_, j) => {
+      const [lo, hi] = this.world.range(Math.min(per, rows - j * per) / this.G);
+      return [j * per + lo * this.G, j * per + hi * this.G];
     });
   }
 
@@ -447,15 +509,21 @@ class OnlineRun implements TrainerRun {
   async evaluate(step: number): Promise<Record<string, number> | null> {
     const out: Record<string, number> = {};
     if (this.data.evalSet) Object.assign(out, await this.evalRewards(this.data.evalSet));
-    if (this.opts.evaluate) Object.assign(out, this.opts.evaluate(this.policy.model, step));
+    // the callback runs on rank 0 (it may write files); its numbers reach every rank
+    if (this.opts.evaluate)
+      Object.assign(
+        out,
+        this.world.decide(() => this.opts.evaluate!(this.policy.model, step)),
+      );
     return out;
   }
 
-  /** eval_dataset: one greedy completion per prompt, scored by the training rewards. */
+  /** eval_dataset: one greedy completion per prompt, scored by the training rewards (batch k on rank k mod W). */
   private async evalRewards(set: PromptSet): Promise<Record<string, number>> {
     const bs = this.cfg.per_device_eval_batch_size;
+    const idx: number[] = [];
     const all: Array<{ text: string; ids: number[] }> = [];
-    for (let s = 0; s < set.ids.length; s += bs) {
+    for (let s = bs * this.world.rank; s < set.ids.length; s += bs * this.world.size) {
       const res = noGrad(() =>
         scope(() =>
           generate(
@@ -466,26 +534,37 @@ class OnlineRun implements TrainerRun {
           ),
         ),
       );
+      res.forEach((_, k) => idx.push(s + k));
       all.push(...res.map((r) => ({ text: r.text ?? '', ids: r.tokens })));
     }
-    const ex = set.examples;
-    const columns = Object.fromEntries(Object.keys(ex[0].extra).map((col) => [col, ex.map((e) => e.extra[col])]));
-    const rep = await runRewards(
-      this.rewards,
-      {
-        prompts: ex.map((e) => e.prompt!),
-        completions: all.map((a) => a.text),
-        completionIds: all.map((a) => a.ids),
-        columns,
-      },
-      { timeoutMs: this.cfg.reward_timeout * 1000, onError: this.cfg.reward_on_error, log: this.opts.log },
+    const ex = idx.map((i) => set.examples[i]);
+    const columns = Object.fromEntries(
+      Object.keys(set.examples[0].extra).map((col) => [col, ex.map((e) => e.extra[col])]),
     );
-    const r = rep.rewards.map((x) => x ?? 0);
-    return {
-      reward: sum(r) / r.length,
-      ...rep.metrics,
-      'completions/mean_length': sum(all.map((a) => a.ids.length)) / all.length,
-    };
+    const rep = ex.length
+      ? await runRewards(
+          this.rewards,
+          {
+            prompts: ex.map((e) => e.prompt!),
+            completions: all.map((a) => a.text),
+            completionIds: all.map((a) => a.ids),
+            columns,
+          },
+          { timeoutMs: this.cfg.reward_timeout * 1000, onError: this.cfg.reward_on_error, log: this.opts.log },
+        )
+      : { rewards: [], metrics: {} };
+    const parts = this.world.gather({
+      r: rep.rewards.map((x) => x ?? 0),
+      lengths: all.map((a) => a.ids.length),
+      metrics: rep.metrics,
+    });
+    const r = parts.flatMap((p) => p.r);
+    const lengths = parts.flatMap((p) => p.lengths);
+    const metrics = combine(
+      parts.filter((p) => p.r.length).map((p) => ({ weight: p.r.length / r.length, metrics: p.metrics })),
+      COUNTS,
+    );
+    return { reward: sum(r) / r.length, ...metrics, 'completions/mean_length': sum(lengths) / lengths.length };
   }
 
   /** TRL's log_completions as a file: one {"step", "prompt", "completion", "reward", "advantage"} line each. */
@@ -511,6 +590,10 @@ class OnlineRun implements TrainerRun {
   load(s: Record<string, any>): void {
     this.sampler.load(s.sampler);
     if (this.augment && s.augment) this.augment.load(s.augment);
+  }
+
+  sharedState(): unknown {
+    return this.state();
   }
 
   summary(history: Array<Record<string, number>>): Record<string, unknown> {

@@ -35,3 +35,5 @@ export class TrainingError extends PacerError {}
 export class CheckpointError extends PacerError {}
 /** The native libtorch engine is missing or does not load (`file`: the addon looked for). */
 export class EngineError extends PacerError {}
+/** A collective of the data-parallel process group failed: a peer died, or stalled past the timeout. */
+export class DistributedError extends PacerError {}

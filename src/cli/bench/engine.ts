@@ -1,9 +1,16 @@
 // `pacer bench engine`: times a GPT-2-architecture training step (fp32, CPU, AdamW) on the pacer
 // engine, optionally against the same model in PyTorch eager run in the same command, and reports
-// MFU against the best sgemm this machine reaches (also measured here).
+// MFU against the best sgemm this machine reaches (also measured here). With --device cuda (a CUDA
+// build) the model, data and optimizer live on the GPU (AdamW fused where libtorch has the kernel),
+// --amp bf16|fp16 runs the step under autocast (fp16 with a GradScaler) with float32 master weights,
+// timing waits for the device, and MFU is against the best GEMM of the step's dtype on that GPU.
 import {
   AdamW,
+  GradScaler,
   Generator,
+  autocast,
+  hasFusedAdamW,
+  synchronize,
   manualSeed,
   randint,
   randn,
@@ -28,23 +35,37 @@ export interface EngineBenchOptions {
   steps: number;
   threads: number;
   seed: number;
+  /** 'cpu' (default) or a CUDA device. */
+  device?: string;
+  /** Autocast dtype of the step (default none: float32). */
+  amp?: 'none' | 'bf16' | 'fp16';
 }
 
-/** Best single-precision GEMM rate (GFLOP/s) over a few square sizes, median of repeats each. */
-export function bestSgemm(threads: number): { gflops: number; n: number } {
+const AMP = { bf16: 'bfloat16', fp16: 'float16' } as const;
+
+/** Best GEMM rate (GFLOP/s; fp32 on CPU) over a few square sizes, median of repeats each. */
+export function bestSgemm(
+  threads: number,
+  device = 'cpu',
+  dtype: 'float32' | 'bfloat16' | 'float16' = 'float32',
+): { gflops: number; n: number } {
   setThreads(threads);
   let best = { gflops: 0, n: 0 };
+  const sizes = device === 'cpu' ? [256, 512, 1024, 2048] : [2048, 4096, 8192];
+  const sync = device === 'cpu' ? () => {} : synchronize;
   noGrad(() => {
-    for (const n of [256, 512, 1024, 2048]) {
+    for (const n of sizes) {
       scope(() => {
-        const a = randn([n, n]);
-        const b = randn([n, n]);
+        const a = randn([n, n], { device }).to(dtype);
+        const b = randn([n, n], { device }).to(dtype);
         for (let i = 0; i < 2; i++) a.mm(b).dispose();
-        const reps = Math.max(3, Math.min(20, Math.round(2e10 / (2 * n ** 3))));
+        const reps = Math.max(3, Math.min(20, Math.round((device === 'cpu' ? 2e10 : 2e13) / (2 * n ** 3))));
         const ts: number[] = [];
         for (let i = 0; i < reps; i++) {
+          sync();
           const t0 = performance.now();
           a.mm(b).dispose();
+          sync();
           ts.push(performance.now() - t0);
         }
         const g = (2 * n ** 3) / (median(ts) / 1000) / 1e9;
@@ -68,30 +89,42 @@ export function runPacerEngineBench(
 ): { stepMs: number; params: number; firstLoss: number; lastLoss: number } {
   setThreads(o.threads);
   manualSeed(o.seed);
+  const device = o.device ?? 'cpu';
   const model = new GPT({
     vocab_size: o.vocab,
     n_positions: o.seq,
     n_embd: o.dModel,
     n_layer: o.layers,
     n_head: o.heads,
-  });
-  const opt = new AdamW(model.parameters(), { lr: 1e-4, weightDecay: 0.1 });
+  }).to(device);
+  const fused = device !== 'cpu' && hasFusedAdamW();
+  const opt = new AdamW(model.parameters(), { lr: 1e-4, weightDecay: 0.1, fused });
   const gen = new Generator(o.seed);
-  const data = randint(0, o.vocab, [o.batch, o.seq + 1], { generator: gen });
+  const data = randint(0, o.vocab, [o.batch, o.seq + 1], { generator: gen }).to(device);
+  const amp = o.amp && o.amp !== 'none' ? AMP[o.amp] : null;
+  const scaler = o.amp === 'fp16' ? new GradScaler() : null;
+  const sync = device === 'cpu' ? () => {} : synchronize;
   const x = data.narrow(1, 0, o.seq);
   const y = data.narrow(1, 1, o.seq);
   const times: number[] = [];
   const losses: number[] = [];
   const bar = new Progress(2 + o.steps, `pacer  ${o.threads} thr`, progress);
   for (let i = 0; i < 2 + o.steps; i++) {
+    sync();
     const t0 = performance.now();
     const loss: Tensor = scope(() => {
       opt.zeroGrad();
-      const l = model.loss(x, y);
-      l.backward();
-      opt.step();
+      const l = amp ? autocast(device, amp, () => model.loss(x, y)) : model.loss(x, y);
+      if (scaler) {
+        scaler.scaleLoss(l).backward();
+        scaler.step(opt, model.parameters());
+      } else {
+        l.backward();
+        opt.step();
+      }
       return l;
     });
+    sync();
     const dt = performance.now() - t0;
     losses.push(loss.item());
     loss.dispose();
@@ -119,6 +152,8 @@ export function runPytorchEngineBench(
     steps: o.steps,
     threads: cfg.intraOp,
     seed: o.seed,
+    device: o.device ?? 'cpu',
+    amp: o.amp ?? 'none',
   };
   const r = runTorchPeer('pytorch_gpt.py', [JSON.stringify(args)], cfg, 30 * 60_000);
   if ('error' in r) return r;
@@ -186,7 +221,8 @@ export function benchEngine(
   }
   const tokens = o.batch * o.seq;
   const flops = stepFlops({ ...o, threads: 1 }, params);
-  const sgemm = new Map(o.threadList.map((t) => [t, bestSgemm(t).gflops]));
+  const gemmDtype = o.amp === 'bf16' ? 'bfloat16' : o.amp === 'fp16' ? 'float16' : 'float32';
+  const sgemm = new Map(o.threadList.map((t) => [t, bestSgemm(t, o.device ?? 'cpu', gemmDtype).gflops]));
   const peerMs = (c: ThreadConfig) => median(theirs.get(configName(c)) ?? []);
   const runs: EngineBenchRun[] = o.threadList.map((threads) => {
     setThreads(threads);
@@ -221,6 +257,8 @@ export function benchEngine(
   const out: EngineBenchResult = {
     bench: 'engine',
     model: { vocab: o.vocab, d_model: o.dModel, layers: o.layers, heads: o.heads, seq: o.seq, batch: o.batch },
+    device: o.device ?? 'cpu',
+    amp: o.amp ?? 'none',
     params,
     blas: ti.blas,
     libtorch: buildInfo().torchVersion,

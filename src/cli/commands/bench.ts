@@ -3,14 +3,27 @@
 // With --vs-pytorch each benchmark runs the peer in several thread configurations (src/cli/bench/
 // peer.ts) and prints ratio_best_vs_best — each side in its fastest configuration — next to the
 // same-threads ratios.
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { benchEngine } from '../bench/engine.js';
 import { benchGenerate } from '../bench/generate.js';
 import { benchDpo } from '../bench/dpo.js';
 import { benchGrpo } from '../bench/grpo.js';
 import { benchVideo } from '../bench/video.js';
+import { benchDdp, ddpWorker } from '../bench/ddp.js';
 import { benchVlm } from '../bench/vlm.js';
-import { UsageError, defineCommand, int, intList, output, threadsOpt, type OptionSpec } from '../command.js';
+import { buildInfo } from '../../engine/index.js';
+import {
+  UsageError,
+  defineCommand,
+  int,
+  intList,
+  oneOf,
+  output,
+  str,
+  threadsOpt,
+  type OptionSpec,
+} from '../command.js';
 
 const common: Record<string, OptionSpec> = {
   seed: { type: 'string', arg: 'N', help: 'random seed', default: '0' },
@@ -44,10 +57,25 @@ pools at each thread count, and intra-op 1 with OpenBLAS at the largest). > 1: p
     steps: { type: 'string', arg: 'N', help: 'timed steps after 2 warm-up steps', default: '10' },
     threads: { type: 'string', arg: 'LIST', help: 'thread counts', default: '1,<cores>' },
     rounds: { type: 'string', arg: 'N', help: 'alternate pacer and PyTorch N times; medians', default: '1' },
+    device: { type: 'string', arg: 'D', help: "'cpu' or a CUDA device (a CUDA build of the addon)", default: 'cpu' },
+    amp: {
+      type: 'string',
+      arg: 'A',
+      help: 'autocast the step: none | bf16 | fp16 (fp16 with loss scaling)',
+      default: 'none',
+    },
     ...common,
   },
   run(v) {
     const cores = availableParallelism();
+    const device = str(v.device) ?? 'cpu';
+    if (device !== 'cpu' && !/^cuda(:\d+)?$/.test(device))
+      throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${device}'`);
+    if (device !== 'cpu' && !buildInfo().cuda)
+      throw new UsageError(`--device ${device}: this build of the addon has no CUDA device (LIBTORCH=… npm run setup)`);
+    const amp = oneOf(v.amp, 'amp', ['none', 'bf16', 'fp16'] as const, 'none');
+    if (amp === 'fp16' && device === 'cpu')
+      throw new UsageError('--amp fp16 needs a CUDA --device (CPU autocast is bf16)');
     const o = {
       vocab: int(v.vocab, 'vocab', 512),
       dModel: int(v['d-model'], 'd-model', 256),
@@ -61,6 +89,8 @@ pools at each thread count, and intra-op 1 with OpenBLAS at the largest). > 1: p
       threadList: intList(v.threads, 'threads', cores > 1 ? `1,${cores}` : '1'),
       vsPytorch: !!v['vs-pytorch'],
       progress: !v.json || process.stderr.isTTY === true,
+      device,
+      amp,
     };
     if (o.dModel % o.heads !== 0)
       throw new UsageError(`--d-model (${o.dModel}) must be divisible by --heads (${o.heads})`);
@@ -234,6 +264,66 @@ pacer's seconds over PyTorch's (< 1: pacer is faster). ${BEST}`,
         );
       }
       if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+    });
+    return 0;
+  },
+});
+
+export const benchDdpCmd = defineCommand({
+  name: 'bench ddp',
+  summary: 'data-parallel scaling: GPT training tokens/s in 1 vs 2 processes (1 thread each, Gloo)',
+  usage: 'pacer bench ddp [--runs 3] [--steps 10] [--json] [model options]',
+  description: `The engine-bench GPT (fp32, CPU, AdamW) trains in 1 process and in 2 processes started by pacer's
+launcher (1 thread each; a Gloo group on 127.0.0.1; gradients averaged in 25 MiB buckets, as the trainers
+do). Each process runs --batch sequences per step. Per run: tokens/s of both, the 2-process step's
+all-reduce time, and scaling_efficiency = tokens/s(2 processes) / (2 x tokens/s(1 process)); then the
+median, min and max over --runs runs (1 and 2 processes alternate). On a machine whose cores other work
+shares, read the spread.`,
+  options: {
+    vocab: { type: 'string', arg: 'N', help: 'vocabulary size', default: '512' },
+    'd-model': { type: 'string', arg: 'N', help: 'embedding width', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'transformer blocks', default: '4' },
+    heads: { type: 'string', arg: 'N', help: 'attention heads', default: '4' },
+    seq: { type: 'string', arg: 'N', help: 'sequence length', default: '128' },
+    batch: { type: 'string', arg: 'N', help: 'sequences per process per step', default: '8' },
+    steps: { type: 'string', arg: 'N', help: 'timed steps after 2 warm-up steps', default: '10' },
+    runs: { type: 'string', arg: 'N', help: 'runs of each (1 and 2 processes alternate)', default: '3' },
+    'worker-out': { type: 'string', arg: 'FILE', help: "internal: run as the launcher's worker, rank 0 writes FILE" },
+    ...common,
+  },
+  async run(v) {
+    const o = {
+      vocab: int(v.vocab, 'vocab', 512),
+      dModel: int(v['d-model'], 'd-model', 256),
+      layers: int(v.layers, 'layers', 4),
+      heads: int(v.heads, 'heads', 4),
+      seq: int(v.seq, 'seq', 128),
+      batch: int(v.batch, 'batch', 8),
+      steps: int(v.steps, 'steps', 10),
+      runs: int(v.runs, 'runs', 3),
+      seed: int(v.seed, 'seed', 0, 0),
+    };
+    if (o.dModel % o.heads !== 0)
+      throw new UsageError(`--d-model (${o.dModel}) must be divisible by --heads (${o.heads})`);
+    if (v['vs-pytorch']) throw new UsageError('bench ddp has no PyTorch peer (--vs-pytorch)');
+    const out = v['worker-out'];
+    if (typeof out === 'string') {
+      const r = ddpWorker(o);
+      if (process.env.RANK === undefined || process.env.RANK === '0') writeFileSync(out, JSON.stringify(r));
+      return 0;
+    }
+    const flags = Object.entries(o).flatMap(([k, x]) => [
+      `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+      String(x),
+    ]);
+    const r = await benchDdp(o, (file) => [process.argv[1], 'bench', 'ddp', ...flags, '--worker-out', file]);
+    output(!!v.json, r, () => {
+      for (const x of r.runs as Array<Record<string, number>>)
+        console.log(
+          `1 process ${x.one_tokens_per_s} tokens/s; 2 processes ${x.two_tokens_per_s} tokens/s ` +
+            `(all-reduce ${x.two_allreduce_ms} of ${x.two_step_ms} ms/step) -> efficiency ${x.scaling_efficiency}`,
+        );
+      console.log(`scaling efficiency ${JSON.stringify(r.scaling_efficiency)}; ${r.note}`);
     });
     return 0;
   },

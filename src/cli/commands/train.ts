@@ -1,6 +1,6 @@
 // `pacer train CONFIG.yaml`: every trainer from one YAML config with TRL's key names.
 import { parse as parseYaml } from 'yaml';
-import { TRAINERS, configHelp, loadConfig, trainWithStages } from '../../trainers/index.js';
+import { TRAINERS, World, configHelp, loadConfig, shutdownWorld, trainWithStages } from '../../trainers/index.js';
 import { UsageError, defineCommand, str } from '../command.js';
 
 export const train = defineCommand({
@@ -25,7 +25,10 @@ accepts, with its type, default and meaning. A key the trainer does not read is 
 names it and the closest valid key.
 
 Writes output_dir/metrics.jsonl (TRL metric names), checkpoint-N/ folders, the trained model in HF
-layout (or a PEFT adapter plus merged/), train_results.json and report.html.`,
+layout (or a PEFT adapter plus merged/), train_results.json and report.html.
+
+Data-parallel: 'pacer launch --nproc-per-node N train CONFIG.yaml' (or torchrun and launchers that set
+RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) trains with N processes; see 'pacer launch --help'.`,
   positionals: true,
   options: {
     set: {
@@ -54,6 +57,9 @@ layout (or a PEFT adapter plus merged/), train_results.json and report.html.`,
     }
     const cfg = loadConfig(positionals[0], overrides);
     const results = await trainWithStages(cfg, { progress: !v['no-progress'] });
+    const main = World.current().isMain;
+    shutdownWorld();
+    if (!main) return 0;
     const last = results[results.length - 1];
     const out = {
       output_dir: last.outputDir,
