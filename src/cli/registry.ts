@@ -8,6 +8,7 @@ import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
 import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
+import { icpl } from './commands/icpl.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -18,6 +19,7 @@ export const COMMANDS: Command[] = [
   logprobs,
   generateCmd,
   videoMake,
+  icpl,
   evalGrounding,
   evalMcq,
   evalVinoground,
