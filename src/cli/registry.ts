@@ -6,7 +6,15 @@ import { train } from './commands/train.js';
 import { logprobs, generateCmd } from './commands/models.js';
 import { serveModel, serveRewards } from './commands/serve.js';
 import { evalGrounding, evalMcq, evalVinoground } from './commands/eval.js';
-import { benchEngineCmd, benchGenerateCmd, benchDpoCmd, benchGrpoCmd, benchVideoCmd } from './commands/bench.js';
+import {
+  benchEngineCmd,
+  benchGenerateCmd,
+  benchDpoCmd,
+  benchGrpoCmd,
+  benchVideoCmd,
+  benchPpoCmd,
+  benchEnvsCmd,
+} from './commands/bench.js';
 import { videoMake } from './commands/video.js';
 import { icpl } from './commands/icpl.js';
 
@@ -28,4 +36,6 @@ export const COMMANDS: Command[] = [
   benchDpoCmd,
   benchGrpoCmd,
   benchVideoCmd,
+  benchPpoCmd,
+  benchEnvsCmd,
 ];
