@@ -283,3 +283,47 @@ test('CI smoke: pacer icpl with the offline proposer, 2 iterations, every arm', 
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('pacer serve model as the endpoint: answers that are not code use up the attempts, crashes fill the places', async () => {
+  const { createModelServer } = await import('../dist/server/openai.js');
+  const { fromPretrained } = await import('../dist/models/pretrained.js');
+  const { Tokenizer } = await import('../dist/tokenizers/index.js');
+  const { writeRandomLlama } = await import('../dist/cli/bench/fixture.js');
+  const d = tmp();
+  // a random tiny Llama whose context holds ICPL's prompt (~2500 byte-level tokens)
+  const dir = join(d, 'model');
+  writeRandomLlama(dir, { vocab: 384, hidden: 16, layers: 1, heads: 2, kvHeads: 2, maxPositions: 4096 });
+  const model = fromPretrained(dir).model;
+  const srv = createModelServer({ model, tokenizer: Tokenizer.fromPretrained(dir), modelName: 'tiny' });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    const proposer = new LLMProposer({ url: `http://127.0.0.1:${srv.address().port}`, maxTokens: 8 });
+    const r = await runICPL({
+      task: MCC,
+      iterations: 2,
+      samples: 2,
+      maxAttempts: 3,
+      proposer,
+      preferences: proxyPreferences(),
+      arms: ['icpl'],
+      seed: 0,
+      out: join(d, 'run'),
+      video: false,
+      evalEpisodes: 1,
+      finalSeeds: 0,
+    });
+    for (const it of r.arms[0].iterations) {
+      assert.equal(it.attempts, 3);
+      assert.equal(it.candidates.length, 2);
+      assert.ok(it.candidates.every((c) => c.crashed && c.score === CRASH_SCORE));
+      assert.equal(it.best, null, 'nothing ran: no preference is asked');
+    }
+    const p2 = JSON.parse(readFileSync(join(d, 'run', 'icpl', 'iter2', 'prompt.json'), 'utf8'));
+    assert.equal(p2.length, 2, 'the next iteration asks from the same prompt');
+    assert.equal(r.arms[0].best, null);
+  } finally {
+    srv.close();
+    model.dispose();
+    rmSync(d, { recursive: true, force: true });
+  }
+});
