@@ -261,6 +261,7 @@ test('CI smoke: pacer icpl with the offline proposer, 2 iterations, every arm', 
         'iter2/prompt.json',
         'iter1/attempt0/reward.js',
         'iter1/attempt0/rollout.mp4',
+        'iter1/attempt0/metrics.jsonl',
       ])
         assert.ok(existsSync(join(out, arm, f)), `${arm}/${f}`);
     }

@@ -35,6 +35,8 @@ export interface CandidateResult {
   gymReturn: number;
   /** Per PPO iteration: reward components, episode_lengths, task_score. */
   stats: TrainingStat[];
+  /** PPO's metrics per iteration (CleanRL's names). */
+  history: Array<Record<string, number>>;
   envSteps: number;
   seconds: number;
   policy: PPOPolicy | null;
@@ -73,6 +75,7 @@ export async function trainCandidate(
   const components = new Map<string, number[]>();
   const lengths: number[] = [];
   const scores: number[] = [];
+  const history: Array<Record<string, number>> = [];
   const rewardFn =
     spec.kind === 'handwritten'
       ? undefined
@@ -98,6 +101,7 @@ export async function trainCandidate(
       onIteration: (m) => {
         lengths.push(m['charts/episodic_length']);
         scores.push(m['charts/episodic_score']);
+        history.push(m);
       },
     });
     const ev = evaluatePolicy(run.policy, task.envId, { episodes: o.evalEpisodes, seed: 10_000 + o.seed });
@@ -112,6 +116,7 @@ export async function trainCandidate(
       score: mean(ev.map((e) => e.score)),
       gymReturn: mean(ev.map((e) => e.return)),
       stats,
+      history,
       envSteps: run.globalStep,
       seconds: (performance.now() - t0) / 1000,
       policy: run.policy,
@@ -124,7 +129,8 @@ export async function trainCandidate(
       score: Number.NaN,
       gymReturn: Number.NaN,
       stats: [],
-      envSteps: 0,
+      history,
+      envSteps: history.length ? history[history.length - 1].global_step : 0,
       seconds: (performance.now() - t0) / 1000,
       policy: null,
     };

@@ -192,6 +192,7 @@ async function tryAnswer(ctx: Ctx, answer: string, dir: string): Promise<Candida
     `${JSON.stringify({ ...meta, stats: r.stats, reused_from: hit.dir === dir ? null : hit.dir }, null, 1)}\n`,
   );
   writeFileAtomic(join(abs, 'env_feedback.txt'), rec.feedback);
+  writeFileAtomic(join(abs, 'metrics.jsonl'), r.history.map((m) => `${JSON.stringify(m)}\n`).join(''));
   return rec;
 }
 

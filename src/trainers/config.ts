@@ -450,7 +450,18 @@ export type RegGRPOConfig = OnlineValues<typeof TRAINER_SPECS.reg_grpo> & Meta<'
 export type RAFTConfig = OnlineValues<typeof TRAINER_SPECS.raft> & Meta<'raft'>;
 export type OnlineDPOConfig = OnlineValues<typeof TRAINER_SPECS.online_dpo> & Meta<'online_dpo'>;
 export type PPOConfig = OnlineValues<typeof TRAINER_SPECS.ppo> & Meta<'ppo'>;
-export type PPOEnvConfig = ValuesOf<typeof TRAINER_SPECS.ppo_env> & Meta<'ppo_env'>;
+/** Keys of ppo_env whose null default resolveConfig replaces by CleanRL's value for the action space. */
+type PPOEnvFilled =
+  | 'total_timesteps'
+  | 'learning_rate'
+  | 'num_envs'
+  | 'num_steps'
+  | 'num_minibatches'
+  | 'update_epochs';
+type PPOEnvValues = ValuesOf<typeof TRAINER_SPECS.ppo_env>;
+export type PPOEnvConfig = Omit<PPOEnvValues, PPOEnvFilled | 'ent_coef' | 'norm_obs' | 'norm_reward'> & {
+  [K in PPOEnvFilled | 'ent_coef']: number;
+} & { norm_obs: boolean; norm_reward: boolean } & Meta<'ppo_env'>;
 
 export type OfflineConfig = SFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
 export type OnlineConfig = GRPOConfig | RLOOConfig | RegGRPOConfig | RAFTConfig | OnlineDPOConfig | PPOConfig;
@@ -491,13 +502,28 @@ function checkTrainer(cfg: TrainConfig, fail: (m: string, key?: string) => never
   if (isOnline(c.trainer)) checkOnline(c as OnlineConfig, fail);
 }
 
-/** PPO on an environment: the batch must split into minibatches (checked with the defaults filled in). */
+/**
+ * PPO on an environment: null keys get CleanRL's value for the action space (so the config holds the values
+ * the run uses), and the batch must split into minibatches.
+ */
 function checkPPOEnv(c: PPOEnvConfig, fail: (m: string, key?: string) => never): void {
+  let r: PPOControlOptions;
   try {
-    resolvePPOOptions(ppoEnvOptions(c));
+    r = resolvePPOOptions(ppoEnvOptions(c));
   } catch (e) {
     fail((e as Error).message.replace(/^pacer: /, ''), 'num_minibatches');
   }
+  Object.assign(c, {
+    total_timesteps: r.totalTimesteps,
+    learning_rate: r.learningRate,
+    num_envs: r.numEnvs,
+    num_steps: r.numSteps,
+    num_minibatches: r.numMinibatches,
+    update_epochs: r.updateEpochs,
+    ent_coef: r.entCoef,
+    norm_obs: r.normObs,
+    norm_reward: r.normReward,
+  });
 }
 
 /** ppo-control's options from a ppo_env config (null keys take CleanRL's defaults for the action space). */

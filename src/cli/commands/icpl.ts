@@ -95,7 +95,8 @@ handwritten (Gymnasium's own reward). Each arm's best reward is trained again on
 scored by greedy evaluation (the task's success rate). Tasks: ${Object.values(TASKS)
     .map((t) => `${t.alias} (${t.envId})`)
     .join(', ')}.
-Writes DIR/<arm>/iter<k>/attempt<j>/ (response, reward.js, training statistics, result.json, rollout.mp4),
+Writes DIR/<arm>/iter<k>/attempt<j>/ (response.txt, reward.js, result.json with the training statistics,
+metrics.jsonl with PPO's metrics, env_feedback.txt, rollout.mp4),
 the prompts and feedback messages, DIR/summary.json and DIR/report.html.`,
   options: {
     env: {
