@@ -328,3 +328,25 @@ test('pacer serve model as the endpoint: answers that are not code use up the at
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('pacer icpl: usage errors name the option', () => {
+  const run = (...a) => spawnSync(process.execPath, [join(root, 'bin/pacer.js'), 'icpl', ...a], { encoding: 'utf8' });
+  const cases = [
+    [['--out', 'x'], /icpl needs --env/],
+    [['--env', 'lunarlander', '--out', 'x'], /no reward-design task for 'lunarlander' \(known: mountaincar-continuous/],
+    [['--env', 'acrobot', '--out', 'x', '--proposer', 'llm'], /--proposer llm needs --llm-url/],
+    [
+      ['--env', 'acrobot', '--out', 'x', '--proposer', 'offline', '--llm-model', 'm'],
+      /--llm-model is for --proposer llm/,
+    ],
+    [['--env', 'acrobot', '--out', 'x', '--preferences', 'file'], /--preferences file needs --preference-file/],
+    [['--env', 'acrobot', '--out', 'x', '--preferences', 'studio'], /--preferences studio needs --studio-url/],
+    [['--env', 'acrobot', '--out', 'x', '--arms', 'icpl,prefppo'], /--arms: unknown arm 'prefppo'/],
+    [['--env', 'acrobot', '--out', 'x', '--samples', '1'], /--samples must be an integer >= 2/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+});

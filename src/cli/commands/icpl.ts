@@ -92,7 +92,8 @@ in the preference studio; the HTTP contract is documented in src/reward-design/p
 Arms: icpl; eureka (the best by ground-truth score is fed back with its score shown); bestofn (no feedback,
 iterations x samples draws from the first prompt); sparse (PPO on the sparse task reward alone);
 handwritten (Gymnasium's own reward). Each arm's best reward is trained again on --final-seeds seeds and
-scored by greedy evaluation (the task's success rate). Tasks: ${Object.values(TASKS)
+scored by greedy evaluation (the task's success rate).
+Tasks: ${Object.values(TASKS)
     .map((t) => `${t.alias} (${t.envId})`)
     .join(', ')}.
 Writes DIR/<arm>/iter<k>/attempt<j>/ (response.txt, reward.js, result.json with the training statistics,
