@@ -3,7 +3,8 @@
 // written reward), with the offline proposer — or an LLM when PACER_LLM_URL is set (PACER_LLM_MODEL, key in
 // OPENAI_API_KEY). Each arm's best reward (and the sparse and hand-written rewards) is trained again on 3
 // fresh seeds and scored by greedy evaluation on 10 episodes (the task's success rate). Videos are off (the
-// loop renders them in normal runs; the study compares scores). Each (env, seed) run goes to its own folder
+// loop renders them in normal runs; the study compares scores). The proxy and the choice of each arm's best
+// reward order equal scores by the Gymnasium return. Each (env, seed) run goes to its own folder
 // and is skipped when its summary.json exists, so the study can be stopped and continued. Run after `npx tsc`:
 //   node bench/icpl_study.mjs [--out runs/icpl-study] [--envs mountaincar-continuous,acrobot] [--seeds 0,1,2]
 // and print the table of finished runs with: node bench/icpl_study.mjs --table [--out …]
@@ -15,6 +16,7 @@ import { OfflineProposer } from '../dist/reward-design/offline-proposer.js';
 import { proxyPreferences } from '../dist/reward-design/preferences.js';
 import { LLMProposer } from '../dist/reward-design/proposers.js';
 import { rewardTask } from '../dist/reward-design/tasks.js';
+import { writeICPLReport } from '../dist/reward-design/report.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -47,7 +49,7 @@ async function runAll() {
         : new OfflineProposer(task);
       const t0 = performance.now();
       console.error(`${env} seed ${seed}: ${proposer.description}`);
-      await runICPL({
+      const opts = {
         task,
         iterations: Number(a.iterations),
         samples: Number(a.samples),
@@ -61,7 +63,9 @@ async function runAll() {
         finalSeeds: Number(a['final-seeds']),
         threads: 1,
         log: (l) => console.error(`  ${env} seed ${seed}: ${l}`),
-      });
+      };
+      const { arms, summary } = await runICPL(opts);
+      await writeICPLReport(opts, arms, summary);
       console.error(`${env} seed ${seed}: ${((performance.now() - t0) / 60000).toFixed(1)} min`);
     }
 }

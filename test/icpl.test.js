@@ -23,14 +23,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = () => mkdtempSync(join(tmpdir(), 'pacer-icpl-'));
 const MCC = rewardTask('mountaincar-continuous');
 
-test('proxy preferences: best = argmax, worst = argmin, a crash is never worst, ties to the lowest index', () => {
-  assert.deepEqual(proxyChoice([0.2, 0.9, 0.1, 0.5], [false, false, false, false]), { best: 1, worst: 2 });
+test('proxy preferences: best = argmax, worst = argmin, a crash is never worst, ties by return then index', () => {
+  const c = (scores, crashed = [], returns = []) =>
+    scores.map((score, i) => ({ score, crashed: !!crashed[i], gymReturn: returns[i] ?? Number.NaN }));
+  assert.deepEqual(proxyChoice(c([0.2, 0.9, 0.1, 0.5])), { best: 1, worst: 2 });
   // a crash (−10000) is counted as +10000 for the worst
-  assert.deepEqual(proxyChoice([0.2, CRASH_SCORE, 0.1, 0.5], [false, true, false, false]), { best: 3, worst: 2 });
-  // all equal: best the first, worst the next (never the same candidate)
-  assert.deepEqual(proxyChoice([0, 0, 0], [false, false, false]), { best: 0, worst: 1 });
-  assert.deepEqual(proxyChoice([1, 0, 0], [false, false, false]), { best: 0, worst: 1 });
-  assert.throws(() => proxyChoice([1], [false]), /at least two candidates/);
+  assert.deepEqual(proxyChoice(c([0.2, CRASH_SCORE, 0.1, 0.5], [false, true])), { best: 3, worst: 2 });
+  // all equal, no returns: best the first, worst the next (never the same candidate)
+  assert.deepEqual(proxyChoice(c([0, 0, 0])), { best: 0, worst: 1 });
+  assert.deepEqual(proxyChoice(c([1, 0, 0])), { best: 0, worst: 1 });
+  // equal scores are ordered by the ground-truth return
+  assert.deepEqual(proxyChoice(c([1, 1, 1, 0, 0], [], [-90, -80, -85, -500, -400])), { best: 1, worst: 3 });
+  // a crash with an unknown return is still never worst
+  assert.deepEqual(proxyChoice(c([0, CRASH_SCORE, 0], [false, true], [-3, Number.NaN, -1])), { best: 2, worst: 0 });
+  assert.throws(() => proxyChoice(c([1])), /at least two candidates/);
 });
 
 const query = (iteration, n = 3) => ({
@@ -38,7 +44,14 @@ const query = (iteration, n = 3) => ({
   arm: 'icpl',
   iteration,
   task: 't',
-  candidates: Array.from({ length: n }, (_, i) => ({ index: i, code: `c${i}`, video: null, score: 0, crashed: false })),
+  candidates: Array.from({ length: n }, (_, i) => ({
+    index: i,
+    code: `c${i}`,
+    video: null,
+    score: 0,
+    gymReturn: 0,
+    crashed: false,
+  })),
 });
 
 test('file preferences: one JSON line per iteration; bad lines and answers are named by file and line', async () => {
@@ -86,6 +99,7 @@ test('studio preferences: the documented contract — POST the query, poll until
     const q = query(1, 2);
     q.candidates[0].video = video;
     q.candidates[0].score = 0.7; // scores are not sent to a person
+    q.candidates[0].gymReturn = -123.5;
     const src = studioPreferences({
       url: `http://127.0.0.1:${srv.address().port}`,
       token: 'tok',
@@ -99,7 +113,7 @@ test('studio preferences: the documented contract — POST the query, poll until
     assert.equal(post.body.iteration, 1);
     assert.deepEqual(post.body.candidates[0], { index: 0, code: 'c0', video: { format: 'mp4', base64: 'AQID' } });
     assert.equal(post.body.candidates[1].video, null);
-    assert.ok(!JSON.stringify(post.body).includes('0.7'), 'no ground-truth score in the query');
+    assert.ok(!/0\.7|123\.5/.test(JSON.stringify(post.body)), 'no ground-truth score or return in the query');
     assert.equal(seen.filter((s) => s.method === 'GET').length, 2);
   } finally {
     srv.close();

@@ -19,7 +19,8 @@
 //   the feedback message replaces the previous one (ICPL's user_list_only).
 // Non-design arms: sparse (PPO on the sparse task reward alone) and handwritten (Gymnasium's own reward).
 // Final score of an arm (ICPL's final evaluation): its best candidate by ground-truth score over all iterations
-// is trained again on finalSeeds fresh seeds and evaluated greedily; the mean and std are reported, as for the
+// (equal scores ordered by the ground-truth return, as the proxy orders them) is trained again on finalSeeds
+// fresh seeds and evaluated greedily; the mean and std are reported, as for the
 // sparse and hand-written rewards trained on the same seeds. Identical code with the same seed and budget is
 // trained once and shared (the arms' first iterations coincide for a deterministic proposer).
 // Everything is written under `out` (see writeCandidate and the summary), and report.ts renders report.html.
@@ -34,7 +35,7 @@ import {
   type RewardSpec,
   type TrainCandidateOptions,
 } from './candidates.js';
-import { CRASH_SCORE, proxyChoice, type PreferenceSource } from './preferences.js';
+import { CRASH_SCORE, bestOf, type PreferenceSource } from './preferences.js';
 import {
   TEMPLATES,
   differenceMessages,
@@ -255,6 +256,7 @@ async function designArm(ctx: Ctx, arm: DesignArm): Promise<IterationRecord[]> {
           code: c.code,
           video: c.video ? join(o.out, c.video) : null,
           score: c.score,
+          gymReturn: c.gymReturn,
           crashed: c.crashed,
         })),
       };
@@ -273,10 +275,7 @@ async function designArm(ctx: Ctx, arm: DesignArm): Promise<IterationRecord[]> {
       writeFileAtomic(join(dir, 'preference.json'), `${JSON.stringify({ ...pref, source: o.preferences.name })}\n`);
       writeFileAtomic(join(o.out, arm, 'history.txt'), history);
     } else {
-      const best = proxyChoice(
-        candidates.map((c) => c.score),
-        candidates.map((c) => c.crashed),
-      ).best;
+      const best = bestOf(candidates);
       rec.best = best;
       const shown = [{ text: candidates[best].response, feedback: candidates[best].feedbackWithScore }];
       feedback = feedbackMessage({ shown, preference: false, history: null });
@@ -324,7 +323,8 @@ async function runArm(ctx: Ctx, arm: Arm): Promise<ArmRecord> {
       it.candidates.map((c, index) => ({ c, index, iteration: it.iteration })),
     );
     rec.envSteps = rec.iterations.reduce((s, it) => s + it.candidates.reduce((a, c) => a + c.envSteps, 0), 0);
-    const top = all.filter((x) => x.c.ok).sort((a, b) => b.c.score - a.c.score)[0];
+    const ok = all.filter((x) => x.c.ok);
+    const top = ok.length ? ok[bestOf(ok.map((x) => x.c))] : undefined;
     if (top) {
       rec.best = { iteration: top.iteration, index: top.index, score: top.c.score, code: top.c.code };
       if (ctx.o.finalSeeds > 0) {

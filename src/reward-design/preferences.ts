@@ -2,9 +2,10 @@
 // videos, code and — for the proxy only — ground-truth scores) and names the best and the worst, 0-based as
 // ICPL's "x y" prompt does. Sources:
 //   proxy   ICPL's preference_type=auto: best = argmax of the ground-truth score, worst = argmin with crashed
-//           candidates (score −10000) counted as +10000, so a crash is never worst. Ties go to the lowest
-//           index, and the worst is never the best (ICPL's human prompt requires x ≠ y; its proxy would
-//           name the same candidate twice when all scores tie).
+//           candidates (score −10000) counted as +10000, so a crash is never worst. Equal scores are
+//           ordered by the ground-truth return (the hand-written reward: what ICPL's paper says its proxy
+//           compares), then by index; the worst is never the best (ICPL's human prompt requires x ≠ y;
+//           its code's proxy would name the same candidate twice when all scores tie).
 //   file    answers written in advance, one JSON object per line: {"iteration": 1, "best": 2, "worst": 4}
 //           (iteration 1-based; optional "arm" restricts a line to one arm).
 //   studio  a person in the browser, through a preference studio that speaks this HTTP contract (JSON,
@@ -30,6 +31,8 @@ export interface PreferenceCandidate {
   video: string | null;
   /** The ground-truth task score (CRASH_SCORE for a candidate whose training failed). */
   score: number;
+  /** The Gymnasium return of the policy (the hand-written reward), NaN when unknown. */
+  gymReturn: number;
   crashed: boolean;
 }
 
@@ -63,29 +66,52 @@ function check(q: PreferenceQuery, a: PreferenceAnswer, where: string): Preferen
   return { best: a.best, worst: a.worst };
 }
 
-/** ICPL's proxy human (preference_type=auto); see the file header. */
-export function proxyChoice(scores: number[], crashed: boolean[]): PreferenceAnswer {
-  if (scores.length < 2) throw new Error('pacer: a preference needs at least two candidates');
+/** What the proxy compares: the task score, then the ground-truth (hand-written) reward's return. */
+export interface Scored {
+  score: number;
+  /** The Gymnasium return (the human-designed reward ICPL's paper compares); breaks ties of score. */
+  gymReturn?: number;
+  crashed: boolean;
+}
+
+/** a better than b: higher score, or the same score and a higher ground-truth return. */
+function better(a: Scored, b: Scored): boolean {
+  if (a.score !== b.score) return a.score > b.score;
+  const ra = Number.isFinite(a.gymReturn) ? (a.gymReturn as number) : Number.NEGATIVE_INFINITY;
+  const rb = Number.isFinite(b.gymReturn) ? (b.gymReturn as number) : Number.NEGATIVE_INFINITY;
+  return ra > rb;
+}
+
+/** The index of the best candidate (ties: the lowest index). */
+export function bestOf(c: Scored[]): number {
   let best = 0;
-  scores.forEach((s, i) => {
-    if (s > scores[best]) best = i;
+  c.forEach((x, i) => {
+    if (better(x, c[best])) best = i;
   });
-  const forWorst = scores.map((s, i) => (crashed[i] || s <= CRASH_SCORE ? -CRASH_SCORE : s));
+  return best;
+}
+
+/** ICPL's proxy human (preference_type=auto); see the file header. */
+export function proxyChoice(c: Scored[]): PreferenceAnswer {
+  if (c.length < 2) throw new Error('pacer: a preference needs at least two candidates');
+  const best = bestOf(c);
+  // for the worst, a crash counts as the best possible score (never worst)
+  const forWorst = c.map((x) =>
+    x.crashed || x.score <= CRASH_SCORE
+      ? { score: -CRASH_SCORE, gymReturn: Number.POSITIVE_INFINITY, crashed: false }
+      : x,
+  );
   let worst = best === 0 ? 1 : 0;
-  forWorst.forEach((s, i) => {
-    if (i !== best && s < forWorst[worst]) worst = i;
+  forWorst.forEach((x, i) => {
+    if (i !== best && better(forWorst[worst], x)) worst = i;
   });
   return { best, worst };
 }
 
 export function proxyPreferences(): PreferenceSource {
   return {
-    name: 'proxy (ground-truth score)',
-    choose: async (q) =>
-      proxyChoice(
-        q.candidates.map((c) => c.score),
-        q.candidates.map((c) => c.crashed),
-      ),
+    name: 'proxy (ground-truth score, ties by the ground-truth return)',
+    choose: async (q) => proxyChoice(q.candidates),
   };
 }
 
