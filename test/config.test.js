@@ -181,7 +181,63 @@ const EXTRA = {
   reg_grpo: { beta: 0.1, ref_model_name_or_path: MODEL },
   raft: { raft_top_k: 1 },
   online_dpo: { beta: 0.1, ref_model_name_or_path: MODEL },
+  ppo: {
+    num_generations: 2,
+    dynamic_sampling: false,
+    ref_model_name_or_path: MODEL,
+    value_model_path: MODEL,
+    kl_coef: 0.05,
+    kl_estimator: 'k3',
+    cliprange: 0.2,
+    cliprange_value: 0.3,
+    vf_coef: 0.2,
+    gamma: 0.99,
+    lam: 0.9,
+    num_ppo_epochs: 2,
+    whiten_rewards: true,
+    missing_eos_penalty: 0.5,
+  },
 };
+/** Keys of fullConfig a trainer does not take (PPO passes num_ppo_epochs times, not num_iterations). */
+const DROP = { ppo: ['num_iterations'] };
+
+/** ppo_env (no language model): every key set, on a tiny CartPole budget. */
+const FULL_ENV = (d) => ({
+  trainer: 'ppo_env',
+  env_id: 'Pendulum-v1',
+  output_dir: join(d, 'ppo_env-full'),
+  overwrite_output_dir: true,
+  resume_from_checkpoint: false,
+  seed: 3,
+  total_timesteps: 256,
+  learning_rate: 1e-3,
+  num_envs: 2,
+  num_steps: 64,
+  anneal_lr: false,
+  gamma: 0.98,
+  gae_lambda: 0.9,
+  num_minibatches: 2,
+  update_epochs: 2,
+  norm_adv: true,
+  clip_coef: 0.25,
+  clip_vloss: false,
+  ent_coef: 0.001,
+  vf_coef: 0.4,
+  max_grad_norm: 0.6,
+  target_kl: 0.5,
+  hidden_sizes: [16, 16],
+  init_log_std: -0.5,
+  norm_obs: true,
+  norm_reward: true,
+  clip_obs: 5,
+  clip_reward: 5,
+  bootstrap_truncated: false,
+  threads: 1,
+  save_every_iterations: 1,
+  eval_episodes: 2,
+  capture_video: true,
+  report: true,
+});
 
 /** Run a config with its values behind a Proxy; return the keys the run read. */
 async function readsOf(raw, d) {
@@ -207,8 +263,9 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
   const server = { url: `http://127.0.0.1:${srv.address().port}` };
   try {
-    for (const trainer of TRAINERS) {
+    for (const trainer of TRAINERS.filter((t) => t !== 'ppo_env')) {
       const full = { ...fullConfig(trainer, d, server), ...EXTRA[trainer] };
+      for (const k of DROP[trainer] ?? []) delete full[k];
       const read = await readsOf(full, d);
       // max_steps: -1 runs num_train_epochs instead (a separate run, since one excludes the other)
       // (in the same output_dir, which overwrite_output_dir lets a fresh run reuse)
@@ -223,6 +280,33 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
     srv.close();
     served.dispose();
   }
+});
+
+test('every key of ppo_env is read when it runs; keys that cannot act are refused', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'pacer-cfg-'));
+  const full = FULL_ENV(d);
+  const read = await readsOf(full, d);
+  const unread = Object.keys(TRAINER_SPECS.ppo_env).filter((k) => !read.has(k));
+  assert.deepEqual(unread, [], `ppo_env accepts keys it never reads: ${unread.join(', ')}`);
+  const unset = Object.keys(TRAINER_SPECS.ppo_env).filter((k) => !(k in full));
+  assert.deepEqual(unset, [], `ppo_env: the test does not set ${unset.join(', ')}`);
+  for (const f of ['metrics.jsonl', 'checkpoint-2/trainer_state.json', 'videos/rollout.mp4', 'report.html'])
+    assert.ok(existsSync(join(full.output_dir, f)), f);
+  const bad = (raw, re) => assert.throws(() => resolveConfig(raw, 'c.yaml', d), re);
+  const base = { trainer: 'ppo_env', output_dir: join(d, 'x') };
+  bad(
+    { ...base, env_id: 'CartPole-v1', init_log_std: 0 },
+    /'init_log_std' has no effect unless a continuous-action env_id/,
+  );
+  bad({ ...base, env_id: 'CartPole-v2' }, /'env_id' must be one of CartPole-v1, .*got 'CartPole-v2'/);
+  bad(
+    { ...base, env_id: 'CartPole-v1', num_envs: 3, num_steps: 5, num_minibatches: 4 },
+    /c\.yaml: PPO batch numEnvs·numSteps = 15 does not split into numMinibatches = 4/,
+  );
+  bad(
+    { ...base, env_id: 'CartPole-v1', model_name_or_path: MODEL },
+    /'model_name_or_path' does not apply to trainer 'ppo_env'/,
+  );
 });
 
 test('keys a trainer does not read, or that cannot act, are refused naming the trainer and the closest key', () => {
@@ -276,11 +360,16 @@ test('pacer train --help-config documents every key of a trainer', () => {
   for (const k of Object.keys(TRAINER_SPECS.grpo)) assert.match(r.stdout, new RegExp(`^  ${k}: `, 'm'), k);
   assert.match(r.stdout, /loss_type: grpo \| bnpo \| dr_grpo \| dapo \(default "dapo"/);
   assert.match(r.stdout, /lora_r: int \(default 16; >= 1; only with use_peft: true\)/);
-  const bad = spawnSync(process.execPath, [join(root, 'bin/pacer.js'), 'train', '--help-config', 'ppo'], {
+  const env = spawnSync(process.execPath, [join(root, 'bin/pacer.js'), 'train', '--help-config', 'ppo_env'], {
+    encoding: 'utf8',
+  });
+  assert.equal(env.status, 0, env.stderr);
+  for (const k of Object.keys(TRAINER_SPECS.ppo_env)) assert.match(env.stdout, new RegExp(`^  ${k}: `, 'm'), k);
+  const bad = spawnSync(process.execPath, [join(root, 'bin/pacer.js'), 'train', '--help-config', 'ppo2'], {
     encoding: 'utf8',
   });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /unknown trainer 'ppo'/);
+  assert.match(bad.stderr, /unknown trainer 'ppo2'/);
 });
 
 function onlineCfg(d, extra) {

@@ -338,7 +338,7 @@ test('bad input is rejected before training starts, naming the line or key', asy
     /max_prompt_length \(64\) must be smaller than max_length \(64\)/,
   );
   assert.throws(c({ trainer: 'sft', beta: 0.1 }), /'beta' does not apply to trainer 'sft'/);
-  assert.throws(c({ trainer: 'ppo' }), /unknown trainer 'ppo'/);
+  assert.throws(c({ trainer: 'ppo3' }), /unknown trainer 'ppo3'/);
   assert.throws(c({ learning_rate: -1 }), /'learning_rate' must be >= 0/);
   assert.throws(c({ per_device_train_batch_size: 'four' }), /'per_device_train_batch_size' must be an integer/);
   assert.throws(c({ eval_strategy: 'steps' }), /needs an 'eval_dataset'/);

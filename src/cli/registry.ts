@@ -16,8 +16,11 @@ import {
   benchVideoCmd,
   benchDdpCmd,
   benchVlmCmd,
+  benchPpoCmd,
+  benchEnvsCmd,
 } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
+import { icpl } from './commands/icpl.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 import { setup } from './commands/setup.js';
 
@@ -31,6 +34,7 @@ export const COMMANDS: Command[] = [
   logprobs,
   generateCmd,
   videoMake,
+  icpl,
   studio,
   studioImport,
   studioAnnotator,
@@ -47,5 +51,7 @@ export const COMMANDS: Command[] = [
   benchVideoCmd,
   benchDdpCmd,
   benchVlmCmd,
+  benchPpoCmd,
+  benchEnvsCmd,
   setup,
 ];

@@ -1,6 +1,6 @@
-// A client for OpenAI-compatible /v1/completions servers (vLLM, SGLang, Ollama, llama.cpp, or
-// `pacer serve model`) that requests per-token log-probs — the rollout path RL needs — and retries
-// with exponential backoff.
+// A client for OpenAI-compatible servers (vLLM, SGLang, Ollama, llama.cpp, OpenAI, or `pacer serve model`):
+// /v1/completions with per-token log-probs — the rollout path RL needs — and /v1/chat/completions for
+// chat models (the reward-writing LLM of ICPL); retries with exponential backoff.
 import { postJsonWithRetry } from './http.js';
 
 export interface Completion {
@@ -11,7 +11,19 @@ export interface Completion {
   tokenIds?: number[];
 }
 
-/** Client for OpenAI-compatible /v1/completions servers, asking for per-token log-probs. */
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatResult {
+  /** One message content per choice, in index order. */
+  contents: string[];
+  finishReasons: string[];
+  usage: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null;
+}
+
+/** Client for OpenAI-compatible servers: completions with per-token log-probs, and chat completions. */
 export class OpenAICompatClient {
   constructor(
     readonly baseUrl: string,
@@ -72,5 +84,37 @@ export class OpenAICompatClient {
       });
     }
     return out;
+  }
+
+  /** POST /v1/chat/completions: n choices for the messages (OpenAI's request fields). */
+  async chat(
+    messages: ChatMessage[],
+    p: { temperature?: number; n?: number; maxTokens?: number; seed?: number; topP?: number } = {},
+  ): Promise<ChatResult> {
+    const body = {
+      ...(this.o.model ? { model: this.o.model } : {}),
+      messages,
+      temperature: p.temperature ?? 1,
+      n: p.n ?? 1,
+      ...(p.maxTokens !== undefined ? { max_tokens: p.maxTokens } : {}),
+      ...(p.seed !== undefined ? { seed: p.seed } : {}),
+      ...(p.topP !== undefined ? { top_p: p.topP } : {}),
+    };
+    const url = `${this.baseUrl.replace(/\/$/, '')}/v1/chat/completions`;
+    const o = {
+      token: this.o.apiKey,
+      timeoutMs: this.o.timeoutMs ?? 300_000,
+      retries: this.o.retries,
+      backoffMs: this.o.backoffMs,
+    };
+    const j = await postJsonWithRetry(url, body, o, 'chat model server');
+    if (!Array.isArray(j?.choices))
+      throw new Error(`pacer: chat model server ${url} answered without choices: ${JSON.stringify(j).slice(0, 200)}`);
+    const choices = [...j.choices].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    return {
+      contents: choices.map((c) => (typeof c.message?.content === 'string' ? c.message.content : '')),
+      finishReasons: choices.map((c) => String(c.finish_reason ?? '')),
+      usage: j.usage ?? null,
+    };
   }
 }

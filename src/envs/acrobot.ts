@@ -31,17 +31,20 @@ function dsdt(s: ArrayLike<number>, a: number, out: Float64Array): void {
   const theta2 = s[1];
   const dtheta1 = s[2];
   const dtheta2 = s[3];
-  const d1 = M1 * LC1 ** 2 + M2 * (L1 ** 2 + LC2 ** 2 + 2 * L1 * LC2 * Math.cos(theta2)) + I1 + I2;
-  const d2 = M2 * (LC2 ** 2 + L1 * LC2 * Math.cos(theta2)) + I2;
+  // squares written as products: x * x is the correctly rounded x², as NumPy's x**2 is
+  const cos2 = Math.cos(theta2);
+  const sin2 = Math.sin(theta2);
+  const d1 = M1 * (LC1 * LC1) + M2 * (L1 * L1 + LC2 * LC2 + 2 * L1 * LC2 * cos2) + I1 + I2;
+  const d2 = M2 * (LC2 * LC2 + L1 * LC2 * cos2) + I2;
   const phi2 = M2 * LC2 * g * Math.cos(theta1 + theta2 - Math.PI / 2.0);
   const phi1 =
-    -M2 * L1 * LC2 * dtheta2 ** 2 * Math.sin(theta2) -
-    2 * M2 * L1 * LC2 * dtheta2 * dtheta1 * Math.sin(theta2) +
+    -M2 * L1 * LC2 * (dtheta2 * dtheta2) * sin2 -
+    2 * M2 * L1 * LC2 * dtheta2 * dtheta1 * sin2 +
     (M1 * LC1 + M2 * L1) * g * Math.cos(theta1 - Math.PI / 2) +
     phi2;
   const ddtheta2 =
-    (a + (d2 / d1) * phi1 - M2 * L1 * LC2 * dtheta1 ** 2 * Math.sin(theta2) - phi2) /
-    (M2 * LC2 ** 2 + I2 - d2 ** 2 / d1);
+    (a + (d2 / d1) * phi1 - M2 * L1 * LC2 * (dtheta1 * dtheta1) * sin2 - phi2) /
+    (M2 * (LC2 * LC2) + I2 - (d2 * d2) / d1);
   const ddtheta1 = -(d2 * ddtheta2 + phi1) / d1;
   out[0] = dtheta1;
   out[1] = dtheta2;
@@ -54,6 +57,7 @@ const k2 = new Float64Array(4);
 const k3 = new Float64Array(4);
 const k4 = new Float64Array(4);
 const y = new Float64Array(4);
+const cur = new Float64Array(4);
 
 /** One RK4 step of size dt, as Gymnasium's rk4(derivs, y0, [0, dt]), into out (which may be y0). */
 function rk4(y0: Float64Array, a: number, dt: number, out: Float64Array): void {
@@ -106,12 +110,13 @@ export class AcrobotEnv extends VectorEnv {
   }
 
   protected stepEnv(i: number, action: number): number {
-    const ns = this.s.subarray(4 * i, 4 * i + 4);
-    rk4(ns, TORQUE[action], DT, ns);
-    ns[0] = wrap(ns[0], -Math.PI, Math.PI);
-    ns[1] = wrap(ns[1], -Math.PI, Math.PI);
-    ns[2] = bound(ns[2], -MAX_VEL_1, MAX_VEL_1);
-    ns[3] = bound(ns[3], -MAX_VEL_2, MAX_VEL_2);
+    const o = 4 * i;
+    for (let k = 0; k < 4; k++) cur[k] = this.s[o + k];
+    rk4(cur, TORQUE[action], DT, cur);
+    this.s[o] = wrap(cur[0], -Math.PI, Math.PI);
+    this.s[o + 1] = wrap(cur[1], -Math.PI, Math.PI);
+    this.s[o + 2] = bound(cur[2], -MAX_VEL_1, MAX_VEL_1);
+    this.s[o + 3] = bound(cur[3], -MAX_VEL_2, MAX_VEL_2);
     return this.terminal(i) ? 0.0 : -1.0;
   }
 
@@ -135,7 +140,8 @@ export class AcrobotEnv extends VectorEnv {
   }
 
   protected readState(i: number): number[] {
-    return Array.from(this.s.subarray(4 * i, 4 * i + 4));
+    const o = 4 * i;
+    return [this.s[o], this.s[o + 1], this.s[o + 2], this.s[o + 3]];
   }
 
   protected writeState(i: number, st: number[]): void {

@@ -81,7 +81,8 @@ export class CartPoleEnv extends VectorEnv {
   }
 
   protected readState(i: number): number[] {
-    return Array.from(this.s.subarray(4 * i, 4 * i + 4));
+    const o = 4 * i;
+    return [this.s[o], this.s[o + 1], this.s[o + 2], this.s[o + 3]];
   }
 
   protected writeState(i: number, st: number[]): void {

@@ -30,6 +30,15 @@ export const ENVS = {
   'LunarLander-v3': LunarLanderEnv,
 } as const;
 export type EnvId = keyof typeof ENVS;
+/** Gymnasium's metadata["render_fps"] of each environment. */
+export const RENDER_FPS: Record<EnvId, number> = {
+  'CartPole-v1': 50,
+  'Pendulum-v1': 30,
+  'MountainCar-v0': 30,
+  'MountainCarContinuous-v0': 30,
+  'Acrobot-v1': 15,
+  'LunarLander-v3': 50,
+};
 export const ENV_IDS = Object.keys(ENVS) as EnvId[];
 
 /** A vector of `numEnvs` copies (default 1) of a Gymnasium environment, seeded with seed + i (default seed 0). */

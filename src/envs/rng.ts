@@ -7,10 +7,9 @@
 //   PCG64 (numpy/random/src/pcg64): 128-bit LCG state ← state·M + inc, output XSL-RR
 //     rotr64(hi ⊕ lo, state >> 122); seeded as state 0, inc = (s1 << 1) | 1, step, state += s0, step.
 //   random() = (next64 >> 11) · 2⁻⁵³; uniform(lo, hi) = lo + (hi − lo)·random().
-// 128-bit arithmetic is done on BigInt; environments draw only at reset (LunarLander: 2 draws a step).
+// The generator's 128-bit arithmetic runs on 16-bit limbs (NumpyRandom); seeding uses BigInt.
 
 const MASK32 = 0xffffffff;
-const MASK64 = (1n << 64n) - 1n;
 const MASK128 = (1n << 128n) - 1n;
 const PCG_MULT = 0x2360ed051fc65da44385df649fccf645n;
 
@@ -58,42 +57,91 @@ export function seedSequenceState(seed: number): bigint[] {
   return [0, 1, 2, 3].map((k) => (BigInt(words[2 * k + 1]) << 32n) | BigInt(words[2 * k]));
 }
 
-/** NumPy's Generator(PCG64(seed)): random() and uniform() draw the same doubles as NumPy. */
+const limbsOf = (x: bigint): Float64Array =>
+  Float64Array.from({ length: 8 }, (_, k) => Number((x >> BigInt(16 * k)) & 0xffffn));
+const bigOf = (l: ArrayLike<number>): bigint => {
+  let x = 0n;
+  for (let k = 7; k >= 0; k--) x = (x << 16n) | BigInt(l[k]);
+  return x;
+};
+const MULT_LIMBS = limbsOf(PCG_MULT);
+
+/**
+ * NumPy's Generator(PCG64(seed)): random() and uniform() draw the same doubles as NumPy. The 128-bit state
+ * is kept as eight 16-bit limbs in doubles (products of limbs and their sums stay exact below 2^53), which
+ * is an order of magnitude faster than BigInt arithmetic.
+ */
 export class NumpyRandom {
-  private state = 0n;
-  private inc = 0n;
+  private readonly s = new Float64Array(8);
+  private readonly inc = new Float64Array(8);
+  private readonly t = new Float64Array(8);
   constructor(seed: number) {
     const [s0hi, s0lo, s1hi, s1lo] = seedSequenceState(seed);
     const initState = (s0hi << 64n) | s0lo;
     const initSeq = (s1hi << 64n) | s1lo;
-    this.inc = ((initSeq << 1n) | 1n) & MASK128;
+    this.inc.set(limbsOf(((initSeq << 1n) | 1n) & MASK128));
     this.step();
-    this.state = (this.state + initState) & MASK128;
+    this.s.set(limbsOf((bigOf(this.s) + initState) & MASK128));
     this.step();
   }
+  /** state ← state·M + inc (mod 2^128), limb by limb. */
   private step(): void {
-    this.state = (this.state * PCG_MULT + this.inc) & MASK128;
+    const s = this.s;
+    const t = this.t;
+    for (let k = 0; k < 8; k++) {
+      let acc = this.inc[k];
+      for (let i = 0; i <= k; i++) acc += s[i] * MULT_LIMBS[k - i];
+      t[k] = acc;
+    }
+    let carry = 0;
+    for (let k = 0; k < 8; k++) {
+      const v = t[k] + carry;
+      const lo = v % 65536;
+      s[k] = lo;
+      carry = (v - lo) / 65536;
+    }
   }
-  /** The next 64-bit output (PCG64's XSL-RR). */
-  nextUint64(): bigint {
+  /** The next 64-bit output (PCG64's XSL-RR), left in this.hi and this.lo (unsigned 32-bit halves). */
+  private next(): void {
     this.step();
-    const rot = this.state >> 122n;
-    const x = ((this.state >> 64n) ^ this.state) & MASK64;
-    return ((x >> rot) | (x << ((64n - rot) & 63n))) & MASK64;
+    const s = this.s;
+    let hi = ((s[7] * 65536 + s[6]) ^ (s[3] * 65536 + s[2])) >>> 0;
+    let lo = ((s[5] * 65536 + s[4]) ^ (s[1] * 65536 + s[0])) >>> 0;
+    let rot = s[7] >>> 10; // state >> 122
+    if (rot >= 32) {
+      const h = hi;
+      hi = lo;
+      lo = h;
+      rot -= 32;
+    }
+    if (rot > 0) {
+      const h = ((hi >>> rot) | (lo << (32 - rot))) >>> 0;
+      lo = ((lo >>> rot) | (hi << (32 - rot))) >>> 0;
+      hi = h;
+    }
+    this.hi = hi;
+    this.lo = lo;
   }
-  /** A double in [0, 1), NumPy's random(). */
+  private hi = 0;
+  private lo = 0;
+  nextUint64(): bigint {
+    this.next();
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+  /** A double in [0, 1), NumPy's random(): the top 53 bits of the next output. */
   random(): number {
-    return Number(this.nextUint64() >> 11n) * 2 ** -53;
+    this.next();
+    return (this.hi * 2097152 + (this.lo >>> 11)) * 2 ** -53;
   }
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.random();
   }
   /** The generator's state (for checkpoints). */
   getState(): { state: string; inc: string } {
-    return { state: this.state.toString(16), inc: this.inc.toString(16) };
+    return { state: bigOf(this.s).toString(16), inc: bigOf(this.inc).toString(16) };
   }
-  setState(s: { state: string; inc: string }): void {
-    this.state = BigInt(`0x${s.state}`) & MASK128;
-    this.inc = BigInt(`0x${s.inc}`) & MASK128;
+  setState(st: { state: string; inc: string }): void {
+    this.s.set(limbsOf(BigInt(`0x${st.state}`) & MASK128));
+    this.inc.set(limbsOf(BigInt(`0x${st.inc}`) & MASK128));
   }
 }

@@ -96,6 +96,8 @@ export abstract class VectorEnv {
   private readonly steps: Int32Array;
   private readonly returns: Float64Array;
   private started = false;
+  private pool: ArrayBuffer | null = null;
+  private poolAt = 0;
 
   constructor(opts: EnvOptions) {
     const seed = opts.seed ?? 0;
@@ -151,39 +153,41 @@ export abstract class VectorEnv {
     if (!this.started) throw new Error(`pacer: ${this.id}: call reset() before step()`);
     const acts = this.parseActions(actions);
     const n = this.numEnvs;
-    const r: StepResult = {
-      obs: this.allocObs(),
-      reward: new Float64Array(n),
-      terminated: new Array(n).fill(false),
-      truncated: new Array(n).fill(false),
-      finalObs: new Array(n).fill(null),
-      finalState: new Array(n).fill(null),
-      episodes: new Array(n).fill(null),
-    };
+    // fresh arrays every step (callers may keep them), filled by plain loops: Array.from and fill() cost
+    // more than the dynamics of the classic tasks
+    const { obs, reward } = this.fresh();
+    const terminatedArr: boolean[] = new Array(n);
+    const truncatedArr: boolean[] = new Array(n);
+    const finalObs: (Float32Array | null)[] = new Array(n);
+    const finalState: (number[] | null)[] = new Array(n);
+    const episodes: (EpisodeStats | null)[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const reward = this.stepEnv(i, acts[i]);
+      const r = this.stepEnv(i, acts[i]);
       const terminated = this.terminal(i);
       this.steps[i]++;
-      this.returns[i] += reward;
+      this.returns[i] += r;
       const truncated = this.steps[i] >= this.maxEpisodeSteps;
-      r.reward[i] = reward;
-      r.terminated[i] = terminated;
-      r.truncated[i] = truncated;
-      this.writeObs(i, r.obs[i]);
+      reward[i] = r;
+      terminatedArr[i] = terminated;
+      truncatedArr[i] = truncated;
+      finalObs[i] = null;
+      finalState[i] = null;
+      episodes[i] = null;
+      this.writeObs(i, obs[i]);
       if (terminated || truncated) {
         const success = this.success(i, terminated, truncated);
         const ret = this.returns[i];
         const score = this.scoreKind === 'return' ? ret : success ? 1 : 0;
-        r.episodes[i] = { return: ret, length: this.steps[i], success, score };
-        r.finalObs[i] = Float32Array.from(r.obs[i]);
-        r.finalState[i] = this.readState(i);
+        episodes[i] = { return: ret, length: this.steps[i], success, score };
+        finalObs[i] = new Float32Array(obs[i]);
+        finalState[i] = this.readState(i);
         this.resetEnv(i);
         this.steps[i] = 0;
         this.returns[i] = 0;
-        this.writeObs(i, r.obs[i]);
+        this.writeObs(i, obs[i]);
       }
     }
-    return r;
+    return { obs, reward, terminated: terminatedArr, truncated: truncatedArr, finalObs, finalState, episodes };
   }
 
   /**
@@ -258,10 +262,28 @@ export abstract class VectorEnv {
     return c.frame;
   }
 
-  private allocObs(): Float32Array[] {
+  /**
+   * Fresh memory for a step's observations and rewards: views on a pooled buffer that holds POOL_STEPS steps
+   * (a new buffer when it is used up; old views keep theirs alive), so a step allocates views, not buffers.
+   */
+  private fresh(): { obs: Float32Array[]; reward: Float64Array } {
     const d = this.obsDim;
-    const flat = new Float32Array(this.numEnvs * d);
-    return Array.from({ length: this.numEnvs }, (_, i) => flat.subarray(i * d, (i + 1) * d));
+    const n = this.numEnvs;
+    const bytes = 8 * n + 4 * n * d + ((4 * n * d) % 8);
+    if (!this.pool || this.poolAt + bytes > this.pool.byteLength) {
+      this.pool = new ArrayBuffer(bytes * POOL_STEPS);
+      this.poolAt = 0;
+    }
+    const reward = new Float64Array(this.pool, this.poolAt, n);
+    const at = this.poolAt + 8 * n;
+    const obs: Float32Array[] = new Array(n);
+    for (let i = 0; i < n; i++) obs[i] = new Float32Array(this.pool, at + i * d * 4, d);
+    this.poolAt += bytes;
+    return { obs, reward };
+  }
+
+  private allocObs(): Float32Array[] {
+    return this.fresh().obs;
   }
 
   /** Check the actions; nested ones are passed on as given (no copy), flat ones are split per copy. */
@@ -306,6 +328,9 @@ export abstract class VectorEnv {
     return actions;
   }
 }
+
+/** Steps of observations and rewards per pooled buffer (see VectorEnv.fresh). */
+const POOL_STEPS = 64;
 
 export const WHITE: RGB = [255, 255, 255];
 export const BLACK: RGB = [0, 0, 0];

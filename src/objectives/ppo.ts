@@ -158,3 +158,139 @@ export function explainedVariance(values: ArrayLike<number>, returns: ArrayLike<
 export function sampleCategorical(logits: Tensor, generator?: Parameters<typeof F.multinomial>[3]): Tensor {
   return F.multinomial(logits.softmax(-1), 1, true, generator).squeeze(1);
 }
+
+// ---- PPO for language models, as TRL's PPOTrainer (trl/trainer/ppo_trainer.py) computes it. Rollouts are
+// [B, T] grids whose mask marks the completion's token predictions (position t predicts token t + 1):
+//   per-token KL  k1 = log π_old − log π_ref, or k3 = (r − 1) − log r with r = π_ref/π_old
+//   rewards       r_t = −kl_coef·KL_t, plus the sequence's score on its last completion token (TRL puts it
+//                 one position later, on a padding slot it keeps unmasked; pacer keeps the mask exact)
+//   whiten_rewards  r ← (r − mean)/sqrt(var + 1e-8) + mean over the batch's masked tokens (var unbiased)
+//   GAE           δ_t = r_t + γ·V_{t+1} − V_t (V after the last token = 0), A_t = δ_t + γλ·A_{t+1};
+//                 returns R = A + V; A whitened over the batch's masked tokens (mean removed)
+//   loss          masked_mean max(−A·ρ, −A·clip(ρ, 1 ± cliprange))
+//                 + vf_coef · ½·masked_mean max((V − R)², (clip(V, V_old ± cliprange_value) − R)²)
+
+/** Per-token rewards of one [B, T] grid (row-major); `kl` holds the per-token KL estimate. */
+export function tokenRewards(
+  x: { logps: ArrayLike<number>; refLogps: ArrayLike<number> | null; mask: ArrayLike<number>; scores: number[] },
+  T: number,
+  o: { klCoef: number; klEstimator: 'k1' | 'k3' },
+): { rewards: Float64Array; kl: Float64Array } {
+  const n = x.mask.length;
+  const rewards = new Float64Array(n);
+  const kl = new Float64Array(n);
+  for (let b = 0; b < n / T; b++) {
+    let last = -1;
+    for (let t = 0; t < T; t++) {
+      const i = b * T + t;
+      if (!x.mask[i]) continue;
+      last = i;
+      if (x.refLogps) {
+        const logr = x.refLogps[i] - x.logps[i];
+        kl[i] = o.klEstimator === 'k1' ? -logr : Math.expm1(logr) - logr;
+      }
+      rewards[i] = -o.klCoef * kl[i];
+    }
+    if (last >= 0) rewards[last] += x.scores[b];
+  }
+  return { rewards, kl };
+}
+
+/** TRL's masked_whiten: (x − mean)/sqrt(var + 1e-8) over masked entries (unbiased var); shiftMean false keeps mean. */
+export function maskedWhiten(x: Float64Array, mask: ArrayLike<number>, shiftMean = true): Float64Array {
+  let n = 0;
+  let s = 0;
+  for (let i = 0; i < x.length; i++)
+    if (mask[i]) {
+      n++;
+      s += x[i];
+    }
+  const mean = n ? s / n : 0;
+  let ss = 0;
+  for (let i = 0; i < x.length; i++) if (mask[i]) ss += (x[i] - mean) ** 2;
+  const variance = n > 1 ? ss / (n - 1) : 0;
+  const scale = 1 / Math.sqrt(variance + 1e-8);
+  return x.map((v, i) => (mask[i] ? (v - mean) * scale + (shiftMean ? 0 : mean) : 0));
+}
+
+/** GAE along each row's masked positions (the completion), value 0 after the last; advantages and returns. */
+export function tokenGae(
+  rewards: ArrayLike<number>,
+  values: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  T: number,
+  gamma: number,
+  lam: number,
+): { advantages: Float64Array; returns: Float64Array } {
+  const n = mask.length;
+  const advantages = new Float64Array(n);
+  const returns = new Float64Array(n);
+  for (let b = 0; b < n / T; b++) {
+    let last = 0;
+    let nextValue = 0;
+    for (let t = T - 1; t >= 0; t--) {
+      const i = b * T + t;
+      if (!mask[i]) continue;
+      const delta = rewards[i] + gamma * nextValue - values[i];
+      last = delta + gamma * lam * last;
+      advantages[i] = last;
+      returns[i] = last + values[i];
+      nextValue = values[i];
+    }
+  }
+  return { advantages, returns };
+}
+
+export interface PPOTokenInputs {
+  logps: Tensor; // [B, T] with gradients
+  oldLogps: Tensor;
+  advantages: Tensor; // [B, T], whitened
+  values: Tensor; // V_old [B, T]
+  returns: Tensor;
+  vpred: Tensor; // [B, T] with gradients
+  mask: Tensor; // float [B, T]
+}
+
+/** TRL PPOTrainer's loss on one micro-batch, with its logged statistics. */
+export function ppoTokenLoss(
+  x: PPOTokenInputs,
+  c: { cliprange: number; cliprangeValue: number; vfCoef: number },
+): ObjectiveOutput {
+  const m = x.mask;
+  const count = m.sum().clamp(1, null);
+  const mmean = (t: Tensor) => t.mul(m).sum().div(count);
+  const vClipped = x.vpred.maximum(x.values.sub(c.cliprangeValue)).minimum(x.values.add(c.cliprangeValue));
+  const vf1 = x.vpred.sub(x.returns).square();
+  const vf2 = vClipped.sub(x.returns).square();
+  const vfLoss = mmean(vf1.maximum(vf2)).mul(0.5);
+  const diff = x.logps.sub(x.oldLogps.detach());
+  const ratio = diff.exp();
+  const adv = x.advantages.detach();
+  const pg1 = adv.neg().mul(ratio);
+  const pg2 = adv.neg().mul(ratio.clamp(1 - c.cliprange, 1 + c.cliprange));
+  const pgLoss = mmean(pg1.maximum(pg2));
+  const loss = pgLoss.add(vfLoss.mul(c.vfCoef));
+  const v = noGrad(() =>
+    F.stack([
+      loss,
+      pgLoss,
+      vfLoss,
+      mmean(pg2.gt(pg1).to(ratio.dtype)),
+      mmean(vf2.gt(vf1).to(ratio.dtype)),
+      mmean(diff.square()).mul(0.5),
+      mmean(ratio),
+      mmean(x.vpred),
+    ]).toArray(),
+  );
+  const metrics = {
+    loss: v[0],
+    'loss/policy_avg': v[1],
+    'loss/value_avg': v[2],
+    'policy/clipfrac_avg': v[3],
+    'val/clipfrac_avg': v[4],
+    'policy/approxkl_avg': v[5],
+    'val/ratio': v[6],
+    'val/vpred': v[7],
+  };
+  return { loss, metrics };
+}

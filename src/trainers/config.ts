@@ -23,6 +23,8 @@ import { parseCurriculum } from '../curriculum/offline.js';
 import { augmentOptions } from '../curriculum/augment.js';
 import { parseRewardSpec, rewardOptions } from '../rewards/index.js';
 import { resolveDatasetPath } from '../data/schemes.js';
+import { ENV_IDS, makeEnv, type EnvId } from '../envs/index.js';
+import { resolvePPOOptions, type PPOControlOptions } from './ppo-control.js';
 
 export { ConfigError };
 
@@ -39,9 +41,14 @@ export const TRAINERS = [
   'reg_grpo',
   'raft',
   'online_dpo',
+  'ppo',
+  'ppo_env',
 ] as const;
 export type TrainerName = (typeof TRAINERS)[number];
-export const ONLINE_TRAINERS: readonly TrainerName[] = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo'];
+export const ONLINE_TRAINERS: readonly TrainerName[] = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo', 'ppo'];
+/** Trainers of control policies on environments (no language model). */
+export const ENV_TRAINERS: readonly TrainerName[] = ['ppo_env'];
+export const isEnvTrainer = (t: string) => (ENV_TRAINERS as readonly string[]).includes(t);
 export const isOnline = (t: string) => (ONLINE_TRAINERS as readonly string[]).includes(t);
 
 type C = Record<string, unknown>;
@@ -299,6 +306,89 @@ const CLIP = {
   importance_sampling_level: k.choice(['token', 'sequence'], 'token', 'ratio per token, or per sequence (GSPO)'),
 };
 
+// ---- PPO for language models (TRL PPOConfig names): the online group without num_iterations (PPO passes
+// over a batch num_ppo_epochs times) and one completion per prompt by default
+const { num_iterations: _numIterations, ...ONLINE_PPO } = ONLINE;
+const PPO_LM = {
+  ...ONLINE_PPO,
+  num_generations: k.int(1, 'completions sampled per prompt (TRL PPO samples one)', { min: 1 }),
+  temperature: { ...ONLINE.temperature, default: 0.7 },
+  ref_model_name_or_path: when(
+    k.pathOrNull(null, 'the reference model (default: the model itself before training)'),
+    (c) => (c.kl_coef as number) > 0,
+    'kl_coef > 0',
+  ),
+  value_model_path: k.pathOrNull(
+    null,
+    'the value model: a causal LM whose last hidden state feeds a fresh scalar head (default: model_name_or_path)',
+  ),
+  kl_coef: k.num(0.05, 'KL penalty coefficient in the per-token reward (0: no reference model)', { min: 0 }),
+  kl_estimator: k.choice(['k1', 'k3'], 'k1', 'per-token KL estimator in the reward: k1 = log pi - log ref, or k3'),
+  cliprange: k.num(0.2, 'clipping range of the policy ratio', { gt: 0 }),
+  cliprange_value: k.num(0.2, 'clipping range of the value prediction around the rollout values', { gt: 0 }),
+  vf_coef: k.num(0.1, 'weight of the value loss', { min: 0 }),
+  gamma: k.num(1, 'discount factor of the per-token GAE', { min: 0, max: 1 }),
+  lam: k.num(0.95, 'lambda of the per-token GAE', { min: 0, max: 1 }),
+  num_ppo_epochs: k.int(4, 'optimisation passes (one optimizer step each) over each batch of rollouts', { min: 1 }),
+  whiten_rewards: k.bool(false, 'whiten the per-token rewards (over the batch, mean kept) before GAE'),
+  missing_eos_penalty: k.numOrNull(null, 'subtracted from the score of a completion cut before its EOS', { min: 0 }),
+};
+
+// ---- PPO on a pacer environment (CleanRL ppo.py / ppo_continuous_action.py names, snake_case); null
+// defaults take CleanRL's value for the environment's action space
+const continuousEnv = (c: C) => makeEnv(c.env_id as (typeof ENV_IDS)[number]).actionSpace.type === 'box';
+const nullableBool = (v: unknown) => (v === null || typeof v === 'boolean' ? null : 'must be true, false or null');
+const PPO_ENV = {
+  env_id: { ...k.choice(ENV_IDS, 'CartPole-v1', 'the environment (Gymnasium id)'), required: true },
+  output_dir: RUN.output_dir,
+  overwrite_output_dir: RUN.overwrite_output_dir,
+  resume_from_checkpoint: RUN.resume_from_checkpoint,
+  seed: k.int(1, 'seed of the environments (seed + i), the policy init and the sampling', { min: 0 }),
+  total_timesteps: k.intOrNull(null, 'environment steps in all (null: 500000 discrete, 1000000 continuous)', {
+    min: 1,
+  }),
+  learning_rate: k.numOrNull(null, 'Adam learning rate (null: 2.5e-4 discrete, 3e-4 continuous)', { gt: 0 }),
+  num_envs: k.intOrNull(null, 'parallel environment copies (null: 4 discrete, 1 continuous)', { min: 1, max: 4096 }),
+  num_steps: k.intOrNull(null, 'steps per copy per rollout (null: 128 discrete, 2048 continuous)', { min: 1 }),
+  anneal_lr: k.bool(true, 'anneal the learning rate linearly to 0'),
+  gamma: k.num(0.99, 'discount factor', { min: 0, max: 1 }),
+  gae_lambda: k.num(0.95, 'lambda of GAE', { min: 0, max: 1 }),
+  num_minibatches: k.intOrNull(null, 'minibatches per epoch (null: 4 discrete, 32 continuous)', { min: 1 }),
+  update_epochs: k.intOrNull(null, 'passes over each rollout (null: 4 discrete, 10 continuous)', { min: 1 }),
+  norm_adv: k.bool(true, 'normalise advantages per minibatch'),
+  clip_coef: k.num(0.2, 'surrogate clipping coefficient (also clips the value loss)', { gt: 0 }),
+  clip_vloss: k.bool(true, 'clipped value loss'),
+  ent_coef: k.numOrNull(null, 'entropy bonus (null: 0.01 discrete, 0 continuous)', { min: 0 }),
+  vf_coef: k.num(0.5, 'value loss coefficient', { min: 0 }),
+  max_grad_norm: k.num(0.5, 'global gradient norm clip', { gt: 0 }),
+  target_kl: k.numOrNull(null, 'stop the epochs of an update once approx_kl exceeds this', { gt: 0 }),
+  hidden_sizes: k.any<number[]>('list', [64, 64], 'hidden layer widths of the actor and critic MLPs', (v) =>
+    Array.isArray(v) && v.length > 0 && v.every((x) => Number.isInteger(x) && x > 0)
+      ? null
+      : 'must be a non-empty list of positive integers',
+  ),
+  init_log_std: when(
+    k.num(0, 'initial log-std of the Gaussian policy', {}),
+    continuousEnv,
+    'a continuous-action env_id',
+  ),
+  norm_obs: k.any<boolean | null>(
+    'any',
+    null,
+    'normalise observations (null: off discrete, on continuous)',
+    nullableBool,
+  ),
+  norm_reward: k.any<boolean | null>('any', null, 'scale rewards by the return std (null: as norm_obs)', nullableBool),
+  clip_obs: k.num(10, 'clip normalised observations to ±this', { gt: 0 }),
+  clip_reward: k.num(10, 'clip normalised rewards to ±this', { gt: 0 }),
+  bootstrap_truncated: k.bool(true, 'bootstrap time-limit truncations from the final observation (CleanRL: false)'),
+  threads: RUN.threads,
+  save_every_iterations: k.int(10, 'write checkpoint-N/ every N iterations and at the end (0: never)', { min: 0 }),
+  eval_episodes: k.int(10, 'greedy evaluation episodes of the final policy (0: none)', { min: 0 }),
+  capture_video: k.bool(true, 'render a greedy episode of the final policy to videos/rollout.mp4 (and the report)'),
+  report: RUN.report,
+};
+
 const LR = (lr: number) => ({ learning_rate: { ...RUN.learning_rate, default: lr } });
 
 export const TRAINER_SPECS = {
@@ -384,6 +474,8 @@ export const TRAINER_SPECS = {
     ...ONLINE_REF,
     beta: k.num(0.1, 'the DPO temperature beta', { gt: 0 }),
   },
+  ppo: { ...RUN, ...LR(3e-6), ...PEFT, ...PPO_LM },
+  ppo_env: PPO_ENV,
 } satisfies Record<TrainerName, Spec>;
 
 type Meta<T extends TrainerName> = {
@@ -408,10 +500,25 @@ export type RLOOConfig = OnlineValues<typeof TRAINER_SPECS.rloo> & Meta<'rloo'>;
 export type RegGRPOConfig = OnlineValues<typeof TRAINER_SPECS.reg_grpo> & Meta<'reg_grpo'>;
 export type RAFTConfig = OnlineValues<typeof TRAINER_SPECS.raft> & Meta<'raft'>;
 export type OnlineDPOConfig = OnlineValues<typeof TRAINER_SPECS.online_dpo> & Meta<'online_dpo'>;
+export type PPOConfig = OnlineValues<typeof TRAINER_SPECS.ppo> & Meta<'ppo'>;
+/** Keys of ppo_env whose null default resolveConfig replaces by CleanRL's value for the action space. */
+type PPOEnvFilled =
+  | 'total_timesteps'
+  | 'learning_rate'
+  | 'num_envs'
+  | 'num_steps'
+  | 'num_minibatches'
+  | 'update_epochs';
+type PPOEnvValues = ValuesOf<typeof TRAINER_SPECS.ppo_env>;
+export type PPOEnvConfig = Omit<PPOEnvValues, PPOEnvFilled | 'ent_coef' | 'norm_obs' | 'norm_reward'> & {
+  [K in PPOEnvFilled | 'ent_coef']: number;
+} & { norm_obs: boolean; norm_reward: boolean } & Meta<'ppo_env'>;
 
 export type OfflineConfig = SFTConfig | IFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
-export type OnlineConfig = GRPOConfig | RLOOConfig | RegGRPOConfig | RAFTConfig | OnlineDPOConfig;
-export type TrainConfig = OfflineConfig | OnlineConfig;
+export type OnlineConfig = GRPOConfig | RLOOConfig | RegGRPOConfig | RAFTConfig | OnlineDPOConfig | PPOConfig;
+/** The configs of trainers of language models (the shared loop runs them). */
+export type LMConfig = OfflineConfig | OnlineConfig;
+export type TrainConfig = LMConfig | PPOEnvConfig;
 type Specs = typeof TRAINER_SPECS;
 type RequiredKeys = 'model_name_or_path' | 'train_dataset' | 'output_dir';
 /**
@@ -431,7 +538,12 @@ function readers(key: string): TrainerName[] {
 }
 
 /** Cross-key checks after the keys themselves are valid (TRL's __post_init__). */
-function checkTrainer(c: TrainConfig, fail: (m: string, key?: string) => never): void {
+function checkTrainer(cfg: TrainConfig, fail: (m: string, key?: string) => never): void {
+  if (cfg.trainer === 'ppo_env') {
+    checkPPOEnv(cfg, fail);
+    return;
+  }
+  const c = cfg as LMConfig;
   // (a default max_prompt_length above a smaller max_length is not a contradiction: prompts reaching
   // max_length are rejected per line anyway)
   const promptGiven = c._given.includes('max_prompt_length');
@@ -458,6 +570,64 @@ function checkTrainer(c: TrainConfig, fail: (m: string, key?: string) => never):
     if ((c.curriculum as Record<string, unknown> | null)?.by === 'reference_margin')
       fail('curriculum by reference_margin needs precompute_ref_log_probs: true', 'curriculum');
   if (isOnline(c.trainer)) checkOnline(c as OnlineConfig, fail);
+}
+
+/**
+ * PPO on an environment: null keys get CleanRL's value for the action space (so the config holds the values
+ * the run uses), and the batch must split into minibatches.
+ */
+function checkPPOEnv(c: PPOEnvConfig, fail: (m: string, key?: string) => never): void {
+  let r: PPOControlOptions;
+  try {
+    r = resolvePPOOptions(ppoEnvOptions(c));
+  } catch (e) {
+    fail((e as Error).message.replace(/^pacer: /, ''), 'num_minibatches');
+  }
+  Object.assign(c, {
+    total_timesteps: r.totalTimesteps,
+    learning_rate: r.learningRate,
+    num_envs: r.numEnvs,
+    num_steps: r.numSteps,
+    num_minibatches: r.numMinibatches,
+    update_epochs: r.updateEpochs,
+    ent_coef: r.entCoef,
+    norm_obs: r.normObs,
+    norm_reward: r.normReward,
+  });
+}
+
+/** ppo-control's options from a ppo_env config (null keys take CleanRL's defaults for the action space). */
+export function ppoEnvOptions(c: PPOEnvConfig): Partial<PPOControlOptions> & { envId: EnvId } {
+  const given: Record<string, unknown> = {
+    envId: c.env_id,
+    seed: c.seed,
+    totalTimesteps: c.total_timesteps,
+    learningRate: c.learning_rate,
+    numEnvs: c.num_envs,
+    numSteps: c.num_steps,
+    annealLr: c.anneal_lr,
+    gamma: c.gamma,
+    gaeLambda: c.gae_lambda,
+    numMinibatches: c.num_minibatches,
+    updateEpochs: c.update_epochs,
+    normAdv: c.norm_adv,
+    clipCoef: c.clip_coef,
+    clipVloss: c.clip_vloss,
+    entCoef: c.ent_coef,
+    vfCoef: c.vf_coef,
+    maxGradNorm: c.max_grad_norm,
+    targetKl: c.target_kl,
+    hiddenSizes: c.hidden_sizes,
+    initLogStd: continuousEnv(c) ? c.init_log_std : undefined,
+    normObs: c.norm_obs,
+    normReward: c.norm_reward ?? c.norm_obs,
+    clipObs: c.clip_obs,
+    clipReward: c.clip_reward,
+    bootstrapTruncated: c.bootstrap_truncated,
+    threads: c.threads,
+  };
+  const o = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== null && v !== undefined));
+  return { ...o, targetKl: c.target_kl } as Partial<PPOControlOptions> & { envId: EnvId };
 }
 
 function checkDpo(c: DPOConfig, fail: (m: string, key?: string) => never): void {
@@ -538,12 +708,12 @@ export function resolveConfig(raw: Record<string, unknown>, src = '<config>', ba
     _baseDir: baseDir,
   } as unknown as TrainConfig;
   checkTrainer(c, fail);
-  if (c.stages) for (const [i, st] of c.stages.entries()) stageConfig(c, st, i, c.model_name_or_path);
+  if ('stages' in c && c.stages) for (const [i, st] of c.stages.entries()) stageConfig(c, st, i, c.model_name_or_path);
   return c;
 }
 
 /** The config of stage i: the keys the base config set, the stage's overrides, trained from `from`. */
-export function stageConfig(base: TrainConfig, st: Record<string, unknown>, i: number, from: string): TrainConfig {
+export function stageConfig(base: LMConfig, st: Record<string, unknown>, i: number, from: string): TrainConfig {
   for (const bad of ['stages', 'model_name_or_path', 'output_dir', 'trainer'])
     if (bad in st) throw new ConfigError(`pacer: ${base._source}: stage ${i + 1} may not set '${bad}'`, { key: bad });
   const given = Object.fromEntries(base._given.filter((key) => key !== 'stages').map((key) => [key, (base as C)[key]]));

@@ -1,4 +1,4 @@
-// Online RL (grpo, rloo, reg_grpo, raft, online_dpo) as a family of the shared loop. Each step runs
+// Online RL (grpo, rloo, reg_grpo, raft, online_dpo, ppo) as a family of the shared loop. Each step runs
 // named phases, as TRL's GRPOTrainer names _generate, _calculate_rewards and _compute_loss:
 //   sample      the curriculum sampler picks prompts (P per micro-batch × gradient_accumulation_steps;
 //               DeepVideo-R1 augmentation may rewrite them)
@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { noGrad, scope, tensor, type Tensor } from '../engine/index.js';
+import { type Module, noGrad, scope, tensor, type Tensor } from '../engine/index.js';
 import { generate } from '../models/generate.js';
 import { labelLogps } from '../models/scoring.js';
 import type { CausalLM } from '../models/types.js';
@@ -35,7 +35,8 @@ import { makeSampler, type CurriculumItem, type Sampler } from '../curriculum/on
 import { DifficultyAugmenter, type Perturb, type PromptValue } from '../curriculum/augment.js';
 import { OpenAICompatClient } from '../clients/openai.js';
 import { postJsonWithRetry } from '../clients/http.js';
-import { makeOnlineMethod, type OnlineMethod } from './online-methods.js';
+import { avgMetrics } from './offline.js';
+import { makeOnlineMethod, withCritic, type OnlineMethod } from './online-methods.js';
 import type { Policy, Reference } from './policy.js';
 import type { LoopOptions, TrainerFamily, TrainerRun, Update } from './loop.js';
 import { combine, type World } from './parallel.js';
@@ -120,7 +121,7 @@ export function onlineFamily(cfg: OnlineConfig, opts: OnlineOptions = {}): Train
 }
 
 class OnlineRun implements TrainerRun {
-  readonly trainable: CausalLM;
+  readonly trainable: Module;
   readonly totalSteps: number;
   readonly canEvaluate: boolean;
   readonly plots = [
@@ -151,10 +152,10 @@ class OnlineRun implements TrainerRun {
     private readonly opts: OnlineOptions,
   ) {
     const ex = data.train.examples;
-    this.trainable = policy.model;
     this.G = cfg.num_generations;
     this.P = cfg.per_device_train_batch_size / this.G;
     this.method = makeOnlineMethod(cfg);
+    this.trainable = this.method.critic ? withCritic(policy.model, this.method.critic) : policy.model;
     this.rewards = rewardsFromSpec(cfg.reward_funcs.join(','), cfg.reward_weights ?? undefined);
     const items: CurriculumItem[] = ex.map((e, i) => ({
       index: i,
@@ -429,12 +430,16 @@ class OnlineRun implements TrainerRun {
       advantages: adv.slice(a, b),
     }));
     return scope(async () => {
-      const prepared = micros.map((m) => ({ ...m, ...this.prepareMicro(m.rows) }));
+      const prepared = micros.map((m) => ({ ...m, ...this.prepareMicro(m.rows), extra: undefined as Extra }));
       // dapo divides by the step's completion tokens; the ranks' gradients are averaged, so each rank
       // divides by the mean over ranks (as transformers does with average_tokens_across_devices)
       const tokens = this.world.sum([sum(prepared.map((p) => p.tokens))])[0] / this.world.size;
+      const pre = this.method.beforeUpdates?.(
+        prepared.map((p) => ({ ...p, truncated: p.rows.map((r) => r.truncated) })),
+      );
+      pre?.extra.forEach((e, i) => (prepared[i].extra = e));
       let metrics: Record<string, number> = {};
-      for (let it = 0; it < this.cfg.num_iterations; it++) {
+      for (let it = 0; it < this.method.passes; it++) {
         metrics = await update(() => {
           const ms = prepared.map((p) => ({
             weight: 1,
@@ -443,7 +448,7 @@ class OnlineRun implements TrainerRun {
           return this.world.combineMetrics(ms);
         });
       }
-      return metrics;
+      return { ...metrics, ...(pre?.metrics ?? {}) };
     });
   }
 
@@ -479,7 +484,12 @@ class OnlineRun implements TrainerRun {
   }
 
   private microLoss(
-    p: ReturnType<OnlineRun['prepareMicro']> & { rows: Rollout[]; rewards: number[]; advantages: number[] },
+    p: ReturnType<OnlineRun['prepareMicro']> & {
+      rows: Rollout[];
+      rewards: number[];
+      advantages: number[];
+      extra: Extra;
+    },
     tokens: number,
     micro: number,
     checkServer: boolean,
@@ -500,6 +510,8 @@ class OnlineRun implements TrainerRun {
       advantages: p.advantages,
       tokens,
       micro,
+      batch: p.batch,
+      extra: p.extra,
     });
     if (!o) return { ...metrics, loss: 0 };
     o.loss.backward();
@@ -603,8 +615,11 @@ class OnlineRun implements TrainerRun {
 
   dispose(): void {
     this.ref?.dispose();
+    this.method.critic?.dispose?.();
   }
 }
+
+type Extra = Record<string, Tensor> | undefined;
 
 function groupStats(index: number, grp: number[], adv: number[], passThreshold: number) {
   const G = grp.length;

@@ -14,6 +14,7 @@
 // episode statistics, not from the (possibly relabelled, normalised) rewards.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Frame } from '../video/raster.js';
 import {
   AdamW,
   Generator,
@@ -627,6 +628,35 @@ export async function trainPPO(
   }
   opt.dispose();
   return { policy, options: o, history, episodes, globalStep: run.globalStep, lastCheckpoint };
+}
+
+/**
+ * Frames of one episode of a policy on a fresh copy of the environment (seeded `seed`), every `every`-th
+ * step from the first observation, drawn at `scale`; `episode` holds the episode's statistics once the
+ * generator is done. Frames are made as they are consumed (a long episode is never held in memory).
+ */
+export function policyFrames(
+  policy: PPOPolicy,
+  envId: EnvId,
+  o: { seed?: number; every?: number; scale?: number; deterministic?: boolean } = {},
+): { frames: IterableIterator<Frame>; episode: { stats: EpisodeStats | null } } {
+  const out: { stats: EpisodeStats | null } = { stats: null };
+  const every = Math.max(1, Math.floor(o.every ?? 1));
+  function* frames(): IterableIterator<Frame> {
+    const env = makeEnv(envId, { seed: o.seed ?? 10_000, numEnvs: 1 });
+    const g = new Generator(o.seed ?? 10_000);
+    let { obs } = env.reset();
+    for (let t = 0; t < env.maxEpisodeSteps; t++) {
+      if (t % every === 0) yield env.render(0, { scale: o.scale ?? 1 });
+      const r = env.step(policy.act(obs, g, o.deterministic ?? true));
+      if (r.episodes[0]) {
+        out.stats = r.episodes[0];
+        return;
+      }
+      obs = r.obs;
+    }
+  }
+  return { frames: frames(), episode: out };
 }
 
 /** Run a policy for `episodes` episodes on fresh environments (seeded seed, seed + 1, …); their statistics. */

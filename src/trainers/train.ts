@@ -1,14 +1,16 @@
 // The entry point of every trainer: train(config) runs the family the trainer belongs to (offline or
 // online) through the shared loop — and, when the config has `stages`, each stage in turn: stage k
 // trains from stage k−1's output (its reference is its own starting point) and writes to
-// output_dir/stage-k (TEMPLE's DPO schedule r16 → r8 → r4 → r2 is four stages). The config may be a
-// resolved one (resolveConfig / loadConfig), a plain object with the YAML's keys, or a YAML file's path.
+// output_dir/stage-k (TEMPLE's DPO schedule r16 → r8 → r4 → r2 is four stages). ppo_env trains a control
+// policy on an environment (ppo-env.ts), without a language model. The config may be a resolved one
+// (resolveConfig / loadConfig), a plain object with the YAML's keys, or a YAML file's path.
 import {
   isOnline,
   loadConfig,
   resolveConfig,
   stageConfig,
   type ConfigInput,
+  type LMConfig,
   type OfflineConfig,
   type OnlineConfig,
   type TrainConfig,
@@ -17,6 +19,9 @@ import { runTraining, type TrainResult } from './loop.js';
 import { offlineFamily } from './offline.js';
 import { onlineFamily, type OnlineOptions } from './online.js';
 import { Policy } from './policy.js';
+import { trainPPOEnv } from './ppo-env.js';
+import { torchrunEnv } from '../engine/distributed.js';
+import { ConfigError } from '../util/errors.js';
 
 export type TrainOptions = OnlineOptions;
 
@@ -38,19 +43,29 @@ export function toConfig(input: TrainInput, overrides: Record<string, unknown> =
 
 /** One run of one config (its stages are not expanded). */
 function runOne(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
-  if (isOnline(cfg.trainer)) return runTraining(cfg, onlineFamily(cfg as OnlineConfig, opts), opts);
-  return runTraining(cfg, offlineFamily(cfg as OfflineConfig, opts), opts);
+  if (cfg.trainer === 'ppo_env') {
+    if ((torchrunEnv()?.worldSize ?? 1) > 1)
+      throw new ConfigError(`pacer: ${cfg._source}: ppo_env trains in one process; run it without pacer launch`, {
+        file: cfg._source,
+        key: 'trainer',
+      });
+    return trainPPOEnv(cfg, opts);
+  }
+  if (isOnline(cfg.trainer)) return runTraining(cfg as OnlineConfig, onlineFamily(cfg as OnlineConfig, opts), opts);
+  return runTraining(cfg as OfflineConfig, offlineFamily(cfg as OfflineConfig, opts), opts);
 }
 
 /** Every stage's result, in order (one result without stages). */
 export async function trainWithStages(input: TrainInput, opts: TrainOptions = {}): Promise<TrainResult[]> {
   const cfg = toConfig(input);
-  if (!cfg.stages) return [await runOne(cfg, opts)];
+  if (cfg.trainer === 'ppo_env' || !cfg.stages) return [await runOne(cfg, opts)];
+  const lm: LMConfig = cfg;
+  const stages = cfg.stages;
   const results: TrainResult[] = [];
-  let from = cfg.model_name_or_path;
-  for (const [i, st] of cfg.stages.entries()) {
-    const stageCfg = stageConfig(cfg, st, i, from);
-    (opts.log ?? ((s: string) => process.stderr.write(s + '\n')))(`pacer: stage ${i + 1}/${cfg.stages.length}`);
+  let from = lm.model_name_or_path;
+  for (const [i, st] of stages.entries()) {
+    const stageCfg = stageConfig(lm, st, i, from) as LMConfig;
+    (opts.log ?? ((s: string) => process.stderr.write(s + '\n')))(`pacer: stage ${i + 1}/${stages.length}`);
     results.push(await runOne(stageCfg, opts));
     from = Policy.trainedFrom(stageCfg);
   }
@@ -70,5 +85,5 @@ export async function train(
   const cfg = toConfig(config, opts.overrides);
   const results = await trainWithStages(cfg, opts);
   const last = results[results.length - 1];
-  return cfg.stages ? { ...last, stages: results } : last;
+  return cfg.trainer !== 'ppo_env' && cfg.stages ? { ...last, stages: results } : last;
 }

@@ -1,4 +1,5 @@
-// `pacer bench engine | generate | dpo | grpo`: pacer against a PyTorch peer in the same command;
+// `pacer bench engine | generate | dpo | grpo | ppo`: pacer against a PyTorch peer in the same command;
+// `pacer bench envs`: environment steps/s against plain JavaScript loops of the same dynamics;
 // `pacer bench video`: the video decoder against ffmpeg alone, world generation, memory.
 // With --vs-pytorch each benchmark runs the peer in several thread configurations (src/cli/bench/
 // peer.ts) and prints ratio_best_vs_best — each side in its fastest configuration — next to the
@@ -24,6 +25,9 @@ import {
   threadsOpt,
   type OptionSpec,
 } from '../command.js';
+import { benchEnvs, PLAIN_LOOPS } from '../bench/envs.js';
+import { benchPpo, PPO_CASES } from '../bench/ppo.js';
+import { ENV_IDS, type EnvId } from '../../envs/index.js';
 
 const common: Record<string, OptionSpec> = {
   seed: { type: 'string', arg: 'N', help: 'random seed', default: '0' },
@@ -437,6 +441,98 @@ ratio_best_vs_best are pacer's speed over PyTorch's (> 1: pacer is faster). ${BE
       const lm = `language model ${r.language_model_ms} ms`;
       console.log(`one video: processor ${r.processor_ms} ms, vision tower ${r.vision_tower_ms} ms, ${lm}`);
       if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+    });
+    return 0;
+  },
+});
+
+export const benchPpoCmd = defineCommand({
+  name: 'bench ppo',
+  summary: 'one PPO update (CleanRL shapes) in pacer; --vs-pytorch compares with CleanRL in PyTorch',
+  usage: 'pacer bench ppo [--envs CartPole-v1,Pendulum-v1] [--threads 1,2] [--runs 3] [--vs-pytorch] [--json]',
+  description: `The update of CleanRL's ppo.py on CartPole (4 envs x 128 steps, 4 epochs x 4 minibatches) and of
+ppo_continuous_action.py on Pendulum (2048 steps, 10 epochs x 32 minibatches): pacer's time/update_s (median
+of a training run after two warm-up iterations) at each --threads, and with --vs-pytorch the same update as
+CleanRL writes it (bench/pytorch_ppo.py) on a random rollout of the same shapes. ratio_best_vs_best is
+PyTorch's fastest update time over pacer's fastest (above 1: pacer is faster). ${BEST}`,
+  options: {
+    envs: { type: 'string', arg: 'LIST', help: 'environments', default: Object.keys(PPO_CASES).join(',') },
+    threads: { type: 'string', arg: 'LIST', help: 'pacer thread counts', default: '1,<cores>' },
+    runs: { type: 'string', arg: 'N', help: 'runs per configuration', default: '3' },
+    'vs-pytorch': common['vs-pytorch'],
+    json: common.json,
+  },
+  async run(v) {
+    const cores = availableParallelism();
+    const envs = String(v.envs ?? Object.keys(PPO_CASES).join(',')).split(',');
+    for (const e of envs)
+      if (!(e in PPO_CASES))
+        throw new UsageError(`--envs: no PPO case for '${e}' (${Object.keys(PPO_CASES).join(', ')})`);
+    const r = await benchPpo({
+      envs: envs as Array<keyof typeof PPO_CASES>,
+      threads: intList(v.threads, 'threads', cores > 1 ? `1,${cores}` : '1'),
+      runs: int(v.runs, 'runs', 3),
+      vsPytorch: !!v['vs-pytorch'],
+    });
+    output(!!v.json, r, () => {
+      for (const [id, x] of Object.entries(r.results as Record<string, any>)) {
+        for (const [k, runs] of Object.entries(x.pacer as Record<string, any[]>))
+          console.log(
+            `${id} pacer ${k}: update ${runs.map((q) => q.update_ms).join(' / ')} ms; rollout ` +
+              `${runs.map((q) => q.rollout_ms).join(' / ')} ms (${x.env_steps_per_update} env steps)`,
+          );
+        for (const p of x.pytorch ?? []) console.log(`${id} pytorch ${p.config}: update ${p.update_ms.join(' / ')} ms`);
+        if (x.best_pytorch)
+          console.log(
+            `${id}: best pacer ${x.best_pacer.update_ms} ms (${x.best_pacer.config}), best pytorch ` +
+              `${x.best_pytorch.update_ms} ms (${x.best_pytorch.config}), ratio_best_vs_best ${x.ratio_best_vs_best}x`,
+          );
+        if (x.pytorch_error) console.log(`${id} PyTorch: ${x.pytorch_error}`);
+      }
+    });
+    return 0;
+  },
+});
+
+export const benchEnvsCmd = defineCommand({
+  name: 'bench envs',
+  summary: 'environment steps/s (16 copies) against plain JavaScript loops of the same dynamics',
+  usage: 'pacer bench envs [--envs LIST] [--num-envs 16] [--steps 20000] [--runs 3] [--json]',
+  description: `pacer's vector environments (autoreset, seeding, the arrays Gymnasium's API returns every step)
+against a plain loop of the same equations (no allocation, no validation), alternating, --runs times each:
+env-steps per second of wall time and per CPU second (less skewed by other load on a shared machine).
+ratio_best_vs_best and cpu_ratio_best_vs_best are pacer's best run over the loop's (1 = as fast as the
+loop). LunarLander-v3 (planck) is timed alone.`,
+  options: {
+    envs: { type: 'string', arg: 'LIST', help: 'environments', default: 'all' },
+    'num-envs': { type: 'string', arg: 'N', help: 'copies per vector', default: '16' },
+    steps: { type: 'string', arg: 'N', help: 'vector steps per run', default: '20000' },
+    runs: { type: 'string', arg: 'N', help: 'runs each', default: '3' },
+    json: common.json,
+  },
+  run(v) {
+    const envs = v.envs === undefined || v.envs === 'all' ? ENV_IDS : String(v.envs).split(',');
+    for (const e of envs)
+      if (!(ENV_IDS as readonly string[]).includes(e)) throw new UsageError(`--envs: unknown environment '${e}'`);
+    const r = benchEnvs({
+      envs: envs as EnvId[],
+      numEnvs: int(v['num-envs'], 'num-envs', 16),
+      steps: int(v.steps, 'steps', 20000),
+      runs: int(v.runs, 'runs', 3),
+    });
+    const m = (xs: number[]) =>
+      xs.map((x) => (x >= 1e5 ? `${(x / 1e6).toFixed(2)}M` : `${(x / 1e3).toFixed(1)}k`)).join(' / ');
+    output(!!v.json, r, () => {
+      for (const [id, x] of Object.entries(r.results as Record<string, any>)) {
+        const loop = id in PLAIN_LOOPS;
+        console.log(
+          `${id.padEnd(25)} pacer ${m(x.pacer_steps_per_s)} steps/s (${m(x.pacer_steps_per_cpu_s)} per CPU s)` +
+            (loop
+              ? `; plain loop ${m(x.plain_steps_per_s)} (${m(x.plain_steps_per_cpu_s)}); best vs best ` +
+                `${x.ratio_best_vs_best} (CPU ${x.cpu_ratio_best_vs_best})`
+              : ` (${x.plain})`),
+        );
+      }
     });
     return 0;
   },

@@ -19,10 +19,18 @@ export const train = defineCommand({
   max_steps: 200                        # or num_train_epochs
   use_peft: true                        # LoRA (lora_r, lora_alpha, …), for every trainer
 
-Online RL (grpo | rloo | reg_grpo | raft | online_dpo) reads prompt-only data and names its
-rewards (reward_funcs: [accuracy]); 'pacer train --help-config grpo' lists every key a trainer
-accepts, with its type, default and meaning. A key the trainer does not read is an error that
-names it and the closest valid key.
+Online RL (grpo | rloo | reg_grpo | raft | online_dpo | ppo) reads prompt-only data and names its
+rewards (reward_funcs: [accuracy]); ppo trains a value model with the policy (TRL's PPOConfig keys:
+kl_coef, cliprange, vf_coef, gamma, lam, num_ppo_epochs, …). 'pacer train --help-config grpo' lists
+every key a trainer accepts, with its type, default and meaning. A key the trainer does not read is
+an error that names it and the closest valid key.
+
+ppo_env trains a control policy on an environment with CleanRL's PPO and its key names:
+
+  trainer: ppo_env
+  env_id: CartPole-v1                   # a pacer environment (Gymnasium id)
+  output_dir: runs/cartpole
+  total_timesteps: 100000               # num_envs, num_steps, learning_rate, clip_coef, ent_coef, …
 
 Writes output_dir/metrics.jsonl (TRL metric names), checkpoint-N/ folders, the trained model in HF
 layout (or a PEFT adapter plus merged/), train_results.json and report.html.
