@@ -139,7 +139,9 @@ let pg;
 try { pg = P.initProcessGroup(); } catch (e) { console.log(JSON.stringify({ at: 'init', name: e.name, msg: e.message })); process.exit(0); }
 if (pg.rank === 1 && mode === 'die') process.exit(9);
 if (pg.rank === 1 && mode === 'stall') {
-  // stay alive, out of the collective, until rank 0 has given up on it (at most 60 s)
+  // stay alive, out of the collective, until rank 0 has given up on it (at most 60 s); the group stays
+  // reachable (a collected group's finalizer would close its connections: rank 0 would see 'closed by peer')
+  globalThis.keepGroup = pg;
   const t0 = Date.now();
   const t = setInterval(() => { if (existsSync(done) || Date.now() - t0 > 60000) { clearInterval(t); process.exit(0); } }, 20);
 } else try { pg.allReduce(P.tensor([1, 2]), 'sum'); console.log('{}'); }
