@@ -470,3 +470,19 @@ test('serve model answers OpenAI completions from the command line', async () =>
     child.kill('SIGTERM');
   }
 });
+
+test('serve model on a port in use: one line that says what to do, exit 2, no stack', async () => {
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise((res) => blocker.listen(0, '127.0.0.1', res));
+  try {
+    const port = String(blocker.address().port);
+    const model = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'models', 'llama');
+    const busy = pacer('serve', 'model', '--model', model, '--token', 't', '--port', port);
+    assert.equal(busy.status, 2, busy.stderr);
+    assert.match(busy.stderr, new RegExp(`pacer: port ${port} on 127\\.0\\.0\\.1 is in use .*--port 0 for a free one`));
+    assert.doesNotMatch(busy.stderr, /\n\s+at /);
+  } finally {
+    blocker.close();
+  }
+});
