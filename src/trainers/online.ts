@@ -35,7 +35,6 @@ import { makeSampler, type CurriculumItem, type Sampler } from '../curriculum/on
 import { DifficultyAugmenter, type Perturb, type PromptValue } from '../curriculum/augment.js';
 import { OpenAICompatClient } from '../clients/openai.js';
 import { postJsonWithRetry } from '../clients/http.js';
-import { avgMetrics } from './offline.js';
 import { makeOnlineMethod, withCritic, type OnlineMethod } from './online-methods.js';
 import type { Policy, Reference } from './policy.js';
 import type { LoopOptions, TrainerFamily, TrainerRun, Update } from './loop.js';
