@@ -396,3 +396,49 @@ test("shots: ffmpeg's scene detection finds every cut of a shots video at the lo
   );
   assert.deepEqual(s.indices, [0, 3, 6, 9, 12, 15]);
 });
+
+test('video make is all or nothing; short videos cut events to fit, too-short ones are refused up front', async () => {
+  // events longer than a short video allows are cut (down to 1 s) instead of failing at item k
+  const short = make('short', '--world', 'grounding', '--n', '3', '--seed', '7', '--duration', '6-8', '--frames-only');
+  for (const r of short.rows) {
+    checkRow(r, short.out);
+    assert.ok(r.segment[1] - r.segment[0] >= 1 && r.segment[1] <= r.duration - 1, `${r.id}: ${r.segment}`);
+  }
+  // a duration where even 1-second events cannot fit: refused, nothing written
+  const tooShort = join(dir, 'too-short');
+  const bad = pacer('video', 'make', '--world', 'grounding', '--out', tooShort, '--duration', '4-5', '--frames-only');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--duration 4-5 is too short: .* at least 6 \(or --partial 0\)/);
+  assert.ok(!existsSync(tooShort));
+  // a world failing at item 2 (after items 0 and 1 were written) leaves the output folder as it was
+  const { grounding } = worlds.WORLDS;
+  worlds.WORLDS.failing = {
+    ...grounding,
+    name: 'failing',
+    generate: (i, seed, o) => {
+      if (i === 2) throw new Error('pacer: item 2 cannot be made');
+      return grounding.generate(i, seed, o);
+    },
+  };
+  try {
+    const out = join(dir, 'all-or-nothing');
+    await assert.rejects(V.makeDataset({ world: 'failing', n: 4, seed: 0, out, framesOnly: true }), /item 2/);
+    assert.ok(!existsSync(out), 'no half-written output folder');
+    // into an existing dataset: a failed run leaves it untouched, a finished one replaces its files
+    await V.makeDataset({ world: 'grounding', n: 2, seed: 0, out, framesOnly: true });
+    const before = readFileSync(join(out, 'data.jsonl'), 'utf8');
+    await assert.rejects(V.makeDataset({ world: 'failing', n: 4, seed: 1, out, framesOnly: true }), /item 2/);
+    assert.equal(readFileSync(join(out, 'data.jsonl'), 'utf8'), before);
+    assert.deepEqual(readdirSync(join(out, 'videos')).sort(), ['grounding-000000.npz', 'grounding-000001.npz']);
+    await V.makeDataset({ world: 'grounding', n: 3, seed: 5, out, framesOnly: true });
+    assert.equal(readFileSync(join(out, 'data.jsonl'), 'utf8').trim().split('\n').length, 3);
+    assert.equal(readdirSync(join(out, 'videos')).length, 3);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.partial-')),
+      [],
+      'no staging folder left',
+    );
+  } finally {
+    delete worlds.WORLDS.failing;
+  }
+});

@@ -64,11 +64,24 @@ function checkRoom(k: Knobs, grid: Grid): void {
     );
 }
 
+/** Events are cut to fit a short video, down to 1 s; a partial item needs three of them, 1 s apart. */
+function checkTime(k: Knobs): void {
+  const need = k.partial > 0 ? 5 : 1;
+  if (k.duration[0] - 1 < need)
+    throw new Error(
+      `pacer: --duration ${k.duration.join('-')} is too short: ` +
+        `the queried event${k.partial > 0 ? ' of a partial item (3 events, 1 s apart)' : ''} needs ${need} s ` +
+        `before the last second; use a --duration of at least ${need + 1}` +
+        (k.partial > 0 ? ' (or --partial 0)' : ''),
+    );
+}
+
 function generate(i: number, seed: number, o: WorldOptions) {
   const k = o.knobs as unknown as Knobs;
   const r = new Rand(itemSeed('grounding', seed, i));
   const grid = new Grid(o.width, o.height, 4);
   checkRoom(k, grid);
+  checkTime(k);
   const st = new Stage(r, grid);
   const D = r.int(...k.duration);
   const end = D - 1; // the last event ends a second before the video does, so its end state is shown
@@ -116,7 +129,7 @@ export const grounding: World = {
   fps: 2,
   knobs: {
     events: rangeKnob('events', 1, '3-6', 'things with an event of their own per video'),
-    'event-length': rangeKnob('event-length', 1, '2-6', 'event length in seconds'),
+    'event-length': rangeKnob('event-length', 1, '2-6', 'event length in seconds (cut to fit a short video)'),
     duration: rangeKnob('duration', 4, '20-40', 'video length in seconds'),
     distractors: intKnob('distractors', 0, '1', 'other things doing the queried verb (same attribute when possible)'),
     clutter: intKnob('clutter', 0, '2', 'static grey shapes (at most the free grid cells)'),

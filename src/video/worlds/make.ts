@@ -2,10 +2,11 @@
 // format; `videos` holds paths relative to OUT), OUT/videos/<key>.mp4 (H.264 yuv420p through ffmpeg)
 // or, with framesOnly, OUT/videos/<key>.npz (uint8 frames [T, H, W, 3] + fps, lossless, no ffmpeg;
 // np.load reads it, and so does decodeFrames), OUT/info.json (world, seed, knobs, sizes) and any
-// files the world adds (taxonomy.json). Every file is written to a temporary name and renamed, and
-// data.jsonl last, so an interrupted run never leaves a dataset that looks complete.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// files the world adds (taxonomy.json). Everything is written into a staging folder beside OUT
+// (OUT.partial-<pid>) and moved into OUT when the last item is done (data.jsonl last): a run that fails
+// removes its staging folder, and neither a failed nor a killed run touches OUT.
+import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { encodeVideo } from '../encode.js';
 import { encodeFramesNpz } from '../npz.js';
 import { frameCount, renderAll, renderFrames, type Video } from './scene.js';
@@ -52,15 +53,26 @@ async function writeVideo(v: Video, file: string, o: MakeOptions): Promise<void>
   } else await encodeVideo(renderFrames(v), file, { fps: v.fps, crf: o.crf });
 }
 
-/** Run tasks with at most `jobs` in flight; rejects with the first failure. */
+/**
+ * Run tasks with at most `jobs` in flight; rejects with the first failure (of a task or of the task
+ * source) once every started task has settled, so nothing writes after the caller cleans up.
+ */
 async function pool(tasks: AsyncIterable<() => Promise<void>>, jobs: number): Promise<void> {
   const running = new Set<Promise<void>>();
-  for await (const t of tasks) {
-    const p: Promise<void> = t().finally(() => running.delete(p));
-    running.add(p);
-    if (running.size >= jobs) await Promise.race(running);
+  let sourceError: unknown = null;
+  try {
+    for await (const t of tasks) {
+      const p: Promise<void> = t().finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= jobs) await Promise.race(running);
+    }
+  } catch (e) {
+    sourceError = e;
   }
-  await Promise.all(running);
+  const settled = await Promise.allSettled(running);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (sourceError !== null) throw sourceError;
+  if (failed) throw failed.reason;
 }
 
 function checkSize(o: MakeOptions): { width: number; height: number } {
@@ -74,8 +86,36 @@ function checkSize(o: MakeOptions): { width: number; height: number } {
   return { width, height };
 }
 
-/** Generate n items of a world and write videos, rows and metadata under o.out. */
+/** Generate n items of a world and write videos, rows and metadata under o.out (all or nothing). */
 export async function makeDataset(o: MakeOptions): Promise<MakeResult> {
+  const out = resolve(o.out);
+  const stage = `${out}.partial-${process.pid}`;
+  try {
+    const r = await writeDataset({ ...o, out: stage });
+    await moveInto(stage, out);
+    return { ...r, out: o.out };
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+  }
+}
+
+/** Move a finished staging folder into `out`: a rename when `out` is new, else file by file (data.jsonl last). */
+async function moveInto(stage: string, out: string): Promise<void> {
+  try {
+    await rename(stage, out);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EISDIR' && code !== 'ENOTDIR') throw e;
+  }
+  await mkdir(join(out, 'videos'), { recursive: true });
+  for (const f of await readdir(join(stage, 'videos'))) await rename(join(stage, 'videos', f), join(out, 'videos', f));
+  await rmdir(join(stage, 'videos'));
+  const files = (await readdir(stage)).sort((a, b) => Number(a === 'data.jsonl') - Number(b === 'data.jsonl'));
+  for (const f of files) await rename(join(stage, f), join(out, f));
+}
+
+async function writeDataset(o: MakeOptions): Promise<MakeResult> {
   const world = getWorld(o.world);
   const knobs = parseKnobs(world, o.knobs);
   const { width, height } = checkSize(o);

@@ -192,14 +192,26 @@ export class Actor {
   }
 }
 
-/** k intervals of the given lengths, in order, inside [0, end], at least `gap` apart (integer seconds). */
-export function schedule(r: Rand, lengths: number[], end: number, gap = 1): Array<[number, number]> {
-  const slack = end - lengths.reduce((a, b) => a + b, 0) - gap * (lengths.length - 1);
-  if (slack < 0)
-    throw new Error(
-      `pacer: ${lengths.length} events of ${lengths.join(', ')} s do not fit in ${end} s; ` +
-        'use a longer --duration (or shorter events)',
-    );
+/**
+ * k intervals of the given lengths, in order, inside [0, end], at least `gap` apart (integer seconds).
+ * When they do not fit, the longest are shortened a second at a time (never below 1 s); an error only
+ * when k one-second events cannot fit.
+ */
+export function schedule(r: Rand, want: number[], end: number, gap = 1): Array<[number, number]> {
+  const lengths = [...want];
+  const room = end - gap * (lengths.length - 1);
+  let excess = lengths.reduce((a, b) => a + b, 0) - room;
+  while (excess > 0) {
+    const i = lengths.indexOf(Math.max(...lengths));
+    if (lengths[i] <= 1)
+      throw new Error(
+        `pacer: ${lengths.length} events of ${want.join(', ')} s do not fit in ${end} s even cut to 1 s each; ` +
+          'use a longer --duration',
+      );
+    lengths[i]--;
+    excess--;
+  }
+  const slack = room - lengths.reduce((a, b) => a + b, 0);
   const cuts = Array.from({ length: lengths.length }, () => r.int(0, slack)).sort((a, b) => a - b);
   let t = 0;
   return lengths.map((len, i) => {
