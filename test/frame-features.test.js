@@ -137,7 +137,7 @@ test('feature cache: a video is encoded once (memory, then disk), per encoder; r
     const video = join(d, 'w', 'videos', 'needle-000000.npz');
     let calls = 0;
     // a pluggable encoder: the mean colour of each frame and a text's length
-    registerFrameEncoder('mean_colour', (dir, cfg) => ({
+    registerFrameEncoder('mean_colour', (_dir, cfg) => ({
       id: `mean_colour:${cfg.scale}`,
       dim: 3,
       encodeFrames(frames) {

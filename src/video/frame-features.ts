@@ -69,8 +69,8 @@ export function loadFrameEncoder(dir: string): FrameEncoder {
   const loader = ENCODERS.get(cfg.encoder_type);
   if (!loader)
     throw new Error(
-      `pacer: ${file}: unknown encoder_type ${JSON.stringify(cfg.encoder_type)} (known: ${[...ENCODERS.keys()].join(', ')}; ` +
-        'registerFrameEncoder adds one)',
+      `pacer: ${file}: unknown encoder_type ${JSON.stringify(cfg.encoder_type)} ` +
+        `(known: ${[...ENCODERS.keys()].join(', ')}; registerFrameEncoder adds one)`,
     );
   return loader(dir, cfg);
 }
@@ -264,7 +264,7 @@ registerFrameEncoder('qwen2_vl_pooled', (dir, cfg) => {
   );
 });
 
-/** Every frame of a video file (ffmpeg) or a frame array (.npz, `pacer video make --frames-only`): uint8 [T, H, W, 3]. */
+/** Every frame [T, H, W, 3] uint8 of a video file (ffmpeg) or a frame array (.npz, video make --frames-only). */
 export async function allFrames(file: string): Promise<Tensor> {
   if (file.endsWith('.npz')) {
     const a = readFramesNpz(file);
