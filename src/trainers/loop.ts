@@ -45,7 +45,7 @@ import {
   writeCheckpoint,
 } from './checkpoint.js';
 import { Policy } from './policy.js';
-import type { BaseConfig } from './config.js';
+import type { BaseConfig, LoopConfig } from './config.js';
 
 export { TrainingError };
 
@@ -96,6 +96,16 @@ export interface TrainerFamily<D> {
   start(data: D, policy: Policy, tok: Tokenizer): Promise<TrainerRun> | TrainerRun;
 }
 
+/**
+ * A family that trains a module of its own rather than an LM from model_name_or_path (TSPO's frame
+ * agent): no tokenizer or policy loads; run.save writes the trained module.
+ */
+export interface ModuleFamily<D> {
+  readonly kind: 'module';
+  prepare(): Promise<D>;
+  start(data: D): Promise<TrainerRun> | TrainerRun;
+}
+
 const TOKENIZER_FILES = [
   'tokenizer.json',
   'tokenizer_config.json',
@@ -119,7 +129,7 @@ const RUN_FILES =
  * The checkpoint to resume from (null: a fresh run). A fresh run needs an empty (or new) output_dir,
  * or overwrite_output_dir: true, which removes the earlier run's checkpoints and metrics.
  */
-function prepareOutputDir(cfg: BaseConfig): string | null {
+function prepareOutputDir(cfg: LoopConfig): string | null {
   const r = cfg.resume_from_checkpoint;
   if (typeof r === 'string') {
     if (!existsSync(join(r, 'trainer_state.json')))
@@ -144,19 +154,32 @@ function prepareOutputDir(cfg: BaseConfig): string | null {
   return null;
 }
 
+export function runTraining<D>(cfg: BaseConfig, family: TrainerFamily<D>, opts?: LoopOptions): Promise<TrainResult>;
+export function runTraining<D>(cfg: LoopConfig, family: ModuleFamily<D>, opts?: LoopOptions): Promise<TrainResult>;
 export async function runTraining<D>(
-  cfg: BaseConfig,
-  family: TrainerFamily<D>,
+  cfg: LoopConfig,
+  family: TrainerFamily<D> | ModuleFamily<D>,
   opts: LoopOptions = {},
 ): Promise<TrainResult> {
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   setThreads(cfg.threads ?? availableParallelism());
   manualSeed(cfg.seed);
-  const tok = Tokenizer.fromPretrained(cfg.model_name_or_path);
-  const data = await family.prepare(tok);
-  const from = prepareOutputDir(cfg);
-  const policy = Policy.load(cfg);
-  const run = await family.start(data, policy, tok);
+  let policy: Policy | null = null;
+  let run: TrainerRun;
+  let from: string | null;
+  if ('kind' in family) {
+    const data = await family.prepare();
+    from = prepareOutputDir(cfg);
+    run = await family.start(data);
+  } else {
+    // the overloads pair an LM family with a BaseConfig
+    const lm = cfg as BaseConfig;
+    const tok = Tokenizer.fromPretrained(lm.model_name_or_path);
+    const data = await family.prepare(tok);
+    from = prepareOutputDir(cfg);
+    policy = Policy.load(lm);
+    run = await family.start(data, policy, tok);
+  }
   mkdirSync(cfg.output_dir, { recursive: true });
   try {
     const groups = decayGroups(run.trainable, cfg.weight_decay);
@@ -188,7 +211,7 @@ export async function runTraining<D>(
 }
 
 function resume(
-  cfg: BaseConfig,
+  cfg: LoopConfig,
   from: string | null,
   run: TrainerRun,
   opt: AdamW,
@@ -219,7 +242,7 @@ function resume(
   log(`pacer: resumed from ${from} at step ${st.step}`);
 }
 
-function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState): Update {
+function makeUpdate(cfg: LoopConfig, opt: AdamW, st: LoopState): Update {
   const params = opt.groups.flatMap((g) => g.params);
   return async (accumulate) => {
     opt.zeroGrad();
@@ -239,7 +262,7 @@ function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState): Update {
 }
 
 async function loop(
-  cfg: BaseConfig,
+  cfg: LoopConfig,
   run: TrainerRun,
   update: Update,
   opt: AdamW,
@@ -338,17 +361,19 @@ function record(st: LoopState, rec: Record<string, number>): void {
 }
 
 function finish(
-  cfg: BaseConfig,
+  cfg: LoopConfig,
   run: TrainerRun,
-  policy: Policy,
+  policy: Policy | null,
   st: LoopState,
   evalMetrics: Record<string, number> | null,
 ) {
-  policy.save(cfg.output_dir);
+  policy?.save(cfg.output_dir);
   run.save?.(cfg.output_dir);
-  for (const f of TOKENIZER_FILES)
-    for (const dst of policy.lora ? [cfg.output_dir, join(cfg.output_dir, 'merged')] : [cfg.output_dir])
-      if (existsSync(join(cfg.model_name_or_path, f))) copyFileSync(join(cfg.model_name_or_path, f), join(dst, f));
+  const src = cfg.model_name_or_path;
+  if (policy && src)
+    for (const f of TOKENIZER_FILES)
+      for (const dst of policy.lora ? [cfg.output_dir, join(cfg.output_dir, 'merged')] : [cfg.output_dir])
+        if (existsSync(join(src, f))) copyFileSync(join(src, f), join(dst, f));
   const summary = {
     trainer: cfg.trainer,
     global_step: st.step,

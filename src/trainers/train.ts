@@ -11,12 +11,14 @@ import {
   type ConfigInput,
   type OfflineConfig,
   type OnlineConfig,
+  type BaseConfig,
   type TrainConfig,
 } from './config.js';
 import { runTraining, type TrainResult } from './loop.js';
 import { offlineFamily } from './offline.js';
 import { onlineFamily, type OnlineOptions } from './online.js';
 import { Policy } from './policy.js';
+import { tspoFamily } from './tspo.js';
 
 export type TrainOptions = OnlineOptions;
 
@@ -38,6 +40,7 @@ export function toConfig(input: TrainInput, overrides: Record<string, unknown> =
 
 /** One run of one config (its stages are not expanded). */
 function runOne(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  if (cfg.trainer === 'tspo') return runTraining(cfg, tspoFamily(cfg, opts), opts);
   if (isOnline(cfg.trainer)) return runTraining(cfg, onlineFamily(cfg as OnlineConfig, opts), opts);
   return runTraining(cfg, offlineFamily(cfg as OfflineConfig, opts), opts);
 }
@@ -45,14 +48,14 @@ function runOne(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
 /** Every stage's result, in order (one result without stages). */
 export async function trainWithStages(input: TrainInput, opts: TrainOptions = {}): Promise<TrainResult[]> {
   const cfg = toConfig(input);
-  if (!cfg.stages) return [await runOne(cfg, opts)];
+  if (cfg.trainer === 'tspo' || !cfg.stages) return [await runOne(cfg, opts)];
   const results: TrainResult[] = [];
   let from = cfg.model_name_or_path;
   for (const [i, st] of cfg.stages.entries()) {
     const stageCfg = stageConfig(cfg, st, i, from);
     (opts.log ?? ((s: string) => process.stderr.write(s + '\n')))(`pacer: stage ${i + 1}/${cfg.stages.length}`);
     results.push(await runOne(stageCfg, opts));
-    from = Policy.trainedFrom(stageCfg);
+    from = Policy.trainedFrom(stageCfg as BaseConfig); // stages are LM runs (tspo has none)
   }
   return results;
 }
@@ -70,5 +73,5 @@ export async function train(
   const cfg = toConfig(config, opts.overrides);
   const results = await trainWithStages(cfg, opts);
   const last = results[results.length - 1];
-  return cfg.stages ? { ...last, stages: results } : last;
+  return 'stages' in cfg && cfg.stages ? { ...last, stages: results } : last;
 }

@@ -80,10 +80,10 @@ export class ProjectionHeads extends Module {
   readonly vision_proj: Linear;
   readonly text_proj: Linear;
   readonly logit_scale: Tensor;
-  constructor(inDim: number, dim: number, generator?: Generator) {
+  constructor(inDim: number, dim: number, generator?: Generator, textInDim = inDim) {
     super();
     this.vision_proj = this.child('vision_proj', new Linear(inDim, dim, { generator }));
-    this.text_proj = this.child('text_proj', new Linear(inDim, dim, { generator }));
+    this.text_proj = this.child('text_proj', new Linear(textInDim, dim, { generator }));
     this.logit_scale = this.param('logit_scale', tensor([Math.log(1 / 0.07)]));
   }
 }
@@ -151,11 +151,20 @@ function tensorPerm(n: number, g: Generator): number[] {
   return idx.toArray();
 }
 
+/** An encoder of pooled vectors through learned projections (what fitPooledEncoder warms up). */
+export interface ProjectedEncoder extends FrameEncoder {
+  readonly heads: ProjectionHeads;
+  /** Pooled vectors [T, L] of frames [T, H, W, 3] (before the projection). */
+  pooledFrames(frames: Tensor): Tensor;
+  /** Pooled vectors [n, L'] of texts (before the projection). */
+  pooledText(texts: string[]): Tensor;
+}
+
 /**
  * The 'qwen2_vl_pooled' encoder: a frozen Qwen2-VL / Qwen2.5-VL model's mean-pooled per-frame vision
  * outputs and mean-pooled question token embeddings, each through its projection.
  */
-export class PooledVLMEncoder implements FrameEncoder {
+export class PooledVLMEncoder implements ProjectedEncoder {
   constructor(
     readonly model: Qwen2VLForConditionalGeneration,
     readonly tok: Tokenizer,
@@ -225,6 +234,44 @@ export class PooledVLMEncoder implements FrameEncoder {
   dispose(): void {
     this.model.dispose();
     this.heads.dispose();
+  }
+}
+
+/** Frames of a video paired with a text (e.g. the needle frames of a question): warm-up data. */
+export interface WarmupPair {
+  video: string;
+  text: string;
+  frames: readonly number[];
+}
+
+/**
+ * The contrastive warm-up of a pooled encoder's projections on (frame, text) pairs: up to `perPair`
+ * frames of each pair (evenly spaced among its frames), the model's pooled vectors computed once.
+ */
+export async function fitPooledEncoder(
+  enc: ProjectedEncoder,
+  pairs: readonly WarmupPair[],
+  o: WarmupOptions & { perPair: number },
+): Promise<number[]> {
+  const textIndex = new Map<string, number>();
+  const rows: Tensor[] = [];
+  const textOf: number[] = [];
+  for (const p of pairs) {
+    if (!p.frames.length) continue;
+    const n = Math.min(o.perPair, p.frames.length);
+    const pick = Array.from({ length: n }, (_, i) => p.frames[Math.floor(((i + 0.5) * p.frames.length) / n)]);
+    const px = await allFrames(p.video);
+    rows.push(keep(scope(() => enc.pooledFrames(px.indexSelect(0, tensor(pick, { dtype: 'int64' }))))));
+    px.dispose();
+    if (!textIndex.has(p.text)) textIndex.set(p.text, textIndex.size);
+    for (let i = 0; i < n; i++) textOf.push(textIndex.get(p.text)!);
+  }
+  const frames = cat(rows, 0);
+  const texts = enc.pooledText([...textIndex.keys()]);
+  try {
+    return contrastiveWarmup(enc.heads, frames, texts, textOf, o);
+  } finally {
+    for (const t of [...rows, frames, texts]) t.dispose();
   }
 }
 

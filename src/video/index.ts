@@ -69,3 +69,4 @@ export {
   type EncoderLoader,
   type WarmupOptions,
 } from './frame-features.js';
+export { HistogramEncoder, colourHistograms, bagsOfWords } from './histogram-encoder.js';

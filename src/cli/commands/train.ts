@@ -24,6 +24,9 @@ rewards (reward_funcs: [accuracy]); 'pacer train --help-config grpo' lists every
 accepts, with its type, default and meaning. A key the trainer does not read is an error that
 names it and the closest valid key.
 
+TSPO (trainer: tspo) trains a frame-sampling agent instead of a model: questions from a needle-world
+data.jsonl, frozen features from frame_encoder, a frozen answerer; no model_name_or_path or LoRA.
+
 Writes output_dir/metrics.jsonl (TRL metric names), checkpoint-N/ folders, the trained model in HF
 layout (or a PEFT adapter plus merged/), train_results.json and report.html.`,
   positionals: true,
