@@ -3,17 +3,26 @@
 // (right iff it sees ≥ 2 needle frames, else a blind guess — a frame-reading stand-in for a frozen video
 // LLM), training raises the agent's needle hit-rate above the same run at learning rate 0 (the untrained
 // agent, same draws) and above uniform sampling (computed here from the needle masks); resume from a
-// checkpoint reproduces the metrics and the saved agent exactly; bad rows and settings are named.
+// checkpoint reproduces the metrics and the saved agent exactly; `pacer video select` with the trained agent
+// prints the frames the trainer's evaluation picks (topk), one per bin (bin-max); bad rows and settings
+// are named.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { makeDataset } from '../dist/video/worlds/make.js';
 import { fitPooledEncoder } from '../dist/video/frame-features.js';
 import { HistogramEncoder } from '../dist/video/histogram-encoder.js';
 import { makeAnswerer, readVideoQuestions } from '../dist/video/answerers.js';
 import { train, resolveConfig } from '../dist/trainers/index.js';
+import { agentChoice, featureItems } from '../dist/trainers/tspo.js';
+import { FeatureCache } from '../dist/video/frame-features.js';
+import { TemporalAgent } from '../dist/video/sampler-agent.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const quiet = { progress: false, log: () => {} };
 const KNOBS = { 'distractor-clips': '6', 'clip-frames': '4', repeats: '1-2' };
@@ -88,6 +97,8 @@ test('tspo raises the needle hit-rate above the untrained agent and uniform samp
     assert.equal(results.trainer, 'tspo');
     assert.equal(results.eval_hit_rate, h1);
 
+    await selectCli(d, rows);
+
     // resume: 4 steps with a checkpoint at 2, then again from it; metrics and the agent match exactly
     const c = base(d, { output_dir: join(d, 'r'), max_steps: 4, save_steps: 2, learning_rate: 1e-2 });
     await train(c, quiet);
@@ -100,6 +111,47 @@ test('tspo raises the needle hit-rate above the untrained agent and uniform samp
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+/** `pacer video select` with the trained agent: the frames the trainer's evaluation chooses, as text and JSON. */
+async function selectCli(d, rows) {
+  const cache = new FeatureCache(null);
+  const { items, owned } = await featureItems(rows.slice(0, 3), join(d, 'enc'), cache);
+  const { agent } = TemporalAgent.load(join(d, 'out'));
+  const cli = (...a) =>
+    spawnSync(process.execPath, [join(root, 'bin/pacer.js'), 'video', 'select', ...a], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+  for (const [i, x] of items.entries()) {
+    const args = ['--agent', join(d, 'out'), '--video', x.item.video, '--question', x.item.question, '--k', '4'];
+    const r = cli(...args, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const sel = JSON.parse(r.stdout);
+    assert.deepEqual(sel.indices, agentChoice(agent, x, 4, 'topk'), `item ${i}`);
+    assert.equal(sel.fps, 1);
+    assert.deepEqual(sel.timestamps, sel.indices); // 1 fps: frame i at i seconds
+    assert.equal(sel.frames, x.item.needleMask.length);
+    const bm = JSON.parse(cli(...args, '--mode', 'bin-max', '--json').stdout);
+    // bin-max: one frame from each of the 4 bins around round(j (T-1)/3)
+    const T = sel.frames;
+    const props = [0, 1, 2, 3].map((j) => Math.round((j * (T - 1)) / 3));
+    const bin = (t) => props.reduce((b, p, j) => (Math.abs(t - p) < Math.abs(t - props[b]) ? j : b), 0);
+    assert.deepEqual(bm.indices.map(bin), [0, 1, 2, 3]);
+    if (i === 0) {
+      const text = cli(...args);
+      assert.match(text.stdout, new RegExp(`^frames \\(4 of ${T}, topk\\): ${sel.indices.join(' ')}\n`));
+    }
+  }
+  const bad = cli('--agent', join(d, 'out'), '--video', rows[0].video);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--question TEXT are required/);
+  const notAgent = cli('--agent', d, '--video', rows[0].video, '--question', 'q');
+  assert.notEqual(notAgent.status, 0);
+  assert.match(notAgent.stderr, /is not an agent folder/);
+  agent.dispose();
+  cache.clear();
+  for (const q of owned) q.dispose();
+}
 
 test('tspo settings and rows are checked, naming the key or the file, line and field', async () => {
   const d = mkdtempSync(join(tmpdir(), 'pacer-tspo-'));

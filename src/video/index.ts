@@ -70,3 +70,15 @@ export {
   type WarmupOptions,
 } from './frame-features.js';
 export { HistogramEncoder, colourHistograms, bagsOfWords } from './histogram-encoder.js';
+export { selectWithAgent, type Selection, type SelectOptions } from './select.js';
+export {
+  makeAnswerer,
+  registerAnswerer,
+  answererNames,
+  readVideoQuestions,
+  accuracyReward,
+  temporalReward,
+  optionLetter,
+  type Answerer,
+  type VideoQuestion,
+} from './answerers.js';
