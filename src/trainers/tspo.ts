@@ -127,6 +127,67 @@ function epochOrder(n: number, seed: number): number[] {
   return p;
 }
 
+export interface MicroStepOptions {
+  G: number;
+  k: number;
+  tau: number;
+  temporalWeight: number;
+  answerer: Answerer;
+  /** The loss is multiplied by this before backward (1 / gradient_accumulation_steps). */
+  scale: number;
+}
+
+/** G subsets per question (no gradients), the answerer's rewards, and the group advantages. */
+async function rollouts(agent: TemporalAgent, items: FeatureItem[], o: MicroStepOptions) {
+  const draws: number[][] = [];
+  const rewards: number[] = [];
+  let acc = 0;
+  let hit = 0;
+  for (const x of items) {
+    const T = x.f.shape[0];
+    const chosen = noGrad(() =>
+      scope(() => {
+        const s = agent.scores(x.f, x.q, o.tau);
+        return Array.from({ length: o.G }, () => gumbelTopK(s, Math.min(o.k, T)));
+      }),
+    );
+    for (const c of chosen) {
+      const a = accuracyReward(x.item, await o.answerer.answer(x.item, c));
+      const h = temporalReward(x.item, c);
+      draws.push(c);
+      rewards.push(a + o.temporalWeight * h);
+      acc += a;
+      hit += h;
+    }
+  }
+  const advantages = groupAdvantages(rewards, o.G, 'group');
+  return { draws, rewards, advantages, accuracy: acc / draws.length, hitRate: hit / draws.length };
+}
+
+/**
+ * One micro-batch of TSPO: rollouts and rewards, then the scores again with gradients, the chosen
+ * frames' log-probs and the ratio loss (times o.scale) backward. Returns the micro-batch's metrics.
+ */
+export async function tspoMicroStep(
+  agent: TemporalAgent,
+  items: FeatureItem[],
+  o: MicroStepOptions,
+): Promise<Record<string, number>> {
+  const r = await rollouts(agent, items, o);
+  const lossMetrics = scope(() => {
+    const logps = items.flatMap((x, i) => {
+      const s = agent.scores(x.f, x.q, o.tau);
+      return r.draws.slice(i * o.G, (i + 1) * o.G).map((c) => chosenLogProbs(s, c));
+    });
+    const out = tspoLoss({ logps, advantages: r.advantages, groupSize: o.G });
+    out.loss.mul(o.scale).backward();
+    return out.metrics;
+  });
+  const mean = r.rewards.reduce((a, b) => a + b, 0) / r.rewards.length;
+  const std = Math.sqrt(r.rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / r.rewards.length);
+  return { ...lossMetrics, reward: mean, reward_std: std, accuracy: r.accuracy, hit_rate: r.hitRate };
+}
+
 export function tspoFamily(cfg: TSPOConfig, _opts: LoopOptions = {}): ModuleFamily<TspoData> {
   return {
     kind: 'module',
@@ -193,57 +254,15 @@ class TspoRun implements TrainerRun {
     });
   }
 
-  /** G subsets per question (no gradients) and their rewards. */
-  private async rollouts(items: FeatureItem[], tau: number) {
-    const { num_generations: G, num_frames: k, temporal_reward_weight: w } = this.cfg;
-    const draws: number[][] = [];
-    const rewards: number[] = [];
-    let acc = 0;
-    let hit = 0;
-    for (const x of items) {
-      const T = x.f.shape[0];
-      const chosen = noGrad(() =>
-        scope(() => {
-          const s = this.trainable.scores(x.f, x.q, tau);
-          return Array.from({ length: G }, () => gumbelTopK(s, Math.min(k, T)));
-        }),
-      );
-      for (const c of chosen) {
-        const a = accuracyReward(x.item, await this.answerer.answer(x.item, c));
-        const h = temporalReward(x.item, c);
-        draws.push(c);
-        rewards.push(a + w * h);
-        acc += a;
-        hit += h;
-      }
-    }
-    return { draws, rewards, accuracy: acc / draws.length, hitRate: hit / draws.length };
-  }
-
   async step(step: number, update: Update): Promise<Record<string, number>> {
-    const { num_generations: G, gradient_accumulation_steps: A } = this.cfg;
+    const { num_generations: G, num_frames: k, gradient_accumulation_steps: A } = this.cfg;
     const tau = annealedTau(step, this.totalSteps, this.cfg.tau_start, this.cfg.tau_end);
+    const o = { G, k, tau, temporalWeight: this.cfg.temporal_reward_weight, answerer: this.answerer, scale: 1 / A };
     return update(async () => {
       const sums: Record<string, number> = {};
-      const add = (m: Record<string, number>) => {
-        for (const [key, v] of Object.entries(m)) sums[key] = (sums[key] ?? 0) + v / A;
-      };
       for (let micro = 0; micro < A; micro++) {
-        const items = this.batch(step, micro);
-        const r = await this.rollouts(items, tau);
-        const adv = groupAdvantages(r.rewards, G, 'group');
-        const lossMetrics = scope(() => {
-          const logps = items.flatMap((x, i) => {
-            const s = this.trainable.scores(x.f, x.q, tau);
-            return r.draws.slice(i * G, (i + 1) * G).map((c) => chosenLogProbs(s, c));
-          });
-          const out = tspoLoss({ logps, advantages: adv, groupSize: G });
-          out.loss.div(A).backward();
-          return out.metrics;
-        });
-        const mean = r.rewards.reduce((a, b) => a + b, 0) / r.rewards.length;
-        const std = Math.sqrt(r.rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / r.rewards.length);
-        add({ ...lossMetrics, reward: mean, reward_std: std, accuracy: r.accuracy, hit_rate: r.hitRate });
+        const m = await tspoMicroStep(this.trainable, this.batch(step, micro), o);
+        for (const [key, v] of Object.entries(m)) sums[key] = (sums[key] ?? 0) + v / A;
       }
       return { ...sums, tau };
     });
