@@ -14,6 +14,7 @@ import {
   benchGrpoCmd,
   benchVideoCmd,
   benchVlmCmd,
+  benchTspoCmd,
 } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
 import { videoSelect } from './commands/video-select.js';
@@ -45,5 +46,6 @@ export const COMMANDS: Command[] = [
   benchGrpoCmd,
   benchVideoCmd,
   benchVlmCmd,
+  benchTspoCmd,
   setup,
 ];
