@@ -134,6 +134,7 @@ export class TemporalAgent extends Module {
   readonly temporal: SelfAttn;
   readonly mlp: Mlp;
   private masks = new Map<number, Tensor>();
+  private encodings = new Map<number, Tensor>();
 
   constructor(
     readonly config: AgentConfig,
@@ -158,6 +159,16 @@ export class TemporalAgent extends Module {
     return m;
   }
 
+  /** The time encoding [T, D] (kept per T, like the masks). */
+  private encodingFor(T: number): Tensor {
+    let pe = this.encodings.get(T);
+    if (!pe) {
+      pe = keep(tensor(timeEncoding(T, this.config.dim), { shape: [T, this.config.dim] }));
+      this.encodings.set(T, pe);
+    }
+    return pe;
+  }
+
   /**
    * Scores s [T] of frames f [T, D] for a question q [M, D] (or [D]) at temperature τ; `clip` defaults
    * to cos(f_t, q_0).
@@ -170,7 +181,7 @@ export class TemporalAgent extends Module {
     if (q2.ndim !== 2 || q2.shape[1] !== D)
       throw new TypeError(`pacer: the agent takes question features [M, ${D}] or [${D}], got [${q.shape}]`);
     if (!(tau > 0)) throw new RangeError(`pacer: the score temperature must be > 0, got ${tau}`);
-    const x = f.add(tensor(timeEncoding(T, D), { shape: [T, D] }).to(f.dtype));
+    const x = f.add(this.encodingFor(T).to(f.dtype));
     const h = this.mlp.forward(this.temporal.forward(x, this.maskFor(T))).add(f);
     const c = clip ?? clipScores(f, q2);
     return pairCosine(h, q2).mean(-1).add(c).div(tau);
@@ -178,8 +189,9 @@ export class TemporalAgent extends Module {
 
   override dispose(): void {
     super.dispose();
-    for (const m of this.masks.values()) m.dispose();
+    for (const m of [...this.masks.values(), ...this.encodings.values()]) m.dispose();
     this.masks.clear();
+    this.encodings.clear();
   }
 
   /** Save as DIR/config.json + DIR/model.safetensors (plus `extra` config fields, e.g. the encoder). */
