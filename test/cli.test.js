@@ -212,6 +212,23 @@ test('bench grpo splits a step into generation, scoring and training, with a PyT
   assert.ok(j.ratio_best_vs_best > 0 && j.pytorch.configs.length >= 1);
 });
 
+test('bench tspo times a TSPO step against the same step in PyTorch (same initial scores)', {
+  skip: !hasTorch && 'python3-torch not installed',
+}, () => {
+  const args = ['bench', 'tspo', '--steps', '2', '--frames', '140', '--dim', '32', '--k', '8', '--threads', '1'];
+  const r = pacer(...args, '--vs-pytorch', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.equal(j.bench, 'tspo');
+  assert.ok(j.pacer.step_s > 0 && j.pacer.select_s > 0 && j.pytorch.step_s > 0);
+  // scores of magnitude up to 2 / 0.025 = 80 in float32
+  assert.ok(j.pytorch.max_abs_score_diff < 1e-3, `scores differ by ${j.pytorch.max_abs_score_diff}`);
+  assert.ok(j.speedup_vs_pytorch > 0 && j.speedup_best_vs_best > 0);
+  const bad = pacer('bench', 'tspo', '--dim', '30');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--dim must be a multiple of 8/);
+});
+
 const llamaDir = join(root, 'test/fixtures/models/llama');
 
 test('logprobs writes one line per input in order, standard and conversational', () => {

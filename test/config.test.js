@@ -16,6 +16,8 @@ import { createModelServer } from '../dist/server/openai.js';
 import { fromPretrained } from '../dist/models/pretrained.js';
 import { Tokenizer } from '../dist/tokenizers/index.js';
 import { REWARDS } from '../dist/rewards/index.js';
+import { makeDataset } from '../dist/video/worlds/make.js';
+import { HistogramEncoder } from '../dist/video/histogram-encoder.js';
 
 // a reward with spread on the fixture model's random completions: the parity of the first token id
 REWARDS.first_token_odd = () => (input) => input.completionIds.map((ids) => (ids.length ? ids[0] % 2 : 0));
@@ -52,8 +54,63 @@ function data(d) {
 
 const DATA = { sft: 'sft', ift: 'sft', reward: 'pref', dpo: 'pref', kto: 'kto', orpo: 'pref', cpo: 'pref' };
 
+/** A small needle world and a colour-histogram frame encoder (fresh projections) for trainer: tspo. */
+async function tspoData(d) {
+  const knobs = { 'distractor-clips': '2', 'clip-frames': '4' };
+  await makeDataset({ world: 'needle', n: 2, seed: 1, out: join(d, 'needle'), framesOnly: true, width: 16, knobs });
+  const enc = new HistogramEncoder(2, 16, 8, 0);
+  enc.save(join(d, 'enc'));
+  enc.dispose();
+}
+
+function tspoConfig(d) {
+  const file = join(d, 'needle', 'data.jsonl');
+  return {
+    trainer: 'tspo',
+    train_dataset: file,
+    eval_dataset: file,
+    max_line_bytes: 1 << 20,
+    output_dir: join(d, 'tspo-full'),
+    overwrite_output_dir: true,
+    learning_rate: 1e-3,
+    per_device_train_batch_size: 2,
+    gradient_accumulation_steps: 2,
+    max_steps: 2,
+    logging_steps: 1,
+    save_steps: 1,
+    save_total_limit: 1,
+    eval_strategy: 'steps',
+    eval_steps: 2,
+    seed: 3,
+    lr_scheduler_type: 'cosine',
+    warmup_steps: 0,
+    warmup_ratio: 0.1,
+    weight_decay: 0.01,
+    adam_beta1: 0.9,
+    adam_beta2: 0.99,
+    adam_epsilon: 1e-7,
+    max_grad_norm: 1,
+    resume_from_checkpoint: false,
+    threads: 1,
+    report: false,
+    frame_encoder: join(d, 'enc'),
+    feature_cache_dir: join(d, 'features'),
+    num_generations: 2,
+    num_frames: 3,
+    agent_heads: 2,
+    agent_window: 4,
+    tau_start: 0.1,
+    tau_end: 0.05,
+    temporal_reward_weight: 0.5,
+    answerer: 'event_oracle',
+    answerer_min_frames: 1,
+    eval_select: 'bin-max',
+  };
+}
+
 /** A config that turns on every feature of the trainer, so that every key has its chance to be read. */
 function fullConfig(trainer, d, server) {
+  if (trainer === 'tspo') return tspoConfig(d);
   const file = (n) => join(d, `${n}.jsonl`);
   const base = {
     trainer,
@@ -197,6 +254,7 @@ const EXTRA = {
     whiten_rewards: true,
     missing_eos_penalty: 0.5,
   },
+  tspo: {},
 };
 /** Keys of fullConfig a trainer does not take (PPO passes num_ppo_epochs times, not num_iterations). */
 const DROP = { ppo: ['num_iterations'] };
@@ -256,6 +314,7 @@ async function readsOf(raw, d) {
 test('every key a trainer accepts is read when that trainer runs', async () => {
   const d = mkdtempSync(join(tmpdir(), 'pacer-cfg-'));
   data(d);
+  await tspoData(d);
   const served = fromPretrained(MODEL).model;
   const tokenizer = Tokenizer.fromPretrained(MODEL);
   // weight reloads need a token or a reload root; the run writes its policy under the temp folder

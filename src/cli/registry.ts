@@ -18,9 +18,11 @@ import {
   benchVlmCmd,
   benchPpoCmd,
   benchEnvsCmd,
+  benchTspoCmd,
 } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
 import { icpl } from './commands/icpl.js';
+import { videoSelect } from './commands/video-select.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 import { setup } from './commands/setup.js';
 
@@ -35,6 +37,7 @@ export const COMMANDS: Command[] = [
   generateCmd,
   videoMake,
   icpl,
+  videoSelect,
   studio,
   studioImport,
   studioAnnotator,
@@ -53,5 +56,6 @@ export const COMMANDS: Command[] = [
   benchVlmCmd,
   benchPpoCmd,
   benchEnvsCmd,
+  benchTspoCmd,
   setup,
 ];

@@ -1,6 +1,7 @@
 /**
  * pacer/objectives: the losses as pure functions, one file per method family with its formula and paper
- * (SFT, reward models, the DPO family, KTO, ORPO, CPO/SimPO, GRPO family, RAFT, online DPO, IFT, PPO).
+ * (SFT, reward models, the DPO family, KTO, ORPO, CPO/SimPO, GRPO family, RAFT, online DPO, IFT, PPO,
+ * TSPO).
  *
  * @module pacer/objectives
  */
@@ -16,3 +17,4 @@ export * from './raft.js';
 export * from './online-dpo.js';
 export * from './ppo.js';
 export * from './ift.js';
+export * from './tspo.js';

@@ -38,7 +38,7 @@ import {
 } from '../engine/index.js';
 import { CheckpointError } from '../util/errors.js';
 import { datasetScheme, splitDatasetUrl } from '../data/schemes.js';
-import type { BaseConfig } from './config.js';
+import type { LoopConfig } from './config.js';
 
 export { CheckpointError };
 
@@ -196,14 +196,15 @@ function fileDigest(file: string | null): string | null {
   return `${statSync(file).size}:${h.digest('hex').slice(0, 16)}`;
 }
 
-/** What makes a run this run: its config and global batch, its data and its model. */
-export function runFingerprint(cfg: BaseConfig, worldSize = 1): Record<string, unknown> {
+/** What makes a run this run: its config and global batch, its data and its model (when it has one). */
+export function runFingerprint(cfg: LoopConfig, worldSize = 1): Record<string, unknown> {
   const config = Object.fromEntries(
     Object.entries(cfg)
       .filter(([k]) => !k.startsWith('_') && !RESUMABLE.has(k))
       .sort(([a], [b]) => (a < b ? -1 : 1)),
   );
   const modelDir = cfg.model_name_or_path;
+  if (!modelDir) return { config, data: { train: fileDigest(cfg.train_dataset), eval: fileDigest(cfg.eval_dataset) } };
   const weights = existsSync(modelDir)
     ? readdirSync(modelDir)
         .filter((f) => f.endsWith('.safetensors'))

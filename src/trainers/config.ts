@@ -25,6 +25,7 @@ import { parseRewardSpec, rewardOptions } from '../rewards/index.js';
 import { resolveDatasetPath } from '../data/schemes.js';
 import { ENV_IDS, makeEnv, type EnvId } from '../envs/index.js';
 import { resolvePPOOptions, type PPOControlOptions } from './ppo-control.js';
+import { answererNames } from '../video/answerers.js';
 
 export { ConfigError };
 
@@ -43,6 +44,7 @@ export const TRAINERS = [
   'online_dpo',
   'ppo',
   'ppo_env',
+  'tspo',
 ] as const;
 export type TrainerName = (typeof TRAINERS)[number];
 export const ONLINE_TRAINERS: readonly TrainerName[] = ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo', 'ppo'];
@@ -389,6 +391,39 @@ const PPO_ENV = {
   report: RUN.report,
 };
 
+// ---- TSPO: a frame-sampling agent trained by RL with a frozen answerer (no LM, no tokenizer)
+const { model_name_or_path: _m, per_device_eval_batch_size: _e, dtype: _d, stages: _s, bf16: _b, ...RUN_NO_LM } = RUN;
+const TSPO = {
+  ...RUN_NO_LM,
+  train_dataset: k.path('questions: a needle-world data.jsonl (pacer video make --world needle) or rows in its shape'),
+  learning_rate: { ...RUN.learning_rate, default: 5e-4 },
+  frame_encoder: k.path('the frozen frame/text encoder: a folder with encoder_config.json (its features are cached)'),
+  feature_cache_dir: k.pathOrNull(null, 'keep the per-video frame features here as .safetensors (default: memory)'),
+  per_device_train_batch_size: k.int(1, 'questions per micro-batch (each gives num_generations frame subsets)', {
+    min: 1,
+  }),
+  num_generations: k.int(8, 'frame subsets drawn per question (Gumbel-top-k), a group G', { min: 2 }),
+  num_frames: k.int(16, 'frames chosen per subset (k)', { min: 1 }),
+  agent_heads: k.int(8, "attention heads of the agent (the encoder's width must divide by it)", { min: 1 }),
+  agent_window: k.int(12, "the agent's local attention window (frames)", { min: 1 }),
+  tau_start: k.num(0.025, 'score temperature at step 0 (annealed linearly)', { gt: 0 }),
+  tau_end: k.num(0.01, 'score temperature at the last step', { gt: 0 }),
+  temporal_reward_weight: k.num(1, 'weight of the fraction of chosen frames inside the needle in the reward', {
+    min: 0,
+  }),
+  answerer: k.str('needle_oracle', 'the frozen answerer: needle_oracle | event_oracle | a registerAnswerer() name'),
+  answerer_min_frames: when(
+    k.int(2, 'frames inside the needle (event) the oracle answerer needs to answer right', { min: 1 }),
+    (c) => c.answerer === 'needle_oracle' || c.answerer === 'event_oracle',
+    'answerer: needle_oracle or event_oracle',
+  ),
+  eval_select: when(
+    k.choice(['topk', 'bin-max'], 'topk', 'how the agent chooses frames when evaluating'),
+    (c) => c.eval_dataset !== null,
+    'eval_dataset',
+  ),
+};
+
 const LR = (lr: number) => ({ learning_rate: { ...RUN.learning_rate, default: lr } });
 
 export const TRAINER_SPECS = {
@@ -476,6 +511,7 @@ export const TRAINER_SPECS = {
   },
   ppo: { ...RUN, ...LR(3e-6), ...PEFT, ...PPO_LM },
   ppo_env: PPO_ENV,
+  tspo: TSPO,
 } satisfies Record<TrainerName, Spec>;
 
 type Meta<T extends TrainerName> = {
@@ -514,11 +550,13 @@ export type PPOEnvConfig = Omit<PPOEnvValues, PPOEnvFilled | 'ent_coef' | 'norm_
   [K in PPOEnvFilled | 'ent_coef']: number;
 } & { norm_obs: boolean; norm_reward: boolean } & Meta<'ppo_env'>;
 
+export type TSPOConfig = ValuesOf<typeof TRAINER_SPECS.tspo> & Meta<'tspo'>;
+
 export type OfflineConfig = SFTConfig | IFTConfig | RewardConfig | DPOConfig | KTOConfig | ORPOConfig | CPOConfig;
 export type OnlineConfig = GRPOConfig | RLOOConfig | RegGRPOConfig | RAFTConfig | OnlineDPOConfig | PPOConfig;
 /** The configs of trainers of language models (the shared loop runs them). */
 export type LMConfig = OfflineConfig | OnlineConfig;
-export type TrainConfig = LMConfig | PPOEnvConfig;
+export type TrainConfig = LMConfig | PPOEnvConfig | TSPOConfig;
 type Specs = typeof TRAINER_SPECS;
 type RequiredKeys = 'model_name_or_path' | 'train_dataset' | 'output_dir';
 /**
@@ -531,6 +569,8 @@ export type ConfigInput<T extends TrainerName = TrainerName> = T extends Trainer
   : never;
 /** What every trainer's config has (the loop reads only these). */
 export type BaseConfig = ValuesOf<typeof RUN> & ValuesOf<typeof PEFT> & Meta<TrainerName>;
+/** What the loop reads of a trainer that trains its own module (TSPO's agent) rather than an LM. */
+export type LoopConfig = ValuesOf<typeof RUN_NO_LM> & Meta<TrainerName> & { model_name_or_path?: string };
 
 /** The trainers that read a key (for "it is read by …" messages). */
 function readers(key: string): TrainerName[] {
@@ -541,6 +581,10 @@ function readers(key: string): TrainerName[] {
 function checkTrainer(cfg: TrainConfig, fail: (m: string, key?: string) => never): void {
   if (cfg.trainer === 'ppo_env') {
     checkPPOEnv(cfg, fail);
+    return;
+  }
+  if (cfg.trainer === 'tspo') {
+    checkTspo(cfg, fail);
     return;
   }
   const c = cfg as LMConfig;
@@ -570,6 +614,17 @@ function checkTrainer(cfg: TrainConfig, fail: (m: string, key?: string) => never
     if ((c.curriculum as Record<string, unknown> | null)?.by === 'reference_margin')
       fail('curriculum by reference_margin needs precompute_ref_log_probs: true', 'curriculum');
   if (isOnline(c.trainer)) checkOnline(c as OnlineConfig, fail);
+}
+
+function checkTspo(c: TSPOConfig, fail: (m: string, key?: string) => never): void {
+  if (c.eval_strategy === 'steps' && !c.eval_dataset)
+    fail("eval_strategy 'steps' needs an 'eval_dataset'", 'eval_strategy');
+  if (!answererNames().includes(c.answerer))
+    fail(
+      `unknown answerer '${c.answerer}' (known: ${answererNames().join(', ')}; registerAnswerer adds one)`,
+      'answerer',
+    );
+  if (c.tau_end > c.tau_start) fail(`tau_end (${c.tau_end}) must not exceed tau_start (${c.tau_start})`, 'tau_end');
 }
 
 /**

@@ -51,7 +51,7 @@ import {
 } from './checkpoint.js';
 import { Policy } from './policy.js';
 import { World } from './parallel.js';
-import type { BaseConfig } from './config.js';
+import type { BaseConfig, LoopConfig } from './config.js';
 
 export { TrainingError };
 
@@ -106,6 +106,16 @@ export interface TrainerFamily<D> {
   start(data: D, policy: Policy, tok: Tokenizer, world: World): Promise<TrainerRun> | TrainerRun;
 }
 
+/**
+ * A family that trains a module of its own rather than an LM from model_name_or_path (TSPO's frame
+ * agent): no tokenizer or policy loads; run.save writes the trained module.
+ */
+export interface ModuleFamily<D> {
+  readonly kind: 'module';
+  prepare(): Promise<D>;
+  start(data: D): Promise<TrainerRun> | TrainerRun;
+}
+
 const TOKENIZER_FILES = [
   'tokenizer.json',
   'tokenizer_config.json',
@@ -129,7 +139,7 @@ const RUN_FILES =
  * The checkpoint to resume from (null: a fresh run). A fresh run needs an empty (or new) output_dir,
  * or overwrite_output_dir: true, which removes the earlier run's checkpoints and metrics.
  */
-function prepareOutputDir(cfg: BaseConfig): string | null {
+function prepareOutputDir(cfg: LoopConfig): string | null {
   const r = cfg.resume_from_checkpoint;
   if (typeof r === 'string') {
     if (!existsSync(join(r, 'trainer_state.json')))
@@ -154,9 +164,41 @@ function prepareOutputDir(cfg: BaseConfig): string | null {
   return null;
 }
 
+/**
+ * Load what the family trains — an LM policy with its tokenizer and data, or a module of its own — and
+ * claim output_dir (rank 0 decides; module families train in one process).
+ */
+async function startRun<D>(cfg: LoopConfig, family: TrainerFamily<D> | ModuleFamily<D>, world: World) {
+  if ('kind' in family) {
+    if (world.size > 1)
+      throw new ConfigError(
+        `pacer: ${cfg._source}: trainer ${cfg.trainer} trains in one process; run it without pacer launch`,
+        {
+          file: cfg._source,
+          key: 'trainer',
+        },
+      );
+    const data = await family.prepare();
+    const from = prepareOutputDir(cfg);
+    const run = await family.start(data);
+    mkdirSync(cfg.output_dir, { recursive: true });
+    return { policy: null, run, from };
+  }
+  const lm = cfg as BaseConfig; // the overloads pair an LM family with a BaseConfig
+  const tok = Tokenizer.fromPretrained(lm.model_name_or_path);
+  const data = await family.prepare(tok);
+  const from = world.decide(() => prepareOutputDir(cfg));
+  const policy = Policy.load(lm);
+  const run = await family.start(data, policy, tok, world);
+  if (world.isMain) mkdirSync(cfg.output_dir, { recursive: true });
+  return { policy, run, from };
+}
+
+export function runTraining<D>(cfg: BaseConfig, family: TrainerFamily<D>, opts?: LoopOptions): Promise<TrainResult>;
+export function runTraining<D>(cfg: LoopConfig, family: ModuleFamily<D>, opts?: LoopOptions): Promise<TrainResult>;
 export async function runTraining<D>(
-  cfg: BaseConfig,
-  family: TrainerFamily<D>,
+  cfg: LoopConfig,
+  family: TrainerFamily<D> | ModuleFamily<D>,
   opts: LoopOptions = {},
 ): Promise<TrainResult> {
   const world = opts.world ?? World.current();
@@ -164,12 +206,7 @@ export async function runTraining<D>(
   opts = { ...opts, log, progress: world.isMain && (opts.progress ?? true) };
   setThreads(cfg.threads ?? world.defaultThreads());
   manualSeed(cfg.seed);
-  const tok = Tokenizer.fromPretrained(cfg.model_name_or_path);
-  const data = await family.prepare(tok);
-  const from = world.decide(() => prepareOutputDir(cfg));
-  const policy = Policy.load(cfg);
-  const run = await family.start(data, policy, tok, world);
-  if (world.isMain) mkdirSync(cfg.output_dir, { recursive: true });
+  const { policy, run, from } = await startRun(cfg, family, world);
   try {
     const groups = decayGroups(run.trainable, cfg.weight_decay);
     if (groups.every((g) => g.params.length === 0)) throw new TrainingError('pacer: no trainable parameters');
@@ -203,7 +240,7 @@ export async function runTraining<D>(
 }
 
 function resume(
-  cfg: BaseConfig,
+  cfg: LoopConfig,
   from: string | null,
   run: TrainerRun,
   opt: AdamW,
@@ -238,11 +275,12 @@ function resume(
 }
 
 /** fn under bfloat16 autocast on the parameters' device when bf16 is on (torch.autocast; HF's bf16). */
-function amp<T>(cfg: BaseConfig, m: Module, fn: () => T): T {
-  return cfg.bf16 ? autocast(m.parameters()[0]?.device ?? 'cpu', 'bfloat16', fn) : fn();
+function amp<T>(cfg: LoopConfig, m: Module, fn: () => T): T {
+  const bf16 = 'bf16' in cfg && cfg.bf16 === true; // (the LM trainers' key; module trainers have none)
+  return bf16 ? autocast(m.parameters()[0]?.device ?? 'cpu', 'bfloat16', fn) : fn();
 }
 
-function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState, world: World, model: Module): Update {
+function makeUpdate(cfg: LoopConfig, opt: AdamW, st: LoopState, world: World, model: Module): Update {
   const params = opt.groups.flatMap((g) => g.params);
   return async (accumulate) => {
     opt.zeroGrad();
@@ -263,7 +301,7 @@ function makeUpdate(cfg: BaseConfig, opt: AdamW, st: LoopState, world: World, mo
 }
 
 async function loop(
-  cfg: BaseConfig,
+  cfg: LoopConfig,
   run: TrainerRun,
   update: Update,
   opt: AdamW,
@@ -366,17 +404,19 @@ function record(st: LoopState, rec: Record<string, number>, world: World): void 
 }
 
 function finish(
-  cfg: BaseConfig,
+  cfg: LoopConfig,
   run: TrainerRun,
-  policy: Policy,
+  policy: Policy | null,
   st: LoopState,
   evalMetrics: Record<string, number> | null,
 ) {
-  policy.save(cfg.output_dir);
+  policy?.save(cfg.output_dir);
   run.save?.(cfg.output_dir);
-  for (const f of TOKENIZER_FILES)
-    for (const dst of policy.lora ? [cfg.output_dir, join(cfg.output_dir, 'merged')] : [cfg.output_dir])
-      if (existsSync(join(cfg.model_name_or_path, f))) copyFileSync(join(cfg.model_name_or_path, f), join(dst, f));
+  const src = cfg.model_name_or_path;
+  if (policy && src)
+    for (const f of TOKENIZER_FILES)
+      for (const dst of policy.lora ? [cfg.output_dir, join(cfg.output_dir, 'merged')] : [cfg.output_dir])
+        if (existsSync(join(src, f))) copyFileSync(join(src, f), join(dst, f));
   const summary = {
     trainer: cfg.trainer,
     global_step: st.step,

@@ -2,7 +2,8 @@
 // online) through the shared loop — and, when the config has `stages`, each stage in turn: stage k
 // trains from stage k−1's output (its reference is its own starting point) and writes to
 // output_dir/stage-k (TEMPLE's DPO schedule r16 → r8 → r4 → r2 is four stages). ppo_env trains a control
-// policy on an environment (ppo-env.ts), without a language model. The config may be a resolved one
+// policy on an environment (ppo-env.ts) and tspo a frame-sampling agent (tspo.ts), neither with a language
+// model. The config may be a resolved one
 // (resolveConfig / loadConfig), a plain object with the YAML's keys, or a YAML file's path.
 import {
   isOnline,
@@ -13,6 +14,7 @@ import {
   type LMConfig,
   type OfflineConfig,
   type OnlineConfig,
+  type BaseConfig,
   type TrainConfig,
 } from './config.js';
 import { runTraining, type TrainResult } from './loop.js';
@@ -22,6 +24,7 @@ import { Policy } from './policy.js';
 import { trainPPOEnv } from './ppo-env.js';
 import { torchrunEnv } from '../engine/distributed.js';
 import { ConfigError } from '../util/errors.js';
+import { tspoFamily } from './tspo.js';
 
 export type TrainOptions = OnlineOptions;
 
@@ -51,6 +54,7 @@ function runOne(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
       });
     return trainPPOEnv(cfg, opts);
   }
+  if (cfg.trainer === 'tspo') return runTraining(cfg, tspoFamily(cfg, opts), opts);
   if (isOnline(cfg.trainer)) return runTraining(cfg as OnlineConfig, onlineFamily(cfg as OnlineConfig, opts), opts);
   return runTraining(cfg as OfflineConfig, offlineFamily(cfg as OfflineConfig, opts), opts);
 }
@@ -58,7 +62,7 @@ function runOne(cfg: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
 /** Every stage's result, in order (one result without stages). */
 export async function trainWithStages(input: TrainInput, opts: TrainOptions = {}): Promise<TrainResult[]> {
   const cfg = toConfig(input);
-  if (cfg.trainer === 'ppo_env' || !cfg.stages) return [await runOne(cfg, opts)];
+  if (cfg.trainer === 'ppo_env' || cfg.trainer === 'tspo' || !cfg.stages) return [await runOne(cfg, opts)];
   const lm: LMConfig = cfg;
   const stages = cfg.stages;
   const results: TrainResult[] = [];
@@ -67,7 +71,7 @@ export async function trainWithStages(input: TrainInput, opts: TrainOptions = {}
     const stageCfg = stageConfig(lm, st, i, from) as LMConfig;
     (opts.log ?? ((s: string) => process.stderr.write(s + '\n')))(`pacer: stage ${i + 1}/${stages.length}`);
     results.push(await runOne(stageCfg, opts));
-    from = Policy.trainedFrom(stageCfg);
+    from = Policy.trainedFrom(stageCfg as BaseConfig); // stages are LM runs (tspo has none)
   }
   return results;
 }
@@ -85,5 +89,5 @@ export async function train(
   const cfg = toConfig(config, opts.overrides);
   const results = await trainWithStages(cfg, opts);
   const last = results[results.length - 1];
-  return cfg.trainer !== 'ppo_env' && cfg.stages ? { ...last, stages: results } : last;
+  return 'stages' in cfg && cfg.stages ? { ...last, stages: results } : last;
 }

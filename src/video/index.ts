@@ -44,3 +44,41 @@ export { drawText, textWidth } from './font.js';
 export * as worlds from './worlds/index.js';
 export { makeDataset, WORLDS } from './worlds/index.js';
 export * from './perturb.js';
+export {
+  TemporalAgent,
+  SELECT_MODES,
+  selectFrames,
+  gumbelTopK,
+  chosenLogProbs,
+  annealedTau,
+  clipScores,
+  type AgentConfig,
+  type SelectMode,
+} from './sampler-agent.js';
+export {
+  FeatureCache,
+  PooledVLMEncoder,
+  ProjectionHeads,
+  allFrames,
+  clipLoss,
+  contrastiveWarmup,
+  createPooledEncoder,
+  loadFrameEncoder,
+  registerFrameEncoder,
+  type FrameEncoder,
+  type EncoderLoader,
+  type WarmupOptions,
+} from './frame-features.js';
+export { HistogramEncoder, colourHistograms, bagsOfWords } from './histogram-encoder.js';
+export { selectWithAgent, type Selection, type SelectOptions } from './select.js';
+export {
+  makeAnswerer,
+  registerAnswerer,
+  answererNames,
+  readVideoQuestions,
+  accuracyReward,
+  temporalReward,
+  optionLetter,
+  type Answerer,
+  type VideoQuestion,
+} from './answerers.js';

@@ -28,6 +28,7 @@ import {
 import { benchEnvs, PLAIN_LOOPS } from '../bench/envs.js';
 import { benchPpo, PPO_CASES } from '../bench/ppo.js';
 import { ENV_IDS, type EnvId } from '../../envs/index.js';
+import { benchTspo } from '../bench/tspo.js';
 
 const common: Record<string, OptionSpec> = {
   seed: { type: 'string', arg: 'N', help: 'random seed', default: '0' },
@@ -328,6 +329,59 @@ shares, read the spread.`,
             `(all-reduce ${x.two_allreduce_ms} of ${x.two_step_ms} ms/step) -> efficiency ${x.scaling_efficiency}`,
         );
       console.log(`scaling efficiency ${JSON.stringify(r.scaling_efficiency)}; ${r.note}`);
+    });
+    return 0;
+  },
+});
+
+export const benchTspoCmd = defineCommand({
+  name: 'bench tspo',
+  summary: 'a TSPO training step (G subsets, frozen answerer, ratio loss, AdamW); --vs-pytorch adds PyTorch',
+  usage: 'pacer bench tspo [--steps 20] [--frames 256] [--dim 128] [--generations 8] [--k 16] [--vs-pytorch] [--json]',
+  description: `The temporal agent (8 heads, window 12) on one T-frame video of random D-dim features with a
+32-frame needle: scores without gradients, G Gumbel-top-k subsets of k frames, the needle_oracle's
+rewards, group advantages, scores with gradients, the ratio loss backward, clipping and AdamW — the
+step trainer: tspo runs — and the agent's topk selection on the same video (select_s). Medians over
+the measured steps (the first warms up). With --vs-pytorch the same step on the same inputs and
+initial weights runs in plain PyTorch (bench/pytorch_tspo.py); speedup_vs_pytorch is PyTorch's step
+seconds over pacer's (> 1: pacer is faster). ${BEST}`,
+  options: {
+    steps: { type: 'string', arg: 'N', help: 'measured steps', default: '20' },
+    frames: { type: 'string', arg: 'T', help: 'frames of the video', default: '256' },
+    dim: { type: 'string', arg: 'D', help: 'feature width (a multiple of 8)', default: '128' },
+    generations: { type: 'string', arg: 'G', help: 'frame subsets per step', default: '8' },
+    k: { type: 'string', arg: 'K', help: 'frames per subset', default: '16' },
+    threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
+    ...common,
+  },
+  async run(v) {
+    const dim = int(v.dim, 'dim', 128);
+    if (dim % 8 !== 0) throw new UsageError('--dim must be a multiple of 8 (8 heads)');
+    const frames = int(v.frames, 'frames', 256);
+    const k = int(v.k, 'k', 16);
+    if (frames < 132 || k > frames)
+      throw new UsageError('--frames must be >= 132 (the needle is frames 100-131) and >= --k');
+    const r = await benchTspo({
+      steps: int(v.steps, 'steps', 20),
+      frames,
+      dim,
+      generations: int(v.generations, 'generations', 8, 2),
+      k,
+      threads: threadsOpt(v.threads),
+      seed: int(v.seed, 'seed', 0, 0),
+      vsPytorch: !!v['vs-pytorch'],
+    });
+    output(!!v.json, r, () => {
+      const p = r.pacer as any;
+      console.log(`pacer  : step ${p.step_s} s, topk selection ${p.select_s} s`);
+      if (r.pytorch) {
+        const t = r.pytorch as any;
+        console.log(
+          `PyTorch: step ${t.step_s} s, topk selection ${t.select_s} s (best: ${t.best.config}, ${t.best.step_s} s)`,
+        );
+        console.log(`speed-up vs PyTorch ${r.speedup_vs_pytorch}x; best vs best ${r.speedup_best_vs_best}x`);
+      }
+      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
     });
     return 0;
   },

@@ -32,6 +32,9 @@ ppo_env trains a control policy on an environment with CleanRL's PPO and its key
   output_dir: runs/cartpole
   total_timesteps: 100000               # num_envs, num_steps, learning_rate, clip_coef, ent_coef, …
 
+TSPO (trainer: tspo) trains a frame-sampling agent instead of a model: questions from a needle-world
+data.jsonl, frozen features from frame_encoder, a frozen answerer; no model_name_or_path or LoRA.
+
 Writes output_dir/metrics.jsonl (TRL metric names), checkpoint-N/ folders, the trained model in HF
 layout (or a PEFT adapter plus merged/), train_results.json and report.html.
 
