@@ -110,6 +110,28 @@ function forestRow(row: Ratings['rows'][number], y: number, X: (v: number) => nu
     <text x="${right + 8}" y="${y + 4}">${row.rating}</text></g>`;
 }
 
+/**
+ * "Nice" axis ticks on [lo, hi]: the smallest step of 1, 2 or 5 × 10^k that gives at most `most` ticks,
+ * every multiple of it inside the range, and how many decimals the step needs (so no two labels are equal).
+ * An empty or degenerate range (lo = hi) is widened by 1 on each side first.
+ */
+export function niceTicks(lo: number, hi: number, most = 7): { ticks: number[]; decimals: number; labels: string[] } {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error('pacer: niceTicks needs finite bounds');
+  if (hi < lo) [lo, hi] = [hi, lo];
+  if (hi - lo < 1e-9 * Math.max(1, Math.abs(lo))) [lo, hi] = [lo - 1, hi + 1];
+  const count = (step: number) => Math.floor(hi / step + 1e-9) - Math.ceil(lo / step - 1e-9) + 1;
+  const base = 10 ** Math.floor(Math.log10((hi - lo) / most));
+  const nth = (i: number) => base * [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3);
+  let i = 0;
+  while (count(nth(i)) > most && i < 60) i++;
+  const step = nth(i);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const first = Math.ceil(lo / step - 1e-9);
+  const n = count(step);
+  const ticks = Array.from({ length: n }, (_, k) => Number(((first + k) * step).toFixed(decimals)));
+  return { ticks, decimals, labels: ticks.map((t) => t.toFixed(decimals)) };
+}
+
 /** The intervals as a forest plot: a dot at the rating, a line from the lower to the upper bound. */
 export function forestPlot(r: Ratings): string {
   if (!r.rows.length) return '';
@@ -120,10 +142,10 @@ export function forestPlot(r: Ratings): string {
   const [W, L, R, rowH] = [640, 170, 80, 26];
   const H = r.rows.length * rowH + 30;
   const X = (v: number) => L + ((v - x0) / (x1 - x0)) * (W - L - R);
-  const ticks = Array.from({ length: 5 }, (_, k) => x0 + ((x1 - x0) * k) / 4);
+  const { ticks, labels } = niceTicks(x0, x1);
   const axis = ticks.map(
-    (t) => `<line x1="${X(t)}" x2="${X(t)}" y1="0" y2="${H - 24}" class="grid"/>
-      <text x="${X(t)}" y="${H - 8}" text-anchor="middle">${Math.round(t)}</text>`,
+    (t, k) => `<line x1="${X(t)}" x2="${X(t)}" y1="0" y2="${H - 24}" class="grid"/>
+      <text x="${X(t)}" y="${H - 8}" text-anchor="middle" class="tick">${labels[k]}</text>`,
   );
   const rows = r.rows.map((row, k) => forestRow(row, 14 + k * rowH, X, L, W - R));
   return `<svg id="forest" class="forest" width="${W}" height="${H}" role="img" aria-label="ratings with 95% intervals">
