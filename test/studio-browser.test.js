@@ -62,6 +62,18 @@ before(async () => {
     },
   ]);
   v.close();
+  const vr = S.Project.create(data, 'vrank', { task: 'ranking' });
+  S.addGroups(vr, [
+    {
+      prompt: 'Rank the balls',
+      candidates: ['red', 'blue'].map((c) => ({
+        kind: 'video',
+        media: importMedia(vr.mediaDir, join(data, `${c}.mp4`), 't'),
+      })),
+      source: 'test',
+    },
+  ]);
+  vr.close();
   const three = {
     prompt: 'Rank these',
     candidates: ['good', 'ok', 'bad'].map((t) => ({ kind: 'text', text: t })),
@@ -211,7 +223,7 @@ test('a video pair plays in sync: seek, frame step, play and pause move both pla
       await settled('together', 1.5);
       const [c, d] = await times();
       assert.ok(c > 1.5 && Math.abs(c - d) < 1e-3, `after play and pause: ${c}, ${d}`);
-      await page.keyboard.press('=');
+      await page.keyboard.press(']'); // faster
       assert.deepEqual(
         await page.evaluate(() => [...document.querySelectorAll('video')].map((v) => v.playbackRate)),
         [1.5, 1.5],
@@ -336,4 +348,32 @@ test('best/worst, ranking and Likert by keyboard; an admin adds an annotator fro
   const token = await admin.textContent('#new-token');
   assert.equal(s.studio.users.byToken(token)?.name, 'carol');
   await admin.context().close();
+});
+
+test('on a video ranking `=` only marks a tie; `[` and `]` change the speed, as the Keys panel says', {
+  skip,
+}, async () => {
+  const page = await signIn(tokens.alice);
+  await page.goto(`${s.url}/p/vrank`);
+  const t = await nextTask(page, null);
+  const rates = () => page.evaluate(() => [...document.querySelectorAll('video')].map((v) => v.playbackRate));
+  const keys = await page.$$eval('#keys dt', (dts) => dts.map((d) => `${d.textContent}: ${d.nextSibling.textContent}`));
+  assert.ok(keys.includes('[ ]: slower / faster') && keys.includes('=: tie with the previous'), keys.join('; '));
+  assert.equal(keys.filter((k) => k.startsWith('=') || k.includes(' =')).length, 1, `'=' has one meaning: ${keys}`);
+  await page.keyboard.press('='); // before any pick: nothing to tie with, and not a speed key
+  assert.deepEqual(await rates(), [1, 1]);
+  await page.keyboard.press(']');
+  assert.deepEqual(await rates(), [1.5, 1.5]);
+  assert.equal(await page.textContent('#speed'), '1.5×');
+  await page.keyboard.press('[');
+  await page.keyboard.press('[');
+  assert.deepEqual(await rates(), [0.5, 0.5]);
+  await page.keyboard.press('1');
+  await page.keyboard.press('=');
+  await page.keyboard.press('2');
+  assert.deepEqual(await rates(), [0.5, 0.5], "'=' after a pick is a tie, not a speed change");
+  await page.keyboard.press('Enter');
+  assert.equal((await nextTask(page, t.seq)).state, 'done');
+  assert.deepEqual(s.studio.project('vrank').p.votes()[0].answer, { ranks: [1, 1] });
+  await page.context().close();
 });

@@ -191,7 +191,7 @@ function renderKeys() {
       ['Space', 'play / pause all'],
       ['← →', 'seek 1 s'],
       [', .', 'one frame'],
-      ['- =', 'slower / faster'],
+      ['[ ]', 'slower / faster'],
       ['J K', 'previous / next segment'],
       ['Home', 'start'],
     );
@@ -335,9 +335,9 @@ function videoKey(e) {
   else if (e.key === ',') p.step(-1);
   else if (e.key === '.') p.step(1);
   else if (e.key === 'Home') p.seek(0);
-  else if (e.key === '-' || e.key === '=' || e.key === '+') {
+  else if (e.key === '[' || e.key === ']') {
     const i = SPEEDS.indexOf(p.videos[0].playbackRate);
-    const r = SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? 2 : i) + (e.key === '-' ? -1 : 1)))];
+    const r = SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? 2 : i) + (e.key === '[' ? -1 : 1)))];
     p.setRate(r);
     document.getElementById('speed').textContent = `${r}×`;
   } else if (e.key === 'j' || e.key === 'k') {
@@ -365,9 +365,8 @@ document.addEventListener('keydown', (e) => {
     return;
   }
   if (!view || e.ctrlKey || e.metaKey || e.altKey) return;
-  // in a ranking '=' means "tie"; elsewhere with videos it means "faster"
-  let handled = kind === 'ranking' && e.key === '=' && press('=');
-  if (!handled && view.media === 'video') handled = videoKey(e);
+  // speed is [ and ], so '=' (a tie in a ranking) never changes the videos
+  let handled = view.media === 'video' && videoKey(e);
   if (!handled) handled = otherKey(e) || press(e.key);
   if (handled) e.preventDefault();
 });
