@@ -375,5 +375,9 @@ test('on a video ranking `=` only marks a tie; `[` and `]` change the speed, as 
   await page.keyboard.press('Enter');
   assert.equal((await nextTask(page, t.seq)).state, 'done');
   assert.deepEqual(s.studio.project('vrank').p.votes()[0].answer, { ranks: [1, 1] });
+  assert.equal(await page.isVisible('#keys'), false, 'no empty Keys box on the end page');
+  assert.match(await page.textContent('#progress'), /project: 1 \/ 1$/, 'an up-to-date count on the end page');
+  await page.click('#again'); // asks the server again: still nothing left
+  await page.waitForFunction(() => app.dataset.state === 'done' && document.getElementById('again'), null, WAIT);
   await page.context().close();
 });

@@ -94,7 +94,7 @@ export function annotatePage(name: string, s: ProjectSettings, user: User, csrf:
     `<header class="task-head"><h1>${esc(s.title || name)}</h1><span id="progress" class="progress"></span></header>
     ${guide}
     <section id="app" data-project="${esc(name)}" data-task="${s.task}" aria-live="polite"><p>Loading…</p></section>
-    <aside id="keys" class="keys"></aside>
+    <aside id="keys" class="keys" hidden></aside>
     <div id="reveal" class="reveal" hidden></div>`,
     { user, csrf, project: name, scripts: ['/static/annotate.js'] },
   );

@@ -47,8 +47,10 @@ async function load() {
   showProgress(body.progress);
   if (body.done) {
     view = null;
-    app.replaceChildren(el('p', { class: 'done' }, 'Nothing left to answer here. Thank you!'));
+    const again = el('button', { type: 'button', id: 'again', onclick: () => load() }, 'Check again');
+    app.replaceChildren(el('p', { class: 'done' }, 'Nothing left to answer here. Thank you! ', again));
     keysBox.replaceChildren();
+    keysBox.hidden = true;
     return setState('done');
   }
   view = body;
@@ -196,6 +198,7 @@ function renderKeys() {
       ['Home', 'start'],
     );
   else if (view.diff) rows.push(['D', 'show / hide differences']);
+  keysBox.hidden = false;
   keysBox.replaceChildren(
     el('h2', {}, 'Keys'),
     el('dl', {}, ...rows.flatMap(([k, what]) => [el('dt', {}, el('kbd', {}, k)), el('dd', {}, what)])),
