@@ -303,6 +303,7 @@ test('best/worst, ranking and Likert by keyboard; an admin adds an annotator fro
   await page.waitForFunction(() => !document.getElementById('submit').disabled, null, WAIT);
   await page.keyboard.press('Enter');
   assert.equal((await nextTask(page, t.seq)).state, 'done');
+  assert.equal(await page.textContent('#progress'), 'You: 1 answer · project: 1 / 1');
   await page.goto(`${s.url}/p/ranking`);
   t = await nextTask(page, null);
   // good first, then ok and bad tied: "good", "ok", "=", "bad"
@@ -312,6 +313,16 @@ test('best/worst, ranking and Likert by keyboard; an admin adds an annotator fro
   assert.equal((await nextTask(page, t.seq)).state, 'done');
   await page.goto(`${s.url}/p/likert`);
   t = await nextTask(page, null);
+  assert.equal(await page.textContent('.cand h2'), 'Response', 'a neutral heading, not a "1" that reads as a score');
+  assert.deepEqual(await page.$$eval('#choice button[data-key]', (bs) => bs.map((b) => b.textContent)), [
+    '1 very bad',
+    '2',
+    '3',
+    '4 neutral',
+    '5',
+    '6',
+    '7 excellent',
+  ]);
   for (let k = 0; k < 3; k++) {
     const [text] = await texts();
     await page.keyboard.press({ good: '7', ok: '4', bad: '1' }[text]);

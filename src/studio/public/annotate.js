@@ -12,6 +12,7 @@ const project = app.dataset.project;
 const kind = app.dataset.task;
 const csrf = document.querySelector('meta[name="csrf"]').content;
 const SPEEDS = [0.25, 0.5, 1, 1.5, 2];
+const LIKERT_WORDS = { 1: 'very bad', 4: 'neutral', 7: 'excellent' };
 
 let view = null;
 let sel = {};
@@ -62,7 +63,7 @@ async function load() {
 }
 
 function showProgress(p) {
-  if (p) progressBox.textContent = `You: ${p.mine} answers · project: ${p.done} / ${p.target}`;
+  if (p) progressBox.textContent = `You: ${p.mine} answer${p.mine === 1 ? '' : 's'} · project: ${p.done} / ${p.target}`;
 }
 
 function showError(msg) {
@@ -183,7 +184,7 @@ const KEYS = {
     ['=', 'tie with the previous'],
     ['Backspace', 'undo'],
   ],
-  likert: () => [['1–7', '1 = very bad … 7 = excellent']],
+  likert: () => [['1–7', '1 = very bad, 4 = neutral, 7 = excellent']],
 };
 
 function renderKeys() {
@@ -210,7 +211,7 @@ function choiceButton(key, label, on, active) {
     'button',
     { type: 'button', class: active ? 'on' : '', 'data-key': key, onclick: on },
     el('kbd', {}, key),
-    ` ${label}`,
+    label ? ` ${label}` : '',
   );
 }
 
@@ -223,7 +224,7 @@ function renderChoice() {
       items.push(choiceButton(key, label, () => press(key), sel.choice === key));
   else if (kind === 'likert')
     for (let s = 1; s <= 7; s++)
-      items.push(choiceButton(String(s), String(s), () => press(String(s)), sel.score === s));
+      items.push(choiceButton(String(s), LIKERT_WORDS[s] ?? '', () => press(String(s)), sel.score === s));
   else if (kind === 'best_worst')
     items.push(
       el(
