@@ -79,8 +79,14 @@ before(async () => {
     candidates: ['good', 'ok', 'bad'].map((t) => ({ kind: 'text', text: t })),
     source: 't',
   };
-  for (const task of ['best_worst', 'ranking', 'likert']) {
-    const q = S.Project.create(data, task, { task });
+  for (const [name, task] of [
+    ['best_worst', 'best_worst'],
+    ['ranking', 'ranking'],
+    ['likert', 'likert'],
+    ['bw_click', 'best_worst'],
+    ['rank_click', 'ranking'],
+  ]) {
+    const q = S.Project.create(data, name, { task });
     S.addGroups(q, [three]);
     q.close();
   }
@@ -390,5 +396,62 @@ test('on a video ranking `=` only marks a tie; `[` and `]` change the speed, as 
   assert.match(await page.textContent('#progress'), /project: 1 \/ 1$/, 'an up-to-date count on the end page');
   await page.click('#again'); // asks the server again: still nothing left
   await page.waitForFunction(() => app.dataset.state === 'done' && document.getElementById('again'), null, WAIT);
+  await page.context().close();
+});
+
+test('ranking and best/worst by mouse: click the cards, badges name the picks, buttons do what the keys do', {
+  skip,
+}, async () => {
+  const page = await signIn(tokens.bob);
+  const texts = () => page.$$eval('.cand .text', (es) => es.map((e) => e.textContent.trim()));
+  const card = async (t) => `.cand[data-pos="${(await texts()).indexOf(t)}"]`;
+  const badges = async () => {
+    const [shown, b] = [await texts(), await page.$$eval('.cand .badge', (es) => es.map((e) => e.textContent))];
+    return Object.fromEntries(shown.map((t, k) => [t, b[k]]));
+  };
+  const enabled = () => page.$eval('#submit', (b) => !b.disabled);
+  await page.goto(`${s.url}/p/bw_click`);
+  let t = await nextTask(page, null);
+  await page.click(await card('good'));
+  await page.click(await card('ok'));
+  assert.deepEqual(await badges(), { good: 'Best', ok: 'Worst', bad: '' });
+  await page.click('#choice button[data-key="Backspace"]'); // Clear
+  assert.deepEqual(await badges(), { good: '', ok: '', bad: '' });
+  assert.equal(await enabled(), false);
+  await page.click(await card('good'));
+  await page.click(await card('bad'));
+  assert.deepEqual(await badges(), { good: 'Best', ok: '', bad: 'Worst' });
+  await page.click('#submit');
+  assert.equal((await nextTask(page, t.seq)).state, 'done');
+  const ids = (name) =>
+    new Map(
+      s.studio
+        .project(name)
+        .p.candidates()
+        .map((c) => [c.content, c.id]),
+    );
+  const [bw] = s.studio.project('bw_click').p.votes();
+  assert.deepEqual(bw.answer, { best: ids('bw_click').get('good'), worst: ids('bw_click').get('bad') });
+
+  await page.goto(`${s.url}/p/rank_click`);
+  t = await nextTask(page, null);
+  const tie = '#choice button[data-key="="]';
+  assert.equal(await page.$eval(tie, (b) => b.disabled), true, 'nothing to tie with yet');
+  await page.click(await card('good'));
+  await page.click(tie);
+  assert.match(await page.textContent('#selection'), /^1\. \d =$/, 'a pending tie is shown');
+  assert.equal(await page.$eval(tie, (b) => b.classList.contains('on')), true);
+  await page.click(await card('ok'));
+  assert.deepEqual(await badges(), { good: 'Rank 1', ok: 'Rank 1', bad: '' });
+  await page.click('#choice button[data-key="Backspace"]'); // Undo
+  assert.deepEqual(await badges(), { good: 'Rank 1', ok: '', bad: '' });
+  await page.click(await card('good')); // already ranked: no change
+  await page.click(await card('ok'));
+  assert.equal(await enabled(), false);
+  await page.keyboard.press(String((await texts()).indexOf('bad') + 1)); // keys still work alongside
+  assert.deepEqual(await badges(), { good: 'Rank 1', ok: 'Rank 2', bad: 'Rank 3' });
+  await page.click('#submit');
+  assert.equal((await nextTask(page, t.seq)).state, 'done');
+  assert.deepEqual(s.studio.project('rank_click').p.votes()[0].answer, { ranks: [1, 2, 3] });
   await page.context().close();
 });

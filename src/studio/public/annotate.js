@@ -63,7 +63,9 @@ async function load() {
 }
 
 function showProgress(p) {
-  if (p) progressBox.textContent = `You: ${p.mine} answer${p.mine === 1 ? '' : 's'} · project: ${p.done} / ${p.target}`;
+  if (!p) return;
+  const mine = `${p.mine} answer${p.mine === 1 ? '' : 's'}`;
+  progressBox.textContent = `You: ${mine} · project: ${p.done} / ${p.target}`;
 }
 
 function showError(msg) {
@@ -76,7 +78,16 @@ function candidateBox(c, k) {
     ? el('video', { src: c.video, class: 'player', 'aria-label': `video ${c.label}` })
     : el('div', { class: 'text', html: c.html });
   const chip = c.video ? [el('span', { class: `chip seg${k % 8}`, title: 'its segments on the timeline' })] : [];
-  return el('section', { class: 'cand', 'data-pos': String(k) }, el('h2', {}, ...chip, c.label), body);
+  if (kind !== 'ranking' && kind !== 'best_worst')
+    return el('section', { class: 'cand', 'data-pos': String(k) }, el('h2', {}, ...chip, c.label), body);
+  const badge = el('span', { class: 'badge', hidden: '' });
+  const pick = (e) => {
+    if (e.target.closest('a') || String(window.getSelection() ?? '') !== '') return; // a link, or selecting text
+    press(String(k + 1));
+  };
+  const title = kind === 'ranking' ? 'click to rank next' : 'click: first the best, then the worst';
+  const attrs = { class: 'cand pickable', 'data-pos': String(k), title, onclick: pick };
+  return el('section', attrs, el('h2', {}, ...chip, c.label, badge), body);
 }
 
 function render() {
@@ -215,9 +226,61 @@ function choiceButton(key, label, on, active) {
   );
 }
 
+/** Ranking: the candidates' ranks so far (equal for ties), by shown position; undefined if not ranked yet. */
+function rankOf() {
+  const ranks = new Array(view.candidates.length);
+  let r = 0;
+  for (const [pos, tie] of sel.rank) ranks[pos] = tie && r > 0 ? r : ++r;
+  return ranks;
+}
+
+/** The selection line and the buttons for best/worst and ranking (clicks on the cards pick). */
+function pickItems() {
+  const K = view.candidates.length;
+  const pos = (k) => (k === undefined ? '—' : k + 1);
+  if (kind === 'best_worst')
+    return [
+      el('span', { id: 'selection' }, `Best: ${pos(sel.best)} · Worst: ${pos(sel.worst)}`),
+      choiceButton('Backspace', 'Clear', () => press('Backspace'), false),
+    ];
+  const buckets = [];
+  for (const [p, tie] of sel.rank)
+    tie && buckets.length ? buckets[buckets.length - 1].push(p + 1) : buckets.push([p + 1]);
+  const line = buckets.map((b, i) => `${i + 1}. ${b.join(' = ')}`).join('   ') + (sel.tieNext ? ' =' : '');
+  const tie = choiceButton('=', 'Tie with the previous', () => press('='), sel.tieNext === true);
+  tie.disabled = sel.rank.length === 0 || sel.rank.length === K;
+  return [
+    el('span', { id: 'selection' }, buckets.length ? line : `Ranking: click the cards or press 1–${K}, best first`),
+    tie,
+    choiceButton('Backspace', 'Undo', () => press('Backspace'), false),
+  ];
+}
+
+/** Best/worst and rank badges on the cards (text as well as colour). */
+function markCards() {
+  const ranks = kind === 'ranking' ? rankOf() : [];
+  for (const c of app.querySelectorAll('.cand')) {
+    const k = Number(c.dataset.pos);
+    c.classList.toggle('best', sel.best === k);
+    c.classList.toggle('worst', sel.worst === k);
+    const badge = c.querySelector('.badge');
+    if (!badge) continue;
+    badge.textContent =
+      kind === 'ranking'
+        ? ranks[k] === undefined
+          ? ''
+          : `Rank ${ranks[k]}`
+        : sel.best === k
+          ? 'Best'
+          : sel.worst === k
+            ? 'Worst'
+            : '';
+    badge.hidden = badge.textContent === '';
+  }
+}
+
 function renderChoice() {
   const box = document.getElementById('choice');
-  const K = view.candidates.length;
   const items = [];
   if (kind === 'pairwise')
     for (const [key, label] of KEYS.pairwise())
@@ -225,26 +288,7 @@ function renderChoice() {
   else if (kind === 'likert')
     for (let s = 1; s <= 7; s++)
       items.push(choiceButton(String(s), LIKERT_WORDS[s] ?? '', () => press(String(s)), sel.score === s));
-  else if (kind === 'best_worst')
-    items.push(
-      el(
-        'span',
-        { id: 'selection' },
-        `Best: ${sel.best === undefined ? '—' : sel.best + 1} · Worst: ${sel.worst === undefined ? '—' : sel.worst + 1}`,
-      ),
-    );
-  else {
-    const buckets = [];
-    for (const [pos, tie] of sel.rank)
-      tie && buckets.length ? buckets[buckets.length - 1].push(pos + 1) : buckets.push([pos + 1]);
-    items.push(
-      el(
-        'span',
-        { id: 'selection' },
-        buckets.length ? buckets.map((b, i) => `${i + 1}. ${b.join(' = ')}`).join('   ') : `Ranking: press 1–${K}`,
-      ),
-    );
-  }
+  else items.push(...pickItems());
   const send = el(
     'button',
     { type: 'button', id: 'submit', class: 'submit', onclick: submit },
@@ -254,11 +298,7 @@ function renderChoice() {
   send.disabled = !ready();
   items.push(send);
   box.replaceChildren(...items);
-  for (const c of app.querySelectorAll('.cand')) {
-    const k = Number(c.dataset.pos);
-    c.classList.toggle('best', sel.best === k);
-    c.classList.toggle('worst', sel.worst === k);
-  }
+  markCards();
 }
 
 function ready() {
@@ -269,14 +309,10 @@ function ready() {
 }
 
 function answer() {
-  const K = view.candidates.length;
   if (kind === 'pairwise') return { choice: { 1: 'A', 2: 'B', 3: 'tie', 0: 'both_bad' }[sel.choice] };
   if (kind === 'likert') return { score: sel.score };
   if (kind === 'best_worst') return { best: sel.best, worst: sel.worst };
-  const ranks = new Array(K);
-  let r = 0;
-  for (const [pos, tie] of sel.rank) ranks[pos] = tie && r > 0 ? r : ++r;
-  return { ranks };
+  return { ranks: rankOf() };
 }
 
 /** A choice key (1/2/3/0, digits, =, Backspace). */
@@ -294,9 +330,11 @@ function press(key) {
   else if (kind === 'ranking' && d >= 1 && d <= K && !sel.rank.some(([p]) => p === d - 1)) {
     sel.rank.push([d - 1, sel.tieNext === true]);
     sel.tieNext = false;
-  } else if (kind === 'ranking' && key === '=' && sel.rank.length) sel.tieNext = true;
-  else if (kind === 'ranking' && key === 'Backspace') sel.rank.pop();
-  else return false;
+  } else if (kind === 'ranking' && key === '=' && sel.rank.length && sel.rank.length < K) sel.tieNext = !sel.tieNext;
+  else if (kind === 'ranking' && key === 'Backspace') {
+    if (sel.tieNext) sel.tieNext = false;
+    else sel.rank.pop();
+  } else return false;
   renderChoice();
   return true;
 }
