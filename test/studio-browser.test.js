@@ -155,6 +155,12 @@ async function voteText(page, who, disagree) {
     if (t.state === 'ready' || t.state === 'done') {
       const reveal = await page.textContent('#reveal');
       assert.match(reveal, /A: m\d · B: m\d/, 'identities are shown after the vote');
+      const said = { 1: 'A is better', 2: 'B is better', 3: 'Tie', 0: 'Both are bad' }[key];
+      assert.ok(reveal.endsWith(` — you chose: ${said}`), `the strip repeats the choice: ${reveal}`);
+      const above = await page.evaluate(
+        () => document.getElementById('reveal').compareDocumentPosition(app) & Node.DOCUMENT_POSITION_FOLLOWING,
+      );
+      assert.ok(above, 'the strip is above the task, not below the Keys panel');
     }
   }
   assert.equal(t.state, 'done');
@@ -377,6 +383,12 @@ test('on a video ranking `=` only marks a tie; `[` and `]` change the speed, as 
   const keys = await page.$$eval('#keys dt', (dts) => dts.map((d) => `${d.textContent}: ${d.nextSibling.textContent}`));
   assert.ok(keys.includes('[ ]: slower / faster') && keys.includes('=: tie with the previous'), keys.join('; '));
   assert.equal(keys.filter((k) => k.startsWith('=') || k.includes(' =')).length, 1, `'=' has one meaning: ${keys}`);
+  const groups = await page.$$eval('#keys dl > div', (ds) => ds.map((d) => [...d.children].map((c) => c.tagName)));
+  assert.deepEqual(
+    groups,
+    keys.map(() => ['DT', 'DD']),
+    'each key and its description in one group',
+  );
   await page.keyboard.press('='); // before any pick: nothing to tie with, and not a speed key
   assert.deepEqual(await rates(), [1, 1]);
   await page.keyboard.press(']');

@@ -94,10 +94,10 @@ export function annotatePage(name: string, s: ProjectSettings, user: User, csrf:
   return layout(
     s.title || name,
     `<header class="task-head"><h1>${esc(s.title || name)}</h1><span id="progress" class="progress"></span></header>
+    <div id="reveal" class="reveal" hidden></div>
     ${guide}
     <section id="app" data-project="${esc(name)}" data-task="${s.task}" aria-live="polite"><p>Loading…</p></section>
-    <aside id="keys" class="keys" hidden></aside>
-    <div id="reveal" class="reveal" hidden></div>`,
+    <aside id="keys" class="keys" hidden></aside>`,
     { user, csrf, project: name, scripts: ['/static/annotate.js'] },
   );
 }

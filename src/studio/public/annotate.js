@@ -213,7 +213,8 @@ function renderKeys() {
   keysBox.hidden = false;
   keysBox.replaceChildren(
     el('h2', {}, 'Keys'),
-    el('dl', {}, ...rows.flatMap(([k, what]) => [el('dt', {}, el('kbd', {}, k)), el('dd', {}, what)])),
+    // each key with its description in one group, so a line never breaks between them
+    el('dl', {}, ...rows.map(([k, what]) => el('div', {}, el('dt', {}, el('kbd', {}, k)), el('dd', {}, what)))),
   );
 }
 
@@ -234,6 +235,22 @@ function rankOf() {
   return ranks;
 }
 
+/** The ranking so far as "1. 3   2. 1 = 2" (rank, then the cards' numbers). */
+function rankingLine() {
+  const buckets = [];
+  for (const [p, tie] of sel.rank)
+    tie && buckets.length ? buckets[buckets.length - 1].push(p + 1) : buckets.push([p + 1]);
+  return buckets.map((b, i) => `${i + 1}. ${b.join(' = ')}`).join('   ');
+}
+
+/** What the person chose, in words, for the strip shown after the vote. */
+function chosenText() {
+  if (kind === 'pairwise') return KEYS.pairwise().find(([k]) => k === sel.choice)?.[1] ?? '?';
+  if (kind === 'likert') return `score ${sel.score}`;
+  if (kind === 'best_worst') return `best ${sel.best + 1}, worst ${sel.worst + 1}`;
+  return rankingLine();
+}
+
 /** The selection line and the buttons for best/worst and ranking (clicks on the cards pick). */
 function pickItems() {
   const K = view.candidates.length;
@@ -243,14 +260,11 @@ function pickItems() {
       el('span', { id: 'selection' }, `Best: ${pos(sel.best)} · Worst: ${pos(sel.worst)}`),
       choiceButton('Backspace', 'Clear', () => press('Backspace'), false),
     ];
-  const buckets = [];
-  for (const [p, tie] of sel.rank)
-    tie && buckets.length ? buckets[buckets.length - 1].push(p + 1) : buckets.push([p + 1]);
-  const line = buckets.map((b, i) => `${i + 1}. ${b.join(' = ')}`).join('   ') + (sel.tieNext ? ' =' : '');
+  const line = rankingLine() + (sel.tieNext ? ' =' : '');
   const tie = choiceButton('=', 'Tie with the previous', () => press('='), sel.tieNext === true);
   tie.disabled = sel.rank.length === 0 || sel.rank.length === K;
   return [
-    el('span', { id: 'selection' }, buckets.length ? line : `Ranking: click the cards or press 1–${K}, best first`),
+    el('span', { id: 'selection' }, sel.rank.length ? line : `Ranking: click the cards or press 1–${K}, best first`),
     tie,
     choiceButton('Backspace', 'Undo', () => press('Backspace'), false),
   ];
@@ -363,7 +377,8 @@ async function submit() {
 
 function showReveal(systems) {
   if (!systems || systems.every((s) => s === null)) return void (revealBox.hidden = true);
-  revealBox.textContent = `Last answer — ${view.candidates.map((c, k) => `${c.label}: ${systems[k] ?? '?'}`).join(' · ')}`;
+  const who = view.candidates.map((c, k) => `${c.label}: ${systems[k] ?? '?'}`).join(' · ');
+  revealBox.textContent = `Last answer — ${who} — you chose: ${chosenText()}`;
   revealBox.hidden = false;
 }
 
