@@ -62,13 +62,31 @@ before(async () => {
     },
   ]);
   v.close();
+  const vr = S.Project.create(data, 'vrank', { task: 'ranking' });
+  S.addGroups(vr, [
+    {
+      prompt: 'Rank the balls',
+      candidates: ['red', 'blue'].map((c) => ({
+        kind: 'video',
+        media: importMedia(vr.mediaDir, join(data, `${c}.mp4`), 't'),
+      })),
+      source: 'test',
+    },
+  ]);
+  vr.close();
   const three = {
     prompt: 'Rank these',
     candidates: ['good', 'ok', 'bad'].map((t) => ({ kind: 'text', text: t })),
     source: 't',
   };
-  for (const task of ['best_worst', 'ranking', 'likert']) {
-    const q = S.Project.create(data, task, { task });
+  for (const [name, task] of [
+    ['best_worst', 'best_worst'],
+    ['ranking', 'ranking'],
+    ['likert', 'likert'],
+    ['bw_click', 'best_worst'],
+    ['rank_click', 'ranking'],
+  ]) {
+    const q = S.Project.create(data, name, { task });
     S.addGroups(q, [three]);
     q.close();
   }
@@ -137,6 +155,12 @@ async function voteText(page, who, disagree) {
     if (t.state === 'ready' || t.state === 'done') {
       const reveal = await page.textContent('#reveal');
       assert.match(reveal, /A: m\d · B: m\d/, 'identities are shown after the vote');
+      const said = { 1: 'A is better', 2: 'B is better', 3: 'Tie', 0: 'Both are bad' }[key];
+      assert.ok(reveal.endsWith(` — you chose: ${said}`), `the strip repeats the choice: ${reveal}`);
+      const above = await page.evaluate(
+        () => document.getElementById('reveal').compareDocumentPosition(app) & Node.DOCUMENT_POSITION_FOLLOWING,
+      );
+      assert.ok(above, 'the strip is above the task, not below the Keys panel');
     }
   }
   assert.equal(t.state, 'done');
@@ -211,7 +235,7 @@ test('a video pair plays in sync: seek, frame step, play and pause move both pla
       await settled('together', 1.5);
       const [c, d] = await times();
       assert.ok(c > 1.5 && Math.abs(c - d) < 1e-3, `after play and pause: ${c}, ${d}`);
-      await page.keyboard.press('=');
+      await page.keyboard.press(']'); // faster
       assert.deepEqual(
         await page.evaluate(() => [...document.querySelectorAll('video')].map((v) => v.playbackRate)),
         [1.5, 1.5],
@@ -291,6 +315,7 @@ test('best/worst, ranking and Likert by keyboard; an admin adds an annotator fro
   await page.waitForFunction(() => !document.getElementById('submit').disabled, null, WAIT);
   await page.keyboard.press('Enter');
   assert.equal((await nextTask(page, t.seq)).state, 'done');
+  assert.equal(await page.textContent('#progress'), 'You: 1 answer · project: 1 / 1');
   await page.goto(`${s.url}/p/ranking`);
   t = await nextTask(page, null);
   // good first, then ok and bad tied: "good", "ok", "=", "bad"
@@ -300,6 +325,16 @@ test('best/worst, ranking and Likert by keyboard; an admin adds an annotator fro
   assert.equal((await nextTask(page, t.seq)).state, 'done');
   await page.goto(`${s.url}/p/likert`);
   t = await nextTask(page, null);
+  assert.equal(await page.textContent('.cand h2'), 'Response', 'a neutral heading, not a "1" that reads as a score');
+  assert.deepEqual(await page.$$eval('#choice button[data-key]', (bs) => bs.map((b) => b.textContent)), [
+    '1 very bad',
+    '2',
+    '3',
+    '4 neutral',
+    '5',
+    '6',
+    '7 excellent',
+  ]);
   for (let k = 0; k < 3; k++) {
     const [text] = await texts();
     await page.keyboard.press({ good: '7', ok: '4', bad: '1' }[text]);
@@ -336,4 +371,99 @@ test('best/worst, ranking and Likert by keyboard; an admin adds an annotator fro
   const token = await admin.textContent('#new-token');
   assert.equal(s.studio.users.byToken(token)?.name, 'carol');
   await admin.context().close();
+});
+
+test('on a video ranking `=` only marks a tie; `[` and `]` change the speed, as the Keys panel says', {
+  skip,
+}, async () => {
+  const page = await signIn(tokens.alice);
+  await page.goto(`${s.url}/p/vrank`);
+  const t = await nextTask(page, null);
+  const rates = () => page.evaluate(() => [...document.querySelectorAll('video')].map((v) => v.playbackRate));
+  const keys = await page.$$eval('#keys dt', (dts) => dts.map((d) => `${d.textContent}: ${d.nextSibling.textContent}`));
+  assert.ok(keys.includes('[ ]: slower / faster') && keys.includes('=: tie with the previous'), keys.join('; '));
+  assert.equal(keys.filter((k) => k.startsWith('=') || k.includes(' =')).length, 1, `'=' has one meaning: ${keys}`);
+  const groups = await page.$$eval('#keys dl > div', (ds) => ds.map((d) => [...d.children].map((c) => c.tagName)));
+  assert.deepEqual(
+    groups,
+    keys.map(() => ['DT', 'DD']),
+    'each key and its description in one group',
+  );
+  await page.keyboard.press('='); // before any pick: nothing to tie with, and not a speed key
+  assert.deepEqual(await rates(), [1, 1]);
+  await page.keyboard.press(']');
+  assert.deepEqual(await rates(), [1.5, 1.5]);
+  assert.equal(await page.textContent('#speed'), '1.5×');
+  await page.keyboard.press('[');
+  await page.keyboard.press('[');
+  assert.deepEqual(await rates(), [0.5, 0.5]);
+  await page.keyboard.press('1');
+  await page.keyboard.press('=');
+  await page.keyboard.press('2');
+  assert.deepEqual(await rates(), [0.5, 0.5], "'=' after a pick is a tie, not a speed change");
+  await page.keyboard.press('Enter');
+  assert.equal((await nextTask(page, t.seq)).state, 'done');
+  assert.deepEqual(s.studio.project('vrank').p.votes()[0].answer, { ranks: [1, 1] });
+  assert.equal(await page.isVisible('#keys'), false, 'no empty Keys box on the end page');
+  assert.match(await page.textContent('#progress'), /project: 1 \/ 1$/, 'an up-to-date count on the end page');
+  await page.click('#again'); // asks the server again: still nothing left
+  await page.waitForFunction(() => app.dataset.state === 'done' && document.getElementById('again'), null, WAIT);
+  await page.context().close();
+});
+
+test('ranking and best/worst by mouse: click the cards, badges name the picks, buttons do what the keys do', {
+  skip,
+}, async () => {
+  const page = await signIn(tokens.bob);
+  const texts = () => page.$$eval('.cand .text', (es) => es.map((e) => e.textContent.trim()));
+  const card = async (t) => `.cand[data-pos="${(await texts()).indexOf(t)}"]`;
+  const badges = async () => {
+    const [shown, b] = [await texts(), await page.$$eval('.cand .badge', (es) => es.map((e) => e.textContent))];
+    return Object.fromEntries(shown.map((t, k) => [t, b[k]]));
+  };
+  const enabled = () => page.$eval('#submit', (b) => !b.disabled);
+  await page.goto(`${s.url}/p/bw_click`);
+  let t = await nextTask(page, null);
+  await page.click(await card('good'));
+  await page.click(await card('ok'));
+  assert.deepEqual(await badges(), { good: 'Best', ok: 'Worst', bad: '' });
+  await page.click('#choice button[data-key="Backspace"]'); // Clear
+  assert.deepEqual(await badges(), { good: '', ok: '', bad: '' });
+  assert.equal(await enabled(), false);
+  await page.click(await card('good'));
+  await page.click(await card('bad'));
+  assert.deepEqual(await badges(), { good: 'Best', ok: '', bad: 'Worst' });
+  await page.click('#submit');
+  assert.equal((await nextTask(page, t.seq)).state, 'done');
+  const ids = (name) =>
+    new Map(
+      s.studio
+        .project(name)
+        .p.candidates()
+        .map((c) => [c.content, c.id]),
+    );
+  const [bw] = s.studio.project('bw_click').p.votes();
+  assert.deepEqual(bw.answer, { best: ids('bw_click').get('good'), worst: ids('bw_click').get('bad') });
+
+  await page.goto(`${s.url}/p/rank_click`);
+  t = await nextTask(page, null);
+  const tie = '#choice button[data-key="="]';
+  assert.equal(await page.$eval(tie, (b) => b.disabled), true, 'nothing to tie with yet');
+  await page.click(await card('good'));
+  await page.click(tie);
+  assert.match(await page.textContent('#selection'), /^1\. \d =$/, 'a pending tie is shown');
+  assert.equal(await page.$eval(tie, (b) => b.classList.contains('on')), true);
+  await page.click(await card('ok'));
+  assert.deepEqual(await badges(), { good: 'Rank 1', ok: 'Rank 1', bad: '' });
+  await page.click('#choice button[data-key="Backspace"]'); // Undo
+  assert.deepEqual(await badges(), { good: 'Rank 1', ok: '', bad: '' });
+  await page.click(await card('good')); // already ranked: no change
+  await page.click(await card('ok'));
+  assert.equal(await enabled(), false);
+  await page.keyboard.press(String((await texts()).indexOf('bad') + 1)); // keys still work alongside
+  assert.deepEqual(await badges(), { good: 'Rank 1', ok: 'Rank 2', bad: 'Rank 3' });
+  await page.click('#submit');
+  assert.equal((await nextTask(page, t.seq)).state, 'done');
+  assert.deepEqual(s.studio.project('rank_click').p.votes()[0].answer, { ranks: [1, 2, 3] });
+  await page.context().close();
 });

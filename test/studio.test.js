@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as S from '../dist/studio/index.js';
+import { Queue } from '../dist/studio/queue.js';
 import { StudioClient } from '../dist/clients/studio.js';
 import { loadDataset, parseExamples } from '../dist/data/datasets.js';
 import { ADMIN, call, cleanup, makeVideo, startStudio, tmpDir } from './studio-helpers.js';
@@ -202,6 +203,52 @@ test('the queue: overlap, a reload gets the same task, votes count once, answers
     const qa = (await call(s.url, '/api/projects/q2/next', { token: a })).body;
     const qb = (await call(s.url, '/api/projects/q2/next', { token: b })).body;
     assert.equal(qa.prompt_html, qb.prompt_html, 'overlap 2: both get the same task');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('the progress counter: exact between recounts for this process’s votes, recounted afresh on the end page', async () => {
+  const data = fresh();
+  const pair = (k) =>
+    text(`p${k}`, [
+      ['x', 'm1'],
+      ['y', 'm2'],
+    ]);
+  project(data, 'c', { overlap: 1 }, [pair(1), pair(2), pair(3)]);
+  const p = S.Project.open(data, 'c');
+  const other = S.Project.open(data, 'c'); // as a second process (pacer studio import, another server) would
+  try {
+    const q = new Queue(p);
+    const T = 1_000_000;
+    assert.deepEqual(p.progressCounts('a', T), { mine: 0, done: 0, target: 3 });
+    q.vote('a', { assignment: q.next('a', T).assignment, choice: 'A' }, T);
+    q.vote('a', { assignment: q.next('a', T).assignment, choice: 'B' }, T);
+    assert.deepEqual(p.progressCounts('a', T + 10), { mine: 2, done: 2, target: 3 }, 'no 1 s lag for own votes');
+    const q2 = new Queue(other);
+    q2.vote('b', { assignment: q2.next('b', T).assignment, choice: 'A' }, T);
+    assert.equal(p.progressCounts('a', T + 20).done, 2, "another process's vote waits for the recount");
+    assert.equal(p.progressCounts('a', T + 20, true).done, 3, 'fresh: recounted now');
+    assert.equal(p.progressCounts('a', T + 2000).done, 3);
+  } finally {
+    p.close();
+    other.close();
+  }
+  const s = await startStudio(data);
+  try {
+    const a = s.studio.users.add('a2');
+    const { p: served } = s.studio.project('c');
+    served.progressCounts('a2'); // cache the count (3)
+    const more = S.addGroups(served, [pair(4)]);
+    assert.equal(more.tasks.length, 1);
+    const n = (await call(s.url, '/api/projects/c/next', { token: a })).body;
+    const side = S.Project.open(data, 'c');
+    const q3 = new Queue(side);
+    q3.vote('a2', { assignment: n.assignment, choice: 'A' });
+    side.close();
+    const end = (await call(s.url, '/api/projects/c/next', { token: a })).body;
+    assert.equal(end.done, true);
+    assert.deepEqual(end.progress, { mine: 1, done: 4, target: 4 }, 'the end page counts afresh');
   } finally {
     await s.stop();
   }
@@ -580,7 +627,6 @@ test('`train_dataset: studio:PROJECT` — pacer train reads a project’s votes 
   );
   project(data, 'dpo', {}, groups);
   const p = S.Project.open(data, 'dpo');
-  const { Queue } = await import('../dist/studio/queue.js');
   const q = new Queue(p);
   for (let v = q.next('a'); v; v = q.next('a')) {
     const right = p.candidates(v.groupId).find((c) => c.system === 'right').id;
@@ -651,7 +697,6 @@ test('pacer studio import | annotator | export | stats from the command line; ba
   assert.equal(r.status, 0, r.stderr);
   const token = JSON.parse(r.stdout).token;
   const p = S.Project.open(join(d, 'data'), 'v');
-  const { Queue } = await import('../dist/studio/queue.js');
   const v = new Queue(p).next('dora');
   new Queue(p).vote('dora', { assignment: v.assignment, choice: 'A' });
   p.close();

@@ -76,8 +76,10 @@ export interface ProjectCard {
 export function projectsPage(user: User, csrf: string, projects: ProjectCard[]): string {
   const rows = projects.map(({ name, s, progress }) => {
     const p = `/p/${encodeURIComponent(name)}`;
+    const links = [link(`${p}/leaderboard`, 'leaderboard')];
+    if (user.role === 'admin') links.push(link(`${p}/admin`, 'admin'));
     return `<tr><td>${link(p, s.title || name)}</td><td>${TASK_NAMES[s.task]}</td>
-      <td>${bar(progress.done, progress.target)}</td><td>${link(`${p}/leaderboard`, 'leaderboard')}</td></tr>`;
+      <td>${bar(progress.done, progress.target)}</td><td>${links.join(' · ')}</td></tr>`;
   });
   const table = `<table class="list"><thead><tr><th>Project</th><th>Task</th><th>Progress</th><th></th></tr></thead>
     <tbody>${rows.join('')}</tbody></table>`;
@@ -92,22 +94,51 @@ export function annotatePage(name: string, s: ProjectSettings, user: User, csrf:
   return layout(
     s.title || name,
     `<header class="task-head"><h1>${esc(s.title || name)}</h1><span id="progress" class="progress"></span></header>
+    <div id="reveal" class="reveal" hidden></div>
     ${guide}
     <section id="app" data-project="${esc(name)}" data-task="${s.task}" aria-live="polite"><p>Loading…</p></section>
-    <aside id="keys" class="keys"></aside>
-    <div id="reveal" class="reveal" hidden></div>`,
+    <aside id="keys" class="keys" hidden></aside>`,
     { user, csrf, project: name, scripts: ['/static/annotate.js'] },
   );
 }
 
+/** A rating as shown everywhere on the page: Elo-scale ratings to 0.1, Likert means to 0.01. */
+export function ratingFormat(r: Pick<Ratings, 'kind'>): (x: number) => string {
+  const digits = r.kind === 'likert_mean' ? 2 : 1;
+  return (x) => x.toFixed(digits);
+}
+
 /** One row of the forest plot: the name, the interval with end ticks, the point, the value. */
-function forestRow(row: Ratings['rows'][number], y: number, X: (v: number) => number, L: number, right: number) {
+type Row = Ratings['rows'][number];
+function forestRow(row: Row, y: number, X: (v: number) => number, L: number, right: number, f: (x: number) => string) {
   const tick = (v: number) => `<line x1="${X(v)}" x2="${X(v)}" y1="${y - 5}" y2="${y + 5}" class="ci"/>`;
-  return `<g class="row"><title>${esc(row.name)}: ${row.rating} [${row.lower}, ${row.upper}]</title>
+  return `<g class="row"><title>${esc(row.name)}: ${f(row.rating)} [${f(row.lower)}, ${f(row.upper)}]</title>
     <text x="${L - 8}" y="${y + 4}" text-anchor="end">${esc(row.name.slice(0, 24))}</text>
     <line x1="${X(row.lower)}" x2="${X(row.upper)}" y1="${y}" y2="${y}" class="ci"/>${tick(row.lower)}${tick(row.upper)}
     <circle cx="${X(row.rating)}" cy="${y}" r="4.5" class="pt"/>
-    <text x="${right + 8}" y="${y + 4}">${row.rating}</text></g>`;
+    <text x="${right + 8}" y="${y + 4}">${f(row.rating)}</text></g>`;
+}
+
+/**
+ * "Nice" axis ticks on [lo, hi]: the smallest step of 1, 2 or 5 × 10^k that gives at most `most` ticks,
+ * every multiple of it inside the range, and how many decimals the step needs (so no two labels are equal).
+ * An empty or degenerate range (lo = hi) is widened by 1 on each side first.
+ */
+export function niceTicks(lo: number, hi: number, most = 7): { ticks: number[]; decimals: number; labels: string[] } {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new Error('pacer: niceTicks needs finite bounds');
+  if (hi < lo) [lo, hi] = [hi, lo];
+  if (hi - lo < 1e-9 * Math.max(1, Math.abs(lo))) [lo, hi] = [lo - 1, hi + 1];
+  const count = (step: number) => Math.floor(hi / step + 1e-9) - Math.ceil(lo / step - 1e-9) + 1;
+  const base = 10 ** Math.floor(Math.log10((hi - lo) / most));
+  const nth = (i: number) => base * [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3);
+  let i = 0;
+  while (count(nth(i)) > most && i < 60) i++;
+  const step = nth(i);
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  const first = Math.ceil(lo / step - 1e-9);
+  const n = count(step);
+  const ticks = Array.from({ length: n }, (_, k) => Number(((first + k) * step).toFixed(decimals)));
+  return { ticks, decimals, labels: ticks.map((t) => t.toFixed(decimals)) };
 }
 
 /** The intervals as a forest plot: a dot at the rating, a line from the lower to the upper bound. */
@@ -120,12 +151,13 @@ export function forestPlot(r: Ratings): string {
   const [W, L, R, rowH] = [640, 170, 80, 26];
   const H = r.rows.length * rowH + 30;
   const X = (v: number) => L + ((v - x0) / (x1 - x0)) * (W - L - R);
-  const ticks = Array.from({ length: 5 }, (_, k) => x0 + ((x1 - x0) * k) / 4);
+  const { ticks, labels } = niceTicks(x0, x1);
   const axis = ticks.map(
-    (t) => `<line x1="${X(t)}" x2="${X(t)}" y1="0" y2="${H - 24}" class="grid"/>
-      <text x="${X(t)}" y="${H - 8}" text-anchor="middle">${Math.round(t)}</text>`,
+    (t, k) => `<line x1="${X(t)}" x2="${X(t)}" y1="0" y2="${H - 24}" class="grid"/>
+      <text x="${X(t)}" y="${H - 8}" text-anchor="middle" class="tick">${labels[k]}</text>`,
   );
-  const rows = r.rows.map((row, k) => forestRow(row, 14 + k * rowH, X, L, W - R));
+  const f = ratingFormat(r);
+  const rows = r.rows.map((row, k) => forestRow(row, 14 + k * rowH, X, L, W - R, f));
   return `<svg id="forest" class="forest" width="${W}" height="${H}" role="img" aria-label="ratings with 95% intervals">
     ${axis.join('')}${rows.join('')}</svg>`;
 }
@@ -167,16 +199,17 @@ function ratingsTable(r: Ratings): string {
   const cols = likert
     ? ['Rank', 'Item', 'Mean score', '95% interval', 'Ratings']
     : ['Rank', 'Item', 'Rating (BT)', '95% interval', 'Elo (online)', 'W / T / L'];
+  const f = ratingFormat(r);
   const rows = r.rows.map((x) => {
-    const cells = [x.rank, esc(x.name), x.rating, `<span class="ci-cell">[${x.lower}, ${x.upper}]</span>`];
-    cells.push(...(likert ? [x.losses] : [x.elo, `${x.wins} / ${x.ties} / ${x.losses}`]));
+    const cells = [x.rank, esc(x.name), f(x.rating), `<span class="ci-cell">[${f(x.lower)}, ${f(x.upper)}]</span>`];
+    cells.push(...(likert ? [x.losses] : [f(x.elo), `${x.wins} / ${x.ties} / ${x.losses}`]));
     return `<tr>${cells.map((v) => `<td>${v}</td>`).join('')}</tr>`;
   });
   return `<table id="ratings" class="list"><thead><tr>${cols.map((h) => `<th>${h}</th>`).join('')}</tr></thead>
     <tbody>${rows.join('')}</tbody></table>`;
 }
 
-function methodNote(r: Ratings): string {
+function methodNote(r: Ratings, s: ProjectSettings): string {
   if (r.kind === 'likert_mean')
     return `Mean Likert score per item; 95% percentile-bootstrap intervals from ${r.rounds} resamples.`;
   const ties = r.ties === 'half' ? 'as half wins (as Chatbot Arena)' : `by Davidson's model (ν = ${f3(r.nu)})`;
@@ -184,7 +217,10 @@ function methodNote(r: Ratings): string {
   return (
     `Bradley–Terry ratings by maximum likelihood on the Elo scale (1000 + 400·log₁₀ odds, mean item 1000), ` +
     `ties ${ties}${prior}; 95% intervals from ${r.rounds} bootstrap resamples of the ${r.comparisons} ` +
-    'comparisons; rank = 1 + items whose interval lies wholly above. "Both bad" counts as a tie.'
+    'comparisons; rank = 1 + items whose interval lies wholly above.' +
+    (s.task === 'pairwise' && s.allow_both_bad ? ' "Both bad" counts as a tie.' : '') +
+    (s.task === 'ranking' ? ' A ranking of K counts as its K(K−1)/2 pairs, equal ranks as ties.' : '') +
+    (s.task === 'best_worst' ? ' The best beats each other candidate; each of those beats the worst.' : '')
   );
 }
 
@@ -201,7 +237,7 @@ export function leaderboardPage(
   return layout(
     title,
     `<h1>${esc(title)}</h1>
-    <p class="method">${esc(methodNote(r))}</p>
+    <p class="method">${esc(methodNote(r, s))}</p>
     ${r.note ? `<p class="note">${esc(r.note)}</p>` : ''}
     ${ratingsTable(r)}${forestPlot(r)}${matrix}
     <h2>Agreement</h2>

@@ -284,14 +284,15 @@ export class Project {
 
   /**
    * Answers so far: the annotator's own (exact), and the project's (regular tasks' votes up to the
-   * overlap, against the target) — a display figure, recounted at most once a second, since counting
-   * scans every task.
+   * overlap, against the target). Counting scans every task, so the project's figure is recounted at
+   * most once a second (or now, with `fresh`), and kept exact in between for the votes this process
+   * records (`countVote`); another process's votes show at the next recount.
    */
-  progressCounts(annotator: string, now = Date.now()): { mine: number; done: number; target: number } {
+  progressCounts(annotator: string, now = Date.now(), fresh = false): { mine: number; done: number; target: number } {
     const s = this.settings;
     const mine = (prep(this.db, 'SELECT count(*) AS n FROM votes WHERE annotator = ?').get(annotator) as { n: number })
       .n;
-    if (!this.counted || now - this.counted.at > 1000) {
+    if (fresh || !this.counted || now - this.counted.at > 1000) {
       const r = prep(this.db, 'SELECT count(*) AS tasks, total(min(votes, ?)) AS done FROM tasks WHERE gold = 0').get(
         s.overlap,
       ) as { tasks: number; done: number };
@@ -299,6 +300,11 @@ export class Project {
     }
     const { tasks, done } = this.counted;
     return { mine, done, target: (s.pairs === 'active' ? (s.budget ?? tasks) : tasks) * s.overlap };
+  }
+
+  /** A vote was just recorded on `task` (its vote count before this one): keep the cached count exact. */
+  countVote(task: { gold: boolean; votes: number }): void {
+    if (this.counted && !task.gold && task.votes < this.settings.overlap) this.counted.done += 1;
   }
 
   voteCount(): number {

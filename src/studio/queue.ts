@@ -163,6 +163,7 @@ export class Queue {
         now,
       ).lastInsertRowid;
       prep(this.p.db, 'UPDATE tasks SET votes = votes + 1 WHERE id = ?').run(task.id);
+      this.p.countVote(task);
       return { voteId: Number(id), taskId: task.id, duplicate: false, answer, reveal: this.reveal(shown) };
     })();
   }

@@ -20,7 +20,10 @@ export function taskView(p: Project, s: Served): TaskView {
   const byId = new Map(p.candidates(s.groupId).map((c) => [c.id, c]));
   const shown = s.shown.map((id) => byId.get(id)!);
   const kind = shown[0].kind;
-  const labels = p.settings.task === 'pairwise' ? ['A', 'B'] : shown.map((_, k) => String(k + 1));
+  // Likert shows one candidate: a neutral heading, not a "1" that reads like a score
+  const task = p.settings.task;
+  const labels =
+    task === 'pairwise' ? ['A', 'B'] : task === 'likert' ? ['Response'] : shown.map((_, k) => String(k + 1));
   const candidates = shown.map((c, k) =>
     c.kind === 'video'
       ? {

@@ -12,6 +12,7 @@ const project = app.dataset.project;
 const kind = app.dataset.task;
 const csrf = document.querySelector('meta[name="csrf"]').content;
 const SPEEDS = [0.25, 0.5, 1, 1.5, 2];
+const LIKERT_WORDS = { 1: 'very bad', 4: 'neutral', 7: 'excellent' };
 
 let view = null;
 let sel = {};
@@ -47,8 +48,10 @@ async function load() {
   showProgress(body.progress);
   if (body.done) {
     view = null;
-    app.replaceChildren(el('p', { class: 'done' }, 'Nothing left to answer here. Thank you!'));
+    const again = el('button', { type: 'button', id: 'again', onclick: () => load() }, 'Check again');
+    app.replaceChildren(el('p', { class: 'done' }, 'Nothing left to answer here. Thank you! ', again));
     keysBox.replaceChildren();
+    keysBox.hidden = true;
     return setState('done');
   }
   view = body;
@@ -60,7 +63,9 @@ async function load() {
 }
 
 function showProgress(p) {
-  if (p) progressBox.textContent = `You: ${p.mine} answers · project: ${p.done} / ${p.target}`;
+  if (!p) return;
+  const mine = `${p.mine} answer${p.mine === 1 ? '' : 's'}`;
+  progressBox.textContent = `You: ${mine} · project: ${p.done} / ${p.target}`;
 }
 
 function showError(msg) {
@@ -73,7 +78,16 @@ function candidateBox(c, k) {
     ? el('video', { src: c.video, class: 'player', 'aria-label': `video ${c.label}` })
     : el('div', { class: 'text', html: c.html });
   const chip = c.video ? [el('span', { class: `chip seg${k % 8}`, title: 'its segments on the timeline' })] : [];
-  return el('section', { class: 'cand', 'data-pos': String(k) }, el('h2', {}, ...chip, c.label), body);
+  if (kind !== 'ranking' && kind !== 'best_worst')
+    return el('section', { class: 'cand', 'data-pos': String(k) }, el('h2', {}, ...chip, c.label), body);
+  const badge = el('span', { class: 'badge', hidden: '' });
+  const pick = (e) => {
+    if (e.target.closest('a') || String(window.getSelection() ?? '') !== '') return; // a link, or selecting text
+    press(String(k + 1));
+  };
+  const title = kind === 'ranking' ? 'click to rank next' : 'click: first the best, then the worst';
+  const attrs = { class: 'cand pickable', 'data-pos': String(k), title, onclick: pick };
+  return el('section', attrs, el('h2', {}, ...chip, c.label, badge), body);
 }
 
 function render() {
@@ -181,7 +195,7 @@ const KEYS = {
     ['=', 'tie with the previous'],
     ['Backspace', 'undo'],
   ],
-  likert: () => [['1–7', '1 = very bad … 7 = excellent']],
+  likert: () => [['1–7', '1 = very bad, 4 = neutral, 7 = excellent']],
 };
 
 function renderKeys() {
@@ -191,14 +205,16 @@ function renderKeys() {
       ['Space', 'play / pause all'],
       ['← →', 'seek 1 s'],
       [', .', 'one frame'],
-      ['- =', 'slower / faster'],
+      ['[ ]', 'slower / faster'],
       ['J K', 'previous / next segment'],
       ['Home', 'start'],
     );
   else if (view.diff) rows.push(['D', 'show / hide differences']);
+  keysBox.hidden = false;
   keysBox.replaceChildren(
     el('h2', {}, 'Keys'),
-    el('dl', {}, ...rows.flatMap(([k, what]) => [el('dt', {}, el('kbd', {}, k)), el('dd', {}, what)])),
+    // each key with its description in one group, so a line never breaks between them
+    el('dl', {}, ...rows.map(([k, what]) => el('div', {}, el('dt', {}, el('kbd', {}, k)), el('dd', {}, what)))),
   );
 }
 
@@ -207,40 +223,86 @@ function choiceButton(key, label, on, active) {
     'button',
     { type: 'button', class: active ? 'on' : '', 'data-key': key, onclick: on },
     el('kbd', {}, key),
-    ` ${label}`,
+    label ? ` ${label}` : '',
   );
+}
+
+/** Ranking: the candidates' ranks so far (equal for ties), by shown position; undefined if not ranked yet. */
+function rankOf() {
+  const ranks = new Array(view.candidates.length);
+  let r = 0;
+  for (const [pos, tie] of sel.rank) ranks[pos] = tie && r > 0 ? r : ++r;
+  return ranks;
+}
+
+/** The ranking so far as "1. 3   2. 1 = 2" (rank, then the cards' numbers). */
+function rankingLine() {
+  const buckets = [];
+  for (const [p, tie] of sel.rank)
+    tie && buckets.length ? buckets[buckets.length - 1].push(p + 1) : buckets.push([p + 1]);
+  return buckets.map((b, i) => `${i + 1}. ${b.join(' = ')}`).join('   ');
+}
+
+/** What the person chose, in words, for the strip shown after the vote. */
+function chosenText() {
+  if (kind === 'pairwise') return KEYS.pairwise().find(([k]) => k === sel.choice)?.[1] ?? '?';
+  if (kind === 'likert') return `score ${sel.score}`;
+  if (kind === 'best_worst') return `best ${sel.best + 1}, worst ${sel.worst + 1}`;
+  return rankingLine();
+}
+
+/** The selection line and the buttons for best/worst and ranking (clicks on the cards pick). */
+function pickItems() {
+  const K = view.candidates.length;
+  const pos = (k) => (k === undefined ? '—' : k + 1);
+  if (kind === 'best_worst')
+    return [
+      el('span', { id: 'selection' }, `Best: ${pos(sel.best)} · Worst: ${pos(sel.worst)}`),
+      choiceButton('Backspace', 'Clear', () => press('Backspace'), false),
+    ];
+  const line = rankingLine() + (sel.tieNext ? ' =' : '');
+  const tie = choiceButton('=', 'Tie with the previous', () => press('='), sel.tieNext === true);
+  tie.disabled = sel.rank.length === 0 || sel.rank.length === K;
+  return [
+    el('span', { id: 'selection' }, sel.rank.length ? line : `Ranking: click the cards or press 1–${K}, best first`),
+    tie,
+    choiceButton('Backspace', 'Undo', () => press('Backspace'), false),
+  ];
+}
+
+/** Best/worst and rank badges on the cards (text as well as colour). */
+function markCards() {
+  const ranks = kind === 'ranking' ? rankOf() : [];
+  for (const c of app.querySelectorAll('.cand')) {
+    const k = Number(c.dataset.pos);
+    c.classList.toggle('best', sel.best === k);
+    c.classList.toggle('worst', sel.worst === k);
+    const badge = c.querySelector('.badge');
+    if (!badge) continue;
+    badge.textContent =
+      kind === 'ranking'
+        ? ranks[k] === undefined
+          ? ''
+          : `Rank ${ranks[k]}`
+        : sel.best === k
+          ? 'Best'
+          : sel.worst === k
+            ? 'Worst'
+            : '';
+    badge.hidden = badge.textContent === '';
+  }
 }
 
 function renderChoice() {
   const box = document.getElementById('choice');
-  const K = view.candidates.length;
   const items = [];
   if (kind === 'pairwise')
     for (const [key, label] of KEYS.pairwise())
       items.push(choiceButton(key, label, () => press(key), sel.choice === key));
   else if (kind === 'likert')
     for (let s = 1; s <= 7; s++)
-      items.push(choiceButton(String(s), String(s), () => press(String(s)), sel.score === s));
-  else if (kind === 'best_worst')
-    items.push(
-      el(
-        'span',
-        { id: 'selection' },
-        `Best: ${sel.best === undefined ? '—' : sel.best + 1} · Worst: ${sel.worst === undefined ? '—' : sel.worst + 1}`,
-      ),
-    );
-  else {
-    const buckets = [];
-    for (const [pos, tie] of sel.rank)
-      tie && buckets.length ? buckets[buckets.length - 1].push(pos + 1) : buckets.push([pos + 1]);
-    items.push(
-      el(
-        'span',
-        { id: 'selection' },
-        buckets.length ? buckets.map((b, i) => `${i + 1}. ${b.join(' = ')}`).join('   ') : `Ranking: press 1–${K}`,
-      ),
-    );
-  }
+      items.push(choiceButton(String(s), LIKERT_WORDS[s] ?? '', () => press(String(s)), sel.score === s));
+  else items.push(...pickItems());
   const send = el(
     'button',
     { type: 'button', id: 'submit', class: 'submit', onclick: submit },
@@ -250,11 +312,7 @@ function renderChoice() {
   send.disabled = !ready();
   items.push(send);
   box.replaceChildren(...items);
-  for (const c of app.querySelectorAll('.cand')) {
-    const k = Number(c.dataset.pos);
-    c.classList.toggle('best', sel.best === k);
-    c.classList.toggle('worst', sel.worst === k);
-  }
+  markCards();
 }
 
 function ready() {
@@ -265,14 +323,10 @@ function ready() {
 }
 
 function answer() {
-  const K = view.candidates.length;
   if (kind === 'pairwise') return { choice: { 1: 'A', 2: 'B', 3: 'tie', 0: 'both_bad' }[sel.choice] };
   if (kind === 'likert') return { score: sel.score };
   if (kind === 'best_worst') return { best: sel.best, worst: sel.worst };
-  const ranks = new Array(K);
-  let r = 0;
-  for (const [pos, tie] of sel.rank) ranks[pos] = tie && r > 0 ? r : ++r;
-  return { ranks };
+  return { ranks: rankOf() };
 }
 
 /** A choice key (1/2/3/0, digits, =, Backspace). */
@@ -290,9 +344,11 @@ function press(key) {
   else if (kind === 'ranking' && d >= 1 && d <= K && !sel.rank.some(([p]) => p === d - 1)) {
     sel.rank.push([d - 1, sel.tieNext === true]);
     sel.tieNext = false;
-  } else if (kind === 'ranking' && key === '=' && sel.rank.length) sel.tieNext = true;
-  else if (kind === 'ranking' && key === 'Backspace') sel.rank.pop();
-  else return false;
+  } else if (kind === 'ranking' && key === '=' && sel.rank.length && sel.rank.length < K) sel.tieNext = !sel.tieNext;
+  else if (kind === 'ranking' && key === 'Backspace') {
+    if (sel.tieNext) sel.tieNext = false;
+    else sel.rank.pop();
+  } else return false;
   renderChoice();
   return true;
 }
@@ -321,7 +377,8 @@ async function submit() {
 
 function showReveal(systems) {
   if (!systems || systems.every((s) => s === null)) return void (revealBox.hidden = true);
-  revealBox.textContent = `Last answer — ${view.candidates.map((c, k) => `${c.label}: ${systems[k] ?? '?'}`).join(' · ')}`;
+  const who = view.candidates.map((c, k) => `${c.label}: ${systems[k] ?? '?'}`).join(' · ');
+  revealBox.textContent = `Last answer — ${who} — you chose: ${chosenText()}`;
   revealBox.hidden = false;
 }
 
@@ -335,9 +392,9 @@ function videoKey(e) {
   else if (e.key === ',') p.step(-1);
   else if (e.key === '.') p.step(1);
   else if (e.key === 'Home') p.seek(0);
-  else if (e.key === '-' || e.key === '=' || e.key === '+') {
+  else if (e.key === '[' || e.key === ']') {
     const i = SPEEDS.indexOf(p.videos[0].playbackRate);
-    const r = SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? 2 : i) + (e.key === '-' ? -1 : 1)))];
+    const r = SPEEDS[Math.max(0, Math.min(SPEEDS.length - 1, (i < 0 ? 2 : i) + (e.key === '[' ? -1 : 1)))];
     p.setRate(r);
     document.getElementById('speed').textContent = `${r}×`;
   } else if (e.key === 'j' || e.key === 'k') {
@@ -365,9 +422,8 @@ document.addEventListener('keydown', (e) => {
     return;
   }
   if (!view || e.ctrlKey || e.metaKey || e.altKey) return;
-  // in a ranking '=' means "tie"; elsewhere with videos it means "faster"
-  let handled = kind === 'ranking' && e.key === '=' && press('=');
-  if (!handled && view.media === 'video') handled = videoKey(e);
+  // speed is [ and ], so '=' (a tie in a ranking) never changes the videos
+  let handled = view.media === 'video' && videoKey(e);
   if (!handled) handled = otherKey(e) || press(e.key);
   if (handled) e.preventDefault();
 });
