@@ -383,3 +383,31 @@ test('log_completions writes each step’s completions; a resume rewinds the fil
     folder: join(d, 'studio', 'projects', 'run'),
   });
 });
+
+test('tokens/generated counts every sampled completion token; num_tokens the prompt and completion tokens trained on', async () => {
+  const { d, m } = setup();
+  // prompts of one length (all "a+b=" with one digit each), so each step trains 8 prompts of one token length
+  const rows = Array.from({ length: 8 }, (_, i) => ({
+    prompt: `${i}+${(i * 3) % 10}=`,
+    answer: `${i + ((i * 3) % 10)}`,
+  }));
+  writeFileSync(join(d, 'same.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const c = cfg(d, m, { trainer: 'grpo', train_dataset: join(d, 'same.jsonl'), tag: '-tokens' });
+  await train(c, quiet);
+  const ms = metrics(c.output_dir).filter((x) => 'tokens/generated' in x);
+  assert.equal(ms.length, 3);
+  let generated = 0;
+  const promptTokens = [];
+  for (const [k, x] of ms.entries()) {
+    // no dynamic sampling: the sampled tokens are the batch's 8 completions, mean_length each
+    generated += Math.round(x['completions/mean_length'] * 8);
+    assert.equal(x['tokens/generated'], generated, `step ${k + 1}`);
+    promptTokens.push((x.num_tokens - x['tokens/generated']) / ((k + 1) * 8));
+  }
+  // the rest of num_tokens is (steps × 8) prompts of one length L, at least the 4 characters
+  assert.ok(Number.isInteger(promptTokens[0]) && promptTokens[0] >= 4, String(promptTokens[0]));
+  assert.deepEqual(promptTokens, [promptTokens[0], promptTokens[0], promptTokens[0]]);
+  const results = JSON.parse(readFileSync(join(c.output_dir, 'train_results.json'), 'utf8'));
+  assert.equal(results.generated_tokens, generated);
+  assert.equal(results.num_tokens, ms[2].num_tokens);
+});

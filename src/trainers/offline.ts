@@ -5,7 +5,8 @@
 //              policy; or per batch from a frozen reference (precompute_ref_log_probs: false)
 //   order      Curry-DPO ordering and pacing (src/curriculum/offline.ts), else seeded shuffles
 //   step       gradient_accumulation_steps micro-batches, each loss / accumulation backward
-// The data position (epoch, offset) and the method's state go into checkpoints.
+// The data position (epoch, offset) and the method's state go into checkpoints. num_tokens (TRL's
+// name) counts the tokens of every sequence trained on so far (a pair's two sequences both count).
 import { noGrad, saveSafetensors, scope, type Module } from '../engine/index.js';
 import type { CausalLM } from '../models/types.js';
 import { ScalarHeadModel } from '../models/heads.js';
@@ -45,6 +46,14 @@ export function offlineFamily(cfg: OfflineConfig, opts: LoopOptions = {}): Train
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** The tokens of the sequences an item puts through the model in training. */
+export function itemTokens(it: Item): number {
+  if (it.seq) return it.seq.ids.length;
+  const p = it.prompt?.length ?? 0;
+  const side = (c?: number[]) => (c ? p + c.length : 0);
+  return side(it.chosen) + side(it.rejected) + side(it.completion) + side(it.klCompletion);
+}
+
 /** Per-key means over micro-batches (NaN entries skipped). */
 export function avgMetrics(ms: Array<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -73,6 +82,7 @@ class OfflineRun implements TrainerRun {
   private curOrder: Item[];
   private micro = 0;
   private lastLoss = Number.NaN;
+  private numTokens = 0;
 
   constructor(
     private readonly cfg: OfflineConfig,
@@ -165,6 +175,7 @@ class OfflineRun implements TrainerRun {
       for (let k = 0; k < ga; k++) {
         const batch = this.nextBatch(step);
         if (batch.length === 0) continue;
+        for (const it of batch) this.numTokens += itemTokens(it);
         micros.push(
           scope(() => {
             const out = this.batchLoss(batch, step, true);
@@ -186,7 +197,8 @@ class OfflineRun implements TrainerRun {
       return avgMetrics(micros);
     });
     this.lastLoss = m.loss;
-    return { epoch: this.pos.epoch + this.pos.offset / Math.max(1, this.curOrder.length), ...m };
+    const epoch = this.pos.epoch + this.pos.offset / Math.max(1, this.curOrder.length);
+    return { epoch, ...m, num_tokens: this.numTokens };
   }
 
   async evaluate(step: number): Promise<Record<string, number> | null> {
@@ -201,10 +213,11 @@ class OfflineRun implements TrainerRun {
   }
 
   state(): Record<string, unknown> {
-    return { position: this.pos, method: this.method.state?.save() ?? null };
+    return { position: this.pos, method: this.method.state?.save() ?? null, num_tokens: this.numTokens };
   }
 
   load(s: Record<string, any>): void {
+    this.numTokens = s.num_tokens ?? 0;
     this.method.state?.load(s.method);
     this.pos = s.position;
     this.curOrder = this.epochOrder(this.pos.epoch);
@@ -215,6 +228,7 @@ class OfflineRun implements TrainerRun {
       train_examples: this.data.train.length,
       eval_examples: this.data.evalItems.length,
       final_loss: this.lastLoss,
+      num_tokens: this.numTokens,
     };
   }
 

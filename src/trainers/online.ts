@@ -11,8 +11,10 @@
 //               each accumulating the micro-batches' gradients (online-methods.ts)
 //   feedback    per-prompt reward mean/variance, |advantage| and pass rate go to the sampler
 // Metrics use TRL's names (reward, reward_std, kl, clip_ratio/…, completions/mean_length,
-// frac_reward_zero_std, entropy, rewards/<name>/mean) plus curriculum/…, augment/… and
-// timing/{generation,scoring,training}_s.
+// frac_reward_zero_std, entropy, rewards/<name>/mean, num_tokens: the prompt and completion tokens of
+// the rollouts trained on so far) plus curriculum/…, augment/…, timing/{generation,scoring,training}_s
+// and tokens/generated: every completion token sampled so far, groups that dynamic sampling dropped
+// included — the rollout compute, which a curriculum that skips groups saves (counts resume exactly).
 import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { noGrad, scope, tensor, type Tensor } from '../engine/index.js';
@@ -24,7 +26,7 @@ import { loadDataset, type Example } from '../data/datasets.js';
 import { located } from '../data/jsonl.js';
 import { collate, completionSeq, renderPrompt } from '../data/tokenize.js';
 import { DataError } from '../util/errors.js';
-import { rewardsFromSpec, runRewards, type NamedReward } from '../rewards/index.js';
+import { routeRewards, rewardsFromSpec, runRewards, taskProblem, type NamedReward } from '../rewards/index.js';
 import { makeSampler, type CurriculumItem, type Sampler } from '../curriculum/online.js';
 import { DifficultyAugmenter, type Perturb, type PromptValue } from '../curriculum/augment.js';
 import { OpenAICompatClient } from '../clients/openai.js';
@@ -72,6 +74,31 @@ interface Collected {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
+/** The rewards for every row (reward_funcs) and each task's own (reward_routes). */
+function onlineRewards(cfg: OnlineConfig): NamedReward[] {
+  const shared = cfg.reward_funcs.length
+    ? rewardsFromSpec(cfg.reward_funcs.join(','), cfg.reward_weights ?? undefined)
+    : [];
+  if (!cfg.reward_routes) return shared;
+  const routes = Object.fromEntries(
+    Object.entries(cfg.reward_routes).map(([task, specs]) => {
+      const named = rewardsFromSpec(Object.keys(specs).join(','), Object.values(specs));
+      return [task, named];
+    }),
+  );
+  return [...shared, ...routeRewards(routes, cfg.reward_task_column)];
+}
+
+/** Every row's task names a route (reward_routes), else an error at its line. */
+function checkTasks(examples: Example[], cfg: OnlineConfig): void {
+  if (!cfg.reward_routes) return;
+  const col = cfg.reward_task_column;
+  for (const e of examples) {
+    const why = taskProblem(e.extra[col], Object.keys(cfg.reward_routes), col);
+    if (why) throw new DataError(`pacer: ${e.where}: ${why}`, located(e.where, col));
+  }
+}
+
 async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promise<PromptSet> {
   const maxPromptLength = cfg.max_prompt_length;
   const examples = await loadDataset(file, { maxLineBytes: cfg.max_line_bytes });
@@ -84,6 +111,7 @@ async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promi
         file,
       },
     );
+  checkTasks(examples, cfg);
   const ids = examples.map((e) => renderPrompt(tok, e.prompt!));
   ids.forEach((p, i) => {
     if (maxPromptLength && p.length > maxPromptLength)
@@ -128,6 +156,8 @@ class OnlineRun implements TrainerRun {
   private readonly ref: Reference | null;
   private readonly remote: OpenAICompatClient | null;
   private syncedAt = -1;
+  /** Cumulative token counts: completions sampled, and prompt + completion tokens trained on. */
+  private tokens = { generated: 0, trained: 0 };
 
   constructor(
     private readonly cfg: OnlineConfig,
@@ -141,7 +171,7 @@ class OnlineRun implements TrainerRun {
     this.G = cfg.num_generations;
     this.P = cfg.per_device_train_batch_size / this.G;
     this.method = makeOnlineMethod(cfg);
-    this.rewards = rewardsFromSpec(cfg.reward_funcs.join(','), cfg.reward_weights ?? undefined);
+    this.rewards = onlineRewards(cfg);
     const items: CurriculumItem[] = ex.map((e, i) => ({
       index: i,
       difficulty:
@@ -186,6 +216,7 @@ class OnlineRun implements TrainerRun {
     );
     const metrics = await this.optimize(rs, rew, adv, update);
     timing.training += performance.now() - t0;
+    this.tokens.trained += sum(rs.map((r) => r.prompt.length + r.completion.length));
     if (this.cfg.log_completions) this.logCompletions(step + 1, idx, rs, rew, adv);
     this.sampler.update(groups);
     const meanR = sum(rew) / rew.length;
@@ -196,6 +227,8 @@ class OnlineRun implements TrainerRun {
       frac_reward_zero_std: groups.filter((g) => g.rewardVar === 0).length / groups.length,
       'completions/mean_length': sum(rs.map((r) => r.completion.length)) / rs.length,
       'completions/clipped_ratio': rs.filter((r) => r.truncated).length / rs.length,
+      num_tokens: this.tokens.trained,
+      'tokens/generated': this.tokens.generated,
       ...got.rewardMetrics,
       ...this.sampler.metrics(),
       ...(this.augment ? this.augment.metrics() : {}),
@@ -216,6 +249,7 @@ class OnlineRun implements TrainerRun {
       const chosen = this.promptsFor(cand);
       const got = await this.generate(chosen, this.cfg.seed * 100003 + step * 31 + attempt, step);
       timing.generation += performance.now() - t0;
+      this.tokens.generated += sum(got.map((x) => x.completion.length));
       t0 = performance.now();
       const r = await this.score(cand, chosen, got, out.rewardMetrics);
       timing.scoring += performance.now() - t0;
@@ -505,17 +539,19 @@ class OnlineRun implements TrainerRun {
   }
 
   state(): Record<string, unknown> {
-    return { sampler: this.sampler.state(), ...(this.augment ? { augment: this.augment.state() } : {}) };
+    const augment = this.augment ? { augment: this.augment.state() } : {};
+    return { sampler: this.sampler.state(), tokens: { ...this.tokens }, ...augment };
   }
 
   load(s: Record<string, any>): void {
     this.sampler.load(s.sampler);
+    if (s.tokens) this.tokens = { ...s.tokens };
     if (this.augment && s.augment) this.augment.load(s.augment);
   }
 
   summary(history: Array<Record<string, number>>): Record<string, unknown> {
     const last = [...history].reverse().find((h) => 'reward' in h);
-    return { final_reward: last?.reward };
+    return { final_reward: last?.reward, num_tokens: this.tokens.trained, generated_tokens: this.tokens.generated };
   }
 
   dispose(): void {
