@@ -155,7 +155,7 @@ export function stratumQuotas(sizes: readonly number[], n: number, allocation: '
     throw new Error(`pacer: stratified subset: allocation must be proportional or equal, got '${allocation}'`);
   const q = sizes.map(() => 0);
   for (let left = n; left > 0; ) {
-    const open = sizes.map((s, k) => k).filter((k) => q[k] < sizes[k]);
+    const open = sizes.map((_, k) => k).filter((k) => q[k] < sizes[k]);
     const each = Math.floor(left / open.length);
     open.forEach((k, i) => {
       const want = each + (i < left - each * open.length ? 1 : 0);
