@@ -411,3 +411,33 @@ test('tokens/generated counts every sampled completion token; num_tokens the pro
   assert.equal(results.generated_tokens, generated);
   assert.equal(results.num_tokens, ms[2].num_tokens);
 });
+
+test('frac_reward_zero_std is logged per value of the difficulty column', async () => {
+  const { d, m } = setup();
+  // hard rows get a constant reward (zero std in every hard group); easy rows alternate 0, 1 by batch
+  // position, so each of their groups of 4 has spread
+  REWARDS.by_stratum = () => (input) => input.columns.difficulty.map((k, i) => (k === 'hard' ? 1 : i % 2));
+  const rows = Array.from({ length: 8 }, (_, i) => ({ prompt: `${i}+1=`, difficulty: i % 3 === 0 ? 'hard' : 'easy' }));
+  writeFileSync(join(d, 'strata.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const c = cfg(d, m, {
+    trainer: 'grpo',
+    train_dataset: join(d, 'strata.jsonl'),
+    reward_funcs: ['by_stratum'],
+    reward_weights: null,
+    tag: '-strata',
+  });
+  await train(c, quiet);
+  const ms = metrics(c.output_dir).filter((x) => 'frac_reward_zero_std' in x);
+  assert.equal(ms.length, 3);
+  for (const x of ms) {
+    const hard = 'frac_reward_zero_std/hard' in x;
+    const easy = 'frac_reward_zero_std/easy' in x;
+    assert.ok(hard || easy);
+    if (hard) assert.equal(x['frac_reward_zero_std/hard'], 1);
+    if (easy) assert.equal(x['frac_reward_zero_std/easy'], 0);
+    // 2 groups per step: the overall fraction is the share of hard groups
+    const expect = hard && easy ? 0.5 : hard ? 1 : 0;
+    assert.equal(x.frac_reward_zero_std, expect);
+  }
+  delete REWARDS.by_stratum;
+});

@@ -313,7 +313,10 @@ const ONLINE = {
     (c) => !!c.rollout_server_url,
     'rollout_server_url',
   ),
-  difficulty_column: k.str('difficulty', 'dataset column with a numeric difficulty (for curricula)'),
+  difficulty_column: k.str(
+    'difficulty',
+    'dataset column with a numeric difficulty (for curricula); frac_reward_zero_std/<value> is logged per value',
+  ),
   category_column: k.strOrNull(null, 'dataset column with arms for SEC/DUMP (default: the difficulty)'),
   log_completions: k.bool(
     false,

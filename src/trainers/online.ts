@@ -11,7 +11,8 @@
 //               each accumulating the micro-batches' gradients (online-methods.ts)
 //   feedback    per-prompt reward mean/variance, |advantage| and pass rate go to the sampler
 // Metrics use TRL's names (reward, reward_std, kl, clip_ratio/…, completions/mean_length,
-// frac_reward_zero_std, entropy, rewards/<name>/mean, num_tokens: the prompt and completion tokens of
+// frac_reward_zero_std (and frac_reward_zero_std/<difficulty> per value of difficulty_column), entropy,
+// rewards/<name>/mean, num_tokens: the prompt and completion tokens of
 // the rollouts trained on so far) plus curriculum/…, augment/…, timing/{generation,scoring,training}_s
 // and tokens/generated: every completion token sampled so far, groups that dynamic sampling dropped
 // included — the rollout compute, which a curriculum that skips groups saves (counts resume exactly).
@@ -158,6 +159,8 @@ class OnlineRun implements TrainerRun {
   private syncedAt = -1;
   /** Cumulative token counts: completions sampled, and prompt + completion tokens trained on. */
   private tokens = { generated: 0, trained: 0 };
+  /** Each prompt's difficulty value (a number or a label such as hard), for per-difficulty metrics. */
+  private readonly strata: Array<string | number | undefined>;
 
   constructor(
     private readonly cfg: OnlineConfig,
@@ -181,6 +184,10 @@ class OnlineRun implements TrainerRun {
         : (e.extra[cfg.difficulty_column] as number | undefined),
     }));
     this.sampler = makeSampler(cfg.curriculum_sampler, items, cfg.seed, cfg.curriculum_options ?? {});
+    this.strata = ex.map((e) => {
+      const v = e.extra[cfg.difficulty_column];
+      return typeof v === 'number' || typeof v === 'string' ? v : undefined;
+    });
     this.augment = cfg.augmentation
       ? new DifficultyAugmenter(cfg.augmentation_options ?? {}, cfg.seed, opts.perturb)
       : null;
@@ -225,6 +232,7 @@ class OnlineRun implements TrainerRun {
       reward: meanR,
       reward_std: Math.sqrt(sum(rew.map((r) => (r - meanR) ** 2)) / Math.max(1, rew.length - 1)),
       frac_reward_zero_std: groups.filter((g) => g.rewardVar === 0).length / groups.length,
+      ...zeroStdByDifficulty(groups, this.strata),
       'completions/mean_length': sum(rs.map((r) => r.completion.length)) / rs.length,
       'completions/clipped_ratio': rs.filter((r) => r.truncated).length / rs.length,
       num_tokens: this.tokens.trained,
@@ -557,6 +565,23 @@ class OnlineRun implements TrainerRun {
   dispose(): void {
     this.ref?.dispose();
   }
+}
+
+/**
+ * frac_reward_zero_std per value of the difficulty column over this step's groups (VideoTG-R1 watches
+ * it on hard items): frac_reward_zero_std/<value>; rows without a value are left out.
+ */
+export function zeroStdByDifficulty(
+  groups: ReadonlyArray<{ index: number; rewardVar: number }>,
+  strata: ReadonlyArray<string | number | undefined>,
+): Record<string, number> {
+  const by = new Map<string, number[]>();
+  for (const g of groups) {
+    const k = strata[g.index];
+    if (k === undefined) continue;
+    by.set(String(k), [...(by.get(String(k)) ?? []), g.rewardVar === 0 ? 1 : 0]);
+  }
+  return Object.fromEntries([...by].map(([k, v]) => [`frac_reward_zero_std/${k}`, sum(v) / v.length]));
 }
 
 function groupStats(index: number, grp: number[], adv: number[], passThreshold: number) {
