@@ -236,3 +236,44 @@ test('reward_routes in a GRPO config: forms, weights, path resolution, validatio
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test("the anomaly world's five tasks through routed rewards: reference answers earn 1, the twin's letter 0", async () => {
+  const V = await import('../dist/video/index.js');
+  const w = V.worlds.WORLDS.anomaly;
+  const opts = { width: 56, height: 56, fps: w.fps, knobs: V.worlds.parseKnobs(w, {}) };
+  const rows = Array.from({ length: 6 }, (_, i) => w.generate(i, 5, opts).rows).flat();
+  const d = mkdtempSync(join(tmpdir(), 'pacer-cue-'));
+  try {
+    const tax = join(d, 'taxonomy.json');
+    writeFileSync(tax, w.files(opts)['taxonomy.json']);
+    const label = `hierarchical_label:taxonomy=${tax}`;
+    const routes = { recognition: label, anticipation: label, grounding: 'temporal_iou', detection: 'yes_no' };
+    const rewards = R.routeRewards({
+      ...Object.fromEntries(Object.entries(routes).map(([t, s]) => [t, R.rewardsFromSpec(s)])),
+      cue: R.rewardsFromSpec('multiple_choice'),
+    });
+    const columns = {};
+    for (const k of ['task', 'class', 'option_classes', 'segment', 'solution', 'answer'])
+      columns[k] = rows.map((r) => r[k] ?? null);
+    const reply = rows.map((r) => r.completion[0].content[0].text);
+    const right = await R.runRewards(rewards, { prompts: rows.map(() => 'q'), completions: reply, columns });
+    assert.deepEqual(right.errors, []);
+    assert.deepEqual(
+      right.rewards,
+      rows.map(() => 1),
+    );
+    assert.deepEqual(
+      new Set(rows.map((r) => r.task)),
+      new Set(['recognition', 'detection', 'grounding', 'anticipation', 'cue']),
+    );
+    // the twin's letter on multiple-choice rows (a context error: anomaly vs normal) earns 0
+    const twin = rows.map((r, i) => r.twin_answer ?? reply[i]);
+    const wrong = await R.runRewards(rewards, { prompts: rows.map(() => 'q'), completions: twin, columns });
+    assert.deepEqual(
+      wrong.rewards,
+      rows.map((r) => (r.twin_answer ? 0 : 1)),
+    );
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
