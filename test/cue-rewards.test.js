@@ -69,6 +69,12 @@ test('hierarchical_label: 1 exact, 0.5 right type, 0.25 only normal-vs-anomaly, 
     assert.deepEqual(await r2(input(['crash', 'fire', 'swim_at_night'], { label })), [2, 0.3, 0.1]);
     const r3 = R.hierarchicalLabelReward({ taxonomy: f, credits: [0.4] });
     assert.deepEqual(await r3(input(['fire', 'swim_at_night'], { class: ['crash', 'crash'] })), [0.4, 0.4]);
+    // credits=0: the flat 0/1 reward of the study's flat arm
+    const flat = R.hierarchicalLabelReward({ taxonomy: f, credits: R.parseCredits('0') });
+    assert.deepEqual(
+      await flat(input(['crash', 'fire', 'swim_at_night'], { class: Array(3).fill('crash') })),
+      [1, 0, 0],
+    );
     // through the registry, as a config names it
     const [named] = R.rewardsFromSpec(`hierarchical_label:taxonomy=${f}:credits=0.2;0.6`);
     assert.deepEqual(await named.fn(input(['fire', 'walk'], { class: ['crash', 'crash'] })), [0.6, 0]);
@@ -276,4 +282,46 @@ test("the anomaly world's five tasks through routed rewards: reference answers e
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
+});
+
+test('Cue study scores: per-task accuracy and mIoU, their average, the context-error rate (by hand)', async () => {
+  const { scoreCue } = await import('../dist/eval/index.js');
+  const opts = ['w', 'x', 'y', 'z'];
+  const rows = [
+    { id: 'r1', task: 'recognition', answer: 'A', twin_answer: 'B', options: opts },
+    { id: 'r2', task: 'recognition', answer: 'C', twin_answer: 'D', options: opts },
+    { id: 'r3', task: 'recognition', answer: 'B', twin_answer: 'A', options: opts },
+    { id: 'r4', task: 'recognition', answer: 'D', twin_answer: 'C', options: opts },
+    { id: 'c1', task: 'cue', answer: 'A', twin_answer: 'C', options: opts },
+    { id: 'c2', task: 'cue', answer: 'B', twin_answer: 'A', options: opts },
+    { id: 'd1', task: 'detection', solution: 'yes' },
+    { id: 'd2', task: 'detection', solution: 'no' },
+    { id: 'g1', task: 'grounding', segment: [2, 6] },
+    { id: 'g2', task: 'grounding', segment: [0, 4] },
+  ];
+  const preds = new Map(
+    Object.entries({
+      r1: 'A', // right
+      r2: 'D.', // the twin: context error
+      r3: '(A)', // the twin
+      r4: 'B', // wrong, not the twin
+      c1: '<answer>A</answer>', // right
+      c2: 'E', // no such option: wrong
+      d1: 'Yes.',
+      d2: 'yes',
+      g1: '<answer>[4, 8]</answer>', // tIoU 2/6
+    }),
+  );
+  const s = scoreCue(rows, preds);
+  // recognition 1/4, cue 1/2, detection 1/2, grounding (1/3 + 0)/2
+  assert.equal(s.tasks.recognition, 25);
+  assert.equal(s.tasks.cue, 50);
+  assert.equal(s.tasks.detection, 50);
+  assert.ok(Math.abs(s.tasks.grounding - 100 / 6) < 1e-9);
+  assert.ok(Math.abs(s.average - (25 + 50 + 50 + 100 / 6) / 4) < 1e-9);
+  // twin picks: r2, r3 of 6 multiple-choice rows
+  assert.ok(Math.abs(s.context_error_rate - 100 / 3) < 1e-9);
+  assert.deepEqual(s.context_errors, { recognition: 50, cue: 0 });
+  assert.equal(s.missing, 1);
+  assert.throws(() => scoreCue([{ id: 'x', task: 'dance' }], new Map([['x', 'A']])), /row x has task 'dance'/);
 });

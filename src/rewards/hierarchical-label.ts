@@ -8,7 +8,7 @@
 //             0 for d = 0 or an answer naming no node.
 // Defaults exact 1, credits 0.25;0.5: on the anomaly world's taxonomy (root → normal | anomaly →
 // absolute | conditional → class) that is 1 for the exact class, 0.5 for the right anomaly type,
-// 0.25 for only normal-vs-anomaly right, 0 otherwise.
+// 0.25 for only normal-vs-anomaly right, 0 otherwise; credits=0 makes it the flat 0/1 reward.
 // Taxonomy file: JSON {"name", "children": [...]}, nested; node names unique; a node may carry
 // "description" and "aliases" (strings an answer may use instead of its name). `pacer video make
 // --world anomaly` writes one (taxonomy.json).
