@@ -79,7 +79,8 @@ for (const seed of seeds) {
       steps_to_target: stepsToTarget(curve, target),
       tokens_to_target: tokensToTarget(curve, target, history),
       generated_tokens: generatedTokens(history),
-      num_tokens: [...history].reverse().find((h) => typeof h.num_tokens === 'number')?.num_tokens ?? 0,
+      trained_tokens:
+        [...history].reverse().find((h) => typeof h['tokens/trained'] === 'number')?.['tokens/trained'] ?? 0,
       frac_reward_zero_std:
         history.filter((h) => 'frac_reward_zero_std' in h).reduce((a, h) => a + h.frac_reward_zero_std, 0) /
         Math.max(1, history.filter((h) => 'frac_reward_zero_std' in h).length),
@@ -118,7 +119,7 @@ const summary = {
           'tokens_to_target',
           'tokens_ratio',
           'generated_tokens',
-          'num_tokens',
+          'trained_tokens',
           'frac_reward_zero_std',
         ].map((k) => [k, stat(runs.map((r) => r.arms[arm][k]))]),
       ),

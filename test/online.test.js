@@ -384,7 +384,7 @@ test('log_completions writes each step’s completions; a resume rewinds the fil
   });
 });
 
-test('tokens/generated counts every sampled completion token; num_tokens the prompt and completion tokens trained on', async () => {
+test('tokens/generated counts every sampled completion token; tokens/trained the prompt and completion tokens trained on', async () => {
   const { d, m } = setup();
   // prompts of one length (all "a+b=" with one digit each), so each step trains 8 prompts of one token length
   const rows = Array.from({ length: 8 }, (_, i) => ({
@@ -402,14 +402,14 @@ test('tokens/generated counts every sampled completion token; num_tokens the pro
     // no dynamic sampling: the sampled tokens are the batch's 8 completions, mean_length each
     generated += Math.round(x['completions/mean_length'] * 8);
     assert.equal(x['tokens/generated'], generated, `step ${k + 1}`);
-    promptTokens.push((x.num_tokens - x['tokens/generated']) / ((k + 1) * 8));
+    promptTokens.push((x['tokens/trained'] - x['tokens/generated']) / ((k + 1) * 8));
   }
-  // the rest of num_tokens is (steps × 8) prompts of one length L, at least the 4 characters
+  // the rest of tokens/trained is (steps × 8) prompts of one length L, at least the 4 characters
   assert.ok(Number.isInteger(promptTokens[0]) && promptTokens[0] >= 4, String(promptTokens[0]));
   assert.deepEqual(promptTokens, [promptTokens[0], promptTokens[0], promptTokens[0]]);
   const results = JSON.parse(readFileSync(join(c.output_dir, 'train_results.json'), 'utf8'));
   assert.equal(results.generated_tokens, generated);
-  assert.equal(results.num_tokens, ms[2].num_tokens);
+  assert.equal(results.trained_tokens, ms[2]['tokens/trained']);
 });
 
 test('frac_reward_zero_std is logged per value of the difficulty column', async () => {

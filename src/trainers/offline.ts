@@ -5,8 +5,9 @@
 //              policy; or per batch from a frozen reference (precompute_ref_log_probs: false)
 //   order      Curry-DPO ordering and pacing (src/curriculum/offline.ts), else seeded shuffles
 //   step       gradient_accumulation_steps micro-batches, each loss / accumulation backward
-// The data position (epoch, offset) and the method's state go into checkpoints. num_tokens (TRL's
-// name) counts the tokens of every sequence trained on so far (a pair's two sequences both count).
+// The data position (epoch, offset) and the method's state go into checkpoints. tokens/trained counts
+// the tokens of every sequence trained on so far (a pair's two sequences both count; the objectives'
+// own num_tokens is the step's loss tokens).
 import { noGrad, saveSafetensors, scope, type Module } from '../engine/index.js';
 import type { CausalLM } from '../models/types.js';
 import { ScalarHeadModel } from '../models/heads.js';
@@ -198,7 +199,7 @@ class OfflineRun implements TrainerRun {
     });
     this.lastLoss = m.loss;
     const epoch = this.pos.epoch + this.pos.offset / Math.max(1, this.curOrder.length);
-    return { epoch, ...m, num_tokens: this.numTokens };
+    return { epoch, ...m, 'tokens/trained': this.numTokens };
   }
 
   async evaluate(step: number): Promise<Record<string, number> | null> {
@@ -213,11 +214,11 @@ class OfflineRun implements TrainerRun {
   }
 
   state(): Record<string, unknown> {
-    return { position: this.pos, method: this.method.state?.save() ?? null, num_tokens: this.numTokens };
+    return { position: this.pos, method: this.method.state?.save() ?? null, trained_tokens: this.numTokens };
   }
 
   load(s: Record<string, any>): void {
-    this.numTokens = s.num_tokens ?? 0;
+    this.numTokens = s.trained_tokens ?? 0;
     this.method.state?.load(s.method);
     this.pos = s.position;
     this.curOrder = this.epochOrder(this.pos.epoch);
@@ -228,7 +229,7 @@ class OfflineRun implements TrainerRun {
       train_examples: this.data.train.length,
       eval_examples: this.data.evalItems.length,
       final_loss: this.lastLoss,
-      num_tokens: this.numTokens,
+      trained_tokens: this.numTokens,
     };
   }
 

@@ -12,8 +12,8 @@
 //   feedback    per-prompt reward mean/variance, |advantage| and pass rate go to the sampler
 // Metrics use TRL's names (reward, reward_std, kl, clip_ratio/…, completions/mean_length,
 // frac_reward_zero_std (and frac_reward_zero_std/<difficulty> per value of difficulty_column), entropy,
-// rewards/<name>/mean, num_tokens: the prompt and completion tokens of
-// the rollouts trained on so far) plus curriculum/…, augment/…, timing/{generation,scoring,training}_s
+// rewards/<name>/mean) plus tokens/trained (the prompt and completion tokens of the rollouts trained on
+// so far) plus curriculum/…, augment/…, timing/{generation,scoring,training}_s
 // and tokens/generated: every completion token sampled so far, groups that dynamic sampling dropped
 // included — the rollout compute, which a curriculum that skips groups saves (counts resume exactly).
 import { appendFileSync } from 'node:fs';
@@ -235,7 +235,7 @@ class OnlineRun implements TrainerRun {
       ...zeroStdByDifficulty(groups, this.strata),
       'completions/mean_length': sum(rs.map((r) => r.completion.length)) / rs.length,
       'completions/clipped_ratio': rs.filter((r) => r.truncated).length / rs.length,
-      num_tokens: this.tokens.trained,
+      'tokens/trained': this.tokens.trained,
       'tokens/generated': this.tokens.generated,
       ...got.rewardMetrics,
       ...this.sampler.metrics(),
@@ -559,7 +559,7 @@ class OnlineRun implements TrainerRun {
 
   summary(history: Array<Record<string, number>>): Record<string, unknown> {
     const last = [...history].reverse().find((h) => 'reward' in h);
-    return { final_reward: last?.reward, num_tokens: this.tokens.trained, generated_tokens: this.tokens.generated };
+    return { final_reward: last?.reward, trained_tokens: this.tokens.trained, generated_tokens: this.tokens.generated };
   }
 
   dispose(): void {
