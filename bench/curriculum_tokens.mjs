@@ -5,7 +5,8 @@
 // are resampled, up to 3 more tries; their tokens count). Target: the uniform run's final accuracy
 // (mean of its last 5 evaluations); each arm's tokens_to_target is the trainer's tokens/generated at
 // its first evaluation at or above it. Prints one JSON object (mean ± std over seeds per arm) on
-// stdout; narration goes to stderr.
+// stdout; narration goes to stderr. An arm "S:plain" runs sampler S with dynamic sampling off (e.g.
+// uniform:plain, the demo's own GRPO run, as a second baseline).
 //
 //   node bench/curriculum_tokens.mjs [--seeds 0,1,2] [--arms uniform,sec,dump,vcrl,balanced]
 //     [--grpo-steps 200] [--out /tmp/pacer-curriculum-tokens] [--threads N] [--quick]
@@ -66,8 +67,18 @@ for (const seed of seeds) {
   sft.model.dispose();
   const per = {};
   for (const arm of arms) {
-    say(`seed ${seed}: GRPO ${arm} (${o.grpoSteps} steps, dynamic sampling)`);
-    const g = await grpoPhase(o, d, arm, arm, sft.tok, common);
+    say(`seed ${seed}: GRPO ${arm} (${o.grpoSteps} steps)`);
+    const [sampler, mode] = arm.split(':');
+    if (mode !== undefined && mode !== 'plain')
+      throw new Error(`pacer: arm '${arm}': only ':plain' may follow a sampler`);
+    const g = await grpoPhase(
+      { ...o, dynamicSampling: mode !== 'plain' },
+      d,
+      sampler,
+      arm.replace(':', '-'),
+      sft.tok,
+      common,
+    );
     per[arm] = { curve: g.curve, history: g.run.history };
   }
   const target = finalAccuracy(per.uniform.curve);
