@@ -231,6 +231,16 @@ test('reward_routes in a GRPO config: forms, weights, path resolution, validatio
     bad({ reward_routes: { sum: { accuracy: 'x' } } }, /task 'sum' must map to a reward/);
     bad({ reward_routes: { sum: ['acuracy'] } }, /unknown reward 'acuracy'/);
     bad({ reward_funcs: ['accuracy'], reward_task_column: 'kind' }, /'reward_task_column'.*reward_routes/);
+    // a bad taxonomy stops the config, naming the route, the file and the node
+    writeFileSync(join(d, 'bad.json'), JSON.stringify({ name: 'root', children: [{ name: 'a' }, { name: 'a' }] }));
+    bad(
+      { reward_routes: { label: ['hierarchical_label:taxonomy=bad.json'] } },
+      /'reward_routes\.label': taxonomy .*bad\.json: the name 'a' is used twice/,
+    );
+    bad(
+      { reward_funcs: ['hierarchical_label:taxonomy=none.json'] },
+      /'reward_funcs': cannot read taxonomy .*none\.json/,
+    );
     // a row whose task names no route: refused at its line
     writeFileSync(
       join(d, 'q.jsonl'),

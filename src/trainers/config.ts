@@ -21,7 +21,7 @@ import {
 import { SAMPLERS, samplerNames, samplerOptions, type SamplerName } from '../curriculum/online.js';
 import { parseCurriculum } from '../curriculum/offline.js';
 import { augmentOptions } from '../curriculum/augment.js';
-import { parseRewardSpec, REWARDS, rewardOptions } from '../rewards/index.js';
+import { loadTaxonomy, parseRewardSpec, REWARDS, rewardOptions } from '../rewards/index.js';
 import { resolveDatasetPath } from '../data/schemes.js';
 
 export { ConfigError };
@@ -524,23 +524,36 @@ function checkDpo(c: DPOConfig, fail: (m: string, key?: string) => never): void 
 }
 
 /** Split, check and resolve reward specs ("a,b" or a list); each is validated against its reward's options. */
-function rewardSpecs(v: string[] | string, c: OnlineConfig): string[] {
+function rewardSpecs(v: string[] | string, c: OnlineConfig, fail: Fail, key: string): string[] {
   const specs = (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean);
   for (const spec of specs) {
     const { name, options } = parseRewardSpec(spec);
     rewardOptions(name, options, c._source);
   }
-  return specs.map((s) => resolveRewardPaths(s, c._baseDir));
+  const resolved = specs.map((s) => resolveRewardPaths(s, c._baseDir));
+  // a taxonomy file is read now, so a bad one stops the run before the model loads
+  for (const spec of resolved) {
+    const { name, options } = parseRewardSpec(spec);
+    if (name !== 'hierarchical_label') continue;
+    try {
+      loadTaxonomy(options.taxonomy);
+    } catch (e) {
+      fail(`'${key}': ${(e as Error).message.replace(/^pacer: /, '')}`, key);
+    }
+  }
+  return resolved;
 }
 
+type Fail = (m: string, key?: string) => never;
+
 function checkRewards(c: OnlineConfig, fail: (m: string, key?: string) => never): void {
-  c.reward_funcs = rewardSpecs(c.reward_funcs as string[] | string, c);
+  c.reward_funcs = rewardSpecs(c.reward_funcs as string[] | string, c, fail, 'reward_funcs');
   const routes = c.reward_routes as Record<string, string[] | string | Record<string, number>> | null;
   if (routes)
     c.reward_routes = Object.fromEntries(
       Object.entries(routes).map(([task, r]) => {
         const w = typeof r === 'object' && !Array.isArray(r) ? r : null;
-        const specs = rewardSpecs(w ? Object.keys(w) : (r as string[] | string), c);
+        const specs = rewardSpecs(w ? Object.keys(w) : (r as string[] | string), c, fail, `reward_routes.${task}`);
         return [task, Object.fromEntries(specs.map((s, i) => [s, w ? Object.values(w)[i] : 1]))];
       }),
     );
