@@ -8,6 +8,7 @@ import { consensusOf, flagQuality, modelFilter } from '../dist/data/index.js';
 import {
   blankFrames,
   boundaryReflection,
+  curriculumMask,
   estimateDifficulty,
   framesOutside,
   maskedFrames,
@@ -198,4 +199,17 @@ test('stratified subset: proportional and equal quotas, seeded draws inside each
     [2, 2, 1],
   );
   assert.throws(() => stratifiedSubset(strata, 5, { allocation: 'even' }), /allocation must be proportional or equal/);
+});
+
+test('the masking curriculum: hard items lose m(t) of their non-span frames, easy ones none, none from 0.7 T', () => {
+  const hard = { index: 0, hard: true, segment: [1.5, 3.2], frames: 10, fps: 2 };
+  // m(0) = 0.75 of the 6 outside frames: round(4.5) = 5, farthest first
+  assert.deepEqual(curriculumMask(hard, 0, 100), [0, 1, 7, 8, 9]);
+  // m(35) = 0.375: round(2.25) = 2
+  assert.deepEqual(curriculumMask(hard, 35, 100), [0, 9]);
+  assert.deepEqual(curriculumMask(hard, 70, 100), []);
+  assert.deepEqual(curriculumMask({ ...hard, hard: false }, 0, 100), []);
+  const r = curriculumMask(hard, 0, 100, { order: 'random', seed: 3 });
+  assert.equal(r.length, 5);
+  assert.deepEqual(curriculumMask(hard, 0, 100, { order: 'random', seed: 3 }), r);
 });

@@ -10,7 +10,7 @@
 //                of the N frames outside the true span — frame f covers [f/fps, (f+1)/fps) and is
 //                outside when it does not overlap [s, e] — chosen farthest from the span first (by
 //                the distance of the frame's centre to the span; ties: the earlier frame) or at random
-//                (seeded). round: half up.
+//                (seeded). round: half up. curriculumMask applies it to hard items only, at m(step).
 //   subset       a sample of n items stratified by difficulty stratum: proportional (largest-remainder
 //                quotas n · |S_k| / N, ties to the lower stratum) or equal (n / K each, the remainder to
 //                the lower strata; a stratum's leftover quota goes to the others in order), items drawn
@@ -126,6 +126,30 @@ export function blankFrames(
     for (let p = f * size; p < (f + 1) * size; p += 3) data.set(fill, p);
   }
   return { ...v, data };
+}
+
+export interface MaskCurriculumOptions {
+  start?: number;
+  until?: number;
+  shape?: MaskShape;
+  order?: 'farthest' | 'random';
+  seed?: number;
+}
+
+/**
+ * The masking curriculum for one item at a step: the frames to blank — m(step) of those outside its
+ * span when the item is hard, none otherwise (random order: seeded by seed, item index and step).
+ */
+export function curriculumMask(
+  item: { index: number; hard: boolean; segment: Span; frames: number; fps: number },
+  step: number,
+  total: number,
+  o: MaskCurriculumOptions = {},
+): number[] {
+  const m = maskSchedule(step, total, o);
+  if (!item.hard || m === 0) return [];
+  const seed = ((o.seed ?? 0) * 1_000_003 + item.index * 7919 + step) >>> 0;
+  return maskedFrames(item.frames, item.fps, item.segment, m, { order: o.order, seed });
 }
 
 /** Fisher–Yates with the seeded PRNG. */
