@@ -16,6 +16,7 @@ import {
   benchVlmCmd,
 } from './commands/bench.js';
 import { videoMake } from './commands/video.js';
+import { dataFilterCmd } from './commands/data.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 import { setup } from './commands/setup.js';
 
@@ -28,6 +29,7 @@ export const COMMANDS: Command[] = [
   logprobs,
   generateCmd,
   videoMake,
+  dataFilterCmd,
   studio,
   studioImport,
   studioAnnotator,
