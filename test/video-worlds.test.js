@@ -321,6 +321,15 @@ test('anomaly: the five Cue-R1 task rows carry exact labels; hierarchical_label 
       assert.equal(r.videos[0], `videos/${video}-cut.npz`);
       const onset = (r.truth.anomaly ?? byId.get(`${r.twin_id}-grounding`).truth.anomaly)[0];
       assert.equal(V.readFramesNpz(join(out, r.videos[0])).frames, onset * 2, r.id);
+      // the cue is visible before the onset: an anomaly's cut video differs from its twin's
+      if (r.label[0] === 'anomaly') {
+        const a = V.readFramesNpz(join(out, r.videos[0])).data;
+        const b = V.readFramesNpz(join(out, twin.videos[0])).data;
+        assert.ok(
+          a.some((x, i) => x !== b[i]),
+          `${r.id}: the cut twins are identical`,
+        );
+      }
     }
   }
   // partial credit by hand against crash: fire (also absolute) 0.5, cross_on_red (an anomaly) 0.25, pass_by 0
