@@ -11,7 +11,7 @@ import {
   parseAnswer,
   rng,
 } from '../dist/tasks/arithmetic.js';
-import { stepsToTarget, finalAccuracy } from '../dist/cli/demo.js';
+import { stepsToTarget, finalAccuracy, tokensToTarget, generatedTokens } from '../dist/cli/demo.js';
 
 const withAB = (a, op, b) => {
   // find a problem with these operands by building it through the public generator's shape
@@ -104,4 +104,13 @@ test('steps to target: the first evaluated step at or above it; the final accura
   assert.equal(stepsToTarget(curve, 0.5), 20);
   assert.equal(stepsToTarget(curve, 0.9), null);
   assert.equal(finalAccuracy([[5, 0.25]]), 0.25);
+  // tokens_to_target: the tokens/generated of the training record at the step steps_to_target names
+  // (each step here samples 100 tokens; eval records carry no count)
+  const history = [];
+  for (let s = 1; s <= 80; s++) history.push({ step: s, 'tokens/generated': 100 * s }, { step: s, eval_accuracy: 0 });
+  assert.equal(tokensToTarget(curve, 0.52, history), 4000);
+  assert.equal(tokensToTarget(curve, 0.5, history), 2000);
+  assert.equal(tokensToTarget(curve, 0.9, history), null);
+  assert.equal(tokensToTarget(curve, 0.5, history.slice(0, 10)), null);
+  assert.equal(generatedTokens(history), 8000);
 });

@@ -149,6 +149,9 @@ test('demo (the npm start job) runs SFT, GRPO uniform and curriculum, DPO and wr
     assert.ok(s.steps_to_target[k] === null || Number.isInteger(s.steps_to_target[k]), `steps_to_target.${k}`);
   // the uniform run reaches the mean of its own last evaluations, by construction
   assert.ok(Number.isInteger(s.steps_to_target.uniform));
+  // the same point in generated tokens: positive, and no more than the run generated in all
+  assert.ok(s.tokens_to_target.uniform > 0 && s.tokens_to_target.uniform <= s.generated_tokens.uniform);
+  assert.equal(s.tokens_to_target.target, s.steps_to_target.target);
   assert.equal(s.curriculum, 'sec');
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   assert.match(html, /<svg/);

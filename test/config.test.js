@@ -166,6 +166,9 @@ function fullConfig(trainer, d, server) {
     dynamic_sampling: true,
     reward_funcs: ['accuracy', 'length:budget=2'],
     reward_weights: [1, 0.5],
+    // per-task rewards on top of the shared ones (the prompts' arm column names the task)
+    reward_routes: { a0: ['accuracy'], a1: { 'length:budget=2': 0.5 } },
+    reward_task_column: 'arm',
     reward_timeout: 5,
     reward_on_error: 'zero',
     pass_threshold: 1,

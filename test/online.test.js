@@ -383,3 +383,61 @@ test('log_completions writes each step’s completions; a resume rewinds the fil
     folder: join(d, 'studio', 'projects', 'run'),
   });
 });
+
+test('tokens/generated counts every sampled completion token; tokens/trained the prompt and completion tokens trained on', async () => {
+  const { d, m } = setup();
+  // prompts of one length (all "a+b=" with one digit each), so each step trains 8 prompts of one token length
+  const rows = Array.from({ length: 8 }, (_, i) => ({
+    prompt: `${i}+${(i * 3) % 10}=`,
+    answer: `${i + ((i * 3) % 10)}`,
+  }));
+  writeFileSync(join(d, 'same.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const c = cfg(d, m, { trainer: 'grpo', train_dataset: join(d, 'same.jsonl'), tag: '-tokens' });
+  await train(c, quiet);
+  const ms = metrics(c.output_dir).filter((x) => 'tokens/generated' in x);
+  assert.equal(ms.length, 3);
+  let generated = 0;
+  const promptTokens = [];
+  for (const [k, x] of ms.entries()) {
+    // no dynamic sampling: the sampled tokens are the batch's 8 completions, mean_length each
+    generated += Math.round(x['completions/mean_length'] * 8);
+    assert.equal(x['tokens/generated'], generated, `step ${k + 1}`);
+    promptTokens.push((x['tokens/trained'] - x['tokens/generated']) / ((k + 1) * 8));
+  }
+  // the rest of tokens/trained is (steps × 8) prompts of one length L, at least the 4 characters
+  assert.ok(Number.isInteger(promptTokens[0]) && promptTokens[0] >= 4, String(promptTokens[0]));
+  assert.deepEqual(promptTokens, [promptTokens[0], promptTokens[0], promptTokens[0]]);
+  const results = JSON.parse(readFileSync(join(c.output_dir, 'train_results.json'), 'utf8'));
+  assert.equal(results.generated_tokens, generated);
+  assert.equal(results.trained_tokens, ms[2]['tokens/trained']);
+});
+
+test('frac_reward_zero_std is logged per value of the difficulty column', async () => {
+  const { d, m } = setup();
+  // hard rows get a constant reward (zero std in every hard group); easy rows alternate 0, 1 by batch
+  // position, so each of their groups of 4 has spread
+  REWARDS.by_stratum = () => (input) => input.columns.difficulty.map((k, i) => (k === 'hard' ? 1 : i % 2));
+  const rows = Array.from({ length: 8 }, (_, i) => ({ prompt: `${i}+1=`, difficulty: i % 3 === 0 ? 'hard' : 'easy' }));
+  writeFileSync(join(d, 'strata.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const c = cfg(d, m, {
+    trainer: 'grpo',
+    train_dataset: join(d, 'strata.jsonl'),
+    reward_funcs: ['by_stratum'],
+    reward_weights: null,
+    tag: '-strata',
+  });
+  await train(c, quiet);
+  const ms = metrics(c.output_dir).filter((x) => 'frac_reward_zero_std' in x);
+  assert.equal(ms.length, 3);
+  for (const x of ms) {
+    const hard = 'frac_reward_zero_std/hard' in x;
+    const easy = 'frac_reward_zero_std/easy' in x;
+    assert.ok(hard || easy);
+    if (hard) assert.equal(x['frac_reward_zero_std/hard'], 1);
+    if (easy) assert.equal(x['frac_reward_zero_std/easy'], 0);
+    // 2 groups per step: the overall fraction is the share of hard groups
+    const expect = hard && easy ? 0.5 : hard ? 1 : 0;
+    assert.equal(x.frac_reward_zero_std, expect);
+  }
+  delete REWARDS.by_stratum;
+});

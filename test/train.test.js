@@ -562,3 +562,44 @@ test('a trained reward model loads back and serves as reward_model:path=DIR', as
   assert.throws(() => rewardsFromSpec('reward_model'), /'reward_model:path' is required/);
   assert.throws(() => loadScalarHeadModel(MODEL), /score\.safetensors not found/);
 });
+
+test('offline trainers log tokens/trained: every token of every sequence trained on (one epoch: the data set)', async () => {
+  const { Tokenizer } = await import('../dist/tokenizers/index.js');
+  const d = tmp();
+  const texts = ['one two three', 'four five', 'six seven eight nine', 'ten', 'a b c d e', 'x y', 'the end', 'go'];
+  writeJsonl(
+    join(d, 'lm.jsonl'),
+    texts.map((text) => ({ text })),
+  );
+  const tok = Tokenizer.fromPretrained(MODEL);
+  // each text as SFT trains it: the tokenizer's ids with special tokens, then EOS when not already last
+  const lens = texts.map((t) => {
+    const ids = tok.encode(t, { addSpecialTokens: true });
+    return ids.length + (ids[ids.length - 1] === tok.eosTokenId ? 0 : 1);
+  });
+  const c = resolveConfig(
+    {
+      trainer: 'sft',
+      model_name_or_path: MODEL,
+      train_dataset: join(d, 'lm.jsonl'),
+      output_dir: join(d, 'out'),
+      per_device_train_batch_size: 4,
+      max_steps: 2,
+      logging_steps: 1,
+      save_steps: 100,
+      threads: 1,
+      report: false,
+    },
+    'test',
+    d,
+  );
+  await train(c, quiet);
+  const ms = readFileSync(join(d, 'out', 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map(JSON.parse);
+  const total = lens.reduce((a, b) => a + b, 0);
+  assert.equal(ms.at(-1)['tokens/trained'], total);
+  assert.ok(ms[0]['tokens/trained'] > 0 && ms[0]['tokens/trained'] < total);
+  assert.equal(JSON.parse(readFileSync(join(d, 'out', 'train_results.json'), 'utf8')).trained_tokens, total);
+});

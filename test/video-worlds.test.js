@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as V from '../dist/video/index.js';
+import { hierarchicalLabelReward, loadTaxonomy } from '../dist/rewards/index.js';
 
 const { worlds } = V;
 let dir;
@@ -287,6 +288,56 @@ test('anomaly: taxonomy, labels and twins; a conditional twin differs from its a
     diff++;
   }
   assert.ok(diff > 0);
+});
+
+test('anomaly: the five Cue-R1 task rows carry exact labels; hierarchical_label scores them on taxonomy.json', async () => {
+  const { out, rows } = make('anom5', '--world', 'anomaly', '--n', '6', '--seed', '4', '--frames-only');
+  // per item: 5 tasks on the anomaly, 4 on its normal twin (no grounding)
+  assert.equal(rows.length, 6 * 9);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const tax = loadTaxonomy(join(out, 'taxonomy.json'));
+  const reward = hierarchicalLabelReward({ taxonomy: tax });
+  // the cue that decides each conditional class, written here by hand from the scenes
+  const CUE = { cross_on_red: 'red', cross_on_green: 'green', swim_at_night: 'night', swim_by_day: 'day' };
+  for (const r of rows) {
+    const video = r.id.slice(0, -(r.task.length + 1));
+    const twin = byId.get(`${r.twin_id}-${r.task}`);
+    if (r.task === 'detection') assert.equal(r.solution, r.label[0] === 'anomaly' ? 'yes' : 'no');
+    if (!['recognition', 'anticipation', 'cue'].includes(r.task)) continue;
+    const k = r.answer.charCodeAt(0) - 65;
+    assert.equal(r.option_classes[k], r.class, r.id);
+    assert.equal(r.option_classes[r.twin_answer.charCodeAt(0) - 65], twin.class, r.id);
+    assert.equal(new Set(r.option_classes).size, 4);
+    if (r.task === 'cue' && CUE[r.class]) assert.match(r.options[k], new RegExp(`\\b${CUE[r.class]}\\b`), r.id);
+    // the right letter earns 1; the twin's letter is a context error: 0 (anomaly vs normal)
+    const got = await reward({
+      prompts: ['q', 'q'],
+      completions: [r.answer, r.twin_answer],
+      columns: { class: [r.class, r.class], option_classes: [r.option_classes, r.option_classes] },
+    });
+    assert.deepEqual(got, [1, 0], r.id);
+    if (r.task === 'anticipation') {
+      // both twins cut where the anomaly starts: onset × 2 fps frames
+      assert.equal(r.videos[0], `videos/${video}-cut.npz`);
+      const onset = (r.truth.anomaly ?? byId.get(`${r.twin_id}-grounding`).truth.anomaly)[0];
+      assert.equal(V.readFramesNpz(join(out, r.videos[0])).frames, onset * 2, r.id);
+      // the cue is visible before the onset: an anomaly's cut video differs from its twin's
+      if (r.label[0] === 'anomaly') {
+        const a = V.readFramesNpz(join(out, r.videos[0])).data;
+        const b = V.readFramesNpz(join(out, twin.videos[0])).data;
+        assert.ok(
+          a.some((x, i) => x !== b[i]),
+          `${r.id}: the cut twins are identical`,
+        );
+      }
+    }
+  }
+  // partial credit by hand against crash: fire (also absolute) 0.5, cross_on_red (an anomaly) 0.25, pass_by 0
+  const texts = ['fire', 'cross_on_red', 'pass_by'];
+  assert.deepEqual(
+    await reward({ prompts: texts, completions: texts, columns: { class: Array(3).fill('crash') } }),
+    [0.5, 0.25, 0],
+  );
 });
 
 test('needle: the mask marks exactly the needle copies, which are identical clips', () => {

@@ -23,6 +23,7 @@ import {
 import { videoMake } from './commands/video.js';
 import { icpl } from './commands/icpl.js';
 import { videoSelect } from './commands/video-select.js';
+import { dataFilterCmd } from './commands/data.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 import { setup } from './commands/setup.js';
 
@@ -38,6 +39,7 @@ export const COMMANDS: Command[] = [
   videoMake,
   icpl,
   videoSelect,
+  dataFilterCmd,
   studio,
   studioImport,
   studioAnnotator,

@@ -8,3 +8,4 @@ export * from './jsonl.js';
 export * from './tokenize.js';
 export * from './random.js';
 export * from './schemes.js';
+export * from './model-filter.js';

@@ -24,7 +24,8 @@ import type { ChoiceFormat, ChoiceRow } from './rows.js';
 
 type Options = Pick<ChoiceRow, 'options' | 'format' | 'option_labels'>;
 
-function multiChoice(p: string, n: number): number {
+/** The option a multi-choice answer text picks (TempCompass's rule), or -1. */
+export function multiChoice(p: string, n: number): number {
   const m = /^(?:([A-Z])(?:[.)]|$)|\(([A-Z])\))/.exec(p);
   const k = m ? letterIndex(m[1] ?? m[2]) : -1;
   return k < n ? k : -1;

@@ -35,3 +35,4 @@ export {
 export * from './tempcompass.js';
 export * from './files.js';
 export * from './reward-model.js';
+export { scoreCue, type CueRow, type CueScores } from './cue.js';

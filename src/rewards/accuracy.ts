@@ -1,9 +1,12 @@
 // Verifiable answer rewards: accuracy with answer normalisation (numbers, thousands separators,
 // fractions a/b and \frac{a}{b}, percentages, \boxed{...}, <answer>...</answer>), exact match, and
-// multiple-choice letters. 1 for a match, 0 otherwise, null when the sample has no reference.
+// multiple-choice letters, and yes/no answers (detection: TempCompass's yes_no rule, the lower-cased
+// answer text — <answer>…</answer> when present — starts with "yes" or "no"; the reference is
+// "yes"/"no" or a boolean). 1 for a match, 0 otherwise, null when the sample has no reference.
 // Extraction and normalisation take time linear in the text (no backtracking-prone patterns), and
 // answers over MAX_ANSWER_CHARS never match; numbers too long for a double compare digit by digit,
 // so two different 400-digit numbers are not both "Infinity".
+import { answerText } from '../eval/answer.js';
 import { column, completionText, type RewardFunction } from './types.js';
 
 /** The final answer in a completion: the last \boxed{...}, else <answer>...</answer>, else the last number. */
@@ -161,5 +164,29 @@ export function multipleChoiceReward(o: { column?: string } = {}): RewardFunctio
     return input.completions.map((c, i) =>
       ref[i] == null ? null : extractChoice(completionText(c)) === String(ref[i]).trim().toUpperCase() ? 1 : 0,
     );
+  };
+}
+
+/** "yes" or "no" as TempCompass reads a yes/no answer (the text starts with it), else null. */
+export function yesNo(text: string): 'yes' | 'no' | null {
+  const s = answerText(text).toLowerCase();
+  return s.startsWith('yes') ? 'yes' : s.startsWith('no') ? 'no' : null;
+}
+
+/** yes_no: 0/1 detection — the answer's yes/no equals the reference ("yes"/"no" or a boolean). */
+export function yesNoReward(o: { column?: string } = {}): RewardFunction {
+  return (input) => {
+    const name = o.column ?? 'solution';
+    const ref = column(input, name, 'yes_no');
+    return input.completions.map((c, i) => {
+      const r = ref[i];
+      if (r == null) return null;
+      const want = typeof r === 'boolean' ? (r ? 'yes' : 'no') : String(r).trim().toLowerCase();
+      if (want !== 'yes' && want !== 'no')
+        throw new Error(
+          `pacer: reward 'yes_no': sample ${i}'s '${name}' must be yes, no or a boolean, got ${JSON.stringify(r)}`,
+        );
+      return yesNo(completionText(c)) === want ? 1 : 0;
+    });
   };
 }

@@ -4,7 +4,8 @@
  * @module pacer/rewards
  */
 
-import { accuracyReward, exactMatchReward, multipleChoiceReward } from './accuracy.js';
+import { accuracyReward, exactMatchReward, multipleChoiceReward, yesNoReward } from './accuracy.js';
+import { creditsProblem, hierarchicalLabelReward, parseCredits } from './hierarchical-label.js';
 import {
   thinkAnswerFormatReward,
   reasoningPatternReward,
@@ -28,6 +29,8 @@ export * from './accuracy.js';
 export * from './format.js';
 export * from './spatial.js';
 export * from './partial.js';
+export * from './hierarchical-label.js';
+export * from './router.js';
 export * from './compose.js';
 export * from './remote.js';
 export * from './model.js';
@@ -78,6 +81,7 @@ export const REWARDS: Record<string, RewardFactory> = {
     exactMatchReward({ column: o.column ?? undefined, caseSensitive: o.case_sensitive }),
   ),
   multiple_choice: defineReward({ column }, (o) => multipleChoiceReward({ column: o.column ?? undefined })),
+  yes_no: defineReward({ column }, (o) => yesNoReward({ column: o.column ?? undefined })),
   think_answer: defineReward({}, () => thinkAnswerFormatReward()),
   reasoning_pattern: defineReward({}, () => reasoningPatternReward()),
   length: defineReward({ budget: { ...k.int(0, 'token budget', { min: 1 }), required: true } }, (o) =>
@@ -98,6 +102,31 @@ export const REWARDS: Record<string, RewardFactory> = {
   partial_match: defineReward({ column }, (o) => partialMatchReward({ column: o.column ?? undefined })),
   hierarchical: defineReward({ column, separator: k.str('/', 'separator between taxonomy levels') }, (o) =>
     hierarchicalReward({ column: o.column ?? undefined, separator: o.separator }),
+  ),
+  hierarchical_label: defineReward(
+    {
+      taxonomy: {
+        ...k.path('taxonomy JSON ({"name", "children"} nested; pacer video make --world anomaly writes one)'),
+      },
+      column: k.str('class', 'the dataset column naming the reference node (or holding its path)'),
+      options_column: k.str('option_classes', "a column listing each option letter's node (multiple choice)"),
+      exact: k.num(1, 'reward for naming the reference node itself', { min: 0 }),
+      credits: {
+        ...k.str(
+          '0.25;0.5',
+          "rewards for sharing 1, 2, … leading taxonomy levels with the reference (';'-separated, the last repeats)",
+        ),
+        check: creditsProblem,
+      },
+    },
+    (o) =>
+      hierarchicalLabelReward({
+        taxonomy: o.taxonomy,
+        column: o.column,
+        optionsColumn: o.options_column,
+        exact: o.exact,
+        credits: parseCredits(o.credits),
+      }),
   ),
   reward_model: defineReward(
     { path: { ...k.str('', "a folder written by 'pacer train' with trainer: reward"), required: true } },

@@ -21,7 +21,7 @@ import {
 import { SAMPLERS, samplerNames, samplerOptions, type SamplerName } from '../curriculum/online.js';
 import { parseCurriculum } from '../curriculum/offline.js';
 import { augmentOptions } from '../curriculum/augment.js';
-import { parseRewardSpec, rewardOptions } from '../rewards/index.js';
+import { loadTaxonomy, parseRewardSpec, REWARDS, rewardOptions } from '../rewards/index.js';
 import { resolveDatasetPath } from '../data/schemes.js';
 import { ENV_IDS, makeEnv, type EnvId } from '../envs/index.js';
 import { resolvePPOOptions, type PPOControlOptions } from './ppo-control.js';
@@ -230,6 +230,33 @@ function samplerNameCheck(v: unknown): string | null {
   return `must be one of ${names.join(', ')} or a name given to registerSampler, got ${JSON.stringify(v)}${hint}`;
 }
 
+const show = (v: unknown) => JSON.stringify(v);
+
+/** reward_routes' shape: a mapping of task names to a reward spec, a list of them, or {spec: weight}. */
+function routesProblem(v: unknown): string | null {
+  if (v === null) return null;
+  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length === 0)
+    return 'must be a non-empty mapping of task names to rewards';
+  for (const [task, r] of Object.entries(v)) {
+    const ok =
+      typeof r === 'string' ||
+      isList(r, 'string') ||
+      (r && typeof r === 'object' && !Array.isArray(r) && Object.values(r).every((w) => typeof w === 'number'));
+    if (!ok || (Array.isArray(r) && r.length === 0))
+      return `task '${task}' must map to a reward, a non-empty list of rewards or {reward: weight}, got ${show(r)}`;
+  }
+  return null;
+}
+
+/** A reward spec whose path options (e.g. a taxonomy) are resolved against the config's folder. */
+function resolveRewardPaths(spec: string, baseDir: string): string {
+  const { name, options } = parseRewardSpec(spec);
+  const paths = Object.entries(REWARDS[name]?.options ?? {}).filter(([, s]) => s.type === 'path');
+  if (!paths.some(([key]) => options[key] !== undefined && !isAbsolute(options[key]))) return spec;
+  for (const [key] of paths) if (options[key] !== undefined) options[key] = resolve(baseDir, options[key]);
+  return [name, ...Object.entries(options).map(([key, v]) => `${key}=${v}`)].join(':');
+}
+
 // ---- online RL (TRL GRPOConfig names)
 const ONLINE = {
   max_prompt_length: k.intOrNull(512, 'prompts longer than this (tokens) are an error', { min: 1 }),
@@ -241,10 +268,23 @@ const ONLINE = {
   num_iterations: k.int(1, 'optimisation passes over each batch of rollouts (mu in the GRPO paper)', { min: 1 }),
   mask_truncated_completions: k.bool(false, 'exclude completions cut at max_completion_length from the loss'),
   dynamic_sampling: k.bool(false, 'DAPO: resample groups whose rewards are all equal (a few tries)'),
-  reward_funcs: {
-    ...k.any<string[] | string>('any', [], 'rewards by name with options', listOrOne('string')),
-    required: true,
-  },
+  reward_funcs: k.any<string[] | string>(
+    'any',
+    [],
+    'rewards by name with options, for every row (reward_funcs or reward_routes must name one)',
+    listOrOne('string'),
+  ),
+  reward_routes: k.any<Record<string, string[] | string | Record<string, number>> | null>(
+    'map',
+    null,
+    "per-task rewards {TASK: [reward, …] or {reward: weight}}: a row gets its task's (Cue-R1 multitask)",
+    routesProblem,
+  ),
+  reward_task_column: when(
+    k.str('task', "the column naming each row's task (every value must be a reward_routes key)"),
+    (c) => c.reward_routes !== null,
+    'reward_routes',
+  ),
   reward_weights: k.any<number[] | null>('list', null, 'one weight per reward', (v) =>
     v === null || isList(v, 'number') ? null : 'must be a list of numbers',
   ),
@@ -286,7 +326,10 @@ const ONLINE = {
     (c) => !!c.rollout_server_url,
     'rollout_server_url',
   ),
-  difficulty_column: k.str('difficulty', 'dataset column with a numeric difficulty (for curricula)'),
+  difficulty_column: k.str(
+    'difficulty',
+    'dataset column with a numeric difficulty (for curricula); frac_reward_zero_std/<value> is logged per value',
+  ),
   category_column: k.strOrNull(null, 'dataset column with arms for SEC/DUMP (default: the difficulty)'),
   log_completions: k.bool(
     false,
@@ -530,7 +573,11 @@ export type DPOConfig = Omit<ValuesOf<typeof TRAINER_SPECS.dpo>, 'loss_type'> & 
 export type KTOConfig = ValuesOf<typeof TRAINER_SPECS.kto> & Meta<'kto'>;
 export type ORPOConfig = ValuesOf<typeof TRAINER_SPECS.orpo> & Meta<'orpo'>;
 export type CPOConfig = ValuesOf<typeof TRAINER_SPECS.cpo> & Meta<'cpo'>;
-type OnlineValues<S extends Spec> = Omit<ValuesOf<S>, 'reward_funcs'> & { reward_funcs: string[] };
+type OnlineValues<S extends Spec> = Omit<ValuesOf<S>, 'reward_funcs' | 'reward_routes'> & {
+  reward_funcs: string[];
+  /** Each task's reward specs with their weights (normalised from the config's forms). */
+  reward_routes: Record<string, Record<string, number>> | null;
+};
 export type GRPOConfig = OnlineValues<typeof TRAINER_SPECS.grpo> & Meta<'grpo'>;
 export type RLOOConfig = OnlineValues<typeof TRAINER_SPECS.rloo> & Meta<'rloo'>;
 export type RegGRPOConfig = OnlineValues<typeof TRAINER_SPECS.reg_grpo> & Meta<'reg_grpo'>;
@@ -561,11 +608,10 @@ type Specs = typeof TRAINER_SPECS;
 type RequiredKeys = 'model_name_or_path' | 'train_dataset' | 'output_dir';
 /**
  * A config as written (the YAML's keys as an object, for train() and resolveConfig): `trainer`, the
- * required keys (and `reward_funcs` for online trainers), any other key of that trainer's spec.
+ * required keys, any other key of that trainer's spec (online trainers need reward_funcs or reward_routes).
  */
 export type ConfigInput<T extends TrainerName = TrainerName> = T extends TrainerName
-  ? { trainer: T } & Partial<ValuesOf<Specs[T]>> &
-      Pick<ValuesOf<Specs[T]>, Extract<keyof Specs[T], RequiredKeys | 'reward_funcs'>>
+  ? { trainer: T } & Partial<ValuesOf<Specs[T]>> & Pick<ValuesOf<Specs[T]>, Extract<keyof Specs[T], RequiredKeys>>
   : never;
 /** What every trainer's config has (the loop reads only these). */
 export type BaseConfig = ValuesOf<typeof RUN> & ValuesOf<typeof PEFT> & Meta<TrainerName>;
@@ -706,16 +752,49 @@ function checkDpo(c: DPOConfig, fail: (m: string, key?: string) => never): void 
   c.loss_type = lt;
 }
 
-function checkOnline(c: OnlineConfig, fail: (m: string, key?: string) => never): void {
-  const rf = c.reward_funcs as string[] | string;
-  const funcs = typeof rf === 'string' ? rf.split(',') : rf;
-  c.reward_funcs = funcs.map((s) => s.trim()).filter(Boolean);
-  if (c.reward_funcs.length === 0)
-    fail("'reward_funcs' must name at least one reward (e.g. [accuracy])", 'reward_funcs');
-  for (const spec of c.reward_funcs) {
+/** Split, check and resolve reward specs ("a,b" or a list); each is validated against its reward's options. */
+function rewardSpecs(v: string[] | string, c: OnlineConfig, fail: Fail, key: string): string[] {
+  const specs = (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean);
+  for (const spec of specs) {
     const { name, options } = parseRewardSpec(spec);
     rewardOptions(name, options, c._source);
   }
+  const resolved = specs.map((s) => resolveRewardPaths(s, c._baseDir));
+  // a taxonomy file is read now, so a bad one stops the run before the model loads
+  for (const spec of resolved) {
+    const { name, options } = parseRewardSpec(spec);
+    if (name !== 'hierarchical_label') continue;
+    try {
+      loadTaxonomy(options.taxonomy);
+    } catch (e) {
+      fail(`'${key}': ${(e as Error).message.replace(/^pacer: /, '')}`, key);
+    }
+  }
+  return resolved;
+}
+
+type Fail = (m: string, key?: string) => never;
+
+function checkRewards(c: OnlineConfig, fail: (m: string, key?: string) => never): void {
+  c.reward_funcs = rewardSpecs(c.reward_funcs as string[] | string, c, fail, 'reward_funcs');
+  const routes = c.reward_routes as Record<string, string[] | string | Record<string, number>> | null;
+  if (routes)
+    c.reward_routes = Object.fromEntries(
+      Object.entries(routes).map(([task, r]) => {
+        const w = typeof r === 'object' && !Array.isArray(r) ? r : null;
+        const specs = rewardSpecs(w ? Object.keys(w) : (r as string[] | string), c, fail, `reward_routes.${task}`);
+        return [task, Object.fromEntries(specs.map((s, i) => [s, w ? Object.values(w)[i] : 1]))];
+      }),
+    );
+  if (c.reward_funcs.length === 0 && !routes)
+    fail(
+      "'reward_funcs' must name at least one reward (e.g. [accuracy]), or 'reward_routes' each task's",
+      'reward_funcs',
+    );
+}
+
+function checkOnline(c: OnlineConfig, fail: (m: string, key?: string) => never): void {
+  checkRewards(c, fail);
   if (c.reward_weights && c.reward_weights.length !== c.reward_funcs.length)
     fail(
       `'reward_weights' has ${c.reward_weights.length} entries for ${c.reward_funcs.length} rewards`,

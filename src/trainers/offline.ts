@@ -11,6 +11,8 @@
 //              evaluation batches are shared out between ranks and gathered
 // The data position (epoch, offset: counted in global items, so a run resumes at the same place with
 // any world size) and the method's state go into checkpoints.
+// tokens/trained counts the tokens of every sequence trained on so far, over the global batch (a pair's
+// two sequences both count; the objectives' own num_tokens is the step's loss tokens).
 import { noGrad, saveSafetensors, scope, type Module } from '../engine/index.js';
 import type { CausalLM } from '../models/types.js';
 import { ScalarHeadModel } from '../models/heads.js';
@@ -54,6 +56,14 @@ const COUNTS = new Set(['num_tokens']);
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** The tokens of the sequences an item puts through the model in training. */
+export function itemTokens(it: Item): number {
+  if (it.seq) return it.seq.ids.length;
+  const p = it.prompt?.length ?? 0;
+  const side = (c?: number[]) => (c ? p + c.length : 0);
+  return side(it.chosen) + side(it.rejected) + side(it.completion) + side(it.klCompletion);
+}
+
 /** Per-key means over micro-batches (NaN entries skipped). */
 export function avgMetrics(ms: Array<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -82,6 +92,7 @@ class OfflineRun implements TrainerRun {
   private curOrder: Item[];
   private micro = 0;
   private lastLoss = Number.NaN;
+  private numTokens = 0;
 
   constructor(
     private readonly cfg: OfflineConfig,
@@ -189,6 +200,7 @@ class OfflineRun implements TrainerRun {
       const micros: WeightedMetrics[] = [];
       for (let k = 0; k < ga; k++) {
         const global = this.nextBatch(step);
+        for (const it of global) this.numTokens += itemTokens(it);
         const { items: batch, scale, share } = this.world.shard(global, weight);
         if (batch.length === 0) continue;
         micros.push({
@@ -213,7 +225,8 @@ class OfflineRun implements TrainerRun {
       return this.world.combineMetrics(micros, COUNTS);
     });
     this.lastLoss = m.loss;
-    return { epoch: this.pos.epoch + this.pos.offset / Math.max(1, this.curOrder.length), ...m };
+    const epoch = this.pos.epoch + this.pos.offset / Math.max(1, this.curOrder.length);
+    return { epoch, ...m, 'tokens/trained': this.numTokens };
   }
 
   /** The eval batches' mean metrics; ranks take turns at the batches (batch k on rank k mod W). */
@@ -229,10 +242,11 @@ class OfflineRun implements TrainerRun {
   }
 
   state(): Record<string, unknown> {
-    return { position: this.pos, method: this.method.state?.save() ?? null };
+    return { position: this.pos, method: this.method.state?.save() ?? null, trained_tokens: this.numTokens };
   }
 
   load(s: Record<string, any>): void {
+    this.numTokens = s.trained_tokens ?? 0;
     this.method.state?.load(s.method);
     this.pos = s.position;
     this.curOrder = this.epochOrder(this.pos.epoch);
@@ -247,6 +261,7 @@ class OfflineRun implements TrainerRun {
       train_examples: this.data.train.length,
       eval_examples: this.data.evalItems.length,
       final_loss: this.lastLoss,
+      trained_tokens: this.numTokens,
     };
   }
 

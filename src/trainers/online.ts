@@ -16,8 +16,11 @@
 //               rewards are gathered, and advantages, feedback and curriculum are computed on the
 //               whole batch everywhere; each rank then trains on its share of every micro-batch
 // Metrics use TRL's names (reward, reward_std, kl, clip_ratio/…, completions/mean_length,
-// frac_reward_zero_std, entropy, rewards/<name>/mean) plus curriculum/…, augment/… and
-// timing/{generation,scoring,training}_s.
+// frac_reward_zero_std (and frac_reward_zero_std/<difficulty> per value of difficulty_column), entropy,
+// rewards/<name>/mean) plus tokens/trained (the prompt and completion tokens of the rollouts trained on
+// so far) plus curriculum/…, augment/…, timing/{generation,scoring,training}_s
+// and tokens/generated: every completion token sampled so far, groups that dynamic sampling dropped
+// included — the rollout compute, which a curriculum that skips groups saves (counts resume exactly).
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -30,7 +33,7 @@ import { loadDataset, type Example } from '../data/datasets.js';
 import { located } from '../data/jsonl.js';
 import { collate, completionSeq, renderPrompt } from '../data/tokenize.js';
 import { DataError } from '../util/errors.js';
-import { rewardsFromSpec, runRewards, type NamedReward } from '../rewards/index.js';
+import { routeRewards, rewardsFromSpec, runRewards, taskProblem, type NamedReward } from '../rewards/index.js';
 import { makeSampler, type CurriculumItem, type Sampler } from '../curriculum/online.js';
 import { DifficultyAugmenter, type Perturb, type PromptValue } from '../curriculum/augment.js';
 import { OpenAICompatClient } from '../clients/openai.js';
@@ -85,6 +88,31 @@ function rowSeed(seed: number, row: number): number {
   return createHash('sha256').update(`${seed}:${row}`).digest().readUIntBE(0, 6);
 }
 
+/** The rewards for every row (reward_funcs) and each task's own (reward_routes). */
+function onlineRewards(cfg: OnlineConfig): NamedReward[] {
+  const shared = cfg.reward_funcs.length
+    ? rewardsFromSpec(cfg.reward_funcs.join(','), cfg.reward_weights ?? undefined)
+    : [];
+  if (!cfg.reward_routes) return shared;
+  const routes = Object.fromEntries(
+    Object.entries(cfg.reward_routes).map(([task, specs]) => {
+      const named = rewardsFromSpec(Object.keys(specs).join(','), Object.values(specs));
+      return [task, named];
+    }),
+  );
+  return [...shared, ...routeRewards(routes, cfg.reward_task_column)];
+}
+
+/** Every row's task names a route (reward_routes), else an error at its line. */
+function checkTasks(examples: Example[], cfg: OnlineConfig): void {
+  if (!cfg.reward_routes) return;
+  const col = cfg.reward_task_column;
+  for (const e of examples) {
+    const why = taskProblem(e.extra[col], Object.keys(cfg.reward_routes), col);
+    if (why) throw new DataError(`pacer: ${e.where}: ${why}`, located(e.where, col));
+  }
+}
+
 async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promise<PromptSet> {
   const maxPromptLength = cfg.max_prompt_length;
   const examples = await loadDataset(file, { maxLineBytes: cfg.max_line_bytes });
@@ -97,6 +125,7 @@ async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promi
         file,
       },
     );
+  checkTasks(examples, cfg);
   const ids = examples.map((e) => renderPrompt(tok, e.prompt!));
   ids.forEach((p, i) => {
     if (maxPromptLength && p.length > maxPromptLength)
@@ -141,6 +170,10 @@ class OnlineRun implements TrainerRun {
   private readonly ref: Reference | null;
   private readonly remote: OpenAICompatClient | null;
   private syncedAt = -1;
+  /** Cumulative token counts: completions sampled, and prompt + completion tokens trained on. */
+  private tokens = { generated: 0, trained: 0 };
+  /** Each prompt's difficulty value (a number or a label such as hard), for per-difficulty metrics. */
+  private readonly strata: Array<string | number | undefined>;
 
   constructor(
     private readonly cfg: OnlineConfig,
@@ -155,7 +188,7 @@ class OnlineRun implements TrainerRun {
     this.P = cfg.per_device_train_batch_size / this.G;
     this.method = makeOnlineMethod(cfg);
     this.trainable = this.method.critic ? withCritic(policy.model, this.method.critic) : policy.model;
-    this.rewards = rewardsFromSpec(cfg.reward_funcs.join(','), cfg.reward_weights ?? undefined);
+    this.rewards = onlineRewards(cfg);
     const items: CurriculumItem[] = ex.map((e, i) => ({
       index: i,
       difficulty:
@@ -165,6 +198,10 @@ class OnlineRun implements TrainerRun {
         : (e.extra[cfg.difficulty_column] as number | undefined),
     }));
     this.sampler = makeSampler(cfg.curriculum_sampler, items, cfg.seed, cfg.curriculum_options ?? {});
+    this.strata = ex.map((e) => {
+      const v = e.extra[cfg.difficulty_column];
+      return typeof v === 'number' || typeof v === 'string' ? v : undefined;
+    });
     this.augment = cfg.augmentation
       ? new DifficultyAugmenter(cfg.augmentation_options ?? {}, cfg.seed, opts.perturb)
       : null;
@@ -200,6 +237,7 @@ class OnlineRun implements TrainerRun {
     );
     const metrics = await this.optimize(rs, rew, adv, update);
     timing.training += performance.now() - t0;
+    this.tokens.trained += sum(rs.map((r) => r.prompt.length + r.completion.length));
     if (this.cfg.log_completions && this.world.isMain) this.logCompletions(step + 1, idx, rs, rew, adv);
     this.sampler.update(groups);
     const meanR = sum(rew) / rew.length;
@@ -208,8 +246,11 @@ class OnlineRun implements TrainerRun {
       reward: meanR,
       reward_std: Math.sqrt(sum(rew.map((r) => (r - meanR) ** 2)) / Math.max(1, rew.length - 1)),
       frac_reward_zero_std: groups.filter((g) => g.rewardVar === 0).length / groups.length,
+      ...zeroStdByDifficulty(groups, this.strata),
       'completions/mean_length': sum(rs.map((r) => r.completion.length)) / rs.length,
       'completions/clipped_ratio': rs.filter((r) => r.truncated).length / rs.length,
+      'tokens/trained': this.tokens.trained,
+      'tokens/generated': this.tokens.generated,
       ...got.rewardMetrics,
       ...this.sampler.metrics(),
       ...(this.augment ? this.augment.metrics() : {}),
@@ -237,6 +278,7 @@ class OnlineRun implements TrainerRun {
       t0 = performance.now();
       const scored = await this.score(cand.slice(lo, hi), chosen.slice(lo, hi), mine);
       const { got, r, metrics } = this.gatherRollouts(chosen, mine, scored);
+      this.tokens.generated += sum(got.map((x) => x.completion.length)); // every rank's completions
       Object.assign(out.rewardMetrics, metrics);
       timing.scoring += performance.now() - t0;
       this.augment?.update(
@@ -595,11 +637,13 @@ class OnlineRun implements TrainerRun {
   }
 
   state(): Record<string, unknown> {
-    return { sampler: this.sampler.state(), ...(this.augment ? { augment: this.augment.state() } : {}) };
+    const augment = this.augment ? { augment: this.augment.state() } : {};
+    return { sampler: this.sampler.state(), tokens: { ...this.tokens }, ...augment };
   }
 
   load(s: Record<string, any>): void {
     this.sampler.load(s.sampler);
+    if (s.tokens) this.tokens = { ...s.tokens };
     if (this.augment && s.augment) this.augment.load(s.augment);
   }
 
@@ -609,7 +653,7 @@ class OnlineRun implements TrainerRun {
 
   summary(history: Array<Record<string, number>>): Record<string, unknown> {
     const last = [...history].reverse().find((h) => 'reward' in h);
-    return { final_reward: last?.reward };
+    return { final_reward: last?.reward, trained_tokens: this.tokens.trained, generated_tokens: this.tokens.generated };
   }
 
   dispose(): void {
@@ -619,6 +663,23 @@ class OnlineRun implements TrainerRun {
 }
 
 type Extra = Record<string, Tensor> | undefined;
+
+/**
+ * frac_reward_zero_std per value of the difficulty column over this step's groups (VideoTG-R1 watches
+ * it on hard items): frac_reward_zero_std/<value>; rows without a value are left out.
+ */
+export function zeroStdByDifficulty(
+  groups: ReadonlyArray<{ index: number; rewardVar: number }>,
+  strata: ReadonlyArray<string | number | undefined>,
+): Record<string, number> {
+  const by = new Map<string, number[]>();
+  for (const g of groups) {
+    const k = strata[g.index];
+    if (k === undefined) continue;
+    by.set(String(k), [...(by.get(String(k)) ?? []), g.rewardVar === 0 ? 1 : 0]);
+  }
+  return Object.fromEntries([...by].map(([k, v]) => [`frac_reward_zero_std/${k}`, sum(v) / v.length]));
+}
 
 function groupStats(index: number, grp: number[], adv: number[], passThreshold: number) {
   const G = grp.length;

@@ -1,8 +1,11 @@
 // The six scenes of the anomaly world, each drawn in two variants from the same random draws: the
 // anomaly and its normal twin. Conditional anomalies differ from their twin only in a context cue
 // (the traffic light's colour, a helmet, day or night); absolute anomalies differ in what happens
-// (a crash, a fire, a fall). Each variant returns its clip, its event and the anomaly's [t0, t1]
-// (null for the normal twin). Positions are fractions of the frame, so any size works.
+// (a crash, a fire, a fall). Every anomaly is foreseeable before its onset — the anticipation task
+// cuts the video there: cars in one lane, smoke on the roof a second before the fire, a ledge with no
+// barrier, the red light, the missing helmet, the night. Each variant returns its clip, its event and
+// the anomaly's [t0, t1] (null for the normal twin). Positions are fractions of the frame, so any
+// size works.
 import type { RGB } from '../raster.js';
 import type { VideoEvent } from './grammar.js';
 import type { Action, Clip, Prim, ShapeName, Thing } from './scene.js';
@@ -166,6 +169,18 @@ export function house(p: SceneParams, anomaly: boolean): SceneVariant {
       ],
     );
   const flames = [flame(cx - 0.1 * W, 0.3 * H), flame(cx + 0.08 * W, 0.27 * H), flame(cx - 0.085 * W, 0.56 * H)];
+  // the precursor: grey smoke over the roof from a second before the flames (t0 >= 1)
+  const smoke = thing(
+    'circle',
+    cx + 0.12 * W,
+    0.14 * H,
+    0.07 * S,
+    [150, 150, 150],
+    [
+      { kind: 'appear', t0: t0 - 1, t1: t0 - 0.5 },
+      { kind: 'vanish', t0: t1, t1: t1 + 0.5 },
+    ],
+  );
   const lamp = (dx: number): Thing =>
     thing(
       'square',
@@ -178,7 +193,7 @@ export function house(p: SceneParams, anomaly: boolean): SceneVariant {
         { kind: 'vanish', t0: t1, t1: t1 + 0.5 },
       ],
     );
-  const things = [roof, ...(anomaly ? flames : [lamp(-0.12), lamp(0.06)])];
+  const things = [roof, ...(anomaly ? [smoke, ...flames] : [lamp(-0.12), lamp(0.06)])];
   return {
     clip: (frames) => ({
       frames,
@@ -191,17 +206,22 @@ export function house(p: SceneParams, anomaly: boolean): SceneVariant {
   };
 }
 
-/** A person walks off a ledge and falls (anomaly), or stops at its edge (normal). */
+/** A person walks off an unguarded ledge and falls (anomaly), or stops at the barrier on its edge (normal). */
 export function ledge(p: SceneParams, anomaly: boolean): SceneVariant {
   const { width: W, height: H, t0, len } = p;
   const S = Math.min(W, H);
   const r = 0.055 * S;
   const te = t0 + len;
   const y0 = 0.45 * H - r;
-  const walk: Action = { kind: 'move', t0, t1: te, dx: (0.42 + 0.05 * p.u) * W, dy: 0 };
+  const walk: Action = { kind: 'move', t0, t1: te, dx: (0.38 + 0.04 * p.u) * W, dy: 0 };
   const fall: Action = { kind: 'move', t0: te, t1: te + 2, dx: 0.15 * W, dy: 0.95 * H - r - y0 };
   const person = thing('circle', 0.06 * W, y0, r, WHITE, anomaly ? [walk, fall] : [walk]);
-  const backdrop = [rect(0, 0.45 * H, 0.55 * W, 0.08 * H, [110, 110, 110]), rect(0, 0.95 * H, W, 0.05 * H, GRASS)];
+  const barrier = rect(0.54 * W, 0.28 * H, 0.03 * W, 0.17 * H, [230, 200, 40]);
+  const backdrop = [
+    rect(0, 0.45 * H, 0.55 * W, 0.08 * H, [110, 110, 110]),
+    rect(0, 0.95 * H, W, 0.05 * H, GRASS),
+    ...(anomaly ? [] : [barrier]),
+  ];
   return {
     clip: (frames) => ({ frames, background: SKY, backdrop, things: [person] }),
     event: anomaly ? ev(te, te + 2, 'person', 'fall', 'ledge') : ev(t0, te, 'person', 'stop', 'ledge'),

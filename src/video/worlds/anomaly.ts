@@ -3,11 +3,21 @@
 // on red, climbing without a helmet, swimming at night), each item drawn twice from the same random
 // draws — the anomaly and its normal twin. The hierarchy root → normal | anomaly → absolute |
 // conditional → class is written to taxonomy.json; rows carry the class's `label` path. Per video one
-// row per task: recognition (4-way: the class, its twin and two others; `option_labels` give each
-// option's path, for hierarchical partial credit), detection (yes/no), grounding (anomalies only:
-// `segment` [t0, t1] s). Each row's `twin_id` names the other video of its item. Item i shows the
-// (i mod 6)-th anomaly/normal pair, so classes are balanced.
-import { assistant, itemSeed, multipleChoice, Rand, userVideo } from './common.js';
+// row per task (`task` column):
+//   recognition   4-way: the class, its twin and two others ("What happens in the video?")
+//   detection     yes/no ("Is anything anomalous happening?")
+//   grounding     anomalies only: `segment` [t0, t1] s
+//   anticipation  the video cut at the anomaly's onset (the twin's at the same time; its own video
+//                 key "<key>-cut"), 4-way as recognition ("What is about to happen?"); the cue is
+//                 visible before the onset in every scene (anomaly-scenes.ts)
+//   cue           4-way over context cues: the class's own cue, its twin's and two others ("Which
+//                 detail decides …?"; CueBench's fifth task is unnamed in the summaries we have, this is
+//                 research/video-methods.md's guess)
+// Multiple-choice rows give each option's class (`option_classes`, for the hierarchical_label reward;
+// `option_labels` their paths) and `twin_answer`, the letter of the twin's option: picking it is a
+// context error (anomaly ↔ its normal twin). Each row's `twin_id` names the other video of its item.
+// Item i shows the (i mod 6)-th anomaly/normal pair, so classes are balanced.
+import { assistant, itemSeed, LETTERS, multipleChoice, Rand, userVideo } from './common.js';
 import { listKnob, type World, type WorldOptions } from './world.js';
 import {
   cars,
@@ -53,7 +63,23 @@ export const DESCRIPTIONS: Record<string, string> = {
   swim_by_day: 'a person swims in a pool during the day',
 };
 
-export const TASKS = ['recognition', 'detection', 'grounding'] as const;
+/** The context cue that tells each class from its twin (the cue task's options). */
+export const CUES: Record<string, string> = {
+  crash: 'the two cars drive in the same lane',
+  pass_by: 'the two cars drive in separate lanes',
+  fire: 'smoke rises from the roof',
+  house_lights: 'lamps light up the windows',
+  fall: 'the ledge has no barrier',
+  stop_at_edge: 'a barrier guards the ledge',
+  cross_on_red: 'the traffic light is red',
+  cross_on_green: 'the traffic light is green',
+  climb_without_helmet: 'the climber has no helmet',
+  climb_with_helmet: 'the climber wears a helmet',
+  swim_at_night: 'it is night',
+  swim_by_day: 'it is day',
+};
+
+export const TASKS = ['recognition', 'detection', 'grounding', 'anticipation', 'cue'] as const;
 
 /** The label path of a class: ['anomaly', type, class] or ['normal', class]. */
 export function labelOf(cls: string): string[] {
@@ -87,22 +113,31 @@ export function taxonomy() {
   };
 }
 
-function recognition(r: Rand, cls: string, twin: string) {
+/** A 4-way question over classes (the class, its twin, two others) phrased by `text(class)`. */
+function classChoice(r: Rand, cls: string, twin: string, question: string, text: Record<string, string>) {
   const all = PAIRS.flatMap((p) => [p.anomaly, p.normal]).filter((c) => c !== cls && c !== twin);
   const classes = r.shuffle([cls, twin, ...r.shuffle(all).slice(0, 2)]);
   const q = multipleChoice(
-    'What happens in the video?',
-    classes.map((c) => DESCRIPTIONS[c]),
+    question,
+    classes.map((c) => text[c]),
     classes.indexOf(cls),
   );
-  return { ...q, reply: q.answer, option_labels: classes.map(labelOf) };
+  return {
+    text: q.text,
+    reply: q.answer,
+    options: q.options,
+    answer: q.answer,
+    option_classes: classes,
+    option_labels: classes.map(labelOf),
+    twin_answer: LETTERS[classes.indexOf(twin)],
+  };
 }
 
 function taskRow(r: Rand, task: string, cls: string, twin: string, v: SceneVariant, duration: number) {
-  if (task === 'recognition') {
-    const q = recognition(r, cls, twin);
-    return { text: q.text, reply: q.reply, options: q.options, answer: q.answer, option_labels: q.option_labels };
-  }
+  if (task === 'recognition') return classChoice(r, cls, twin, 'What happens in the video?', DESCRIPTIONS);
+  if (task === 'anticipation') return classChoice(r, cls, twin, 'What is about to happen?', DESCRIPTIONS);
+  if (task === 'cue')
+    return classChoice(r, cls, twin, 'Which detail decides whether what happens is normal or anomalous?', CUES);
   if (task === 'detection') {
     const yes = v.anomaly !== null;
     const text = 'Is anything anomalous happening in this video? Answer yes or no.';
@@ -136,7 +171,7 @@ function generate(i: number, seed: number, o: WorldOptions) {
         const { text, reply, ...rest } = taskRow(r, task, x.cls, x.twin, x.v, D);
         return {
           id: `${x.key}-${task}`,
-          videos: [x.key],
+          videos: [task === 'anticipation' ? `${x.key}-cut` : x.key],
           task,
           prompt: userVideo(text),
           completion: assistant(reply),
@@ -150,13 +185,18 @@ function generate(i: number, seed: number, o: WorldOptions) {
         };
       }),
   );
-  const video = (x: (typeof variants)[number]): Video => ({
+  const video = (x: (typeof variants)[number], seconds: number): Video => ({
     fps: o.fps,
     width: o.width,
     height: o.height,
-    clips: [x.v.clip(Math.round(D * o.fps))],
+    clips: [x.v.clip(Math.round(seconds * o.fps))],
   });
-  return { videos: variants.map((x) => ({ key: x.key, video: video(x) })), rows };
+  // anticipation: both twins cut where the anomaly starts (its first frame is not shown)
+  const onset = variants[0].v.anomaly![0];
+  const cuts = tasks.includes('anticipation')
+    ? variants.map((x) => ({ key: `${x.key}-cut`, video: video(x, onset) }))
+    : [];
+  return { videos: [...variants.map((x) => ({ key: x.key, video: video(x, D) })), ...cuts], rows };
 }
 
 export const anomaly: World = {
