@@ -19,7 +19,9 @@ import {
   type ProcessorConfig,
   expandVisionPads,
   framesFromTensor,
-  processFrames,
+  gridOf,
+  patchify,
+  resizeFrames,
 } from '../models/qwen2_vl/processor.js';
 import type { ChatMessage, ContentPart, Tokenizer } from '../tokenizers/index.js';
 import { decodeFrames } from '../video/decode.js';
@@ -165,6 +167,89 @@ export async function loadVisionItem(
   return { frames, fps: (s.indices.length / info.frames) * info.fps };
 }
 
+/** One image or video of a row, resized as the processor resizes it (uint8 RGB), and its grid. */
+export interface VisionPart {
+  kind: 'image' | 'video';
+  frames: Frames;
+  grid: [number, number, number];
+  /** Videos: temporal_patch_size / the rate the frames were sampled at (second_per_grid_t). */
+  secondPerGrid?: number;
+}
+
+/**
+ * A row's images and videos, decoded and resized once (what a trainer keeps per example: uint8 frames,
+ * 4× smaller than the float pixel rows, which rowPixels() makes per batch).
+ */
+export interface RowVision {
+  parts: VisionPart[];
+  grids: { image: number[][]; video: number[][] };
+  processors: MediaOptions['processors'];
+}
+
+/** Decode and resize one item (a processor error becomes a DataError naming the row and the file). */
+export async function prepareVisionPart(it: VisionItem, o: MediaOptions, where: string): Promise<VisionPart> {
+  const { frames, fps } = await loadVisionItem(it, o, where);
+  const cfg = o.processors[it.kind];
+  const frames1 = it.kind === 'image' ? { ...frames, frames: frames.frames.slice(0, 1) } : frames;
+  try {
+    const resized = resizeFrames(frames1, cfg, `${where}: ${it.source}`);
+    const grid = gridOf(resized, cfg);
+    return {
+      kind: it.kind,
+      frames: resized,
+      grid,
+      secondPerGrid: it.kind === 'video' ? cfg.temporalPatchSize / fps : undefined,
+    };
+  } catch (e) {
+    throw new DataError((e as Error).message);
+  }
+}
+
+/** A row's parts (in prompt order per kind) as a RowVision; `memo` shares parts between rows that repeat them. */
+export async function prepareRowVision(
+  items: VisionItem[],
+  o: MediaOptions,
+  where: string,
+  memo?: Map<string, Promise<VisionPart>>,
+): Promise<RowVision> {
+  const parts: VisionPart[] = [];
+  for (const it of items) {
+    const file = isAbsolute(it.source) ? it.source : resolve(o.baseDir, it.source);
+    const key = `${it.kind}\0${file}\0${it.fps ?? ''}`;
+    let p = memo?.get(key);
+    if (!p) {
+      p = prepareVisionPart(it, o, where);
+      memo?.set(key, p);
+    }
+    parts.push(await p);
+  }
+  const grids = {
+    image: parts.filter((p) => p.kind === 'image').map((p) => [...p.grid]),
+    video: parts.filter((p) => p.kind === 'video').map((p) => [...p.grid]),
+  };
+  return { parts, grids, processors: o.processors };
+}
+
+/** The processor outputs of a prepared row (tensors in the current scope): pixel rows, grids, seconds per grid. */
+export function rowPixels(rv: RowVision): PromptMedia | null {
+  if (!rv.parts.length) return null;
+  const px: Record<'image' | 'video', Tensor[]> = { image: [], video: [] };
+  const spgt: number[] = [];
+  for (const p of rv.parts) {
+    px[p.kind].push(patchify(p.frames, rv.processors[p.kind]).pixelValues);
+    if (p.kind === 'video') spgt.push(p.secondPerGrid!);
+  }
+  const grid = (g: number[][]) => (g.length ? tensor(g.flat(), { dtype: 'int64' }).view(g.length, 3) : undefined);
+  const one = (ts: Tensor[]) => (ts.length === 1 ? ts[0] : ts.length ? cat(ts, 0) : undefined);
+  return {
+    pixelValues: one(px.image),
+    imageGridThw: grid(rv.grids.image),
+    pixelValuesVideos: one(px.video),
+    videoGridThw: grid(rv.grids.video),
+    secondPerGridTs: spgt.length ? tensor(spgt) : undefined,
+  };
+}
+
 export interface VisionPrompt {
   /** The prompt text with each pad expanded. */
   text: string;
@@ -178,34 +263,8 @@ export async function processRowMedia(
   o: MediaOptions,
   where: string,
 ): Promise<Omit<VisionPrompt, 'text'>> {
-  const px: Record<'image' | 'video', Tensor[]> = { image: [], video: [] };
-  const grids: VisionPrompt['grids'] = { image: [], video: [] };
-  const spgt: number[] = [];
-  for (const it of items) {
-    const { frames, fps } = await loadVisionItem(it, o, where);
-    const cfg = o.processors[it.kind];
-    const frames1 = it.kind === 'image' ? { ...frames, frames: frames.frames.slice(0, 1) } : frames;
-    let p: ReturnType<typeof processFrames>;
-    try {
-      p = processFrames(frames1, cfg, `${where}: ${it.source}`);
-    } catch (e) {
-      throw new DataError((e as Error).message);
-    }
-    px[it.kind].push(p.pixelValues);
-    grids[it.kind].push(p.grid);
-    if (it.kind === 'video') spgt.push(cfg.temporalPatchSize / fps);
-  }
-  const grid = (g: number[][]) => (g.length ? tensor(g.flat(), { dtype: 'int64' }).view(g.length, 3) : undefined);
-  const media: PromptMedia | null = items.length
-    ? {
-        pixelValues: px.image.length ? cat(px.image, 0) : undefined,
-        imageGridThw: grid(grids.image),
-        pixelValuesVideos: px.video.length ? cat(px.video, 0) : undefined,
-        videoGridThw: grid(grids.video),
-        secondPerGridTs: spgt.length ? tensor(spgt) : undefined,
-      }
-    : null;
-  return { media, grids };
+  const rv = await prepareRowVision(items, o, where);
+  return { media: rowPixels(rv), grids: rv.grids };
 }
 
 /**
