@@ -14,6 +14,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Tensor, cat, tensor } from '../engine/index.js';
 import type { PromptMedia } from '../models/generate.js';
+import type { ModelInputs } from '../models/types.js';
 import {
   type Frames,
   type ProcessorConfig,
@@ -37,6 +38,8 @@ export interface MediaOptions {
   /** At most this many frames per video (768, qwen-vl-utils' FPS_MAX_FRAMES). */
   videoMaxFrames?: number;
   processors: { image: ProcessorConfig; video: ProcessorConfig };
+  /** The model's <|image_pad|> and <|video_pad|> token ids (training keeps them out of the labels). */
+  padIds?: number[];
 }
 
 export interface VisionItem {
@@ -62,11 +65,18 @@ export function isVisionMessages(v: unknown): v is ChatMessage[] {
   );
 }
 
+/** The messages a row's vision parts sit in: a conversational `prompt`, else `messages` (SFT rows). */
+function visionMessages(rec: Record<string, unknown>): ChatMessage[] | null {
+  if (isVisionMessages(rec.prompt)) return rec.prompt;
+  if (rec.prompt === undefined && isVisionMessages(rec.messages)) return rec.messages;
+  return null;
+}
+
 /** Does a row carry images or videos (columns or typed content parts)? */
 export function rowHasMedia(rec: Record<string, unknown>): boolean {
   if (Array.isArray(rec.images) || Array.isArray(rec.videos)) return true;
-  const p = rec.prompt;
-  return isVisionMessages(p) && p.some((m) => Array.isArray(m.content) && m.content.some((c) => c.type !== 'text'));
+  const p = visionMessages(rec);
+  return !!p && p.some((m) => Array.isArray(m.content) && m.content.some((c) => c.type !== 'text'));
 }
 
 function column(rec: Record<string, unknown>, key: 'images' | 'videos', where: string): unknown[] {
@@ -95,13 +105,15 @@ export function rowVisionItems(rec: Record<string, unknown>, where: string): Vis
   const cols = { image: column(rec, 'images', where), video: column(rec, 'videos', where) };
   const used = { image: 0, video: 0 };
   const items: VisionItem[] = [];
-  if (isVisionMessages(rec.prompt))
-    rec.prompt.forEach((m, i) => {
+  const msgs = visionMessages(rec);
+  const key = msgs === rec.prompt ? 'prompt' : 'messages';
+  if (msgs)
+    msgs.forEach((m, i) => {
       if (!Array.isArray(m.content)) return;
       m.content.forEach((c: ContentPart, j) => {
         const kind = c.type === 'video' || 'video' in c ? 'video' : c.type === 'image' || 'image' in c ? 'image' : null;
         if (!kind) return;
-        const field = `prompt[${i}].content[${j}]`;
+        const field = `${key}[${i}].content[${j}]`;
         const src = c.path ?? c[kind] ?? c.url;
         if (src !== undefined) items.push(itemOf(kind, src, c.fps, where, field));
         else {
@@ -118,9 +130,9 @@ export function rowVisionItems(rec: Record<string, unknown>, where: string): Vis
     for (const kind of ['image', 'video'] as const)
       cols[kind].forEach((s, i) => items.push(itemOf(kind, s, undefined, where, `${kind}s[${i}]`)));
   for (const kind of ['image', 'video'] as const)
-    if (isVisionMessages(rec.prompt) && used[kind] < cols[kind].length)
+    if (msgs && used[kind] < cols[kind].length)
       throw new DataError(
-        `pacer: ${where}: the '${kind}s' column has ${cols[kind].length} entries but the prompt's content parts ` +
+        `pacer: ${where}: the '${kind}s' column has ${cols[kind].length} entries but the ${key}'s content parts ` +
           `use ${used[kind]}; add a {"type": "${kind}"} part for each`,
         { field: `${kind}s` },
       );
@@ -184,6 +196,8 @@ export interface RowVision {
   parts: VisionPart[];
   grids: { image: number[][]; video: number[][] };
   processors: MediaOptions['processors'];
+  /** Token ids of the vision pads (MediaOptions.padIds). */
+  padIds: number[];
 }
 
 /** Decode and resize one item (a processor error becomes a DataError naming the row and the file). */
@@ -227,7 +241,7 @@ export async function prepareRowVision(
     image: parts.filter((p) => p.kind === 'image').map((p) => [...p.grid]),
     video: parts.filter((p) => p.kind === 'video').map((p) => [...p.grid]),
   };
-  return { parts, grids, processors: o.processors };
+  return { parts, grids, processors: o.processors, padIds: o.padIds ?? [] };
 }
 
 /** The processor outputs of a prepared row (tensors in the current scope): pixel rows, grids, seconds per grid. */
@@ -292,4 +306,71 @@ export async function visionPrompt(
   } catch (e) {
     throw new DataError((e as Error).message, { field: 'prompt' });
   }
+}
+
+/** A row's text with each vision pad expanded to its item's token count (HF's processor); errors name the row. */
+export function expandRowPads(rv: RowVision, text: string, where: string, field = 'prompt'): string {
+  try {
+    return expandVisionPads(text, rv.grids, rv.processors.video.mergeSize, where);
+  } catch (e) {
+    throw new DataError((e as Error).message, { field });
+  }
+}
+
+/**
+ * Decode and resize the vision of every row that has items (rows naming the same file share one copy),
+ * setting `vision` on it; returns how many rows have vision. Training keeps these uint8 frames and
+ * makes pixel rows per batch (visionInputs).
+ */
+export async function attachVision<T extends { where: string; visionItems?: VisionItem[]; vision?: RowVision }>(
+  rows: T[],
+  o: MediaOptions,
+): Promise<number> {
+  const memo = new Map<string, Promise<VisionPart>>();
+  let n = 0;
+  for (const r of rows) {
+    if (!r.visionItems?.length) continue;
+    r.vision = await prepareRowVision(r.visionItems, o, r.where, memo);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * The media inputs of a batch whose rows have `rows[b]` vision (null: a text row), in row order:
+ * grids and seconds per grid for every row, and either the pixel rows of every row, or — given
+ * `encode` (the model's vision tower) — embeddings, each distinct RowVision encoded once and its
+ * embeddings repeated for the rows that share it (a DPO pair's two rows, a GRPO group's G rows);
+ * gradients flow back through the repeats. Tensors live in the current scope.
+ */
+export function visionInputs(
+  rows: Array<RowVision | null | undefined>,
+  encode?: (pixels: Tensor, grid: Tensor) => Tensor,
+): ModelInputs {
+  const present = rows.filter((r): r is RowVision => !!r);
+  if (!present.length) return {};
+  const px = new Map<RowVision, PromptMedia>();
+  for (const rv of present) if (!px.has(rv)) px.set(rv, rowPixels(rv)!);
+  const join = (ts: Array<Tensor | undefined>) => {
+    const xs = ts.filter((t): t is Tensor => !!t);
+    return xs.length === 0 ? undefined : xs.length === 1 ? xs[0] : cat(xs, 0);
+  };
+  const all = (k: keyof PromptMedia) => join(present.map((rv) => px.get(rv)![k]));
+  const grids = {
+    imageGridThw: all('imageGridThw'),
+    videoGridThw: all('videoGridThw'),
+    secondPerGridTs: all('secondPerGridTs'),
+  };
+  if (!encode) return { ...grids, pixelValues: all('pixelValues'), pixelValuesVideos: all('pixelValuesVideos') };
+  const enc = new Map<RowVision, { image?: Tensor; video?: Tensor }>();
+  for (const [rv, m] of px)
+    enc.set(rv, {
+      image: m.pixelValues ? encode(m.pixelValues, m.imageGridThw!) : undefined,
+      video: m.pixelValuesVideos ? encode(m.pixelValuesVideos, m.videoGridThw!) : undefined,
+    });
+  return {
+    ...grids,
+    imageEmbeds: join(present.map((rv) => enc.get(rv)!.image)),
+    videoEmbeds: join(present.map((rv) => enc.get(rv)!.video)),
+  };
 }
