@@ -235,6 +235,29 @@ test('DPO on video rows (sigmoid + ipo, LoRA on LM and vision): PEFT adapter wit
   }
 });
 
+test('KTO on video rows: desirable and undesirable completions of the same videos train', async () => {
+  const d = await worldData();
+  try {
+    const rows = readFileSync(join(d, 'pref.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const kto = rows.flatMap((r) => [
+      { prompt: r.prompt, videos: r.videos, completion: r.chosen, label: true },
+      { prompt: r.prompt, videos: r.videos, completion: r.rejected, label: false },
+    ]);
+    jsonl(join(d, 'kto.jsonl'), kto);
+    const r = await train(
+      base(d, 'kto', 'kto', { per_device_train_batch_size: 6, per_device_eval_batch_size: 6 }),
+      quiet,
+    );
+    const l = losses(r);
+    assert.ok(l.every(Number.isFinite) && l[3] < l[0], `loss ${l}`);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('GRPO and RLOO on video prompts: finite losses, rewards logged, the policy changes', async () => {
   const d = await worldData();
   try {
