@@ -179,6 +179,9 @@ test('SFT on video rows: the loss falls; freeze_vision_tower keeps the tower bit
     }
     assert.ok(tower > 10);
     assert.ok(!sameBits(before.get('visual.merger.mlp.0.weight'), after.get('visual.merger.mlp.0.weight')));
+    // the trained folder carries the processor and chat-template files (pacer generate/logprobs read them)
+    for (const f of ['chat_template.json', 'preprocessor_config.json', 'video_preprocessor_config.json'])
+      assert.equal(readFileSync(join(d, 'sft-out', f), 'utf8'), readFileSync(join(MODEL, f), 'utf8'), f);
     assert.ok(
       !sameBits(before.get('model.layers.0.mlp.up_proj.weight'), after.get('model.layers.0.mlp.up_proj.weight')),
     );
