@@ -18,6 +18,7 @@ import {
 import { videoMake } from './commands/video.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 import { setup } from './commands/setup.js';
+import { recipe } from './commands/recipe.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -28,6 +29,7 @@ export const COMMANDS: Command[] = [
   logprobs,
   generateCmd,
   videoMake,
+  recipe,
   studio,
   studioImport,
   studioAnnotator,
