@@ -68,7 +68,7 @@ export function vlmBaseSpec(smoke: boolean) {
   return {
     worlds: {
       temporal: { duration: '8-10' },
-      grounding: { duration: '8-14', events: '2-3', 'event-length': '2-4', clutter: '1' },
+      grounding: { duration: '12-20', events: '2-3', 'event-length': '2-3', clutter: '1' },
     } as Record<string, Record<string, string>>,
     size: 56,
     train_per_world: smoke ? 3 : 400,
