@@ -238,6 +238,22 @@ test('DPO on video rows (sigmoid + ipo, LoRA on LM and vision): PEFT adapter wit
   }
 });
 
+test('DPO: every loss type on video rows, at step 1 (policy = reference: log-ratios 0), gives its closed form', async () => {
+  const d = await worldData();
+  try {
+    // β = 0.1, every log-ratio 0: −log σ(0) = ln 2; hinge relu(1 − 0) = 1; ipo (0 − 1/(2β))² = 25;
+    // apo_zero (1 − σ(0)) + σ(0) = 1, apo_down σ(0) + (1 − σ(0)) = 1; bco_pair 2·(−log σ(0)); sppo_hard 25 + 25
+    const want = { sigmoid: Math.LN2, robust: Math.LN2, hinge: 1, ipo: 25, apo_zero: 1, apo_down: 1 };
+    Object.assign(want, { bco_pair: 2 * Math.LN2, sppo_hard: 50 });
+    for (const [lt, v] of Object.entries(want)) {
+      const r = await train(base(d, 'dpo', 'pref', { loss_type: [lt], max_steps: 1 }), quiet);
+      assert.ok(Math.abs(r.history[0].loss - v) < 1e-5, `${lt}: ${r.history[0].loss} vs ${v}`);
+    }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('KTO on video rows: desirable and undesirable completions of the same videos train', async () => {
   const d = await worldData();
   try {
@@ -282,6 +298,8 @@ test('GRPO and RLOO on video prompts: finite losses, rewards logged, the policy 
       const after = tensorsOf(join(d, `${trainer}-out`, 'model.safetensors'));
       const before = tensorsOf(join(MODEL, 'model.safetensors'));
       assert.ok(sameBits(before.get('visual.blocks.0.attn.qkv.weight'), after.get('visual.blocks.0.attn.qkv.weight')));
+      const w = 'model.layers.1.self_attn.o_proj.weight';
+      assert.ok(!sameBits(before.get(w), after.get(w)), `${trainer}: the language model did not change`);
     }
   } finally {
     rmSync(d, { recursive: true, force: true });
