@@ -12,11 +12,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FIXTURES, P } from './helpers.js';
+import { FIXTURES, P, assertClose } from './helpers.js';
 import { makeDataset } from '../dist/video/worlds/index.js';
 import { train, resolveConfig } from '../dist/trainers/index.js';
 import { forwardBatch, prepareVision } from '../dist/trainers/vision.js';
 import { loadDataset } from '../dist/data/datasets.js';
+import { visionInputs } from '../dist/data/media.js';
 import { collate, completionSeq, tokenizeCompletion } from '../dist/data/tokenize.js';
 import { labelLogps } from '../dist/models/scoring.js';
 import { fromPretrained } from '../dist/models/pretrained.js';
@@ -151,6 +152,30 @@ test('a media row scores through the trainers path exactly as pacer logprobs sco
       Qwen2VLForConditionalGeneration.prototype.encodeVision = orig;
     }
     assert.equal(calls, 1);
+    // gradients through the shared pass equal the model's own forward on every row's pixel values
+    const grads = (inputs) =>
+      P.scope(() => {
+        for (const p of pm.model.parameters()) p.grad = null;
+        const b = collate(seqs, 0);
+        const logits = inputs(b);
+        labelLogps(logits, b.labels).sum.sum().backward();
+        const names = [
+          'visual.blocks.0.attn.qkv.weight',
+          'visual.merger.mlp.0.weight',
+          'model.layers.0.mlp.up_proj.weight',
+        ];
+        const named = new Map(pm.model.namedParameters());
+        return names.map((n) => P.keep(named.get(n).grad.clone()));
+      });
+    const shared = grads((b) => forwardBatch(pm.model, b));
+    const own = grads((b) => {
+      const { vision, labels, counts, ...rest } = b;
+      return pm.model.forward({ ...rest, ...visionInputs(vision) });
+    });
+    for (const [k, g] of shared.entries()) {
+      assert.ok(P.scope(() => g.abs().sum().item()) > 0, `grad ${k} is zero`);
+      assertClose(g, own[k], { rtol: 1e-4, atol: 1e-7, what: `grad ${k}` });
+    }
     pm.model.dispose();
   } finally {
     rmSync(d, { recursive: true, force: true });
