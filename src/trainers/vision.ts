@@ -48,23 +48,29 @@ export function isVisionModel(dir: string): boolean {
   return !!c && (c.model_type === 'qwen2_vl' || c.model_type === 'qwen2_5_vl');
 }
 
+interface VideoKeys {
+  fps: number;
+  maxFrames: number;
+  maxPixels: number | null;
+}
+
 /** Media options of a trainer for a data file: the model's processors with the config's video keys. */
-function mediaOptions(cfg: BaseConfig & VisionKeys, file: string): MediaOptions {
+function mediaOptions(cfg: BaseConfig, video: VideoKeys, file: string): MediaOptions {
   const processors = loadProcessorConfigs(cfg.model_name_or_path);
   const vl = readVLConfig(modelConfig(cfg.model_name_or_path)!, join(cfg.model_name_or_path, 'config.json'));
-  if (cfg.video_max_pixels !== null) {
-    if (cfg.video_max_pixels < processors.video.minPixels)
+  if (video.maxPixels !== null) {
+    if (video.maxPixels < processors.video.minPixels)
       throw new ConfigError(
-        `pacer: ${cfg._source}: video_max_pixels (${cfg.video_max_pixels}) is below the video processor's ` +
+        `pacer: ${cfg._source}: video_max_pixels (${video.maxPixels}) is below the video processor's ` +
           `min_pixels (${processors.video.minPixels})`,
         { file: cfg._source, key: 'video_max_pixels' },
       );
-    processors.video = { ...processors.video, maxPixels: cfg.video_max_pixels };
+    processors.video = { ...processors.video, maxPixels: video.maxPixels };
   }
   return {
     baseDir: dirname(file),
-    videoFps: cfg.video_fps,
-    videoMaxFrames: cfg.video_max_frames,
+    videoFps: video.fps,
+    videoMaxFrames: video.maxFrames,
     processors,
     padIds: [vl.imageTokenId, vl.videoTokenId],
   };
@@ -72,13 +78,16 @@ function mediaOptions(cfg: BaseConfig & VisionKeys, file: string): MediaOptions 
 
 /**
  * Decode the vision of a dataset's rows (sets Example.vision), or refuse rows with images/videos where
- * the trainer or the model cannot take them. The video keys are read either way (they act on videos).
+ * the trainer or the model cannot take them. The video keys are read whatever the data (like
+ * difficulty_column, they act on the rows that have what they name).
  */
 export async function prepareVision(examples: Example[], cfg: BaseConfig, file: string): Promise<void> {
-  const keys = hasVisionKeys(cfg) ? [cfg.video_fps, cfg.video_max_frames, cfg.video_max_pixels] : null;
+  const video = hasVisionKeys(cfg)
+    ? { fps: cfg.video_fps, maxFrames: cfg.video_max_frames, maxPixels: cfg.video_max_pixels }
+    : null;
   const first = examples.find((e) => e.visionItems?.length);
   if (!first) return;
-  if (!keys || !hasVisionKeys(cfg))
+  if (!video)
     throw new DataError(
       `pacer: ${first.where}: the row has images or videos, which the ${cfg.trainer} trainer does not take ` +
         `(sft, dpo, kto, grpo and rloo do)`,
@@ -90,7 +99,7 @@ export async function prepareVision(examples: Example[], cfg: BaseConfig, file: 
         `vision-language model (Qwen2-VL / Qwen2.5-VL)`,
       { file },
     );
-  await attachVision(examples, mediaOptions(cfg, file));
+  await attachVision(examples, mediaOptions(cfg, video, file));
 }
 
 /**
