@@ -108,6 +108,11 @@ function tspoConfig(d) {
   };
 }
 
+/** The vision keys (trainers that take images and videos); test/vlm-train.test.js trains with them on video. */
+const VISION = { video_fps: 1, video_max_frames: 16, video_max_pixels: 12544, lora_vision_tower: false };
+/** Keys that act only in full fine-tuning (a third run, without LoRA). */
+const FULL_FT = { freeze_vision_tower: false, freeze_merger: false };
+
 /** A config that turns on every feature of the trainer, so that every key has its chance to be read. */
 function fullConfig(trainer, d, server) {
   if (trainer === 'tspo') return tspoConfig(d);
@@ -326,16 +331,22 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
   const server = { url: `http://127.0.0.1:${srv.address().port}` };
   try {
     for (const trainer of TRAINERS.filter((t) => t !== 'ppo_env')) {
-      const full = { ...fullConfig(trainer, d, server), ...EXTRA[trainer] };
+      const vision = 'video_fps' in TRAINER_SPECS[trainer];
+      const full = { ...fullConfig(trainer, d, server), ...EXTRA[trainer], ...(vision ? VISION : {}) };
       for (const k of DROP[trainer] ?? []) delete full[k];
       const read = await readsOf(full, d);
+      if (vision) {
+        const { lora_r, lora_alpha, lora_dropout, lora_target_modules, lora_vision_tower, ...rest } = full;
+        for (const k of await readsOf({ ...rest, use_peft: false, ...FULL_FT }, d)) read.add(k);
+      }
       // max_steps: -1 runs num_train_epochs instead (a separate run, since one excludes the other)
       // (in the same output_dir, which overwrite_output_dir lets a fresh run reuse)
       const epochs = { ...full, max_steps: -1, num_train_epochs: 0.25 };
       for (const k of await readsOf(epochs, d)) read.add(k);
       const unread = Object.keys(TRAINER_SPECS[trainer]).filter((k) => !read.has(k));
       assert.deepEqual(unread, [], `${trainer} accepts keys it never reads: ${unread.join(', ')}`);
-      const unset = Object.keys(TRAINER_SPECS[trainer]).filter((k) => !(k in full) && k !== 'num_train_epochs');
+      const set = { ...full, ...(vision ? FULL_FT : {}) };
+      const unset = Object.keys(TRAINER_SPECS[trainer]).filter((k) => !(k in set) && k !== 'num_train_epochs');
       assert.deepEqual(unset, [], `${trainer}: the test does not set ${unset.join(', ')}`);
     }
   } finally {

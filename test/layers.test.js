@@ -1,6 +1,6 @@
 // The import graph of src/ follows pacer's layers — arrows point down only:
 //   engine, util → models, tokenizers → data, video, clients, report, envs → rewards, curriculum, preferences,
-//   eval → objectives → trainers → tasks, reward-design → cli, server, studio
+//   eval → objectives → trainers → tasks, reward-design, recipes → cli, server, studio
 // (a module may import from its own layer or below), and no file imports itself through a cycle.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ const LAYERS = [
   ['rewards', 'curriculum', 'eval', 'preferences'],
   ['objectives'],
   ['trainers'],
-  ['tasks', 'reward-design'],
+  ['tasks', 'reward-design', 'recipes'],
   ['cli', 'server', 'studio'],
 ];
 const rank = (folder) => LAYERS.findIndex((l) => l.includes(folder));

@@ -107,7 +107,9 @@ test('the package is small: dist without source maps, no tests, fixtures or runs
   for (const f of files.filter((x) => x.startsWith('dist/') && x.endsWith('.js')))
     assert.ok(existsSync(join(root, 'src', f.slice(5).replace(/\.js$/, '.ts'))), `${f} has no source (stale build?)`);
   assert.ok(files.includes('scripts/install.mjs') && files.includes('native/binding.gyp'));
-  assert.ok(info.size < 600_000, `packed ${info.size} bytes`);
+  // a watched budget: 503 kB packed with issue 19, 655 kB after data parallelism, ICPL, TSPO, video training
+  // and the Cue-R1 / VideoTG-R1 pieces landed; raise it only on purpose, with the reason here
+  assert.ok(info.size < 720_000, `packed ${info.size} bytes`);
 });
 
 test('installing the tarball builds the engine; npx pacer runs there', () => {

@@ -446,3 +446,32 @@ test('registerReward: a custom reward by name with typed options, checked like t
   assert.throws(() => R.registerReward('a:b', {}, () => () => []), /letters, digits/);
   delete R.REWARDS.ends_with;
 });
+
+test('the remote reward sends a vision prompt as its text parts, not "[object Object]"', async () => {
+  let body = null;
+  const fake = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (d) => (raw += d));
+    req.on('end', () => {
+      body = JSON.parse(raw);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ rewards: [1] }));
+    });
+  });
+  const base = await listen(fake);
+  try {
+    const prompt = [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: [{ type: 'video' }, { type: 'text', text: 'When does it turn blue?' }] },
+    ];
+    const rep = await R.runRewards(R.rewardsFromSpec(`remote:url=${base}/get_reward:retries=0`), {
+      ...input(['<answer>1 to 2</answer>']),
+      prompts: [prompt],
+    });
+    assert.deepEqual(rep.perReward.remote, [1]);
+    assert.deepEqual(body.prompts, ['Be brief.\nWhen does it turn blue?']);
+    assert.doesNotMatch(JSON.stringify(body), /object Object/);
+  } finally {
+    fake.close();
+  }
+});

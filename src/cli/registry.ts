@@ -26,6 +26,7 @@ import { videoSelect } from './commands/video-select.js';
 import { dataFilterCmd } from './commands/data.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 import { setup } from './commands/setup.js';
+import { recipe } from './commands/recipe.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -40,6 +41,7 @@ export const COMMANDS: Command[] = [
   icpl,
   videoSelect,
   dataFilterCmd,
+  recipe,
   studio,
   studioImport,
   studioAnnotator,

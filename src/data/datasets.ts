@@ -10,7 +10,12 @@ import { readFileSync } from 'node:fs';
 import { readJsonl, isMessages, DataError, MAX_LINE_BYTES, located } from './jsonl.js';
 import { rng } from './random.js';
 import { datasetScheme, splitDatasetUrl } from './schemes.js';
+import { isVisionMessages, rowHasMedia, rowVisionItems, type RowVision, type VisionItem } from './media.js';
 
+/**
+ * A string, or chat messages. In vision rows (Example.visionItems set) a message's content may be a
+ * list of typed parts (text, image, video: tokenizers' ChatMessage); they reach only the chat template.
+ */
 export type Text = string | Array<{ role: string; content: string }>;
 export type Format = 'language_modeling' | 'prompt_only' | 'prompt_completion' | 'preference' | 'unpaired_preference';
 
@@ -26,6 +31,10 @@ export interface Example {
   rejected?: Text;
   label?: boolean;
   extra: Record<string, unknown>;
+  /** Vision rows (TRL's vision format: `images`/`videos` columns, typed content parts): the items in order. */
+  visionItems?: VisionItem[];
+  /** …and, once a trainer has decoded them (attachVision), the resized frames and grids. */
+  vision?: RowVision;
 }
 
 /** Read rows of a .jsonl or .parquet file with a location string each. */
@@ -75,15 +84,29 @@ function textField(v: Record<string, unknown>, key: string, where: string, requi
     if (x.length === 0) throw new DataError(`pacer: ${where}: field '${key}' is empty`, located(where, key));
     return x;
   }
-  if (isMessages(x)) {
+  if (isMessages(x) || isVisionMessages(x)) {
     if (x.length === 0)
       throw new DataError(`pacer: ${where}: field '${key}' is an empty message list`, located(where, key));
-    return x;
+    return x as Text;
   }
   throw new DataError(
     `pacer: ${where}: field '${key}' must be a string or a list of {"role", "content"} messages`,
     located(where, key),
   );
+}
+
+/** Typed content parts count only in vision rows (the content of a text row's message is a string). */
+function checkTypedParts(e: Example): void {
+  if (e.visionItems) return;
+  for (const k of ['text', 'prompt', 'completion', 'chosen', 'rejected'] as const) {
+    const x = e[k];
+    const parts = (m: { content: unknown }) => (Array.isArray(m.content) ? (m.content as Array<{ type: string }>) : []);
+    if (Array.isArray(x) && x.some((m) => parts(m).some((c) => c.type !== 'text')))
+      throw new DataError(
+        `pacer: ${e.where}: field '${k}' has image/video content parts but the row names no images or videos`,
+        located(e.where, k),
+      );
+  }
 }
 
 /** TRL's extract_prompt: split an implicit-prompt pair at its longest common prefix. */
@@ -176,6 +199,8 @@ export function parseExamples(rows: Array<{ where: string; value: Record<string,
           located(where, k),
         );
     }
+    if (rowHasMedia(v)) e.visionItems = rowVisionItems(v, where);
+    checkTypedParts(e);
     if (!first) first = { format: e.format, conversational: e.conversational, where };
     else if (first.format !== e.format || first.conversational !== e.conversational)
       throw new DataError(

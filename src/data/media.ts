@@ -14,12 +14,15 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Tensor, cat, tensor } from '../engine/index.js';
 import type { PromptMedia } from '../models/generate.js';
+import type { ModelInputs } from '../models/types.js';
 import {
   type Frames,
   type ProcessorConfig,
   expandVisionPads,
   framesFromTensor,
-  processFrames,
+  gridOf,
+  patchify,
+  resizeFrames,
 } from '../models/qwen2_vl/processor.js';
 import type { ChatMessage, ContentPart, Tokenizer } from '../tokenizers/index.js';
 import { decodeFrames } from '../video/decode.js';
@@ -35,6 +38,8 @@ export interface MediaOptions {
   /** At most this many frames per video (768, qwen-vl-utils' FPS_MAX_FRAMES). */
   videoMaxFrames?: number;
   processors: { image: ProcessorConfig; video: ProcessorConfig };
+  /** The model's <|image_pad|> and <|video_pad|> token ids (training keeps them out of the labels). */
+  padIds?: number[];
 }
 
 export interface VisionItem {
@@ -60,11 +65,18 @@ export function isVisionMessages(v: unknown): v is ChatMessage[] {
   );
 }
 
+/** The messages a row's vision parts sit in: a conversational `prompt`, else `messages` (SFT rows). */
+function visionMessages(rec: Record<string, unknown>): ChatMessage[] | null {
+  if (isVisionMessages(rec.prompt)) return rec.prompt;
+  if (rec.prompt === undefined && isVisionMessages(rec.messages)) return rec.messages;
+  return null;
+}
+
 /** Does a row carry images or videos (columns or typed content parts)? */
 export function rowHasMedia(rec: Record<string, unknown>): boolean {
   if (Array.isArray(rec.images) || Array.isArray(rec.videos)) return true;
-  const p = rec.prompt;
-  return isVisionMessages(p) && p.some((m) => Array.isArray(m.content) && m.content.some((c) => c.type !== 'text'));
+  const p = visionMessages(rec);
+  return !!p && p.some((m) => Array.isArray(m.content) && m.content.some((c) => c.type !== 'text'));
 }
 
 function column(rec: Record<string, unknown>, key: 'images' | 'videos', where: string): unknown[] {
@@ -93,13 +105,15 @@ export function rowVisionItems(rec: Record<string, unknown>, where: string): Vis
   const cols = { image: column(rec, 'images', where), video: column(rec, 'videos', where) };
   const used = { image: 0, video: 0 };
   const items: VisionItem[] = [];
-  if (isVisionMessages(rec.prompt))
-    rec.prompt.forEach((m, i) => {
+  const msgs = visionMessages(rec);
+  const key = msgs === rec.prompt ? 'prompt' : 'messages';
+  if (msgs)
+    msgs.forEach((m, i) => {
       if (!Array.isArray(m.content)) return;
       m.content.forEach((c: ContentPart, j) => {
         const kind = c.type === 'video' || 'video' in c ? 'video' : c.type === 'image' || 'image' in c ? 'image' : null;
         if (!kind) return;
-        const field = `prompt[${i}].content[${j}]`;
+        const field = `${key}[${i}].content[${j}]`;
         const src = c.path ?? c[kind] ?? c.url;
         if (src !== undefined) items.push(itemOf(kind, src, c.fps, where, field));
         else {
@@ -116,9 +130,9 @@ export function rowVisionItems(rec: Record<string, unknown>, where: string): Vis
     for (const kind of ['image', 'video'] as const)
       cols[kind].forEach((s, i) => items.push(itemOf(kind, s, undefined, where, `${kind}s[${i}]`)));
   for (const kind of ['image', 'video'] as const)
-    if (isVisionMessages(rec.prompt) && used[kind] < cols[kind].length)
+    if (msgs && used[kind] < cols[kind].length)
       throw new DataError(
-        `pacer: ${where}: the '${kind}s' column has ${cols[kind].length} entries but the prompt's content parts ` +
+        `pacer: ${where}: the '${kind}s' column has ${cols[kind].length} entries but the ${key}'s content parts ` +
           `use ${used[kind]}; add a {"type": "${kind}"} part for each`,
         { field: `${kind}s` },
       );
@@ -165,6 +179,91 @@ export async function loadVisionItem(
   return { frames, fps: (s.indices.length / info.frames) * info.fps };
 }
 
+/** One image or video of a row, resized as the processor resizes it (uint8 RGB), and its grid. */
+export interface VisionPart {
+  kind: 'image' | 'video';
+  frames: Frames;
+  grid: [number, number, number];
+  /** Videos: temporal_patch_size / the rate the frames were sampled at (second_per_grid_t). */
+  secondPerGrid?: number;
+}
+
+/**
+ * A row's images and videos, decoded and resized once (what a trainer keeps per example: uint8 frames,
+ * 4× smaller than the float pixel rows, which rowPixels() makes per batch).
+ */
+export interface RowVision {
+  parts: VisionPart[];
+  grids: { image: number[][]; video: number[][] };
+  processors: MediaOptions['processors'];
+  /** Token ids of the vision pads (MediaOptions.padIds). */
+  padIds: number[];
+}
+
+/** Decode and resize one item (a processor error becomes a DataError naming the row and the file). */
+export async function prepareVisionPart(it: VisionItem, o: MediaOptions, where: string): Promise<VisionPart> {
+  const { frames, fps } = await loadVisionItem(it, o, where);
+  const cfg = o.processors[it.kind];
+  const frames1 = it.kind === 'image' ? { ...frames, frames: frames.frames.slice(0, 1) } : frames;
+  try {
+    const resized = resizeFrames(frames1, cfg, `${where}: ${it.source}`);
+    const grid = gridOf(resized, cfg);
+    return {
+      kind: it.kind,
+      frames: resized,
+      grid,
+      secondPerGrid: it.kind === 'video' ? cfg.temporalPatchSize / fps : undefined,
+    };
+  } catch (e) {
+    throw new DataError((e as Error).message);
+  }
+}
+
+/** A row's parts (in prompt order per kind) as a RowVision; `memo` shares parts between rows that repeat them. */
+export async function prepareRowVision(
+  items: VisionItem[],
+  o: MediaOptions,
+  where: string,
+  memo?: Map<string, Promise<VisionPart>>,
+): Promise<RowVision> {
+  const parts: VisionPart[] = [];
+  for (const it of items) {
+    const file = isAbsolute(it.source) ? it.source : resolve(o.baseDir, it.source);
+    const key = `${it.kind}\0${file}\0${it.fps ?? ''}`;
+    let p = memo?.get(key);
+    if (!p) {
+      p = prepareVisionPart(it, o, where);
+      memo?.set(key, p);
+    }
+    parts.push(await p);
+  }
+  const grids = {
+    image: parts.filter((p) => p.kind === 'image').map((p) => [...p.grid]),
+    video: parts.filter((p) => p.kind === 'video').map((p) => [...p.grid]),
+  };
+  return { parts, grids, processors: o.processors, padIds: o.padIds ?? [] };
+}
+
+/** The processor outputs of a prepared row (tensors in the current scope): pixel rows, grids, seconds per grid. */
+export function rowPixels(rv: RowVision): PromptMedia | null {
+  if (!rv.parts.length) return null;
+  const px: Record<'image' | 'video', Tensor[]> = { image: [], video: [] };
+  const spgt: number[] = [];
+  for (const p of rv.parts) {
+    px[p.kind].push(patchify(p.frames, rv.processors[p.kind]).pixelValues);
+    if (p.kind === 'video') spgt.push(p.secondPerGrid!);
+  }
+  const grid = (g: number[][]) => (g.length ? tensor(g.flat(), { dtype: 'int64' }).view(g.length, 3) : undefined);
+  const one = (ts: Tensor[]) => (ts.length === 1 ? ts[0] : ts.length ? cat(ts, 0) : undefined);
+  return {
+    pixelValues: one(px.image),
+    imageGridThw: grid(rv.grids.image),
+    pixelValuesVideos: one(px.video),
+    videoGridThw: grid(rv.grids.video),
+    secondPerGridTs: spgt.length ? tensor(spgt) : undefined,
+  };
+}
+
 export interface VisionPrompt {
   /** The prompt text with each pad expanded. */
   text: string;
@@ -178,34 +277,8 @@ export async function processRowMedia(
   o: MediaOptions,
   where: string,
 ): Promise<Omit<VisionPrompt, 'text'>> {
-  const px: Record<'image' | 'video', Tensor[]> = { image: [], video: [] };
-  const grids: VisionPrompt['grids'] = { image: [], video: [] };
-  const spgt: number[] = [];
-  for (const it of items) {
-    const { frames, fps } = await loadVisionItem(it, o, where);
-    const cfg = o.processors[it.kind];
-    const frames1 = it.kind === 'image' ? { ...frames, frames: frames.frames.slice(0, 1) } : frames;
-    let p: ReturnType<typeof processFrames>;
-    try {
-      p = processFrames(frames1, cfg, `${where}: ${it.source}`);
-    } catch (e) {
-      throw new DataError((e as Error).message);
-    }
-    px[it.kind].push(p.pixelValues);
-    grids[it.kind].push(p.grid);
-    if (it.kind === 'video') spgt.push(cfg.temporalPatchSize / fps);
-  }
-  const grid = (g: number[][]) => (g.length ? tensor(g.flat(), { dtype: 'int64' }).view(g.length, 3) : undefined);
-  const media: PromptMedia | null = items.length
-    ? {
-        pixelValues: px.image.length ? cat(px.image, 0) : undefined,
-        imageGridThw: grid(grids.image),
-        pixelValuesVideos: px.video.length ? cat(px.video, 0) : undefined,
-        videoGridThw: grid(grids.video),
-        secondPerGridTs: spgt.length ? tensor(spgt) : undefined,
-      }
-    : null;
-  return { media, grids };
+  const rv = await prepareRowVision(items, o, where);
+  return { media: rowPixels(rv), grids: rv.grids };
 }
 
 /**
@@ -233,4 +306,71 @@ export async function visionPrompt(
   } catch (e) {
     throw new DataError((e as Error).message, { field: 'prompt' });
   }
+}
+
+/** A row's text with each vision pad expanded to its item's token count (HF's processor); errors name the row. */
+export function expandRowPads(rv: RowVision, text: string, where: string, field = 'prompt'): string {
+  try {
+    return expandVisionPads(text, rv.grids, rv.processors.video.mergeSize, where);
+  } catch (e) {
+    throw new DataError((e as Error).message, { field });
+  }
+}
+
+/**
+ * Decode and resize the vision of every row that has items (rows naming the same file share one copy),
+ * setting `vision` on it; returns how many rows have vision. Training keeps these uint8 frames and
+ * makes pixel rows per batch (visionInputs).
+ */
+export async function attachVision<T extends { where: string; visionItems?: VisionItem[]; vision?: RowVision }>(
+  rows: T[],
+  o: MediaOptions,
+): Promise<number> {
+  const memo = new Map<string, Promise<VisionPart>>();
+  let n = 0;
+  for (const r of rows) {
+    if (!r.visionItems?.length) continue;
+    r.vision = await prepareRowVision(r.visionItems, o, r.where, memo);
+    n++;
+  }
+  return n;
+}
+
+/**
+ * The media inputs of a batch whose rows have `rows[b]` vision (null: a text row), in row order:
+ * grids and seconds per grid for every row, and either the pixel rows of every row, or — given
+ * `encode` (the model's vision tower) — embeddings, each distinct RowVision encoded once and its
+ * embeddings repeated for the rows that share it (a DPO pair's two rows, a GRPO group's G rows);
+ * gradients flow back through the repeats. Tensors live in the current scope.
+ */
+export function visionInputs(
+  rows: Array<RowVision | null | undefined>,
+  encode?: (pixels: Tensor, grid: Tensor) => Tensor,
+): ModelInputs {
+  const present = rows.filter((r): r is RowVision => !!r);
+  if (!present.length) return {};
+  const px = new Map<RowVision, PromptMedia>();
+  for (const rv of present) if (!px.has(rv)) px.set(rv, rowPixels(rv)!);
+  const join = (ts: Array<Tensor | undefined>) => {
+    const xs = ts.filter((t): t is Tensor => !!t);
+    return xs.length === 0 ? undefined : xs.length === 1 ? xs[0] : cat(xs, 0);
+  };
+  const all = (k: keyof PromptMedia) => join(present.map((rv) => px.get(rv)![k]));
+  const grids = {
+    imageGridThw: all('imageGridThw'),
+    videoGridThw: all('videoGridThw'),
+    secondPerGridTs: all('secondPerGridTs'),
+  };
+  if (!encode) return { ...grids, pixelValues: all('pixelValues'), pixelValuesVideos: all('pixelValuesVideos') };
+  const enc = new Map<RowVision, { image?: Tensor; video?: Tensor }>();
+  for (const [rv, m] of px)
+    enc.set(rv, {
+      image: m.pixelValues ? encode(m.pixelValues, m.imageGridThw!) : undefined,
+      video: m.pixelValuesVideos ? encode(m.pixelValuesVideos, m.videoGridThw!) : undefined,
+    });
+  return {
+    ...grids,
+    imageEmbeds: join(present.map((rv) => enc.get(rv)!.image)),
+    videoEmbeds: join(present.map((rv) => enc.get(rv)!.video)),
+  };
 }

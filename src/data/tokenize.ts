@@ -5,6 +5,7 @@ import { tensor, type Tensor } from '../engine/index.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { DataError, type Example, type Text } from './datasets.js';
 import { located } from './jsonl.js';
+import { expandRowPads, type RowVision } from './media.js';
 
 export interface TokenizeOptions {
   maxLength?: number | null;
@@ -18,6 +19,8 @@ export interface Seq {
   ids: number[];
   loss: boolean[];
   segments?: number[];
+  /** The row's images/videos (their pads are expanded in ids); rows may share one object. */
+  vision?: RowVision;
 }
 
 export interface PairTokens {
@@ -45,11 +48,36 @@ export function clipText(s: string, tokens: number | null | undefined, keep: 'st
   return keep === 'start' ? s.slice(0, n) : s.slice(s.length - n);
 }
 
-/** Prompt token ids as TRL renders them: the tokenizer's special tokens, or the chat template for messages. */
-export function renderPrompt(tok: Tokenizer, prompt: Text, maxTokens?: number | null): number[] {
+/**
+ * Prompt token ids as TRL renders them: the tokenizer's special tokens, or the chat template for messages.
+ * A vision row's pads are expanded to their items' token counts first (its text is never clipped).
+ */
+export function renderPrompt(
+  tok: Tokenizer,
+  prompt: Text,
+  maxTokens?: number | null,
+  vision?: { rv: RowVision; where: string },
+): number[] {
+  const expand = (s: string) => (vision ? expandRowPads(vision.rv, s, vision.where) : s);
   if (Array.isArray(prompt))
-    return prompt.length ? tok.encode(tok.applyChatTemplate(prompt, { addGenerationPrompt: true })) : [];
-  return tok.encode(clipText(prompt, maxTokens, 'end'), { addSpecialTokens: true });
+    return prompt.length ? tok.encode(expand(tok.applyChatTemplate(prompt, { addGenerationPrompt: true }))) : [];
+  return tok.encode(vision ? expand(prompt) : clipText(prompt, maxTokens, 'end'), { addSpecialTokens: true });
+}
+
+/** The vision of an example that has it, for renderPrompt. */
+const visionOf = (ex: Example) => (ex.vision ? { rv: ex.vision, where: ex.where } : undefined);
+
+/** A vision row may not lose any of its pad tokens to truncation (the pads must match the patches). */
+function checkVisionCut(ex: Example, ids: number[], keepFrom: number, keepTo: number, key: string): void {
+  if (!ex.vision) return;
+  const pads = new Set(ex.vision.padIds);
+  const lost = ids.findIndex((t, i) => (i < keepFrom || i >= keepTo) && pads.has(t));
+  if (lost >= 0)
+    throw new DataError(
+      `pacer: ${ex.where}: the ${key} with its images/videos is ${ids.length} tokens and truncation would cut ` +
+        `vision tokens (max_length / max_prompt_length); raise them, or lower video_max_pixels / video_max_frames`,
+      located(ex.where, key),
+    );
 }
 
 function renderCompletion(tok: Tokenizer, prompt: Text, completion: Text, maxTokens?: number | null): number[] {
@@ -67,7 +95,10 @@ function renderCompletion(tok: Tokenizer, prompt: Text, completion: Text, maxTok
 
 function truncate(ex: Example, prompt: number[], completions: number[][], o: TokenizeOptions): [number[], number[][]] {
   let p = prompt;
-  if (o.maxPromptLength && p.length > o.maxPromptLength) p = p.slice(p.length - o.maxPromptLength);
+  if (o.maxPromptLength && p.length > o.maxPromptLength) {
+    checkVisionCut(ex, p, p.length - o.maxPromptLength, p.length, 'prompt');
+    p = p.slice(p.length - o.maxPromptLength);
+  }
   if (p.length === 0)
     throw new DataError(
       `pacer: ${ex.where}: the prompt tokenizes to nothing (the first completion token needs a context; use a ` +
@@ -90,7 +121,7 @@ export function tokenizePreference(ex: Example, tok: Tokenizer, o: TokenizeOptio
   const [pm, m] = [o.maxPromptLength ?? o.maxLength, o.maxLength];
   const [p, [c, r]] = truncate(
     ex,
-    renderPrompt(tok, ex.prompt!, pm),
+    renderPrompt(tok, ex.prompt!, pm, visionOf(ex)),
     [renderCompletion(tok, ex.prompt!, ex.chosen!, m), renderCompletion(tok, ex.prompt!, ex.rejected!, m)],
     o,
   );
@@ -98,7 +129,7 @@ export function tokenizePreference(ex: Example, tok: Tokenizer, o: TokenizeOptio
 }
 
 export function tokenizeCompletion(ex: Example, tok: Tokenizer, o: TokenizeOptions): CompletionTokens {
-  const prompt = renderPrompt(tok, ex.prompt!, o.maxPromptLength ?? o.maxLength);
+  const prompt = renderPrompt(tok, ex.prompt!, o.maxPromptLength ?? o.maxLength, visionOf(ex));
   const [p, [c]] = truncate(ex, prompt, [renderCompletion(tok, ex.prompt!, ex.completion!, o.maxLength)], o);
   return { prompt: p, completion: c };
 }
@@ -106,15 +137,24 @@ export function tokenizeCompletion(ex: Example, tok: Tokenizer, o: TokenizeOptio
 /** SFT sequence: language modeling (loss everywhere) or prompt-completion (completion-only by default). */
 export function tokenizeSFT(ex: Example, tok: Tokenizer, o: TokenizeOptions): Seq {
   if (ex.format === 'language_modeling') {
+    const key = Array.isArray(ex.text) ? 'messages' : 'text';
+    const expand = (s: string) => (ex.vision ? expandRowPads(ex.vision, s, ex.where, key) : s);
     let ids = Array.isArray(ex.text)
-      ? tok.encode(tok.applyChatTemplate(ex.text))
-      : tok.encode(clipText(ex.text as string, o.maxLength), { addSpecialTokens: true });
+      ? tok.encode(expand(tok.applyChatTemplate(ex.text)))
+      : tok.encode(ex.vision ? expand(ex.text as string) : clipText(ex.text as string, o.maxLength), {
+          addSpecialTokens: true,
+        });
     const eos = tok.eosTokenId;
     if (!Array.isArray(ex.text) && eos !== null && ids[ids.length - 1] !== eos) ids = [...ids, eos];
-    if (o.maxLength) ids = ids.slice(0, o.maxLength);
+    if (o.maxLength) {
+      checkVisionCut(ex, ids, 0, o.maxLength, key);
+      ids = ids.slice(0, o.maxLength);
+    }
     if (ids.length < 2)
-      throw new DataError(`pacer: ${ex.where}: the text has fewer than 2 tokens`, located(ex.where, 'text'));
-    return { ids, loss: ids.map(() => true) };
+      throw new DataError(`pacer: ${ex.where}: the text has fewer than 2 tokens`, located(ex.where, key));
+    const pads = new Set(ex.vision?.padIds ?? []);
+    // vision tokens are inputs, never labels (as TRL's vision collators mask them)
+    return { ids, loss: ids.map((t) => !pads.has(t)), vision: ex.vision };
   }
   if (ex.format !== 'prompt_completion')
     throw new DataError(
@@ -123,7 +163,12 @@ export function tokenizeSFT(ex: Example, tok: Tokenizer, o: TokenizeOptions): Se
     );
   const t = tokenizeCompletion(ex, tok, o);
   const only = o.completionOnlyLoss ?? true;
-  return { ids: [...t.prompt, ...t.completion], loss: [...t.prompt.map(() => !only), ...t.completion.map(() => true)] };
+  const pads = new Set(ex.vision?.padIds ?? []);
+  return {
+    ids: [...t.prompt, ...t.completion],
+    loss: [...t.prompt.map((x) => !only && !pads.has(x)), ...t.completion.map(() => true)],
+    vision: ex.vision,
+  };
 }
 
 /**
@@ -132,6 +177,10 @@ export function tokenizeSFT(ex: Example, tok: Tokenizer, o: TokenizeOptions): Se
  * positions and attends only within itself; no label crosses a boundary.
  */
 export function packSequences(seqs: Seq[], maxLength: number): Seq[] {
+  if (seqs.some((s) => s.vision))
+    throw new DataError('pacer: packing does not take rows with images or videos (set packing: false)', {
+      field: 'packing',
+    });
   const rows: Seq[] = [];
   let cur: Seq | null = null;
   for (const s0 of seqs) {
@@ -158,6 +207,8 @@ export interface CollatedBatch {
   labels: Tensor;
   /** number of loss tokens per row */
   counts: number[];
+  /** Each row's images/videos (null: a text row), when some row has them: visionInputs() makes the tensors. */
+  vision?: Array<RowVision | null>;
 }
 
 /** Right-pad sequences into one batch with shifted labels. */
@@ -186,6 +237,7 @@ export function collate(seqs: Seq[], pad: number): CollatedBatch {
     labels: tensor(labels, { shape: [B, T] }),
     counts,
   };
+  if (seqs.some((s) => s.vision)) out.vision = seqs.map((s) => s.vision ?? null);
   if (seqs.some((s) => s.segments)) {
     const pos = new BigInt64Array(B * T);
     const seg = new BigInt64Array(B * T).fill(-1n);
@@ -205,6 +257,8 @@ export function collate(seqs: Seq[], pad: number): CollatedBatch {
 }
 
 /** Sequences prompt+completion with the loss on the completion, for log-prob sums. */
-export function completionSeq(prompt: number[], completion: number[]): Seq {
-  return { ids: [...prompt, ...completion], loss: [...prompt.map(() => false), ...completion.map(() => true)] };
+export function completionSeq(prompt: number[], completion: number[], vision?: RowVision): Seq {
+  const s: Seq = { ids: [...prompt, ...completion], loss: [...prompt.map(() => false), ...completion.map(() => true)] };
+  if (vision) s.vision = vision;
+  return s;
 }

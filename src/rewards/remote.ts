@@ -25,11 +25,21 @@ export class RemoteRewardClient {
   }
 }
 
+/** A message's text: a string, or the text parts of a typed content list (images and videos left out). */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter((p) => p && typeof p === 'object' && (p as { type?: unknown }).type === 'text')
+    .map((p) => String((p as { text?: unknown }).text ?? ''))
+    .join('');
+}
+
 /**
  * The 'remote' reward: the bearer token is read from the environment variable tokenEnv, never from
  * the config; labels come from labelColumn when the dataset has it. Conversational prompts are sent
- * as their messages' contents joined by newlines. A server that stays down fails the batch, which
- * the trainer handles as reward_on_error says.
+ * as their messages' texts joined by newlines (a typed content list gives its text parts). A server
+ * that stays down fails the batch, which the trainer handles as reward_on_error says.
  */
 export function remoteReward(o: {
   url: string;
@@ -44,7 +54,7 @@ export function remoteReward(o: {
       timeoutMs: o.timeoutMs,
       retries: o.retries,
     });
-    const prompts = input.prompts.map((p) => (typeof p === 'string' ? p : p.map((m) => m.content).join('\n')));
+    const prompts = input.prompts.map((p) => (typeof p === 'string' ? p : p.map((m) => textOf(m.content)).join('\n')));
     const j = await client.score(
       input.completions.map((c, i) => prompts[i] + completionText(c)),
       prompts,

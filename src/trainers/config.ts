@@ -153,6 +153,34 @@ const PEFT = {
   ),
 };
 
+// ---- images and videos (TRL's vision datasets on Qwen2-VL / Qwen2.5-VL; src/trainers/vision.ts)
+const VISION = {
+  video_fps: k.num(2, "frames per second sampled from video files (frame folders: their rate); a part's fps wins", {
+    gt: 0,
+  }),
+  video_max_frames: k.int(768, 'at most this many frames per video file (qwen-vl-utils FPS_MAX_FRAMES)', { min: 2 }),
+  video_max_pixels: k.intOrNull(
+    null,
+    "pixels per video frame after resizing, at most (default: the model's video_preprocessor_config.json)",
+    { min: 1 },
+  ),
+  freeze_vision_tower: when(
+    k.bool(false, 'keep the vision tower (patch embedding and blocks) fixed'),
+    (c) => c.use_peft !== true,
+    'use_peft: false (with LoRA the base weights are fixed; see lora_vision_tower)',
+  ),
+  freeze_merger: when(
+    k.bool(false, 'keep the vision merger (the projection into the language model) fixed'),
+    (c) => c.use_peft !== true,
+    'use_peft: false',
+  ),
+  lora_vision_tower: when(
+    k.bool(false, 'LoRA on the vision blocks too (default targets: the language model only)'),
+    peftOn,
+    'use_peft: true',
+  ),
+};
+
 // ---- offline data
 const OFFLINE = {
   max_length: k.intOrNull(1024, 'tokens per sequence (prompt + completion); longer completions are cut', { min: 1 }),
@@ -475,6 +503,7 @@ export const TRAINER_SPECS = {
     ...LR(2e-5),
     ...PEFT,
     ...OFFLINE,
+    ...VISION,
     completion_only_loss: k.bool(true, 'prompt-completion data: loss on completion tokens only'),
     packing: k.bool(false, 'pack sequences into rows of max_length (padding-free, segment-aware)'),
   },
@@ -508,14 +537,15 @@ export const TRAINER_SPECS = {
     ...OFFLINE,
     center_rewards_coefficient: k.numOrNull(null, 'weight of the mean squared reward (centering)', { min: 0 }),
   },
-  dpo: { ...RUN, ...PEFT, ...OFFLINE, ...DPO },
-  kto: { ...RUN, ...PEFT, ...OFFLINE, ...KTO },
+  dpo: { ...RUN, ...PEFT, ...OFFLINE, ...VISION, ...DPO },
+  kto: { ...RUN, ...PEFT, ...OFFLINE, ...VISION, ...KTO },
   orpo: { ...RUN, ...PEFT, ...OFFLINE, beta: k.num(0.1, 'the ORPO weight of the odds-ratio term', { gt: 0 }) },
   cpo: { ...RUN, ...PEFT, ...OFFLINE, ...CPO },
   grpo: {
     ...RUN,
     ...PEFT,
     ...ONLINE,
+    ...VISION,
     ...ONLINE_REF,
     ...CLIP,
     beta: k.num(0, 'KL coefficient against the reference (0: no reference model)', { min: 0 }),
@@ -526,6 +556,7 @@ export const TRAINER_SPECS = {
     ...RUN,
     ...PEFT,
     ...ONLINE,
+    ...VISION,
     ...ONLINE_REF,
     ...CLIP,
     beta: k.num(0, 'KL coefficient against the reference', { min: 0 }),

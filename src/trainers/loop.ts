@@ -116,11 +116,16 @@ export interface ModuleFamily<D> {
   start(data: D): Promise<TrainerRun> | TrainerRun;
 }
 
+// (and a vision-language model's processor files and chat template, wherever transformers saved it)
 const TOKENIZER_FILES = [
   'tokenizer.json',
   'tokenizer_config.json',
   'generation_config.json',
   'special_tokens_map.json',
+  'chat_template.json',
+  'chat_template.jinja',
+  'preprocessor_config.json',
+  'video_preprocessor_config.json',
 ];
 
 interface LoopState {

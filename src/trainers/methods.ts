@@ -36,6 +36,8 @@ import {
   type DPOLossType,
 } from '../objectives/index.js';
 import { rng } from '../data/random.js';
+import type { RowVision } from '../data/media.js';
+import { forwardBatch } from './vision.js';
 import type {
   CPOConfig,
   DPOConfig,
@@ -59,6 +61,8 @@ export interface Item {
   label?: boolean;
   /** KTO: the mismatched completion used for the KL estimate. */
   klCompletion?: number[];
+  /** The prompt's images/videos (vision rows). */
+  vision?: RowVision;
   ref?: { chosen?: number; rejected?: number; completion?: number; kl?: number };
 }
 
@@ -100,20 +104,26 @@ function checkFormat(examples: Example[], formats: string[], method: string): vo
 
 function preferenceItems(ex: Example[], tok: Tokenizer, o: TokenizeOptions, method: string): Item[] {
   checkFormat(ex, ['preference'], method);
-  return ex.map((e) => ({ where: e.where, extra: e.extra, ...tokenizePreference(e, tok, o), ref: {} }));
+  return ex.map((e) => ({
+    where: e.where,
+    extra: e.extra,
+    ...tokenizePreference(e, tok, o),
+    ref: {},
+    vision: e.vision,
+  }));
 }
 
 function pairSeqs(batch: Item[]): Seq[] {
   return [
-    ...batch.map((it) => completionSeq(it.prompt!, it.chosen!)),
-    ...batch.map((it) => completionSeq(it.prompt!, it.rejected!)),
+    ...batch.map((it) => completionSeq(it.prompt!, it.chosen!, it.vision)),
+    ...batch.map((it) => completionSeq(it.prompt!, it.rejected!, it.vision)),
   ];
 }
 
 /** Policy log-prob sums for chosen then rejected rows of one concatenated forward. */
 function pairForward(model: CausalLM, batch: Item[], pad: number) {
   const b = collate(pairSeqs(batch), pad);
-  const logits = model.forward(b);
+  const logits = forwardBatch(model, b);
   const lp = labelLogps(logits, b.labels);
   const n = batch.length;
   return {
@@ -165,7 +175,7 @@ function sftMethod(cfg: SFTConfig): Method {
         batch.map((it) => it.seq!),
         pad,
       );
-      return sftLoss((model as CausalLM).forward(b), b.labels);
+      return sftLoss(forwardBatch(model as CausalLM, b), b.labels);
     },
     weight: lossTokens,
   };
@@ -257,8 +267,16 @@ function dpoMethod(cfg: DPOConfig): Method {
     prepare: (ex, tok, o) => preferenceItems(ex, tok, o, 'dpo'),
     referenceSeqs: (items) =>
       items.flatMap((it) => [
-        { item: it, seq: completionSeq(it.prompt!, it.chosen!), set: (i: Item, v: number) => (i.ref!.chosen = v) },
-        { item: it, seq: completionSeq(it.prompt!, it.rejected!), set: (i: Item, v: number) => (i.ref!.rejected = v) },
+        {
+          item: it,
+          seq: completionSeq(it.prompt!, it.chosen!, it.vision),
+          set: (i: Item, v: number) => (i.ref!.chosen = v),
+        },
+        {
+          item: it,
+          seq: completionSeq(it.prompt!, it.rejected!, it.vision),
+          set: (i: Item, v: number) => (i.ref!.rejected = v),
+        },
       ]),
     loss(model, batch, pad) {
       const f = pairForward(model as CausalLM, batch, pad);
@@ -302,6 +320,7 @@ function ktoMethod(cfg: KTOConfig): Method {
         ...tokenizeCompletion(e, tok, o),
         label: e.label,
         ref: {},
+        vision: e.vision,
       }));
       // KL estimate: each prompt with the previous example's completion (fixed pairing, in file order).
       items.forEach((it, i) => (it.klCompletion = items[(i + items.length - 1) % items.length].completion));
@@ -321,18 +340,22 @@ function ktoMethod(cfg: KTOConfig): Method {
       items.flatMap((it) => [
         {
           item: it,
-          seq: completionSeq(it.prompt!, it.completion!),
+          seq: completionSeq(it.prompt!, it.completion!, it.vision),
           set: (i: Item, v: number) => (i.ref!.completion = v),
         },
-        { item: it, seq: completionSeq(it.prompt!, it.klCompletion!), set: (i: Item, v: number) => (i.ref!.kl = v) },
+        {
+          item: it,
+          seq: completionSeq(it.prompt!, it.klCompletion!, it.vision),
+          set: (i: Item, v: number) => (i.ref!.kl = v),
+        },
       ]),
     loss(model, batch, pad) {
       const seqs = [
-        ...batch.map((it) => completionSeq(it.prompt!, it.completion!)),
-        ...batch.map((it) => completionSeq(it.prompt!, it.klCompletion!)),
+        ...batch.map((it) => completionSeq(it.prompt!, it.completion!, it.vision)),
+        ...batch.map((it) => completionSeq(it.prompt!, it.klCompletion!, it.vision)),
       ];
       const b = collate(seqs, pad);
-      const lp = labelLogps((model as CausalLM).forward(b), b.labels);
+      const lp = labelLogps(forwardBatch(model as CausalLM, b), b.labels);
       const n = batch.length;
       const inputs = {
         policy: lp.sum.narrow(0, 0, n),
@@ -423,7 +446,7 @@ export function sequenceLogpSums(
     for (let s = 0; s < seqs.length; s += batchSize) {
       scope(() => {
         const b = collate(seqs.slice(s, s + batchSize), pad);
-        out.push(...labelLogps(model.forward(b), b.labels).sum.toArray());
+        out.push(...labelLogps(forwardBatch(model, b), b.labels).sum.toArray());
       });
       onProgress?.(Math.min(seqs.length, s + batchSize));
     }

@@ -21,6 +21,7 @@ import { orderItems, parseCurriculum, pacingFraction, type CurriculumConfig } fr
 import { Progress } from '../report/progress.js';
 import { TrainingError } from '../util/errors.js';
 import { makeMethod, sequenceLogpSums, type Item, type Method } from './methods.js';
+import { prepareVision } from './vision.js';
 import type { Policy, Reference } from './policy.js';
 import type { LoopOptions, TrainerFamily, TrainerRun, Update } from './loop.js';
 import type { World, WeightedMetrics } from './parallel.js';
@@ -42,7 +43,11 @@ export function offlineFamily(cfg: OfflineConfig, opts: LoopOptions = {}): Train
   return {
     async prepare(tok) {
       const o = { maxLength: cfg.max_length, maxPromptLength: cfg.max_prompt_length };
-      const read = (f: string) => loadDataset(f, { maxLineBytes: cfg.max_line_bytes });
+      const read = async (f: string) => {
+        const ex = await loadDataset(f, { maxLineBytes: cfg.max_line_bytes });
+        await prepareVision(ex, cfg, f);
+        return ex;
+      };
       const train = method.prepare(await read(cfg.train_dataset), tok, o);
       const evalItems = cfg.eval_dataset ? method.prepare(await read(cfg.eval_dataset), tok, o) : [];
       return { train, evalItems, pad: tok.padTokenId ?? tok.eosTokenId ?? 0 };

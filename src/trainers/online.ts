@@ -25,13 +25,14 @@ import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Module, noGrad, scope, tensor, type Tensor } from '../engine/index.js';
-import { generate } from '../models/generate.js';
+import { generate, type PromptMedia } from '../models/generate.js';
 import { labelLogps } from '../models/scoring.js';
 import type { CausalLM } from '../models/types.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { loadDataset, type Example } from '../data/datasets.js';
 import { located } from '../data/jsonl.js';
 import { collate, completionSeq, renderPrompt } from '../data/tokenize.js';
+import { rowPixels, type RowVision } from '../data/media.js';
 import { DataError } from '../util/errors.js';
 import { routeRewards, rewardsFromSpec, runRewards, taskProblem, type NamedReward } from '../rewards/index.js';
 import { makeSampler, type CurriculumItem, type Sampler } from '../curriculum/online.js';
@@ -43,6 +44,7 @@ import type { Policy, Reference } from './policy.js';
 import type { LoopOptions, TrainerFamily, TrainerRun, Update } from './loop.js';
 import { combine, type World } from './parallel.js';
 import type { OnlineConfig } from './config.js';
+import { forwardBatch, prepareVision } from './vision.js';
 
 export interface OnlineOptions extends LoopOptions {
   /** Called every eval_steps (and at the end) with the policy; its numbers are logged as eval_<name>. */
@@ -57,6 +59,26 @@ interface Rollout {
   text: string;
   truncated: boolean;
   serverLogprobs?: number[];
+  /** The prompt's images/videos (shared by the group's rollouts). */
+  vision?: RowVision;
+}
+
+/** A prompt as it is rolled out: its value (for rewards), ids, and vision. */
+interface Chosen {
+  value: Example['prompt'];
+  ids: number[];
+  vision?: RowVision;
+}
+
+/** Per-prompt media for generate(): one PromptMedia object per distinct vision (encoded once by generate). */
+function promptMedia(vs: Array<RowVision | undefined>): Array<PromptMedia | null> | undefined {
+  if (!vs.some((v) => v)) return undefined;
+  const made = new Map<RowVision, PromptMedia>();
+  return vs.map((v) => {
+    if (!v) return null;
+    if (!made.has(v)) made.set(v, rowPixels(v)!);
+    return made.get(v)!;
+  });
 }
 
 interface PromptSet {
@@ -116,6 +138,7 @@ function checkTasks(examples: Example[], cfg: OnlineConfig): void {
 async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promise<PromptSet> {
   const maxPromptLength = cfg.max_prompt_length;
   const examples = await loadDataset(file, { maxLineBytes: cfg.max_line_bytes });
+  await prepareVision(examples, cfg, file);
   const fmt = examples[0].format;
   if (fmt !== 'prompt_only' && fmt !== 'prompt_completion')
     throw new DataError(
@@ -126,7 +149,9 @@ async function promptSet(file: string, tok: Tokenizer, cfg: OnlineConfig): Promi
       },
     );
   checkTasks(examples, cfg);
-  const ids = examples.map((e) => renderPrompt(tok, e.prompt!));
+  const ids = examples.map((e) =>
+    renderPrompt(tok, e.prompt!, undefined, e.vision ? { rv: e.vision, where: e.where } : undefined),
+  );
   ids.forEach((p, i) => {
     if (maxPromptLength && p.length > maxPromptLength)
       throw new DataError(
@@ -301,17 +326,23 @@ class OnlineRun implements TrainerRun {
 
   /** Every rank's rollouts and rewards, in batch order (the prompts are known to all ranks). */
   private gatherRollouts(
-    chosen: Array<{ ids: number[] }>,
+    chosen: Chosen[],
     mine: Rollout[],
     scored: { rewards: number[]; metrics: Record<string, number> },
   ): { got: Rollout[]; r: number[]; metrics: Record<string, number> } {
     if (this.world.size === 1) return { got: mine, r: scored.rewards, metrics: scored.metrics };
     const parts = this.world.gather({
-      rollouts: mine.map(({ prompt: _, ...rest }) => rest),
+      rollouts: mine.map(({ prompt: _, vision: _v, ...rest }) => rest), // (each rank knows the prompts)
       rewards: scored.rewards,
       metrics: scored.metrics,
     });
-    const got = parts.flatMap((p) => p.rollouts).map((x, k) => ({ ...x, prompt: chosen[Math.floor(k / this.G)].ids }));
+    const got = parts
+      .flatMap((p) => p.rollouts)
+      .map((x, k) => ({
+        ...x,
+        prompt: chosen[Math.floor(k / this.G)].ids,
+        vision: chosen[Math.floor(k / this.G)].vision,
+      }));
     const metrics = combine(
       parts.map((p) => ({ weight: p.rewards.length / got.length, metrics: p.metrics })),
       COUNTS,
@@ -320,28 +351,26 @@ class OnlineRun implements TrainerRun {
   }
 
   /** The prompt each chosen item is rolled out with (augmented when the hook is on). */
-  private promptsFor(idx: number[]): Array<{ value: Example['prompt']; ids: number[] }> {
+  private promptsFor(idx: number[]): Chosen[] {
     const { examples, ids } = this.data.train;
     return idx.map((i) => {
-      if (!this.augment) return { value: examples[i].prompt!, ids: ids[i] };
+      const { vision, where } = examples[i];
+      if (!this.augment) return { value: examples[i].prompt!, ids: ids[i], vision };
       const value = this.augment.apply(i, examples[i].prompt as PromptValue) as Example['prompt'];
-      return { value: value!, ids: value === examples[i].prompt ? ids[i] : renderPrompt(this.tok, value!) };
+      if (value === examples[i].prompt) return { value: value!, ids: ids[i], vision };
+      return { value: value!, ids: renderPrompt(this.tok, value!, undefined, vision && { rv: vision, where }), vision };
     });
   }
 
   /** G completions of each chosen prompt; `first` is the first prompt's place in the step's batch. */
-  private async generate(
-    chosen: Array<{ value: Example['prompt']; ids: number[] }>,
-    seed: number,
-    step: number,
-    first: number,
-  ): Promise<Rollout[]> {
+  private async generate(chosen: Chosen[], seed: number, step: number, first: number): Promise<Rollout[]> {
     if (this.remote) {
       await this.syncWeights(step);
       return this.remoteRollout(chosen, seed);
     }
     const batch = chosen.flatMap((c) => Array.from({ length: this.G }, () => c.ids));
     const rowSeeds = batch.map((_, k) => rowSeed(seed, first * this.G + k));
+    const visions = chosen.flatMap((c) => Array.from({ length: this.G }, () => c.vision));
     const cfg = this.cfg;
     const res = noGrad(() =>
       scope(() =>
@@ -355,6 +384,7 @@ class OnlineRun implements TrainerRun {
             topK: cfg.top_k ?? undefined,
             doSample: true,
             rowSeeds,
+            media: promptMedia(visions),
           },
           this.tok,
         ),
@@ -365,6 +395,7 @@ class OnlineRun implements TrainerRun {
       completion: r.tokens,
       text: r.text ?? '',
       truncated: r.finishReason === 'length',
+      vision: visions[k],
     }));
   }
 
@@ -399,11 +430,10 @@ class OnlineRun implements TrainerRun {
       );
   }
 
-  private async remoteRollout(
-    chosen: Array<{ value: Example['prompt']; ids: number[] }>,
-    seed: number,
-  ): Promise<Rollout[]> {
+  private async remoteRollout(chosen: Chosen[], seed: number): Promise<Rollout[]> {
     const texts = chosen.map((c) => {
+      if (c.vision)
+        throw new Error('pacer: remote rollouts take text prompts; rows with images or videos roll out locally');
       if (typeof c.value !== 'string')
         throw new Error(
           'pacer: remote rollouts take text prompts (conversational prompts: render them with the chat template first)',
@@ -506,7 +536,7 @@ class OnlineRun implements TrainerRun {
   private prepareMicro(rows: Rollout[]) {
     const pad = this.data.pad;
     const batch = collate(
-      rows.map((r) => completionSeq(r.prompt, r.completion.length ? r.completion : [pad])),
+      rows.map((r) => completionSeq(r.prompt, r.completion.length ? r.completion : [pad], r.vision)),
       pad,
     );
     let mask = batch.labels.ne(-100).float();
@@ -519,7 +549,7 @@ class OnlineRun implements TrainerRun {
 
   /** Per-token log-probs of the completions [N, T] at the sampling temperature (as TRL computes them). */
   private tokenLogps(m: CausalLM, b: ReturnType<typeof collate>) {
-    let logits = m.forward(b);
+    let logits = forwardBatch(m, b);
     if (this.cfg.temperature !== 1) logits = logits.div(this.cfg.temperature);
     return { perToken: labelLogps(logits, b.labels).perToken, logits };
   }
@@ -582,7 +612,10 @@ class OnlineRun implements TrainerRun {
           generate(
             this.policy.model,
             set.ids.slice(s, s + bs),
-            { maxNewTokens: this.cfg.max_completion_length },
+            {
+              maxNewTokens: this.cfg.max_completion_length,
+              media: promptMedia(set.examples.slice(s, s + bs).map((e) => e.vision)),
+            },
             this.tok,
           ),
         ),

@@ -8,6 +8,7 @@ import { LoraAdapters } from '../models/lora.js';
 import { modelEntry } from '../models/registry.js';
 import type { CausalLM } from '../models/types.js';
 import type { BaseConfig } from './config.js';
+import { freezeVision, loraTargets } from './vision.js';
 
 export class Policy {
   private constructor(
@@ -21,6 +22,7 @@ export class Policy {
 
   static load(cfg: BaseConfig): Policy {
     const loaded = fromPretrained(cfg.model_name_or_path, { dtype: cfg.dtype });
+    freezeVision(loaded.model, cfg);
     if (!cfg.use_peft) return new Policy(loaded, null);
     const entry = modelEntry(loaded.config, join(cfg.model_name_or_path, 'config.json'));
     const lora = new LoraAdapters(
@@ -29,7 +31,7 @@ export class Policy {
         r: cfg.lora_r,
         lora_alpha: cfg.lora_alpha,
         lora_dropout: cfg.lora_dropout,
-        target_modules: cfg.lora_target_modules ?? entry.loraTargets,
+        target_modules: loraTargets(cfg, entry.loraTargets),
         fan_in_fan_out: !!entry.loraFanInFanOut,
       },
       { baseModelNameOrPath: cfg.model_name_or_path },

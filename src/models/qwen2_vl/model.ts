@@ -105,6 +105,15 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
     return src.indexSelect(0, tensor(index, { dtype: 'int64' })).view(B, T, L);
   }
 
+  /** Pads without their images/videos would pass as plain tokens: refuse them. */
+  private noPads(ids: number[][] | null, tokenId: number, kind: 'image' | 'video'): void {
+    const n = ids ? ids.reduce((a, r) => a + r.filter((t) => t === tokenId).length, 0) : 0;
+    if (n > 0)
+      throw new RangeError(
+        `pacer: the batch has ${n} <|${kind}_pad|> tokens but no ${kind}s (pixel values or embeddings) to put there`,
+      );
+  }
+
   /** Vision embeddings for a batch: precomputed ones, or the tower run on the pixel values. */
   private visionEmbeds(o: ModelInputs, kind: 'image' | 'video'): Tensor | null {
     const given = kind === 'image' ? o.imageEmbeds : o.videoEmbeds;
@@ -181,8 +190,10 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
     let x = o.inputsEmbeds ?? this.embed(o.ids!);
     const img = this.visionEmbeds(o, 'image');
     if (img) x = this.splice(x, ids, img, this.vl.imageTokenId, 'image');
+    else this.noPads(ids, this.vl.imageTokenId, 'image');
     const vid = this.visionEmbeds(o, 'video');
     if (vid) x = this.splice(x, ids, vid, this.vl.videoTokenId, 'video');
+    else this.noPads(ids, this.vl.videoTokenId, 'video');
     const pos = this.positions(o, ids, B, T);
     const dt = this.model.embed_tokens.weight.dtype;
     const [cos, sin] = mropeCosSin(pos, this.invFreq, this.vl.text.mrope_section).map((t) =>

@@ -218,9 +218,13 @@ export function framesFromTensor(t: Tensor, what = 'frames'): Frames {
   };
 }
 
-/** Frames -> patch rows and grid, as the HF Qwen2-VL processors (images: one frame). */
-export function processFrames(v: Frames, cfg: ProcessorConfig, what = 'frames'): Processed {
-  const { patchSize: P, temporalPatchSize: Tp, mergeSize: m } = cfg;
+/**
+ * Steps 1–2: frames resized as the processor resizes them (smart_resize, torchvision's bicubic), still
+ * uint8 RGB; patchify() finishes the job. Kept apart so that datasets can hold the small uint8 frames
+ * and make the float32 pixel rows per batch.
+ */
+export function resizeFrames(v: Frames, cfg: ProcessorConfig, what = 'frames'): Frames {
+  const { patchSize: P, mergeSize: m } = cfg;
   if (!v.frames.length) throw new RangeError(`pacer: ${what}: no frames`);
   for (const [i, f] of v.frames.entries())
     if (f.length !== v.height * v.width * 3)
@@ -235,7 +239,20 @@ export function processFrames(v: Frames, cfg: ProcessorConfig, what = 'frames'):
     throw new RangeError(
       `pacer: ${what}: ${w}×${h} frames are not multiples of ${P * m} (patch × merge) and do_resize is off`,
     );
-  const frames = v.frames.map((f) => resizeBicubic(f, v.height, v.width, h, w));
+  return { frames: v.frames.map((f) => resizeBicubic(f, v.height, v.width, h, w)), height: h, width: w };
+}
+
+/** The grid (t, h, w) in patches of frames that resizeFrames() gave (t after padding to temporal_patch_size). */
+export function gridOf(v: Frames, cfg: ProcessorConfig): [number, number, number] {
+  const { patchSize: P, temporalPatchSize: Tp } = cfg;
+  return [Math.ceil(v.frames.length / Tp), v.height / P, v.width / P];
+}
+
+/** Steps 3–5 on resized frames: last-frame padding, the fused rescale + normalise, the patch order. */
+export function patchify(v: Frames, cfg: ProcessorConfig): Processed {
+  const { patchSize: P, temporalPatchSize: Tp, mergeSize: m } = cfg;
+  const [h, w] = [v.height, v.width];
+  const frames = [...v.frames];
   while (frames.length % Tp) frames.push(frames[frames.length - 1]);
   const scale = cfg.doRescale ? 1 / cfg.rescaleFactor : 1;
   const mean = [0, 1, 2].map((c) => (cfg.doNormalize ? cfg.imageMean[c] * scale : 0));
@@ -253,6 +270,11 @@ export function processFrames(v: Frames, cfg: ProcessorConfig, what = 'frames'):
       .reshape(gt * gh * gw, 3 * Tp * P * P),
   );
   return { pixelValues, grid: [gt, gh, gw] };
+}
+
+/** Frames -> patch rows and grid, as the HF Qwen2-VL processors (images: one frame). */
+export function processFrames(v: Frames, cfg: ProcessorConfig, what = 'frames'): Processed {
+  return patchify(resizeFrames(v, cfg, what), cfg);
 }
 
 function readJson(file: string): Record<string, any> | null {

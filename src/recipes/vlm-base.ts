@@ -1,0 +1,353 @@
+// `pacer recipe vlm-base`: a tiny (~1M-parameter) Qwen2.5-VL-architecture model that pacer makes
+// itself, the base the video reproductions start from. Steps:
+//   data       the temporal world (order, direction, speed and attribute questions: multiple choice,
+//              yes/no, caption matching) and the grounding world ("When does …?" → <answer>[s, e]</answer>)
+//              as 56×56 frame files; from each video's exact event log also a caption row ("Describe the
+//              video." → TEMPLE's narration "First, …. Then, …. Finally, …."); held-out rows from another seed
+//   tokenizer  word-level (src/tokenizers/word-level.ts) over the training texts, with Qwen's special-token
+//              strings (<|im_start|>, <|vision_start|>, <|video_pad|>, …) and Qwen2-VL's chat template
+//   model      a Qwen2.5-VL config (window attention, M-RoPE) initialised as transformers' from_config; the
+//              processors pinned to 56×56 frames (min_pixels = max_pixels = 3136: 4 tokens per 2 frames)
+//   train      SFT (completion-only loss) from scratch, all weights, cosine schedule
+//   evaluate   greedy answers to the held-out rows: exact-match accuracy of QA and captions, and the
+//              grounding answers' mIoU and R@0.5 (temporal IoU with the true segment)
+// The result is cached under PACER_CACHE (default ~/.cache/pacer)/recipes/vlm-base/<key>, where key hashes
+// the recipe's configuration and seed; recipe.json records the configuration, seed, sizes and metrics.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { noGrad, scope } from '../engine/index.js';
+import { fromPretrained, modelFromConfig, savePretrained } from '../models/pretrained.js';
+import { generate } from '../models/generate.js';
+import { Tokenizer } from '../tokenizers/index.js';
+import { wordsOf, writeWordTokenizer } from '../tokenizers/word-level.js';
+import { loadProcessorConfigs } from '../models/qwen2_vl/processor.js';
+import { visionPrompt } from '../data/media.js';
+import { makeDataset } from '../video/worlds/make.js';
+import { caption, narrate, type VideoEvent } from '../video/worlds/grammar.js';
+import { parseSegment, temporalIoU } from '../eval/grounding.js';
+import { train } from '../trainers/train.js';
+import { atomicWrite } from '../util/atomic.js';
+import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
+
+/** Qwen2-VL's special-token strings, in Qwen's id order. */
+export const QWEN_SPECIALS = [
+  '<|endoftext|>',
+  '<|im_start|>',
+  '<|im_end|>',
+  '<|vision_start|>',
+  '<|vision_end|>',
+  '<|vision_pad|>',
+  '<|image_pad|>',
+  '<|video_pad|>',
+] as const;
+
+/** Qwen2-VL's chat template (typed image/video parts become <|vision_start|><|…_pad|><|vision_end|>). */
+export const QWEN2_VL_CHAT_TEMPLATE = [
+  '{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}',
+  '{% for message in messages %}',
+  "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n",
+  "{% endif %}<|im_start|>{{ message['role'] }}\n",
+  "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n{% else %}",
+  "{% for content in message['content'] %}",
+  "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}",
+  '{% set image_count.value = image_count.value + 1 %}',
+  '{% if add_vision_id %}Picture {{ image_count.value }}: ',
+  '{% endif %}<|vision_start|><|image_pad|><|vision_end|>',
+  "{% elif content['type'] == 'video' or 'video' in content %}",
+  '{% set video_count.value = video_count.value + 1 %}',
+  '{% if add_vision_id %}Video {{ video_count.value }}: ',
+  '{% endif %}<|vision_start|><|video_pad|><|vision_end|>',
+  "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n{% endif %}",
+  '{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}',
+].join('');
+
+/** The recipe's configuration (hashed with the seed into the cache key). */
+export function vlmBaseSpec(smoke: boolean) {
+  return {
+    worlds: {
+      temporal: { duration: '8-10' },
+      grounding: { duration: '12-20', events: '2-3', 'event-length': '2-3', clutter: '1' },
+    } as Record<string, Record<string, string>>,
+    size: 56,
+    train_per_world: smoke ? 3 : 400,
+    eval_per_world: smoke ? 2 : 25,
+    text: { hidden_size: 128, intermediate_size: 352, num_hidden_layers: 4, num_attention_heads: 4, kv_heads: 2 },
+    vision: { depth: 4, hidden_size: 64, intermediate_size: 128, num_heads: 4 },
+    steps: smoke ? 2 : 700,
+    batch_size: smoke ? 2 : 8,
+    learning_rate: 2e-3,
+    warmup_steps: smoke ? 0 : 40,
+    video_fps: 2,
+    max_new_tokens: smoke ? 6 : 40,
+  };
+}
+export type VlmBaseSpec = ReturnType<typeof vlmBaseSpec>;
+
+type Row = Record<string, any>;
+const jsonl = (rows: Row[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const user = (text: string) => [{ role: 'user', content: [{ type: 'video' }, { type: 'text', text }] }];
+const reply = (text: string) => [{ role: 'assistant', content: [{ type: 'text', text }] }];
+
+/** A world row (videos under folder `sub`) as a training row (task: qa / grounding) plus its caption row. */
+function rowsOf(world: string, sub: string, r: Row): Row[] {
+  const videos = (r.videos as string[]).map((v) => `${sub}/${v}`);
+  const events = [...((r.truth?.events as VideoEvent[]) ?? [])].sort((a, b) => a.t0 - b.t0);
+  const task = world === 'grounding' ? 'grounding' : 'qa';
+  const out: Row[] = [{ prompt: r.prompt, completion: r.completion, videos, task, solution: r.solution }];
+  if (r.segment) out[0].segment = r.segment;
+  if (events.length) {
+    const text = narrate(events.map((e) => caption(e)));
+    out.push({ prompt: user('Describe the video.'), completion: reply(text), videos, task: 'caption', solution: text });
+  }
+  return out;
+}
+
+/** Training and held-out rows under dir/data (videos as .npz frame files). */
+async function makeData(spec: VlmBaseSpec, seed: number, dir: string): Promise<{ train: Row[]; held: Row[] }> {
+  const out = { train: [] as Row[], held: [] as Row[] };
+  for (const [world, knobs] of Object.entries(spec.worlds))
+    for (const split of ['train', 'held'] as const) {
+      const n = split === 'train' ? spec.train_per_world : spec.eval_per_world;
+      const name = split === 'train' ? world : `${world}-held`;
+      const sub = join(dir, 'data', name);
+      await makeDataset({
+        world,
+        n,
+        seed: split === 'train' ? seed : seed + 7919,
+        out: sub,
+        framesOnly: true,
+        knobs,
+        width: spec.size,
+      });
+      const rows = readFileSync(join(sub, 'data.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      out[split].push(...rows.flatMap((r) => rowsOf(world, name, r)));
+    }
+  writeFileSync(join(dir, 'data', 'train.jsonl'), jsonl(out.train));
+  writeFileSync(join(dir, 'data', 'held.jsonl'), jsonl(out.held));
+  return out;
+}
+
+/** Texts whose words the tokenizer must know: the rendered training rows and the numbers 0–99. */
+function corpus(rows: Row[]): string[] {
+  const texts = rows.flatMap((r) =>
+    [...r.prompt, ...r.completion].flatMap((m: Row) => m.content.map((c: Row) => c.text ?? '')),
+  );
+  return [
+    QWEN2_VL_CHAT_TEMPLATE.replace(/{[%{#][\s\S]*?[%}#]}/g, ' '),
+    'user assistant',
+    ...texts,
+    ...Array.from({ length: 100 }, (_, i) => `${i}`),
+  ];
+}
+
+/** config.json of the tiny Qwen2.5-VL (hub flat form). */
+function modelConfig(spec: VlmBaseSpec, vocab: number): Record<string, unknown> {
+  const t = spec.text;
+  const half = t.hidden_size / t.num_attention_heads / 2;
+  const s = Math.floor(half / 4);
+  return {
+    architectures: ['Qwen2_5_VLForConditionalGeneration'],
+    model_type: 'qwen2_5_vl',
+    vocab_size: vocab,
+    hidden_size: t.hidden_size,
+    intermediate_size: t.intermediate_size,
+    num_hidden_layers: t.num_hidden_layers,
+    num_attention_heads: t.num_attention_heads,
+    num_key_value_heads: t.kv_heads,
+    hidden_act: 'silu',
+    max_position_embeddings: 4096,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    use_sliding_window: false,
+    initializer_range: 0.02,
+    bos_token_id: 0,
+    eos_token_id: 2,
+    pad_token_id: 0,
+    vision_start_token_id: 3,
+    vision_end_token_id: 4,
+    vision_token_id: 5,
+    image_token_id: 6,
+    video_token_id: 7,
+    rope_scaling: { type: 'mrope', mrope_section: [half - 2 * s, s, s] },
+    tie_word_embeddings: true,
+    torch_dtype: 'float32',
+    vision_config: {
+      ...spec.vision,
+      hidden_act: 'silu',
+      in_chans: 3,
+      out_hidden_size: t.hidden_size,
+      patch_size: 14,
+      spatial_merge_size: 2,
+      spatial_patch_size: 14,
+      temporal_patch_size: 2,
+      window_size: 112,
+      fullatt_block_indexes: [spec.vision.depth - 1],
+      tokens_per_second: 2,
+      model_type: 'qwen2_5_vl',
+    },
+  };
+}
+
+/** The processors' configs, pinned to size × size frames. */
+function processorConfig(spec: VlmBaseSpec, kind: 'image' | 'video'): Record<string, unknown> {
+  const px = spec.size * spec.size;
+  return {
+    min_pixels: px,
+    max_pixels: px,
+    patch_size: 14,
+    temporal_patch_size: 2,
+    merge_size: 2,
+    image_mean: [0.48145466, 0.4578275, 0.40821073],
+    image_std: [0.26862954, 0.26130258, 0.27577711],
+    rescale_factor: 1 / 255,
+    do_resize: true,
+    do_rescale: true,
+    do_normalize: true,
+    do_convert_rgb: true,
+    resample: 3,
+    ...(kind === 'image'
+      ? { image_processor_type: 'Qwen2VLImageProcessorFast', processor_class: 'Qwen2_5_VLProcessor' }
+      : { video_processor_type: 'Qwen2VLVideoProcessor', size: { shortest_edge: px, longest_edge: px } }),
+  };
+}
+
+/** The initial model folder: tokenizer, chat template, processors, config and from_config weights. */
+function initModel(spec: VlmBaseSpec, rows: Row[], dir: string): number {
+  const words = wordsOf(corpus(rows), QWEN_SPECIALS);
+  const vocab = writeWordTokenizer(dir, {
+    specials: QWEN_SPECIALS,
+    words,
+    eos: '<|im_end|>',
+    pad: '<|endoftext|>',
+    chatTemplate: QWEN2_VL_CHAT_TEMPLATE,
+  });
+  const config = modelConfig(spec, Math.ceil(vocab / 8) * 8);
+  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify(processorConfig(spec, 'image'), null, 2));
+  writeFileSync(join(dir, 'video_preprocessor_config.json'), JSON.stringify(processorConfig(spec, 'video'), null, 2));
+  const model = modelFromConfig(config);
+  const params = [...model.parameters()].reduce((a, p) => a + p.numel, 0);
+  savePretrained({ model, config }, dir);
+  model.dispose();
+  return params;
+}
+
+/** Greedy answers to the held-out rows: accuracy per task, grounding mIoU and R@0.5. */
+async function evaluate(dir: string, held: Row[], spec: VlmBaseSpec, base: string): Promise<Record<string, number>> {
+  const tok = Tokenizer.fromPretrained(dir);
+  const pm = fromPretrained(dir);
+  const o = { baseDir: base, videoFps: spec.video_fps, processors: loadProcessorConfigs(dir), merge: 2 };
+  const hits: Record<string, number[]> = { qa: [], caption: [], grounding: [] };
+  const ious: number[] = [];
+  for (const [i, r] of held.entries()) {
+    const vp = await visionPrompt(tok, r, o, `held-out row ${i + 1}`);
+    const [g] = noGrad(() =>
+      scope(() =>
+        generate(pm.model, [tok.encode(vp.text)], { maxNewTokens: spec.max_new_tokens, media: [vp.media] }, tok),
+      ),
+    );
+    const text = (g.text ?? '').trim();
+    hits[r.task].push(text === r.completion[0].content[0].text ? 1 : 0);
+    if (r.task === 'grounding') {
+      const seg = parseSegment(text);
+      ious.push(seg ? temporalIoU(seg, r.segment) : 0);
+    }
+  }
+  pm.model.dispose();
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+  return {
+    qa_accuracy: mean(hits.qa),
+    caption_accuracy: mean(hits.caption),
+    grounding_accuracy: mean(hits.grounding),
+    grounding_miou: mean(ious),
+    'grounding_r@0.5': mean(ious.map((x) => (x >= 0.5 ? 1 : 0))),
+    held_out_rows: held.length,
+  };
+}
+
+/** The cache folder of a configuration and seed. */
+export function vlmBaseDir(spec: VlmBaseSpec, seed: number): string {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ recipe: 'vlm-base', spec, seed }))
+    .digest('hex')
+    .slice(0, 12);
+  const root = process.env.PACER_CACHE ?? join(homedir(), '.cache', 'pacer');
+  return join(root, 'recipes', 'vlm-base', key);
+}
+
+async function run(o: RecipeOptions): Promise<RecipeResult> {
+  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const spec = vlmBaseSpec(o.smoke);
+  const dir = o.out ?? vlmBaseDir(spec, o.seed);
+  const recordFile = join(dir, 'recipe.json');
+  if (!o.force && existsSync(recordFile)) {
+    const rec = JSON.parse(readFileSync(recordFile, 'utf8'));
+    if (JSON.stringify(rec.spec) === JSON.stringify(spec) && rec.seed === o.seed) {
+      log(`pacer: vlm-base: reusing ${dir}`);
+      return { dir, cached: true, metrics: rec.metrics };
+    }
+  }
+  rmSync(join(dir, 'work'), { recursive: true, force: true });
+  const work = join(dir, 'work');
+  mkdirSync(join(work, 'data'), { recursive: true });
+  log('pacer: vlm-base: making the worlds');
+  const { train: rows, held } = await makeData(spec, o.seed, work);
+  const params = initModel(spec, rows, join(work, 'init'));
+  log(`pacer: vlm-base: ${params} parameters, ${rows.length} training rows; training`);
+  const t0 = Date.now();
+  const res = await train(
+    {
+      trainer: 'sft',
+      model_name_or_path: join(work, 'init'),
+      train_dataset: join(work, 'data', 'train.jsonl'),
+      output_dir: join(dir, 'model'),
+      overwrite_output_dir: true,
+      max_steps: spec.steps,
+      per_device_train_batch_size: spec.batch_size,
+      learning_rate: spec.learning_rate,
+      warmup_steps: spec.warmup_steps,
+      lr_scheduler_type: 'cosine',
+      logging_steps: Math.max(1, Math.floor(spec.steps / 20)),
+      save_steps: spec.steps + 1,
+      seed: o.seed,
+      threads: o.threads ?? null,
+      video_fps: spec.video_fps,
+      max_length: 2048,
+      max_prompt_length: 1536,
+    },
+    { progress: o.progress ?? true, log },
+  );
+  const trainSeconds = (Date.now() - t0) / 1000;
+  log('pacer: vlm-base: evaluating on held-out rows');
+  const metrics = {
+    ...(await evaluate(join(dir, 'model'), held, spec, join(work, 'data'))),
+    final_loss: res.finalMetrics.loss,
+  };
+  const record = {
+    recipe: 'vlm-base',
+    seed: o.seed,
+    spec,
+    params,
+    train_rows: rows.length,
+    train_seconds: trainSeconds,
+    metrics,
+  };
+  atomicWrite(recordFile, (fd) => writeFileSync(fd, `${JSON.stringify(record, null, 2)}\n`));
+  return { dir, cached: false, metrics };
+}
+
+export const vlmBase: Recipe = {
+  name: 'vlm-base',
+  summary: 'pretrain a ~1M-parameter Qwen2.5-VL-architecture model on the video worlds (HF layout)',
+  description: `Makes the temporal and grounding worlds (56×56 frame files) with a caption row per video, a
+word-level tokenizer carrying Qwen's special-token strings, and a Qwen2.5-VL model from scratch, trains
+it with SFT and reports held-out QA and caption accuracy and grounding mIoU / R@0.5. Writes DIR/model
+(the model in Hugging Face layout, with tokenizer, chat template and processor configs), DIR/recipe.json
+(configuration, seed, sizes, metrics) and DIR/work (data, initial model). DIR defaults to a cache folder
+keyed by the configuration and seed, which later runs reuse.`,
+  run,
+};

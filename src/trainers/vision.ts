@@ -1,0 +1,153 @@
+// Vision-language training (TRL's vision datasets on Qwen2-VL / Qwen2.5-VL): rows with an `images` or
+// `videos` column and conversational prompts with typed content parts (src/data/media.ts) are decoded
+// and resized once when the data is prepared (video_fps, video_max_frames, video_max_pixels act here),
+// kept as uint8 frames, and turned into pixel rows per batch. Every forward of a collated batch goes
+// through forwardBatch: each distinct row vision (a DPO pair's two rows, a GRPO group's G rollouts
+// share one) is encoded by the vision tower once and its embeddings repeated, gradients flowing back
+// through the repeats. freeze_vision_tower / freeze_merger fix those weights in full fine-tuning;
+// lora_vision_tower puts LoRA on the vision blocks too (PEFT target names, QWEN2_VL_LORA_WITH_VISION).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Tensor } from '../engine/index.js';
+import type { CausalLM, ModelInputs } from '../models/types.js';
+import { Qwen2VLForConditionalGeneration } from '../models/qwen2_vl/model.js';
+import { readVLConfig } from '../models/qwen2_vl/config.js';
+import { QWEN2_VL_LORA, QWEN2_VL_LORA_WITH_VISION } from '../models/qwen2_vl/index.js';
+import { loadProcessorConfigs } from '../models/qwen2_vl/processor.js';
+import { attachVision, type MediaOptions, visionInputs } from '../data/media.js';
+import type { Example } from '../data/datasets.js';
+import type { CollatedBatch } from '../data/tokenize.js';
+import { ConfigError, DataError } from '../util/errors.js';
+import type { BaseConfig } from './config.js';
+
+/** The vision keys of the trainers that take images and videos. */
+export interface VisionKeys {
+  video_fps: number;
+  video_max_frames: number;
+  video_max_pixels: number | null;
+  freeze_vision_tower?: boolean;
+  freeze_merger?: boolean;
+  lora_vision_tower?: boolean;
+}
+
+const hasVisionKeys = (cfg: BaseConfig): cfg is BaseConfig & VisionKeys => 'video_fps' in cfg;
+
+function modelConfig(dir: string): Record<string, any> | null {
+  const f = join(dir, 'config.json');
+  if (!existsSync(f)) return null;
+  try {
+    return JSON.parse(readFileSync(f, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Is the model folder a vision-language model pacer trains (a Qwen2-VL / Qwen2.5-VL config)? */
+export function isVisionModel(dir: string): boolean {
+  const c = modelConfig(dir);
+  return !!c && (c.model_type === 'qwen2_vl' || c.model_type === 'qwen2_5_vl');
+}
+
+interface VideoKeys {
+  fps: number;
+  maxFrames: number;
+  maxPixels: number | null;
+}
+
+/** Media options of a trainer for a data file: the model's processors with the config's video keys. */
+function mediaOptions(cfg: BaseConfig, video: VideoKeys, file: string): MediaOptions {
+  const processors = loadProcessorConfigs(cfg.model_name_or_path);
+  const vl = readVLConfig(modelConfig(cfg.model_name_or_path)!, join(cfg.model_name_or_path, 'config.json'));
+  if (video.maxPixels !== null) {
+    if (video.maxPixels < processors.video.minPixels)
+      throw new ConfigError(
+        `pacer: ${cfg._source}: video_max_pixels (${video.maxPixels}) is below the video processor's ` +
+          `min_pixels (${processors.video.minPixels})`,
+        { file: cfg._source, key: 'video_max_pixels' },
+      );
+    processors.video = { ...processors.video, maxPixels: video.maxPixels };
+  }
+  return {
+    baseDir: dirname(file),
+    videoFps: video.fps,
+    videoMaxFrames: video.maxFrames,
+    processors,
+    padIds: [vl.imageTokenId, vl.videoTokenId],
+  };
+}
+
+/**
+ * Decode the vision of a dataset's rows (sets Example.vision), or refuse rows with images/videos where
+ * the trainer or the model cannot take them. The video keys are read whatever the data (like
+ * difficulty_column, they act on the rows that have what they name).
+ */
+export async function prepareVision(examples: Example[], cfg: BaseConfig, file: string): Promise<void> {
+  const video = hasVisionKeys(cfg)
+    ? { fps: cfg.video_fps, maxFrames: cfg.video_max_frames, maxPixels: cfg.video_max_pixels }
+    : null;
+  const first = examples.find((e) => e.visionItems?.length);
+  if (!first) return;
+  if (!video)
+    throw new DataError(
+      `pacer: ${first.where}: the row has images or videos, which the ${cfg.trainer} trainer does not take ` +
+        `(sft, dpo, kto, grpo and rloo do)`,
+      { file },
+    );
+  if (!isVisionModel(cfg.model_name_or_path))
+    throw new DataError(
+      `pacer: ${first.where}: the row has images or videos but ${cfg.model_name_or_path} is not a ` +
+        `vision-language model (Qwen2-VL / Qwen2.5-VL)`,
+      { file },
+    );
+  await attachVision(examples, mediaOptions(cfg, video, file));
+}
+
+/**
+ * The model's forward on a collated batch: with vision rows, the tower encodes each distinct row
+ * vision once (visionInputs) and the embeddings go in at the pads.
+ */
+export function forwardBatch(model: CausalLM, b: CollatedBatch, extra: ModelInputs = {}): Tensor {
+  const { vision, labels: _l, counts: _c, ...inputs } = b;
+  if (!vision) return model.forward({ ...inputs, ...extra });
+  if (!(model instanceof Qwen2VLForConditionalGeneration))
+    throw new TypeError('pacer: a batch with images or videos needs a vision-language model (Qwen2-VL / Qwen2.5-VL)');
+  const media = visionInputs(vision, (px, grid) => model.encodeVision(px, grid));
+  return model.forward({ ...inputs, ...media, ...extra });
+}
+
+/**
+ * The LoRA targets a trainer's config asks for: lora_target_modules, else the vision blocks too
+ * (lora_vision_tower), else the architecture's default.
+ */
+export function loraTargets(cfg: BaseConfig, dflt: string | string[]): string | string[] {
+  const withVision = hasVisionKeys(cfg) && cfg.use_peft ? cfg.lora_vision_tower : false;
+  if (cfg.lora_target_modules && withVision)
+    throw new ConfigError(`pacer: ${cfg._source}: give lora_target_modules or lora_vision_tower, not both`, {
+      file: cfg._source,
+      key: 'lora_vision_tower',
+    });
+  if (cfg.lora_target_modules) return cfg.lora_target_modules;
+  if (withVision) return dflt === QWEN2_VL_LORA ? QWEN2_VL_LORA_WITH_VISION : needVision(cfg, 'lora_vision_tower');
+  return dflt;
+}
+
+function needVision(cfg: BaseConfig, key: string): never {
+  throw new ConfigError(
+    `pacer: ${cfg._source}: ${key} needs a vision-language model; ${cfg.model_name_or_path} has no vision tower`,
+    { file: cfg._source, key },
+  );
+}
+
+/** Full fine-tuning: freeze_vision_tower fixes visual.* but the merger; freeze_merger fixes visual.merger.*. */
+export function freezeVision(model: CausalLM, cfg: BaseConfig): void {
+  if (!hasVisionKeys(cfg) || cfg.use_peft) return;
+  const [tower, merger] = [cfg.freeze_vision_tower, cfg.freeze_merger];
+  if (!tower && !merger) return;
+  if (!(model instanceof Qwen2VLForConditionalGeneration))
+    needVision(cfg, tower ? 'freeze_vision_tower' : 'freeze_merger');
+  for (const [name, p] of model.namedParameters()) {
+    if (!name.startsWith('visual.')) continue;
+    const isMerger = name.startsWith('visual.merger.');
+    if ((isMerger && merger) || (!isMerger && tower)) p.requiresGrad_(false);
+  }
+}

@@ -1,0 +1,74 @@
+// `pacer recipe vlm-base --smoke`: the whole recipe (worlds → word-level tokenizer → Qwen2.5-VL from
+// scratch → SFT → held-out evaluation) on tiny data; the folder is a Hugging Face model pacer loads and
+// generates with, its tokenizer is lossless on the worlds' text and splits it into the words, spaces and
+// punctuation its pattern names, the record holds the configuration, seed and metrics, a second run
+// reuses the folder, and an unknown recipe is a usage error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fromPretrained } from '../dist/models/pretrained.js';
+import { Tokenizer } from '../dist/tokenizers/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pacer = (...args) =>
+  spawnSync(process.execPath, [join(root, 'bin/pacer.js'), ...args], { encoding: 'utf8', timeout: 600_000 });
+
+test('recipe vlm-base --smoke: an HF-layout Qwen2.5-VL with a word-level tokenizer and held-out metrics', () => {
+  const d = mkdtempSync(join(tmpdir(), 'pacer-recipe-'));
+  try {
+    const out = join(d, 'base');
+    const r = pacer('recipe', 'vlm-base', '--smoke', '--out', out, '--threads', '1', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.equal(res.cached, false);
+    for (const k of ['qa_accuracy', 'caption_accuracy', 'grounding_miou', 'grounding_r@0.5'])
+      assert.ok(res.metrics[k] >= 0 && res.metrics[k] <= 1, `${k}: ${res.metrics[k]}`);
+    assert.equal(res.metrics.held_out_rows, 8); // 2 items × 2 worlds, each a question row and a caption row
+    const rec = JSON.parse(readFileSync(join(out, 'recipe.json'), 'utf8'));
+    assert.equal(rec.seed, 0);
+    assert.ok(rec.params > 1e6 && rec.params < 3e6, `${rec.params} parameters`);
+    const model = join(out, 'model');
+    for (const f of [
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'chat_template.json',
+      'preprocessor_config.json',
+    ])
+      assert.ok(existsSync(join(model, f)), f);
+    const pm = fromPretrained(model);
+    assert.equal(pm.modelType, 'qwen2_5_vl');
+    pm.model.dispose();
+    // the tokenizer: Qwen's special strings are single tokens; words, spaces and punctuation one token each
+    const tok = Tokenizer.fromPretrained(model);
+    const vocab = JSON.parse(readFileSync(join(model, 'tokenizer.json'), 'utf8')).model.vocab;
+    const s = '<|im_start|>user\n<|vision_start|><|video_pad|><|vision_end|>Describe the video.';
+    const want = ['<|im_start|>', 'user', '\n', '<|vision_start|>', '<|video_pad|>', '<|vision_end|>']
+      .concat(['Describe', ' ', 'the', ' ', 'video', '.'])
+      .map((w) => vocab[w]);
+    assert.ok(want.every((id) => Number.isInteger(id)));
+    assert.deepEqual(tok.encode(s), want);
+    assert.equal(tok.decode(tok.encode(s)), s);
+    const rows = readFileSync(join(out, 'work', 'data', 'train.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    for (const line of rows) {
+      const row = JSON.parse(line);
+      const text = tok.applyChatTemplate([...row.prompt, ...row.completion]);
+      assert.equal(tok.decode(tok.encode(text)), text);
+    }
+    // the same configuration and seed again: reused
+    const again = pacer('recipe', 'vlm-base', '--smoke', '--out', out, '--json');
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).cached, true);
+    const bad = pacer('recipe', 'vlm-bsae');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown recipe 'vlm-bsae' \(recipes: vlm-base\)/);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
