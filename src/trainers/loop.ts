@@ -140,11 +140,14 @@ interface LoopState {
 const RUN_FILES =
   /^(checkpoint-\d+|\.checkpoint-\d+\.tmp|metrics\.jsonl|completions\.jsonl|train_results\.json|report\.html)$/;
 
+/** The keys that say where a run writes and whether it resumes. */
+type RunDirConfig = Pick<LoopConfig, 'output_dir' | 'resume_from_checkpoint' | 'overwrite_output_dir' | '_source'>;
+
 /**
  * The checkpoint to resume from (null: a fresh run). A fresh run needs an empty (or new) output_dir,
- * or overwrite_output_dir: true, which removes the earlier run's checkpoints and metrics.
+ * or overwrite_output_dir: true, which removes the earlier run's files (`runFiles`: checkpoints, metrics…).
  */
-function prepareOutputDir(cfg: LoopConfig): string | null {
+export function prepareOutputDir(cfg: RunDirConfig, runFiles: RegExp = RUN_FILES): string | null {
   const r = cfg.resume_from_checkpoint;
   if (typeof r === 'string') {
     if (!existsSync(join(r, 'trainer_state.json')))
@@ -165,7 +168,7 @@ function prepareOutputDir(cfg: LoopConfig): string | null {
       { file: cfg._source, key: 'output_dir' },
     );
   }
-  for (const f of present) if (RUN_FILES.test(f)) rmSync(join(cfg.output_dir, f), { recursive: true, force: true });
+  for (const f of present) if (runFiles.test(f)) rmSync(join(cfg.output_dir, f), { recursive: true, force: true });
   return null;
 }
 

@@ -11,7 +11,7 @@
 //   output_dir/videos/rollout.mp4 a greedy episode of the final policy (capture_video)
 //   output_dir/train_results.json the final metrics and the greedy evaluation (eval_episodes)
 //   output_dir/report.html        return and score curves, losses, and the rollout video
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { saveSafetensors, scope } from '../engine/index.js';
 import { RENDER_FPS } from '../envs/index.js';
@@ -20,10 +20,9 @@ import { plotsFromMetrics, renderReport } from '../report/html.js';
 import { videoPanel } from '../report/video.js';
 import { encodeVideo } from '../video/encode.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { CheckpointError, ConfigError } from '../util/errors.js';
-import { latestCheckpoint, restoreMetrics } from './checkpoint.js';
+import { restoreMetrics } from './checkpoint.js';
 import { ppoEnvOptions, type PPOEnvConfig } from './config.js';
-import type { LoopOptions, TrainResult } from './loop.js';
+import { prepareOutputDir, type LoopOptions, type TrainResult } from './loop.js';
 import { evaluatePolicy, policyFrames, resolvePPOOptions, trainPPO, type PPOPolicy } from './ppo-control.js';
 
 /** Files of a ppo_env run that a fresh run in the same folder replaces. */
@@ -31,28 +30,6 @@ const RUN_FILES = new RegExp(
   '^(checkpoint-\\d+|\\.checkpoint-\\d+\\.tmp|metrics\\.jsonl|train_results\\.json|report\\.html|' +
     'model\\.safetensors|obs_normalizer\\.json|videos)$',
 );
-
-/** The checkpoint to resume from, or null for a fresh run (which needs an empty output_dir or overwrite). */
-function startingPoint(cfg: PPOEnvConfig): string | null {
-  const r = cfg.resume_from_checkpoint;
-  if (typeof r === 'string') {
-    if (!existsSync(join(r, 'trainer_state.json')))
-      throw new CheckpointError(`pacer: ${r} is not a complete checkpoint (no trainer_state.json)`, { file: r });
-    return r;
-  }
-  const latest = r === true ? latestCheckpoint(cfg.output_dir) : null;
-  if (latest) return latest;
-  const present = existsSync(cfg.output_dir) ? readdirSync(cfg.output_dir) : [];
-  if (present.length === 0) return null;
-  if (!cfg.overwrite_output_dir)
-    throw new ConfigError(
-      `pacer: ${cfg._source}: output_dir ${cfg.output_dir} holds another run (${present.slice(0, 4).join(', ')}); ` +
-        'set overwrite_output_dir: true to start a fresh run there, or resume_from_checkpoint: true to continue it',
-      { file: cfg._source, key: 'output_dir' },
-    );
-  for (const f of present) if (RUN_FILES.test(f)) rmSync(join(cfg.output_dir, f), { recursive: true, force: true });
-  return null;
-}
 
 /** Write a greedy episode of the policy as MP4 (every other step at scale 0.5, at Gymnasium's render_fps / 2). */
 export async function writeRolloutVideo(
@@ -117,7 +94,7 @@ async function finish(
 
 /** Train a ppo_env config; see the file header. */
 export async function trainPPOEnv(cfg: PPOEnvConfig, opts: LoopOptions = {}): Promise<TrainResult> {
-  const from = startingPoint(cfg);
+  const from = prepareOutputDir(cfg, RUN_FILES);
   const o = ppoEnvOptions(cfg);
   const metricsFile = join(cfg.output_dir, 'metrics.jsonl');
   let iteration = 0;
