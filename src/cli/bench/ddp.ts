@@ -12,15 +12,9 @@ import { GPT } from '../../models/gpt.js';
 import { World, shutdownWorld } from '../../trainers/parallel.js';
 import { launch } from '../launcher.js';
 import { median, round } from './peer.js';
+import type { GptBenchShape } from './engine.js';
 
-export interface DdpBenchOptions {
-  vocab: number;
-  dModel: number;
-  layers: number;
-  heads: number;
-  seq: number;
-  batch: number;
-  steps: number;
+export interface DdpBenchOptions extends GptBenchShape {
   runs: number;
   seed: number;
 }

@@ -25,7 +25,8 @@ import { GPT } from '../../models/gpt.js';
 import { Progress } from '../../report/progress.js';
 import { best, configName, median, round, runTorchPeer, type ThreadConfig } from './peer.js';
 
-export interface EngineBenchOptions {
+/** The benchmark GPT's shape and the timed steps (shared with bench ddp). */
+export interface GptBenchShape {
   vocab: number;
   dModel: number;
   layers: number;
@@ -33,6 +34,9 @@ export interface EngineBenchOptions {
   seq: number;
   batch: number;
   steps: number;
+}
+
+export interface EngineBenchOptions extends GptBenchShape {
   threads: number;
   seed: number;
   /** 'cpu' (default) or a CUDA device. */
