@@ -72,3 +72,35 @@ test('recipe vlm-base --smoke: an HF-layout Qwen2.5-VL with a word-level tokeniz
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('study summaries: mean and sample std per arm and metric, every arm on every seed', async () => {
+  const { meanStd, summarizeArms, writeSummary } = await import('../dist/recipes/study.js');
+  assert.deepEqual(meanStd([1, 2, 3]), { mean: 2, std: 1 }); // ((1 + 0 + 1) / 2) ** 0.5
+  assert.deepEqual(meanStd([0.5]), { mean: 0.5, std: 0 });
+  const runs = [
+    { arm: 'a', seed: 0, metrics: { acc: 0.5, tok: 10 } },
+    { arm: 'a', seed: 1, metrics: { acc: 0.7, tok: 14 } },
+    { arm: 'b', seed: 0, metrics: { acc: 0.1 } },
+    { arm: 'b', seed: 1, metrics: { acc: 0.3 } },
+  ];
+  const s = summarizeArms('demo', [0, 1], runs);
+  assert.ok(Math.abs(s.arms.a.acc.mean - 0.6) < 1e-12 && Math.abs(s.arms.a.acc.std - Math.SQRT2 * 0.1) < 1e-12);
+  assert.deepEqual(s.arms.a.tok.values, [10, 14]);
+  assert.throws(() => summarizeArms('demo', [0, 1, 2], runs), /arm 'a' has 0 runs for seed 2/);
+  const d = mkdtempSync(join(tmpdir(), 'pacer-study-'));
+  try {
+    writeSummary(
+      join(d, 'summary.json'),
+      summarizeArms('demo', [0], [{ arm: 'x', seed: 0, metrics: { m: Number.NaN } }]),
+    );
+    assert.equal(JSON.parse(readFileSync(join(d, 'summary.json'), 'utf8')).arms.x.m.mean, null);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+  const two = pacer('recipe', 'vlm-base', '--smoke', '--seeds', '0,1', '--out', join(tmpdir(), 'pacer-never'));
+  assert.notEqual(two.status, 0);
+  assert.match(two.stderr, /vlm-base trains one model per run; give one --seed/);
+  const rep = pacer('recipe', 'vlm-base', '--seeds', '1,1');
+  assert.equal(rep.status, 2);
+  assert.match(rep.stderr, /--seeds repeats a seed/);
+});

@@ -2,7 +2,10 @@
 export interface RecipeOptions {
   /** The folder to write (default: the cache folder of the recipe's configuration and seed). */
   out?: string;
+  /** The seed of a one-model recipe (the first of `seeds`). */
   seed: number;
+  /** A study recipe's seeds (each arm runs once per seed); one-model recipes take one. */
+  seeds: number[];
   /** A minutes-long version of the whole recipe with tiny data and few steps (CI). */
   smoke: boolean;
   threads?: number;

@@ -281,6 +281,10 @@ export function vlmBaseDir(spec: VlmBaseSpec, seed: number): string {
 
 async function run(o: RecipeOptions): Promise<RecipeResult> {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  if (o.seeds.length > 1)
+    throw new RangeError(
+      `pacer: vlm-base trains one model per run; give one --seed (got --seeds ${o.seeds.join(',')})`,
+    );
   const spec = vlmBaseSpec(o.smoke);
   const dir = o.out ?? vlmBaseDir(spec, o.seed);
   const recordFile = join(dir, 'recipe.json');

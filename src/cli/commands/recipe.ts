@@ -3,10 +3,18 @@
 import { getRecipe, recipeNames } from '../../recipes/index.js';
 import { defineCommand, int, output, str, threadsOpt, UsageError } from '../command.js';
 
+function seedList(v: unknown): number[] {
+  const seeds = String(v)
+    .split(',')
+    .map((t) => int(t.trim(), 'seeds', 0, 0));
+  if (new Set(seeds).size !== seeds.length) throw new UsageError(`--seeds repeats a seed: ${v}`);
+  return seeds;
+}
+
 export const recipe = defineCommand({
   name: 'recipe',
   summary: 'run an end-to-end recipe (vlm-base: a tiny video-language base model)',
-  usage: 'pacer recipe NAME [--smoke] [--out DIR] [--seed S] [--threads N] [--force] [--json]',
+  usage: 'pacer recipe NAME [--smoke] [--out DIR] [--seed S | --seeds LIST] [--threads N] [--force] [--json]',
   description: `Recipes:
   vlm-base  pretrain a ~1M-parameter Qwen2.5-VL-architecture model on the procedural video worlds (captions,
             temporal questions, grounding answers) with a word-level tokenizer; reports held-out QA and
@@ -20,6 +28,7 @@ whole recipe on tiny data for a few steps (a check that it works, not a model).`
     smoke: { type: 'boolean', help: 'tiny data and 2 steps: check the pipeline end to end' },
     out: { type: 'string', arg: 'DIR', help: 'output folder (default: the cache folder)' },
     seed: { type: 'string', arg: 'S', help: 'random seed (data, initialisation, order)', default: '0' },
+    seeds: { type: 'string', arg: 'LIST', help: "a study's seeds, comma-separated (e.g. 0,1,2); overrides --seed" },
     threads: { type: 'string', arg: 'N', help: 'CPU threads (default: all cores)' },
     force: { type: 'boolean', help: 'run even when DIR holds this configuration already' },
     json: { type: 'boolean', help: 'print one JSON object' },
@@ -30,9 +39,11 @@ whole recipe on tiny data for a few steps (a check that it works, not a model).`
     if (positionals.length > 1) throw new UsageError(`one recipe at a time, got ${positionals.join(' ')}`);
     if (!recipeNames().includes(name))
       throw new UsageError(`unknown recipe '${name}' (recipes: ${recipeNames().join(', ')})`);
+    const seeds = v.seeds === undefined ? [int(v.seed, 'seed', 0, 0)] : seedList(v.seeds);
     const r = await getRecipe(name).run({
       out: str(v.out),
-      seed: int(v.seed, 'seed', 0, 0),
+      seed: seeds[0],
+      seeds,
       smoke: !!v.smoke,
       threads: v.threads === undefined ? undefined : threadsOpt(v.threads),
       force: !!v.force,

@@ -1,0 +1,60 @@
+// A study recipe's summary: each arm runs once per seed and reports numbers; summary.json holds, for every
+// arm and metric, the mean and the sample standard deviation (n − 1 in the denominator; 0 for one seed) over
+// the seeds, with the per-seed values, so `arms.<arm>.<metric>.mean` is what notes and READMEs quote.
+import { writeFileSync } from 'node:fs';
+import { atomicWrite } from '../util/atomic.js';
+
+export interface ArmRun {
+  arm: string;
+  seed: number;
+  metrics: Record<string, number>;
+}
+
+export interface MetricStats {
+  mean: number;
+  std: number;
+  /** The per-seed values in the order of `seeds`. */
+  values: number[];
+}
+
+export interface StudySummary {
+  recipe: string;
+  seeds: number[];
+  arms: Record<string, Record<string, MetricStats>>;
+  [extra: string]: unknown;
+}
+
+/** Mean and sample std (n − 1; 0 for one value) of finite numbers; NaN mean when there are none. */
+export function meanStd(xs: number[]): { mean: number; std: number } {
+  const v = xs.filter((x) => Number.isFinite(x));
+  if (!v.length) return { mean: Number.NaN, std: Number.NaN };
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const ss = v.reduce((a, b) => a + (b - mean) ** 2, 0);
+  return { mean, std: v.length > 1 ? Math.sqrt(ss / (v.length - 1)) : 0 };
+}
+
+/** Group runs by arm and metric; every arm must have run on every seed exactly once. */
+export function summarizeArms(recipe: string, seeds: number[], runs: ArmRun[]): StudySummary {
+  const arms: StudySummary['arms'] = {};
+  for (const arm of [...new Set(runs.map((r) => r.arm))]) {
+    const mine = seeds.map((s) => {
+      const hit = runs.filter((r) => r.arm === arm && r.seed === s);
+      if (hit.length !== 1) throw new RangeError(`pacer: ${recipe}: arm '${arm}' has ${hit.length} runs for seed ${s}`);
+      return hit[0].metrics;
+    });
+    const keys = [...new Set(mine.flatMap((m) => Object.keys(m)))];
+    arms[arm] = Object.fromEntries(
+      keys.map((k) => {
+        const values = mine.map((m) => m[k] ?? Number.NaN);
+        return [k, { ...meanStd(values), values }];
+      }),
+    );
+  }
+  return { recipe, seeds, arms };
+}
+
+/** Write summary.json atomically (NaN, which JSON cannot hold, becomes null). */
+export function writeSummary(file: string, s: StudySummary): void {
+  const text = JSON.stringify(s, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
+  atomicWrite(file, (fd) => writeFileSync(fd, `${text}\n`));
+}
