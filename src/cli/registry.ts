@@ -27,6 +27,7 @@ import { dataFilterCmd } from './commands/data.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 import { setup } from './commands/setup.js';
 import { recipe } from './commands/recipe.js';
+import { templePairs } from './commands/temple.js';
 
 export const COMMANDS: Command[] = [
   demo,
@@ -42,6 +43,7 @@ export const COMMANDS: Command[] = [
   videoSelect,
   dataFilterCmd,
   recipe,
+  templePairs,
   studio,
   studioImport,
   studioAnnotator,
