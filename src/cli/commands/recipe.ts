@@ -13,12 +13,15 @@ function seedList(v: unknown): number[] {
 
 export const recipe = defineCommand({
   name: 'recipe',
-  summary: 'run an end-to-end recipe (vlm-base: a tiny video-language base model)',
+  summary: 'run an end-to-end recipe (vlm-base: a tiny video-language base model; temple: the TEMPLE study)',
   usage: 'pacer recipe NAME [--smoke] [--out DIR] [--seed S | --seeds LIST] [--threads N] [--force] [--json]',
   description: `Recipes:
   vlm-base  pretrain a ~1M-parameter Qwen2.5-VL-architecture model on the procedural video worlds (captions,
             temporal questions, grounding answers) with a word-level tokenizer; reports held-out QA and
             caption accuracy and grounding mIoU / R@0.5; saves it in Hugging Face layout
+  temple    TEMPLE's study on the shots world from vlm-base: self-generated temporal DPO pairs, curriculum
+            DPO r16 → r2 then SFT against SFT only, post-SFT DPO, mixed-magnitude and reversed curricula;
+            temporal-order accuracy, attribute QA, Vinoground scores; summary.json over --seeds
 
 Results go to DIR (default: PACER_CACHE or ~/.cache/pacer, recipes/NAME/<key of configuration and seed>);
 a folder that already holds the same configuration's result is reused unless --force. --smoke runs the
