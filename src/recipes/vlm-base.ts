@@ -327,7 +327,12 @@ export function videoReliance(model: CausalLM, tok: Tokenizer, held: Row[], vps:
 }
 
 /** Greedy answers, the metrics of answerMetrics and videoReliance. */
-async function evaluate(dir: string, held: Row[], spec: VlmBaseSpec, base: string): Promise<Record<string, number>> {
+export async function evaluateVlmBase(
+  dir: string,
+  held: Row[],
+  spec: VlmBaseSpec,
+  base: string,
+): Promise<Record<string, number>> {
   const tok = Tokenizer.fromPretrained(dir);
   const pm = fromPretrained(dir);
   const merge = ((pm.config.vision_config ?? {}) as Row).spatial_merge_size ?? 2;
@@ -436,7 +441,7 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
   const trainSeconds = (Date.now() - t0) / 1000;
   log('pacer: vlm-base: evaluating on held-out rows');
   const metrics = {
-    ...(await evaluate(join(dir, 'model'), held, spec, join(work, 'data'))),
+    ...(await evaluateVlmBase(join(dir, 'model'), held, spec, join(work, 'data'))),
     stage1_final_loss: s1.finalMetrics.loss,
     final_loss: s2.finalMetrics.loss,
   };
