@@ -10,13 +10,13 @@
 //              strings (<|im_start|>, <|vision_start|>, <|video_pad|>, …) and Qwen2-VL's chat template
 //   model      a Qwen2.5-VL config (window attention, M-RoPE) initialised as transformers' from_config; the
 //              processors pinned to 56×56 frames (min_pixels = max_pixels = 3136: 4 tokens per 2 frames)
-//   train      SFT (completion-only loss) from scratch in two stages, AdamW β2 0.95, cosine schedules:
-//              (1) vision tower and merger frozen at their random initialisation, the language model learns
-//              to read their (random but informative) features; (2) every weight, at a lower rate.
-//              Why: trained end to end from the start, the language model fits the text prior first and
-//              the tower/merger then learn to output one constant (held-out embeddings of two videos differed
-//              by 0.1% instead of 23% at init) — the model ignored the video at every rate tried (1e-4–3e-3).
-//              Frozen first, the same data gives a model whose loss depends on the video (see evaluate).
+//   train      SFT (completion-only loss) of the language model from scratch, AdamW β2 0.95, cosine schedule;
+//              the vision tower and merger stay at their random initialisation (random but informative
+//              features, like a random-feature encoder). Why: trained end to end, the language model fits
+//              the text prior first and the tower/merger then learn to output one constant (held-out
+//              embeddings of two videos differed by 0.1% instead of 23% at init) — the model ignored the
+//              video at every rate tried (1e-4–3e-3); unfreezing them after a frozen stage (2e-4) shrank the
+//              video's effect again (objects NLL own/other video 0.46/0.61 frozen → 0.48/0.54 after).
 //   evaluate   greedy answers to the held-out rows: exact-match accuracy of QA, objects and captions, the
 //              grounding answers' mIoU and R@0.5 (temporal IoU with the true segment), and video reliance:
 //              the mean per-token NLL of the held-out answers with their own video and with another held-out
@@ -89,10 +89,8 @@ export function vlmBaseSpec(smoke: boolean) {
     eval_per_world: smoke ? 2 : 25,
     text: { hidden_size: 128, intermediate_size: 352, num_hidden_layers: 4, num_attention_heads: 4, kv_heads: 2 },
     vision: { depth: 4, hidden_size: 64, intermediate_size: 128, num_heads: 4 },
-    frozen_vision_steps: smoke ? 2 : 2500,
-    frozen_learning_rate: 5e-4,
-    steps: smoke ? 2 : 500,
-    learning_rate: 2e-4,
+    steps: smoke ? 2 : 3000,
+    learning_rate: 5e-4,
     adam_beta2: 0.95,
     batch_size: smoke ? 2 : 8,
     warmup_steps: smoke ? 0 : 40,
@@ -361,16 +359,8 @@ export function vlmBaseDir(spec: VlmBaseSpec, seed: number): string {
   return join(root, 'recipes', 'vlm-base', key);
 }
 
-/** One SFT stage from `from` into `to` (stage 1: vision tower and merger frozen). */
-async function trainStage(
-  o: RecipeOptions,
-  spec: VlmBaseSpec,
-  data: string,
-  from: string,
-  to: string,
-  frozen: boolean,
-) {
-  const steps = frozen ? spec.frozen_vision_steps : spec.steps;
+/** SFT of the language model from `from` into `to`; the vision tower and merger stay at their initialisation. */
+async function trainBase(o: RecipeOptions, spec: VlmBaseSpec, data: string, from: string, to: string) {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   return train(
     {
@@ -379,16 +369,16 @@ async function trainStage(
       train_dataset: data,
       output_dir: to,
       overwrite_output_dir: true,
-      max_steps: steps,
+      max_steps: spec.steps,
       per_device_train_batch_size: spec.batch_size,
-      learning_rate: frozen ? spec.frozen_learning_rate : spec.learning_rate,
+      learning_rate: spec.learning_rate,
       adam_beta2: spec.adam_beta2,
       warmup_steps: spec.warmup_steps,
       lr_scheduler_type: 'cosine',
-      freeze_vision_tower: frozen,
-      freeze_merger: frozen,
-      logging_steps: Math.max(1, Math.floor(steps / 20)),
-      save_steps: steps + 1,
+      freeze_vision_tower: true,
+      freeze_merger: true,
+      logging_steps: Math.max(1, Math.floor(spec.steps / 20)),
+      save_steps: spec.steps + 1,
       seed: o.seed,
       threads: o.threads ?? null,
       video_fps: spec.video_fps,
@@ -434,16 +424,13 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
   log(`pacer: vlm-base: ${params} parameters, ${rows.length} training rows`);
   const t0 = Date.now();
   const data = join(work, 'data', 'train.jsonl');
-  log('pacer: vlm-base: stage 1 of 2, vision tower and merger frozen');
-  const s1 = await trainStage(o, spec, data, join(work, 'init'), join(work, 'stage1'), true);
-  log('pacer: vlm-base: stage 2 of 2, every weight');
-  const s2 = await trainStage(o, spec, data, join(work, 'stage1'), join(dir, 'model'), false);
+  log('pacer: vlm-base: training the language model (vision tower and merger fixed at their initialisation)');
+  const res = await trainBase(o, spec, data, join(work, 'init'), join(dir, 'model'));
   const trainSeconds = (Date.now() - t0) / 1000;
   log('pacer: vlm-base: evaluating on held-out rows');
   const metrics = {
     ...(await evaluateVlmBase(join(dir, 'model'), held, spec, join(work, 'data'))),
-    stage1_final_loss: s1.finalMetrics.loss,
-    final_loss: s2.finalMetrics.loss,
+    final_loss: res.finalMetrics.loss,
   };
   const record = {
     recipe: 'vlm-base',
@@ -463,7 +450,8 @@ export const vlmBase: Recipe = {
   summary: 'pretrain a ~1M-parameter Qwen2.5-VL-architecture model on the video worlds (HF layout)',
   description: `Makes the temporal and grounding worlds (56×56 frame files) with a caption row and an objects row
 per video, a word-level tokenizer carrying Qwen's special-token strings, and a Qwen2.5-VL model from scratch,
-trains it with SFT in two stages (vision tower and merger frozen at initialisation, then every weight) and
+trains its language model with SFT (the vision tower and merger stay at their initialisation: trained, they
+collapse to a constant and the model ignores the video) and
 reports held-out QA, objects and caption accuracy, grounding mIoU / R@0.5, and the answers' NLL with their own
 video and with another video (how much the model relies on the video). Writes DIR/model
 (the model in Hugging Face layout, with tokenizer, chat template and processor configs), DIR/recipe.json
