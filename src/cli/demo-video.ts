@@ -35,6 +35,7 @@ export interface VideoDemoOptions {
   promptsPerStep: number;
   generations: number;
   learningRate: number;
+  temperature: number;
   /** The base model folder (default: the committed vlm-base, or the recipe's cached result). */
   base?: string;
   log?: (s: string) => void;
@@ -47,6 +48,7 @@ export const VIDEO_DEMO_DEFAULTS = {
   promptsPerStep: 4,
   generations: 8,
   learningRate: 2e-5,
+  temperature: 1,
 };
 export const VIDEO_DEMO_QUICK = { steps: 2, trainVideos: 4, testVideos: 3, promptsPerStep: 2, generations: 2 };
 
@@ -150,7 +152,7 @@ function grpoConfig(o: VideoDemoOptions, base: string, data: string): Record<str
     num_generations: o.generations,
     per_device_train_batch_size: o.generations * o.promptsPerStep,
     max_completion_length: 16,
-    temperature: 1,
+    temperature: o.temperature,
     loss_type: 'dapo',
     beta: 0,
     reward_funcs: ['temporal_iou'],
