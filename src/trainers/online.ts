@@ -18,8 +18,8 @@
 //               whole batch everywhere; each rank then trains on its share of every micro-batch
 // Metrics use TRL's names (reward, reward_std, kl, clip_ratio/…, completions/mean_length,
 // frac_reward_zero_std (and frac_reward_zero_std/<difficulty> per value of difficulty_column), entropy,
-// rewards/<name>/mean, mask/fraction and mask/frames) plus tokens/trained (the prompt and completion tokens of the rollouts trained on
-// so far) plus curriculum/…, augment/…, timing/{generation,scoring,training}_s
+// rewards/<name>/mean) plus tokens/trained (the prompt and completion tokens of the rollouts trained on
+// so far) plus curriculum/…, augment/…, mask/{fraction,frames}, timing/{generation,scoring,training}_s
 // and tokens/generated: every completion token sampled so far, groups that dynamic sampling dropped
 // included — the rollout compute, which a curriculum that skips groups saves (counts resume exactly).
 import { createHash } from 'node:crypto';
