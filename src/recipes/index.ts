@@ -4,6 +4,7 @@
 // file here and one registerRecipe() line below.
 import type { Recipe } from './recipe.js';
 import { vlmBase } from './vlm-base.js';
+import { videotg } from './videotg.js';
 
 export type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 
@@ -24,3 +25,4 @@ export function getRecipe(name: string): Recipe {
 }
 
 registerRecipe(vlmBase);
+registerRecipe(videotg);

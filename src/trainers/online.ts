@@ -206,6 +206,8 @@ class OnlineRun implements TrainerRun {
   private readonly mask: { plan: MaskPlan; spans: Array<Span | null> } | null;
   /** Frames blanked in the current step's prompts. */
   private maskedFrames = 0;
+  /** Rows with vision: the vision pad tokens are never sampled (a generated pad has no image or video to fill it). */
+  private readonly padBias: Record<number, number> | undefined;
 
   constructor(
     private readonly cfg: OnlineConfig,
@@ -234,6 +236,8 @@ class OnlineRun implements TrainerRun {
       const v = e.extra[cfg.difficulty_column];
       return typeof v === 'number' || typeof v === 'string' ? v : undefined;
     });
+    const pads = ex.find((e) => e.vision)?.vision?.padIds ?? [];
+    this.padBias = pads.length ? Object.fromEntries(pads.map((id) => [id, -1e9])) : undefined;
     const plan = maskPlan(cfg);
     this.mask = plan ? { plan, spans: maskSpans(ex, plan) } : null;
     this.augment = cfg.augmentation
@@ -413,6 +417,7 @@ class OnlineRun implements TrainerRun {
             doSample: true,
             rowSeeds,
             media: promptMedia(visions),
+            logitBias: this.padBias,
           },
           this.tok,
         ),

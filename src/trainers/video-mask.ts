@@ -92,12 +92,17 @@ export function maskVision(
     const item = { index, hard: true, segment: span, frames: p.frames.frames.length, fps };
     return curriculumMask(item, step, total, plan);
   });
-  if (blanked.every((b) => b.length === 0)) return { vision: rv, blanked };
+  return { vision: blankVision(rv, blanked), blanked };
+}
+
+/** A copy of a row's vision with frames blanked (black) per part, the frame arrays shared otherwise; rv itself when none. */
+export function blankVision(rv: RowVision, frames: ReadonlyArray<readonly number[]>): RowVision {
+  if (frames.every((b) => b.length === 0)) return rv;
   const parts = rv.parts.map((p, i) => {
-    if (!blanked[i].length) return p;
+    if (!frames[i]?.length) return p;
     const black = new Uint8Array(p.frames.height * p.frames.width * 3);
-    const off = new Set(blanked[i]);
+    const off = new Set(frames[i]);
     return { ...p, frames: { ...p.frames, frames: p.frames.frames.map((f, k) => (off.has(k) ? black : f)) } };
   });
-  return { vision: { ...rv, parts }, blanked };
+  return { ...rv, parts };
 }
