@@ -33,7 +33,6 @@ import {
   lastValue,
   type Prepared,
   type Row,
-  readRows,
   studyDir,
   studyReport,
   VideoAnswerer,

@@ -95,7 +95,7 @@ export function maskVision(
   return { vision: blankVision(rv, blanked), blanked };
 }
 
-/** A copy of a row's vision with frames blanked (black) per part, the frame arrays shared otherwise; rv itself when none. */
+/** A copy of a row's vision with frames blanked (black) per part, other frames shared; rv itself when none. */
 export function blankVision(rv: RowVision, frames: ReadonlyArray<readonly number[]>): RowVision {
   if (frames.every((b) => b.length === 0)) return rv;
   const parts = rv.parts.map((p, i) => {
