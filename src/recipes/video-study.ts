@@ -73,7 +73,7 @@ export class VideoAnswerer {
     return { ids: this.tok.encode(expandRowPads(vision, text, where)), vision };
   }
 
-  /** `samples` answers (sampled at `temperature`, per-answer seeds; temperature 0: one greedy), frames blanked per part. */
+  /** `samples` answers (sampled at `temperature`, per-answer seeds; temperature 0: one greedy), frames blanked. */
   answer(
     p: Prepared,
     o: { samples: number; temperature: number; seed: number; maxNewTokens: number; blank?: number[][] },
