@@ -67,7 +67,7 @@ test('recipe vlm-base --smoke: an HF-layout Qwen2.5-VL with a word-level tokeniz
     assert.equal(JSON.parse(again.stdout).cached, true);
     const bad = pacer('recipe', 'vlm-bsae');
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /unknown recipe 'vlm-bsae' \(recipes: vlm-base\)/);
+    assert.match(bad.stderr, /unknown recipe 'vlm-bsae' \(recipes: vlm-base, videotg, cue\)/);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

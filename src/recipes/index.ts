@@ -5,6 +5,7 @@
 import type { Recipe } from './recipe.js';
 import { vlmBase } from './vlm-base.js';
 import { videotg } from './videotg.js';
+import { cue } from './cue.js';
 
 export type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 
@@ -26,3 +27,4 @@ export function getRecipe(name: string): Recipe {
 
 registerRecipe(vlmBase);
 registerRecipe(videotg);
+registerRecipe(cue);

@@ -13,16 +13,23 @@ function seedList(v: unknown): number[] {
 
 export const recipe = defineCommand({
   name: 'recipe',
-  summary: 'run an end-to-end recipe (vlm-base: a tiny video-language base model)',
+  summary: 'run an end-to-end recipe (vlm-base, videotg, cue)',
   usage: 'pacer recipe NAME [--smoke] [--out DIR] [--seed S | --seeds LIST] [--threads N] [--force] [--json]',
   description: `Recipes:
   vlm-base  pretrain a ~1M-parameter Qwen2.5-VL-architecture model on the procedural video worlds (captions,
             temporal questions, grounding answers) with a word-level tokenizer; reports held-out QA and
             caption accuracy and grounding mIoU / R@0.5; saves it in Hugging Face layout
+  videotg   the VideoTG-R1 study on the grounding world: GRPO, SFT, and GRPO on a filtered ~10% subset
+            stratified by difficulty with the masking curriculum (and without the mask or the filter);
+            held-out mIoU and R@{0.3,0.5,0.7}, generated and trained tokens, the filter's precision/recall
+  cue       the Cue-R1 study on the anomaly world: SFT, then GRPO with flat 0/1 or hierarchical rewards
+            routed by task; per-task scores, their average and context errors (anomaly vs normal twin)
 
 Results go to DIR (default: PACER_CACHE or ~/.cache/pacer, recipes/NAME/<key of configuration and seed>);
 a folder that already holds the same configuration's result is reused unless --force. --smoke runs the
-whole recipe on tiny data for a few steps (a check that it works, not a model).`,
+whole recipe on tiny data for a few steps (a check that it works, not a model). Study recipes (videotg,
+cue) run every arm once per --seeds seed and write summary.json (mean and std per arm and metric) and
+report.html.`,
   positionals: true,
   options: {
     smoke: { type: 'boolean', help: 'tiny data and 2 steps: check the pipeline end to end' },
