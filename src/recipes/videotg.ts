@@ -142,6 +142,7 @@ interface ArmPlan {
 function planArms(spec: VideotgSpec, rows: Row[], hard: boolean[], kept: Set<number>, seed: number): ArmPlan[] {
   const all = rows.map((r, i) => ({ ...r, hard: hard[i] }));
   const subsetOf = (idx: number[]) => {
+    if (!idx.length) throw new Error('pacer: videotg: the boundary reflection filter flagged every training row');
     const n = Math.max(1, Math.round(spec.subset_fraction * idx.length));
     const strata = idx.map((i) => (hard[i] ? 'hard' : 'easy'));
     return stratifiedSubset(strata, Math.min(n, idx.length), { seed }).map((k) => all[idx[k]]);
