@@ -104,6 +104,57 @@ interface SeedResult {
   histories: Record<string, Array<Record<string, number>>>;
 }
 
+interface Stage {
+  spec: CueSpec;
+  o: RecipeOptions;
+  sd: string;
+  data: string;
+  common: Record<string, unknown>;
+}
+
+/** SFT on the multitask rows from the base. */
+async function sftStage(st: Stage, base: string, rows: Row[]) {
+  writeRows(
+    join(st.data, 'sft.jsonl'),
+    rows.map((r) => ({ prompt: r.prompt, completion: r.completion, videos: r.videos })),
+  );
+  const s = st.spec.sft;
+  const cfg = {
+    ...st.common,
+    trainer: 'sft',
+    model_name_or_path: base,
+    train_dataset: join(st.data, 'sft.jsonl'),
+    output_dir: join(st.sd, 'sft'),
+    max_steps: s.steps,
+    per_device_train_batch_size: s.batch_size,
+    learning_rate: s.learning_rate,
+    save_steps: s.steps + 1,
+  };
+  return trainStage(cfg, st.o);
+}
+
+/** GRPO from the SFT model with flat or hierarchical routed rewards (on data/grpo.jsonl). */
+async function grpoStage(st: Stage, kind: 'flat' | 'hier', from: string) {
+  const g = st.spec.grpo;
+  const cfg = {
+    ...st.common,
+    trainer: 'grpo',
+    model_name_or_path: from,
+    train_dataset: join(st.data, 'grpo.jsonl'),
+    output_dir: join(st.sd, `grpo_${kind}`),
+    reward_routes: cueRoutes(kind, join(st.data, 'train', 'taxonomy.json'), st.spec.credits),
+    num_generations: g.num_generations,
+    per_device_train_batch_size: g.num_generations * g.prompts_per_step,
+    max_completion_length: st.spec.max_new_tokens,
+    temperature: g.temperature,
+    beta: g.beta,
+    learning_rate: g.learning_rate,
+    max_steps: g.steps,
+    save_steps: g.steps + 1,
+  };
+  return trainStage(cfg, st.o);
+}
+
 /** The SFT stage from the base, then both GRPO arms from it; each arm scored on the held-out rows. */
 async function runSeed(spec: CueSpec, o: RecipeOptions, seed: number, dir: string): Promise<SeedResult> {
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
@@ -116,35 +167,11 @@ async function runSeed(spec: CueSpec, o: RecipeOptions, seed: number, dir: strin
   const w = { world: 'anomaly', knobs: {}, size: spec.size };
   const rows = await worldRows({ ...w, n: spec.train, seed: seed + 1000 }, data, 'train');
   const held = await worldRows({ ...w, n: spec.held, seed: seed + 2000 }, data, 'held');
-  const common = {
-    overwrite_output_dir: true,
-    logging_steps: 1,
-    seed,
-    threads: o.threads ?? null,
-    video_fps: spec.fps,
-    report: false,
-  };
+  const common = { overwrite_output_dir: true, logging_steps: 1, seed, threads: o.threads ?? null, report: false };
+  const st: Stage = { spec, o, sd, data, common: { ...common, video_fps: spec.fps } };
   const runs: ArmRun[] = [{ arm: 'base', seed, metrics: await evalModel(spec, base, data, held) }];
-  writeRows(
-    join(data, 'sft.jsonl'),
-    rows.map((r) => ({ prompt: r.prompt, completion: r.completion, videos: r.videos })),
-  );
   log(`pacer: cue seed ${seed}: sft on ${rows.length} rows`);
-  const s = spec.sft;
-  const sft = await trainStage(
-    {
-      ...common,
-      trainer: 'sft',
-      model_name_or_path: base,
-      train_dataset: join(data, 'sft.jsonl'),
-      output_dir: join(sd, 'sft'),
-      max_steps: s.steps,
-      per_device_train_batch_size: s.batch_size,
-      learning_rate: s.learning_rate,
-      save_steps: s.steps + 1,
-    },
-    o,
-  );
+  const sft = await sftStage(st, base, rows);
   const sftTrained = tokens(sft.history, 'tokens/trained');
   const sftMetrics = { generated_tokens: 0, trained_tokens: sftTrained, train_rows: rows.length };
   runs.push({ arm: 'sft', seed, metrics: { ...(await evalModel(spec, sft.dir, data, held)), ...sftMetrics } });
@@ -153,26 +180,7 @@ async function runSeed(spec: CueSpec, o: RecipeOptions, seed: number, dir: strin
   for (const kind of ['flat', 'hier'] as const) {
     const arm = `grpo_${kind}`;
     log(`pacer: cue seed ${seed}: ${arm}`);
-    const g = spec.grpo;
-    const res = await trainStage(
-      {
-        ...common,
-        trainer: 'grpo',
-        model_name_or_path: sft.dir,
-        train_dataset: join(data, 'grpo.jsonl'),
-        output_dir: join(sd, arm),
-        reward_routes: cueRoutes(kind, join(data, 'train', 'taxonomy.json'), spec.credits),
-        num_generations: g.num_generations,
-        per_device_train_batch_size: g.num_generations * g.prompts_per_step,
-        max_completion_length: spec.max_new_tokens,
-        temperature: g.temperature,
-        beta: g.beta,
-        learning_rate: g.learning_rate,
-        max_steps: g.steps,
-        save_steps: g.steps + 1,
-      },
-      o,
-    );
+    const res = await grpoStage(st, kind, sft.dir);
     histories[arm] = res.history;
     const zs = res.history.filter((h) => 'frac_reward_zero_std' in h).map((h) => h.frac_reward_zero_std);
     const metrics = {
