@@ -90,22 +90,23 @@ async function runAgents(spec: VideotgSpec, base: string, data: string, rows: Ro
   const m = VideoAnswerer.load(base, data, spec.fps);
   try {
     const [pt, ph] = [await prepareAll(m, rows, 'train'), await prepareAll(m, held, 'held-out')];
-    const sampled = (ps: Prepared[], salt: number) => (_r: Row, g: number, i: number) =>
-      parseSegment(
-        m.answer(ps[i], {
-          samples: 1,
-          temperature: spec.difficulty.temperature,
-          seed: seed * 1_000_003 + salt * 10007 + i * 97 + g,
-          maxNewTokens: spec.max_new_tokens,
-        })[0],
-      );
-    const dOpts = {
-      samples: spec.difficulty.samples,
-      segment: (r: Row) => r.segment,
-      hardBelow: spec.difficulty.hard_below,
+    // each row's G answers come from one batched generate call (per-answer seeds), then are handed out by g
+    const sampled = (ps: Prepared[], salt: number, o: { samples: number; temperature: number; blank?: boolean }) => {
+      const memo = new Map<number, Array<Span | null>>();
+      return (r: Row, g: number, i: number) => {
+        if (!memo.has(i)) {
+          const blank = o.blank ? spanFrames(ps[i], r.segment) : undefined;
+          const seedI = seed * 1_000_003 + salt * 10007 + i * 97;
+          const opts = { ...o, seed: seedI, maxNewTokens: spec.max_new_tokens, blank };
+          memo.set(i, m.answer(ps[i], opts).map(parseSegment));
+        }
+        return memo.get(i)![g];
+      };
     };
-    const dTrain = await estimateDifficulty(rows, { ...dOpts, predict: sampled(pt, 1) });
-    const dHeld = await estimateDifficulty(held, { ...dOpts, predict: sampled(ph, 2) });
+    const d = spec.difficulty;
+    const dOpts = { samples: d.samples, segment: (r: Row) => r.segment, hardBelow: d.hard_below };
+    const dTrain = await estimateDifficulty(rows, { ...dOpts, predict: sampled(pt, 1, d) });
+    const dHeld = await estimateDifficulty(held, { ...dOpts, predict: sampled(ph, 2, d) });
     const f = spec.filter;
     const bra = boundaryReflection<Row>({
       samples: f.samples,
@@ -113,12 +114,7 @@ async function runAgents(spec: VideotgSpec, base: string, data: string, rows: Ro
       agreeIoU: f.agree_iou,
       outsideIoU: f.outside_iou,
       segment: (r) => r.segment,
-      predictBlanked: (r, g, i) => {
-        const o = { samples: 1, temperature: f.temperature, seed: seed * 1_000_003 + 30011 + i * 97 + g };
-        return parseSegment(
-          m.answer(pt[i], { ...o, maxNewTokens: spec.max_new_tokens, blank: spanFrames(pt[i], r.segment) })[0],
-        );
-      },
+      predictBlanked: sampled(pt, 3, { samples: f.samples, temperature: f.temperature, blank: true }),
     });
     const filtered = await modelFilter(rows, bra);
     return { dTrain, dHeld, filtered };
