@@ -139,3 +139,18 @@ test('recipe cue --smoke: sft, flat and hierarchical GRPO, task scores and conte
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('GRPO rollouts never sample a vision pad: the seed-1 smoke base samples <|video_pad|> when it is not banned', () => {
+  // (checked by hand: with the pad ban taken out of the online trainer, this run stops with "the batch
+  // has 1 <|video_pad|> tokens but no videos")
+  const d = mkdtempSync(join(tmpdir(), 'pacer-vr-'));
+  try {
+    const r = pacer('recipe', 'cue', '--smoke', '--seed', '1', '--out', join(d, 'cue'), '--threads', '1', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(readFileSync(join(d, 'cue', 'summary.json'), 'utf8'));
+    assert.deepEqual(s.seeds, [1]);
+    assert.ok(s.arms.grpo_hier.generated_tokens.mean >= 4);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
