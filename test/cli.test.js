@@ -170,6 +170,21 @@ test('demo (the npm start job) runs SFT, GRPO uniform and curriculum, DPO and wr
     m.some((x) => typeof x.eval_accuracy === 'number'),
     'held-out accuracy is logged during GRPO',
   );
+  // the video stage: grounding GRPO from the committed base, scored on held-out videos before and after
+  for (const k of ['before', 'after']) {
+    const g = s.video[k];
+    assert.equal(g.n, 3);
+    assert.ok(g.mIoU >= 0 && g.mIoU <= 100 && g['R@0.5'] <= g['R@0.3'], `video.${k}`);
+  }
+  assert.match(html, /Video: temporal grounding GRPO/);
+  const vhtml = readFileSync(join(out, 'video', 'report.html'), 'utf8');
+  assert.equal((vhtml.match(/<svg[^>]*class="timeline"/g) ?? []).length, 6, 'before and after timelines of 3 videos');
+  assert.equal((vhtml.match(/data:image\/png;base64/g) ?? []).length, 3, 'a contact sheet per test video');
+  const vm = readFileSync(join(out, 'video', 'grpo', 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(vm.filter((x) => typeof x.reward === 'number').length, 2, 'a tIoU reward per GRPO step');
   // a bad curriculum name is a usage error
   const bad = pacer('demo', '--curriculum', 'fastest', '--out', out);
   assert.equal(bad.status, 2);

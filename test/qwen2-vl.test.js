@@ -142,6 +142,20 @@ for (const name of NAMES) {
       [rows[0], rows[0], rows[1], rows[0]],
     );
     assert.equal(encodes, 3, 'one image and one video for row 0, one video for row 1: each encoded once');
+    // a generated pad (here forced by a logit bias) is embedded as a plain token while decoding, as in
+    // transformers; a prompt with pads and no pixels is still refused
+    const pad = model.vl.videoTokenId;
+    const forced = M.generate(model, [prompts[1]], {
+      maxNewTokens: 3,
+      media: [m1],
+      eosTokenId: [],
+      logitBias: { [pad]: 1e9 },
+    });
+    assert.deepEqual(forced[0].tokens, [pad, pad, pad]);
+    assert.throws(
+      () => model.forward({ ids: P.tensor([prompts[1]], { dtype: 'int64' }) }),
+      /<\|video_pad\|> tokens but no videos/,
+    );
     model.dispose();
   });
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromPretrained } from '../dist/models/pretrained.js';
+import { loadSafetensors } from '../dist/engine/index.js';
 import { Tokenizer } from '../dist/tokenizers/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,9 +26,24 @@ test('recipe vlm-base --smoke: an HF-layout Qwen2.5-VL with a word-level tokeniz
     assert.equal(r.status, 0, r.stderr);
     const res = JSON.parse(r.stdout);
     assert.equal(res.cached, false);
-    for (const k of ['qa_accuracy', 'caption_accuracy', 'grounding_miou', 'grounding_r@0.5'])
+    for (const k of ['qa_accuracy', 'caption_accuracy', 'objects_accuracy', 'grounding_miou', 'grounding_r@0.5'])
       assert.ok(res.metrics[k] >= 0 && res.metrics[k] <= 1, `${k}: ${res.metrics[k]}`);
-    assert.equal(res.metrics.held_out_rows, 8); // 2 items × 2 worlds, each a question row and a caption row
+    const held = readFileSync(join(out, 'work', 'data', 'held.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(res.metrics.held_out_rows, held.length);
+    // 2 items × 2 worlds, each a question, a caption and an objects row, plus the grounding videos' other events
+    const tasks = held.map((r) => r.task);
+    assert.equal(tasks.filter((t) => t === 'caption').length, 4);
+    assert.equal(tasks.filter((t) => t === 'objects').length, 4);
+    assert.ok(tasks.filter((t) => t === 'grounding').length >= 2);
+    for (const r of held.filter((x) => x.task === 'objects'))
+      assert.match(r.completion[0].content[0].text, /^The [a-z]+ [a-z]+( and the [a-z]+ [a-z]+)*\.$/);
+    // video reliance: the answers' NLL with their own and with another video, over the rows that have a partner
+    assert.ok(res.metrics.nll_own_video > 0 && res.metrics.nll_other_video > 0);
+    assert.ok(res.metrics.reliance_rows >= 2 && res.metrics.reliance_rows <= held.length);
+    assert.ok(Number.isFinite(res.metrics.final_loss));
     const rec = JSON.parse(readFileSync(join(out, 'recipe.json'), 'utf8'));
     assert.equal(rec.seed, 0);
     assert.ok(rec.params > 1e6 && rec.params < 3e6, `${rec.params} parameters`);
@@ -40,6 +56,13 @@ test('recipe vlm-base --smoke: an HF-layout Qwen2.5-VL with a word-level tokeniz
       'preprocessor_config.json',
     ])
       assert.ok(existsSync(join(model, f)), f);
+    // the language model trained; the vision tower and merger kept their initialisation bit for bit
+    const init = loadSafetensors(join(out, 'work', 'init', 'model.safetensors'));
+    const done = loadSafetensors(join(model, 'model.safetensors'));
+    const same = (k) => Buffer.from(init.get(k).data().buffer).equals(Buffer.from(done.get(k).data().buffer));
+    const visual = [...init.keys()].filter((k) => k.startsWith('visual.'));
+    assert.ok(visual.length > 20 && visual.every(same), 'vision tower and merger unchanged');
+    assert.ok(!same('model.layers.0.self_attn.q_proj.weight'), 'the language model trained');
     const pm = fromPretrained(model);
     assert.equal(pm.modelType, 'qwen2_5_vl');
     pm.model.dispose();
@@ -67,7 +90,7 @@ test('recipe vlm-base --smoke: an HF-layout Qwen2.5-VL with a word-level tokeniz
     assert.equal(JSON.parse(again.stdout).cached, true);
     const bad = pacer('recipe', 'vlm-bsae');
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /unknown recipe 'vlm-bsae' \(recipes: vlm-base, videotg, cue\)/);
+    assert.match(bad.stderr, /unknown recipe 'vlm-bsae' \(recipes: vlm-base(, [a-z-]+)*\)/);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

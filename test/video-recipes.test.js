@@ -140,9 +140,10 @@ test('recipe cue --smoke: sft, flat and hierarchical GRPO, task scores and conte
   }
 });
 
-test('GRPO rollouts never sample a vision pad: the seed-1 smoke base samples <|video_pad|> when it is not banned', () => {
-  // (checked by hand: with the pad ban taken out of the online trainer, this run stops with "the batch
-  // has 1 <|video_pad|> tokens but no videos")
+test('GRPO rollouts never sample a vision pad: the seed-1 smoke base samples one when it is not banned', () => {
+  // (checked by hand: with the pad ban taken out of the online trainer, this run stops when it trains on
+  // the rollouts: "the batch has 1 <|image_pad|> tokens but no images"; a sampled <|video_pad|> gives one
+  // pad more than the video's embeddings)
   const d = mkdtempSync(join(tmpdir(), 'pacer-vr-'));
   try {
     const r = pacer('recipe', 'cue', '--smoke', '--seed', '1', '--out', join(d, 'cue'), '--threads', '1', '--json');

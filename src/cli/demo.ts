@@ -39,6 +39,14 @@ import {
   type Problem,
 } from '../tasks/arithmetic.js';
 import { renderReport, htmlTable, type Plot } from '../report/html.js';
+import type { GroundingSummary } from '../eval/grounding.js';
+import {
+  runVideoDemo,
+  VIDEO_DEMO_DEFAULTS,
+  VIDEO_DEMO_QUICK,
+  type VideoDemoOptions,
+  type VideoDemoSummary,
+} from './demo-video.js';
 
 export interface DemoOptions {
   out: string;
@@ -67,6 +75,8 @@ export interface DemoOptions {
   dpoLr: number;
   dpoBeta: number;
   dpoRpoAlpha: number | null;
+  /** The video stage (src/cli/demo-video.ts) after the text stages; null: none. */
+  video: Omit<VideoDemoOptions, 'out' | 'seed' | 'threads' | 'progress' | 'log'> | null;
 }
 
 export const DEMO_DEFAULTS: Omit<DemoOptions, 'out' | 'seed' | 'threads' | 'progress' | 'log'> = {
@@ -90,6 +100,7 @@ export const DEMO_DEFAULTS: Omit<DemoOptions, 'out' | 'seed' | 'threads' | 'prog
   dpoLr: 5e-5,
   dpoBeta: 0.1,
   dpoRpoAlpha: 1,
+  video: VIDEO_DEMO_DEFAULTS,
 };
 
 /** A tiny configuration for tests: the same code path in seconds (the numbers mean nothing). */
@@ -107,6 +118,7 @@ export const DEMO_QUICK: Partial<DemoOptions> = {
   promptsPerStep: 2,
   generations: 4,
   dpoSteps: 4,
+  video: { ...VIDEO_DEMO_DEFAULTS, ...VIDEO_DEMO_QUICK },
 };
 
 export interface DemoSummary {
@@ -458,15 +470,23 @@ export async function runDemo(opts: Partial<DemoOptions> & { out: string }): Pro
   const dpo = await dpoPhase(o, d, pairs, common, say);
   lap('dpo_s', t);
   const answers = finalAnswers(o, d, sft.tok, sft.answers);
+  const video = o.video ? await videoStage(o, say) : null;
+  if (video) seconds.video_s = video.seconds;
   seconds.total_s = round((performance.now() - t0) / 1000, 1);
   const curves = { uniform: uni.curve, curriculum: cur.curve };
   const histories = { sft: sft.run.history, uniform: uni.run.history, curriculum: cur.run.history, dpo: dpo.history };
   const extra = { accSft: sft.accuracy, pairs: pairs.length, seconds, histories };
-  const summary = demoSummary(o, d, answers, curves, extra);
+  const summary = { ...demoSummary(o, d, answers, curves, extra), ...(video ? { video } : {}) };
   atomicWrite(join(o.out, 'summary.json'), (fd) => writeSync(fd, JSON.stringify(summary, null, 2) + '\n'));
   writeDemoReport(o, summary, histories, d.test, answers);
   tellResults(o, summary, say);
   return summary;
+}
+
+async function videoStage(o: DemoOptions, say: Say): Promise<VideoDemoSummary> {
+  const v = o.video!;
+  say(`\n[video] temporal grounding GRPO from the tiny video-language base (${v.steps} steps, tIoU reward)`);
+  return runVideoDemo({ ...v, out: o.out, seed: o.seed, threads: o.threads, progress: o.progress, log: say });
 }
 
 function tellResults(o: DemoOptions, s: DemoSummary, say: Say): void {
@@ -479,8 +499,22 @@ function tellResults(o: DemoOptions, s: DemoSummary, say: Say): void {
   say(`  ${o.curriculum} ${reached(t.curriculum)}, uniform ${reached(t.uniform)}`);
   const k = s.tokens_to_target;
   say(`  in generated tokens: ${o.curriculum} ${reached(k.curriculum)}, uniform ${reached(k.uniform)}`);
+  const v = s.video as VideoDemoSummary | undefined;
+  if (v) {
+    const g = (x: GroundingSummary) => `mIoU ${x.mIoU.toFixed(1)}, R@0.5 ${x['R@0.5'].toFixed(1)}`;
+    say(`video grounding (held-out): before ${g(v.before)} -> after GRPO ${g(v.after)}`);
+    say(`  video report: ${join(o.out, 'video', 'report.html')}`);
+  }
   say(`report: ${join(o.out, 'report.html')}   summary: ${join(o.out, 'summary.json')}`);
   say(`  (${(s.seconds as Record<string, number>).total_s} s)`);
+}
+
+function videoSection(v: VideoDemoSummary | undefined): Array<{ title: string; html: string }> {
+  if (!v) return [];
+  const row = (k: 'before' | 'after') => [k, v[k].mIoU.toFixed(1), v[k]['R@0.5'].toFixed(1), v[k].unparsed];
+  const table = htmlTable(['held-out grounding (%)', 'mIoU', 'R@0.5', 'unparsed'], [row('before'), row('after')]);
+  const link = '<p><a href="video/report.html">video/report.html</a>: test videos, segments, reward curve</p>';
+  return [{ title: `Video: temporal grounding GRPO (${v.steps} steps)`, html: table + link }];
 }
 
 function writeDemoReport(
@@ -576,6 +610,7 @@ function writeDemoReport(
     sections: [
       { title: 'Accuracy by level', html: accTable },
       { title: 'Sample answers (held-out)', html: sampleTable },
+      ...videoSection(s.video as VideoDemoSummary | undefined),
     ],
     config: { ...o, progress: undefined, log: undefined },
     plots,

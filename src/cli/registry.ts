@@ -1,7 +1,7 @@
 // Every `pacer` command, in the order `pacer --help` lists them. A new command is one file under
 // src/cli/commands/ exporting a defineCommand() record, plus one line here.
 import type { Command } from './command.js';
-import { demo, demoText } from './commands/demo.js';
+import { demo, demoText, demoVideo } from './commands/demo.js';
 import { train } from './commands/train.js';
 import { launchCmd } from './commands/launch.js';
 import { logprobs, generateCmd } from './commands/models.js';
@@ -27,10 +27,12 @@ import { dataFilterCmd } from './commands/data.js';
 import { studio, studioAnnotator, studioExport, studioImport, studioStats } from './commands/studio.js';
 import { setup } from './commands/setup.js';
 import { recipe } from './commands/recipe.js';
+import { templePairs } from './commands/temple.js';
 
 export const COMMANDS: Command[] = [
   demo,
   demoText,
+  demoVideo,
   train,
   launchCmd,
   serveModel,
@@ -42,6 +44,7 @@ export const COMMANDS: Command[] = [
   videoSelect,
   dataFilterCmd,
   recipe,
+  templePairs,
   studio,
   studioImport,
   studioAnnotator,

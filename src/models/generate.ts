@@ -1,5 +1,7 @@
 // Generation with a KV cache: batches with left padding; greedy, temperature, top-k, top-p and
-// min-p sampling (the HF logits-processor rules); OpenAI's logit_bias; EOS and stop strings;
+// min-p sampling (the HF logits-processor rules); HF's repetition penalty (CTRL, Keskar et al. 2019:
+// the logit l of every token already in the prompt or the completion becomes l/p if l > 0, else l·p,
+// before sampling or argmax); OpenAI's logit_bias; EOS and stop strings;
 // max_new_tokens; seeded. Returns token ids, text and the log-probability of each sampled token
 // under the model's unprocessed distribution (log-softmax of the raw logits, as vLLM's
 // raw_logprobs), which is what RL objectives need as log pi_old, and on request the top-k of that
@@ -23,6 +25,8 @@ export interface GenerateOptions {
   topK?: number;
   topP?: number;
   minP?: number;
+  /** HF's repetition_penalty p (> 0; 1 = none) on tokens already in the row; log-probs stay raw. */
+  repetitionPenalty?: number;
   /** Added to the logits of these token ids before choosing (OpenAI's logit_bias); log-probs stay raw. */
   logitBias?: Record<number, number>;
   /** Also report the k most likely tokens and their raw log-probs at each step. */
@@ -186,6 +190,9 @@ function checkArgs(prompts: number[][], o: GenerateOptions, tokenizer: Tokenizer
     throw new Error('pacer: stop strings need a tokenizer to decode the completions');
   if (o.topLogprobs !== undefined && !(Number.isInteger(o.topLogprobs) && o.topLogprobs >= 0 && o.topLogprobs <= vocab))
     throw new RangeError(`pacer: topLogprobs must be an integer in [0, ${vocab}], got ${o.topLogprobs}`);
+  const rp = o.repetitionPenalty ?? 1;
+  if (!(rp > 0 && Number.isFinite(rp)))
+    throw new RangeError(`pacer: repetition_penalty must be a finite number > 0, got ${o.repetitionPenalty}`);
   for (const [k, b] of Object.entries(o.logitBias ?? {}))
     if (!(Number(k) >= 0 && Number(k) < vocab && Number.isInteger(Number(k)) && Number.isFinite(b)))
       throw new RangeError(`pacer: logit bias for token '${k}' needs a token id in [0, ${vocab}) and a finite bias`);
@@ -212,6 +219,8 @@ export class Decoder {
   private readonly maxNew: number;
   private readonly cache?: KVCache;
   private readonly bias: Tensor | null = null;
+  /** Per row, the token ids seen so far (prompt and completion), when a repetition penalty applies. */
+  private readonly seen: Array<Set<number>> | null = null;
   private readonly wasTraining: boolean;
   private ids: Tensor | null;
   private mask: Tensor | null;
@@ -269,6 +278,25 @@ export class Decoder {
       for (const [k, b] of Object.entries(o.logitBias)) bias[Number(k)] = b;
       this.bias = keep(tensor(bias));
     }
+    if ((o.repetitionPenalty ?? 1) !== 1) this.seen = prompts.map((p) => new Set(p));
+  }
+
+  /** HF RepetitionPenaltyLogitsProcessor on logits [B, V]: seen tokens' logits l → l < 0 ? l·p : l/p. */
+  private penalize(logits: Tensor): Tensor {
+    if (!this.seen) return logits;
+    const p = this.o.repetitionPenalty!;
+    const [B, V] = logits.shape;
+    const neg = new Float32Array(B * V).fill(1);
+    const pos = new Float32Array(B * V).fill(1);
+    this.seen.forEach((ids, b) => {
+      for (const t of ids)
+        if (t >= 0 && t < V) {
+          neg[b * V + t] = p;
+          pos[b * V + t] = 1 / p;
+        }
+    });
+    const factor = F.where(logits.lt(0), tensor(neg, { shape: [B, V] }), tensor(pos, { shape: [B, V] }));
+    return logits.mul(factor);
   }
 
   private checkMedia(
@@ -356,7 +384,8 @@ export class Decoder {
       .to('float32');
     if (prefill && this.expand) logits = this.expandRows(logits);
     const logp = logits.logSoftmax(-1);
-    const biased = this.bias ? logits.add(this.bias) : logits;
+    const penalized = this.penalize(logits);
+    const biased = this.bias ? penalized.add(this.bias) : penalized;
     const chosenT = this.sample ? this.draw(processLogits(biased, this.o).softmax(-1)) : biased.argmax(-1);
     const lp = logp.gather(1, chosenT.unsqueeze(1)).squeeze(1).toArray();
     let top: Array<Array<[number, number]>> | null = null;
@@ -384,6 +413,7 @@ export class Decoder {
       const r = this.results[b];
       const st: StepToken = { token: t, logprob: lp[b], ...(top ? { top: top[b] } : {}) };
       r.tokens.push(t);
+      this.seen?.[b].add(t);
       r.logprobs.push(lp[b]);
       if (top) r.topLogprobs!.push(top[b]);
       if (this.eos.has(t)) st.finishReason = 'eos';

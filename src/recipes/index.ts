@@ -4,6 +4,7 @@
 // file here and one registerRecipe() line below.
 import type { Recipe } from './recipe.js';
 import { vlmBase } from './vlm-base.js';
+import { temple } from './temple.js';
 import { videotg } from './videotg.js';
 import { cue } from './cue.js';
 
@@ -26,5 +27,6 @@ export function getRecipe(name: string): Recipe {
 }
 
 registerRecipe(vlmBase);
+registerRecipe(temple);
 registerRecipe(videotg);
 registerRecipe(cue);

@@ -61,3 +61,20 @@ export function perturbFrames(frames: Tensor, o: PerturbOptions): Tensor {
   const order = perturbIndices(frames.shape[0], o.type, o.magnitude, (xs) => shuffled(xs, u));
   return frames.indexSelect(0, tensor(order, { dtype: 'int64' }));
 }
+
+/** Why TEMPLE's convert_to_swift.py drops a (chosen, rejected) narration pair, or null to keep it. */
+export type PairDrop = 'not_shorter' | 'contained' | 'length_ratio';
+
+/**
+ * convert_to_swift.py's filters, in its order: a drop pair needs len(chosen) > len(rejected); any pair is
+ * skipped when chosen is a substring of rejected (identical texts included); shuffle/reverse pairs need
+ * each length ≤ 1.5× the other. Lengths are string lengths (Python's len on str).
+ */
+export function templeFilter(type: PerturbationType, chosen: string, rejected: string): PairDrop | null {
+  const lc = [...chosen].length;
+  const lr = [...rejected].length;
+  if (type === 'drop' && lc <= lr) return 'not_shorter';
+  if (rejected.includes(chosen)) return 'contained';
+  if (type !== 'drop' && (lc > 1.5 * lr || lr > 1.5 * lc)) return 'length_ratio';
+  return null;
+}

@@ -105,8 +105,12 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
     return src.indexSelect(0, tensor(index, { dtype: 'int64' })).view(B, T, L);
   }
 
-  /** Pads without their images/videos would pass as plain tokens: refuse them. */
-  private noPads(ids: number[][] | null, tokenId: number, kind: 'image' | 'video'): void {
+  /**
+   * Pads without their images/videos would pass as plain tokens: refuse them in a prompt. Decoding steps
+   * after a prefill embed a generated pad as a plain token, as transformers does.
+   */
+  private noPads(ids: number[][] | null, tokenId: number, kind: 'image' | 'video', decoding: boolean): void {
+    if (decoding) return;
     const n = ids ? ids.reduce((a, r) => a + r.filter((t) => t === tokenId).length, 0) : 0;
     if (n > 0)
       throw new RangeError(
@@ -187,13 +191,14 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
     const [B, T] = batchShape(o);
     if (o.ids && o.inputsEmbeds) throw new TypeError('pacer: give ids or inputsEmbeds, not both');
     const ids = o.ids ? rows2d(o.ids) : null;
+    const decoding = !!o.cache && o.cache.length > 0;
     let x = o.inputsEmbeds ?? this.embed(o.ids!);
     const img = this.visionEmbeds(o, 'image');
     if (img) x = this.splice(x, ids, img, this.vl.imageTokenId, 'image');
-    else this.noPads(ids, this.vl.imageTokenId, 'image');
+    else this.noPads(ids, this.vl.imageTokenId, 'image', decoding);
     const vid = this.visionEmbeds(o, 'video');
     if (vid) x = this.splice(x, ids, vid, this.vl.videoTokenId, 'video');
-    else this.noPads(ids, this.vl.videoTokenId, 'video');
+    else this.noPads(ids, this.vl.videoTokenId, 'video', decoding);
     const pos = this.positions(o, ids, B, T);
     const dt = this.model.embed_tokens.weight.dtype;
     const [cos, sin] = mropeCosSin(pos, this.invFreq, this.vl.text.mrope_section).map((t) =>

@@ -12,7 +12,7 @@ import { choiceKnob, intKnob, type World, type WorldOptions } from './world.js';
 import { perform, Stage } from './stage.js';
 import { BACKGROUNDS, type Clip, LIGHT_BACKGROUNDS, type Video } from './scene.js';
 import type { RGB } from '../raster.js';
-import { perturbIndices, type PerturbationType } from '../perturb.js';
+import { perturbIndices, type PerturbationType, templeFilter } from '../perturb.js';
 
 /** Acts whose end state differs from their start (so a 2-frame shot shows them). */
 const VISIBLE = ['move', 'turn', 'grow', 'shrink', 'appear', 'vanish'];
@@ -34,9 +34,7 @@ export function perturb<T>(r: Rand, xs: readonly T[], kind: string, m: number): 
 
 /** convert_to_swift.py's filters on a (chosen, rejected) narration pair. */
 export function keepPair(kind: string, chosen: string, rejected: string): boolean {
-  if (kind === 'drop') return chosen.length > rejected.length && !rejected.includes(chosen);
-  const ratio = Math.max(chosen.length, rejected.length) / Math.min(chosen.length, rejected.length);
-  return chosen !== rejected && ratio <= 1.5;
+  return templeFilter(kind as PerturbationType, chosen, rejected) === null;
 }
 
 function shot(r: Rand, o: WorldOptions, frames: number, bg: RGB) {
