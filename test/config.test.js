@@ -235,6 +235,13 @@ const EXTRA = {
     epsilon: 0.2,
     epsilon_high: 0.28,
     importance_sampling_level: 'sequence',
+    mask_curriculum: true,
+    mask_hard_column: 'hard',
+    mask_segment_column: 'segment',
+    mask_start: 0.5,
+    mask_until: 0.8,
+    mask_shape: 'cosine',
+    mask_order: 'random',
   },
   rloo: {
     beta: 0.04,

@@ -5,6 +5,8 @@
 import type { Recipe } from './recipe.js';
 import { vlmBase } from './vlm-base.js';
 import { temple } from './temple.js';
+import { videotg } from './videotg.js';
+import { cue } from './cue.js';
 
 export type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 
@@ -26,3 +28,5 @@ export function getRecipe(name: string): Recipe {
 
 registerRecipe(vlmBase);
 registerRecipe(temple);
+registerRecipe(videotg);
+registerRecipe(cue);

@@ -365,6 +365,44 @@ const ONLINE = {
       '(pacer studio import --run reads it)',
   ),
 };
+// VideoTG-R1's masking curriculum on video rows (src/trainers/video-mask.ts)
+const maskOn = (c: C) => c.mask_curriculum === true;
+const MASK = {
+  mask_curriculum: k.bool(
+    false,
+    'VideoTG-R1: on hard video rows blank a fraction m(t) of the frames outside the true span, m decaying to 0',
+  ),
+  mask_hard_column: when(k.str('hard', 'column marking hard rows (true: masked)'), maskOn, 'mask_curriculum'),
+  mask_segment_column: when(
+    k.str('segment', "column with a hard row's true span [start, end] in seconds (frames inside stay)"),
+    maskOn,
+    'mask_curriculum',
+  ),
+  mask_start: when(
+    k.num(0.75, 'm(0): the fraction blanked at the start', { min: 0, max: 1 }),
+    maskOn,
+    'mask_curriculum',
+  ),
+  mask_until: when(
+    k.num(0.7, 'm reaches 0 at this fraction of the training steps', { gt: 0, max: 1 }),
+    maskOn,
+    'mask_curriculum',
+  ),
+  mask_shape: when(
+    k.choice(['linear', 'cosine', 'step'], 'linear', 'decay of m: 1 - x, (1 + cos(pi x)) / 2, or 1 until the end'),
+    maskOn,
+    'mask_curriculum',
+  ),
+  mask_order: when(
+    k.choice(
+      ['farthest', 'random'],
+      'farthest',
+      'which outside frames go first: farthest from the span, or seeded random',
+    ),
+    maskOn,
+    'mask_curriculum',
+  ),
+};
 const refOn = (c: C) => (c.beta as number) > 0 || c.trainer === 'online_dpo';
 const ONLINE_REF = {
   ref_model_name_or_path: when(
@@ -546,6 +584,7 @@ export const TRAINER_SPECS = {
     ...PEFT,
     ...ONLINE,
     ...VISION,
+    ...MASK,
     ...ONLINE_REF,
     ...CLIP,
     beta: k.num(0, 'KL coefficient against the reference (0: no reference model)', { min: 0 }),

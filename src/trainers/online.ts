@@ -1,7 +1,8 @@
 // Online RL (grpo, rloo, reg_grpo, raft, online_dpo, ppo) as a family of the shared loop. Each step runs
 // named phases, as TRL's GRPOTrainer names _generate, _calculate_rewards and _compute_loss:
 //   sample      the curriculum sampler picks prompts (P per micro-batch × gradient_accumulation_steps;
-//               DeepVideo-R1 augmentation may rewrite them)
+//               DeepVideo-R1 augmentation may rewrite them; VideoTG-R1's masking curriculum blanks
+//               frames of hard video rows, video-mask.ts)
 //   generate    num_generations completions per prompt (local KV cache, or an OpenAI-compatible
 //               rollout server kept on-policy by weight sync)
 //   score       the rewards (timeouts and failures handled, never fatal); dynamic sampling refills
@@ -18,7 +19,7 @@
 // Metrics use TRL's names (reward, reward_std, kl, clip_ratio/…, completions/mean_length,
 // frac_reward_zero_std (and frac_reward_zero_std/<difficulty> per value of difficulty_column), entropy,
 // rewards/<name>/mean) plus tokens/trained (the prompt and completion tokens of the rollouts trained on
-// so far) plus curriculum/…, augment/…, timing/{generation,scoring,training}_s
+// so far) plus curriculum/…, augment/…, mask/{fraction,frames}, timing/{generation,scoring,training}_s
 // and tokens/generated: every completion token sampled so far, groups that dynamic sampling dropped
 // included — the rollout compute, which a curriculum that skips groups saves (counts resume exactly).
 import { createHash } from 'node:crypto';
@@ -45,6 +46,8 @@ import type { LoopOptions, TrainerFamily, TrainerRun, Update } from './loop.js';
 import { combine, type World } from './parallel.js';
 import type { OnlineConfig } from './config.js';
 import { forwardBatch, prepareVision } from './vision.js';
+import { maskPlan, maskSpans, maskVision, type MaskPlan } from './video-mask.js';
+import { maskSchedule, type Span } from '../curriculum/videotg.js';
 
 export interface OnlineOptions extends LoopOptions {
   /** Called every eval_steps (and at the end) with the policy; its numbers are logged as eval_<name>. */
@@ -199,6 +202,12 @@ class OnlineRun implements TrainerRun {
   private tokens = { generated: 0, trained: 0 };
   /** Each prompt's difficulty value (a number or a label such as hard), for per-difficulty metrics. */
   private readonly strata: Array<string | number | undefined>;
+  /** The masking curriculum (mask_curriculum) and each row's span where it acts. */
+  private readonly mask: { plan: MaskPlan; spans: Array<Span | null> } | null;
+  /** Frames blanked in the current step's prompts. */
+  private maskedFrames = 0;
+  /** Rows with vision: the vision pad tokens are never sampled (a generated pad has no image or video to fill it). */
+  private readonly padBias: Record<number, number> | undefined;
 
   constructor(
     private readonly cfg: OnlineConfig,
@@ -227,6 +236,10 @@ class OnlineRun implements TrainerRun {
       const v = e.extra[cfg.difficulty_column];
       return typeof v === 'number' || typeof v === 'string' ? v : undefined;
     });
+    const pads = ex.find((e) => e.vision)?.vision?.padIds ?? [];
+    this.padBias = pads.length ? Object.fromEntries(pads.map((id) => [id, -1e9])) : undefined;
+    const plan = maskPlan(cfg);
+    this.mask = plan ? { plan, spans: maskSpans(ex, plan) } : null;
     this.augment = cfg.augmentation
       ? new DifficultyAugmenter(cfg.augmentation_options ?? {}, cfg.seed, opts.perturb)
       : null;
@@ -248,6 +261,7 @@ class OnlineRun implements TrainerRun {
 
   async step(step: number, update: Update): Promise<Record<string, number>> {
     const timing = { generation: 0, scoring: 0, training: 0 };
+    this.maskedFrames = 0;
     const got = await this.collect(step, timing);
     const t0 = performance.now();
     const { idx, rollouts: rs, rewards: rew } = got;
@@ -279,6 +293,7 @@ class OnlineRun implements TrainerRun {
       ...got.rewardMetrics,
       ...this.sampler.metrics(),
       ...(this.augment ? this.augment.metrics() : {}),
+      ...this.maskMetrics(step),
       'timing/generation_s': timing.generation / 1000,
       'timing/scoring_s': timing.scoring / 1000,
       'timing/training_s': timing.training / 1000,
@@ -295,7 +310,7 @@ class OnlineRun implements TrainerRun {
     for (let attempt = 0; attempt < (this.cfg.dynamic_sampling ? 4 : 1) && out.idx.length < want; attempt++) {
       let t0 = performance.now();
       const cand = this.sampler.next(want - out.idx.length);
-      const chosen = this.promptsFor(cand);
+      const chosen = this.promptsFor(cand, step);
       const [lo, hi] = this.world.range(cand.length);
       const seed = this.cfg.seed * 100003 + step * 31 + attempt;
       const mine = await this.generate(chosen.slice(lo, hi), seed, step, lo);
@@ -350,16 +365,33 @@ class OnlineRun implements TrainerRun {
     return { got, r: parts.flatMap((p) => p.rewards), metrics };
   }
 
-  /** The prompt each chosen item is rolled out with (augmented when the hook is on). */
-  private promptsFor(idx: number[]): Chosen[] {
+  /** The prompt each chosen item is rolled out with (augmented when the hook is on; its video masked on hard rows). */
+  private promptsFor(idx: number[], step: number): Chosen[] {
     const { examples, ids } = this.data.train;
     return idx.map((i) => {
-      const { vision, where } = examples[i];
+      const { where } = examples[i];
+      const vision = this.maskedVision(i, step);
       if (!this.augment) return { value: examples[i].prompt!, ids: ids[i], vision };
       const value = this.augment.apply(i, examples[i].prompt as PromptValue) as Example['prompt'];
       if (value === examples[i].prompt) return { value: value!, ids: ids[i], vision };
       return { value: value!, ids: renderPrompt(this.tok, value!, undefined, vision && { rv: vision, where }), vision };
     });
+  }
+
+  /** Row i's vision at this step: blanked by the masking curriculum where it acts (one copy per group). */
+  private maskedVision(i: number, step: number): RowVision | undefined {
+    const rv = this.data.train.examples[i].vision;
+    const span = this.mask?.spans[i];
+    if (!rv || !this.mask || !span) return rv;
+    const { vision, blanked } = maskVision(rv, span, i, step, this.totalSteps, this.mask.plan);
+    this.maskedFrames += sum(blanked.map((b) => b.length));
+    return vision;
+  }
+
+  private maskMetrics(step: number): Record<string, number> {
+    if (!this.mask) return {};
+    const m = maskSchedule(step, this.totalSteps, this.mask.plan);
+    return { 'mask/fraction': m, 'mask/frames': this.maskedFrames };
   }
 
   /** G completions of each chosen prompt; `first` is the first prompt's place in the step's batch. */
@@ -385,6 +417,7 @@ class OnlineRun implements TrainerRun {
             doSample: true,
             rowSeeds,
             media: promptMedia(visions),
+            logitBias: this.padBias,
           },
           this.tok,
         ),

@@ -13,7 +13,7 @@ function seedList(v: unknown): number[] {
 
 export const recipe = defineCommand({
   name: 'recipe',
-  summary: 'run an end-to-end recipe (vlm-base: a tiny video-language base model; temple: the TEMPLE study)',
+  summary: 'run an end-to-end recipe (vlm-base, temple, videotg, cue)',
   usage: 'pacer recipe NAME [--smoke] [--out DIR] [--seed S | --seeds LIST] [--threads N] [--force] [--json]',
   description: `Recipes:
   vlm-base  pretrain a ~1M-parameter Qwen2.5-VL-architecture model on the procedural video worlds (captions,
@@ -22,10 +22,17 @@ export const recipe = defineCommand({
   temple    TEMPLE's study on the shots world from vlm-base: self-generated temporal DPO pairs, curriculum
             DPO r16 → r2 then SFT against SFT only, post-SFT DPO, mixed-magnitude and reversed curricula;
             temporal-order accuracy, attribute QA, Vinoground scores; summary.json over --seeds
+  videotg   the VideoTG-R1 study on the grounding world: GRPO, SFT, and GRPO on a filtered ~10% subset
+            stratified by difficulty with the masking curriculum (and without the mask or the filter);
+            held-out mIoU and R@{0.3,0.5,0.7}, generated and trained tokens, the filter's precision/recall
+  cue       the Cue-R1 study on the anomaly world: SFT, then GRPO with flat 0/1 or hierarchical rewards
+            routed by task; per-task scores, their average and context errors (anomaly vs normal twin)
 
 Results go to DIR (default: PACER_CACHE or ~/.cache/pacer, recipes/NAME/<key of configuration and seed>);
 a folder that already holds the same configuration's result is reused unless --force. --smoke runs the
-whole recipe on tiny data for a few steps (a check that it works, not a model).`,
+whole recipe on tiny data for a few steps (a check that it works, not a model). Study recipes (temple, videotg,
+cue) run every arm once per --seeds seed and write summary.json (mean and std per arm and metric) and
+report.html.`,
   positionals: true,
   options: {
     smoke: { type: 'boolean', help: 'tiny data and 2 steps: check the pipeline end to end' },
