@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,4 +126,23 @@ test('study summaries: mean and sample std per arm and metric, every arm on ever
   const rep = pacer('recipe', 'vlm-base', '--seeds', '1,1');
   assert.equal(rep.status, 2);
   assert.match(rep.stderr, /--seeds repeats a seed/);
+});
+
+test('the committed default base (assets/vlm-base) matches the default configuration and is reused', async () => {
+  const { vlmBaseSpec, COMMITTED_VLM_BASE } = await import('../dist/recipes/vlm-base.js');
+  const rec = JSON.parse(readFileSync(join(COMMITTED_VLM_BASE, 'recipe.json'), 'utf8'));
+  // a changed configuration needs a new committed base (node scripts/commit-vlm-base.mjs), or npm start trains one
+  assert.deepEqual(rec.spec, vlmBaseSpec(false));
+  assert.equal(rec.seed, 0);
+  assert.equal(rec.dtype, 'bfloat16');
+  const file = join(COMMITTED_VLM_BASE, 'model', 'model.safetensors');
+  assert.ok(statSync(file).size <= 8e6, `${statSync(file).size} bytes`);
+  const w = loadSafetensors(file);
+  assert.ok([...w.values()].every((t) => t.dtype === 'bfloat16'));
+  const r = pacer('recipe', 'vlm-base', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.cached, true);
+  assert.equal(res.dir, COMMITTED_VLM_BASE);
+  assert.ok(res.metrics.nll_other_video > res.metrics.nll_own_video, 'the committed base uses its video');
 });
