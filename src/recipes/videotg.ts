@@ -55,7 +55,7 @@ export function videotgSpec(smoke: boolean) {
       prompts_per_step: smoke ? 1 : 2,
       steps_all: smoke ? 2 : 50,
       steps_subset: smoke ? 2 : 12,
-      learning_rate: 2e-4,
+      learning_rate: 5e-5,
       beta: 0.04,
       temperature: 1,
     },
