@@ -36,6 +36,10 @@ export interface VideoDemoOptions {
   generations: number;
   learningRate: number;
   temperature: number;
+  /** Nucleus sampling of the rollouts (1: none): the tail of a tiny model's vocabulary gives wild gradients. */
+  topP: number;
+  /** KL coefficient to the base model (0: none). */
+  beta: number;
   /** The base model folder (default: the committed vlm-base, or the recipe's cached result). */
   base?: string;
   log?: (s: string) => void;
@@ -49,6 +53,8 @@ export const VIDEO_DEMO_DEFAULTS = {
   generations: 8,
   learningRate: 2e-5,
   temperature: 1,
+  topP: 1,
+  beta: 0,
 };
 export const VIDEO_DEMO_QUICK = { steps: 2, trainVideos: 4, testVideos: 3, promptsPerStep: 2, generations: 2 };
 
@@ -153,8 +159,9 @@ function grpoConfig(o: VideoDemoOptions, base: string, data: string): Record<str
     per_device_train_batch_size: o.generations * o.promptsPerStep,
     max_completion_length: 16,
     temperature: o.temperature,
+    top_p: o.topP,
     loss_type: 'dapo',
-    beta: 0,
+    beta: o.beta,
     reward_funcs: ['temporal_iou'],
     freeze_vision_tower: true,
     video_fps: vlmBaseSpec(false).video_fps,

@@ -82,10 +82,10 @@ export function vlmBaseSpec(smoke: boolean) {
   return {
     worlds: {
       temporal: { duration: '8-10' },
-      grounding: { duration: '12-20', events: '2-3', 'event-length': '2-3', clutter: '1' },
+      grounding: { duration: '8-12', events: '1-2', 'event-length': '2-4', distractors: '0', clutter: '0' },
     } as Record<string, Record<string, string>>,
     size: 56,
-    train_per_world: smoke ? 3 : 400,
+    train_per_world: smoke ? 3 : 600,
     eval_per_world: smoke ? 2 : 25,
     text: { hidden_size: 128, intermediate_size: 352, num_hidden_layers: 4, num_attention_heads: 4, kv_heads: 2 },
     vision: { depth: 4, hidden_size: 64, intermediate_size: 128, num_heads: 4 },
