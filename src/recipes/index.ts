@@ -3,6 +3,7 @@
 // recipe's configuration and seed, so other recipes and demos reuse the result. A new recipe is one
 // file here and one registerRecipe() line below.
 import type { Recipe } from './recipe.js';
+import { tspoRecipe } from './tspo.js';
 import { vlmBase } from './vlm-base.js';
 
 export type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
@@ -24,3 +25,4 @@ export function getRecipe(name: string): Recipe {
 }
 
 registerRecipe(vlmBase);
+registerRecipe(tspoRecipe);

@@ -13,12 +13,14 @@ function seedList(v: unknown): number[] {
 
 export const recipe = defineCommand({
   name: 'recipe',
-  summary: 'run an end-to-end recipe (vlm-base: a tiny video-language base model)',
+  summary: 'run an end-to-end recipe (vlm-base: a tiny video-language base model; tspo: the TSPO study)',
   usage: 'pacer recipe NAME [--smoke] [--out DIR] [--seed S | --seeds LIST] [--threads N] [--force] [--json]',
   description: `Recipes:
   vlm-base  pretrain a ~1M-parameter Qwen2.5-VL-architecture model on the procedural video worlds (captions,
             temporal questions, grounding answers) with a word-level tokenizer; reports held-out QA and
             caption accuracy and grounding mIoU / R@0.5; saves it in Hugging Face layout
+  tspo      the TSPO study on the needle world (3 seeds with --seeds 0,1,2): uniform-k, random-k, feature
+            top-k, TSPO top-k and bin-max, and transfer between answerers; summary.json and report.html
 
 Results go to DIR (default: PACER_CACHE or ~/.cache/pacer, recipes/NAME/<key of configuration and seed>);
 a folder that already holds the same configuration's result is reused unless --force. --smoke runs the
