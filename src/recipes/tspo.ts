@@ -118,7 +118,15 @@ export function featureTopK(x: Pick<FeatureItem, 'f' | 'q'>, k: number): number[
 /** The seed's data (warm-up, train, eval) and its warmed-up colour-histogram encoder (dir/enc). */
 async function makeWorld(dir: string, seed: number, S: TspoStudySpec): Promise<void> {
   const make = (name: string, n: number, s: number) =>
-    makeDataset({ world: 'needle', n, seed: s, out: join(dir, name), framesOnly: true, width: S.width, knobs: S.knobs });
+    makeDataset({
+      world: 'needle',
+      n,
+      seed: s,
+      out: join(dir, name),
+      framesOnly: true,
+      width: S.width,
+      knobs: S.knobs,
+    });
   await make('warm', S.nWarm, 1000 + seed);
   await make('train', S.nTrain, 2000 + seed);
   await make('eval', S.nEval, 3000 + seed);
@@ -134,7 +142,14 @@ async function makeWorld(dir: string, seed: number, S: TspoStudySpec): Promise<v
 }
 
 /** Train an agent with one answerer; returns the seconds it took. */
-async function trainAgent(dir: string, seed: number, S: TspoStudySpec, ans: OracleSpec, name: string, threads?: number) {
+async function trainAgent(
+  dir: string,
+  seed: number,
+  S: TspoStudySpec,
+  ans: OracleSpec,
+  name: string,
+  threads?: number,
+) {
   const t0 = Date.now();
   await train(
     {
@@ -287,7 +302,11 @@ export async function runTspoStudy(
     smoke: o.smoke,
     spec: S,
     transfer: {
-      kept: transferKept({ uniform_b: mean('uniform_b'), tspo_a_on_b: mean('tspo_a_on_b'), tspo_b_on_b: mean('tspo_b_on_b') }),
+      kept: transferKept({
+        uniform_b: mean('uniform_b'),
+        tspo_a_on_b: mean('tspo_a_on_b'),
+        tspo_b_on_b: mean('tspo_b_on_b'),
+      }),
       kept_per_seed: meanStd(perSeed.map((p) => transferKept(p.arms as any))),
     },
     per_seed: perSeed.map((p) => ({ seed: p.seed, train_seconds: p.trainSeconds, weight_change: p.weightChange })),
