@@ -237,6 +237,39 @@ export function gridTimes(indices: readonly number[], fps: number, temporalPatch
   return Array.from({ length: gt }, (_, g) => (indices[g * temporalPatchSize] - indices[0]) / fps);
 }
 
+/** A video part of chosen frames (resized): its grid times, and their mean step as second_per_grid_t. */
+function chosenPart(
+  resized: Frames,
+  grid: [number, number, number],
+  chosen: ChosenFrames,
+  fps: number,
+  cfg: ProcessorConfig,
+): VisionPart {
+  const times = gridTimes(chosen.indices, fps, cfg.temporalPatchSize);
+  // the mean step, for readers of second_per_grid_t alone; M-RoPE reads the times
+  const spgt = times.length > 1 ? times[times.length - 1] / (times.length - 1) : cfg.temporalPatchSize / fps;
+  return { kind: 'video', frames: resized, grid, secondPerGrid: spgt, chosen, gridTimes: times };
+}
+
+/**
+ * A row's vision of one video given as frames already decoded (all frames of a video at `fps`) and the
+ * indices to show, as a selector's frames would be (a VLM answerer shows many subsets of one video).
+ */
+export function chosenFramesVision(
+  all: Frames,
+  indices: readonly number[],
+  fps: number,
+  processors: MediaOptions['processors'],
+  source: string,
+): RowVision {
+  const cfg = processors.video;
+  const picked = { ...all, frames: indices.map((i) => all.frames[i]) };
+  const resized = resizeFrames(picked, cfg, source);
+  const chosen = { source, indices: [...indices], timestamps: indices.map((i) => i / fps) };
+  const part = chosenPart(resized, gridOf(resized, cfg), chosen, fps, cfg);
+  return { parts: [part], grids: { image: [], video: [[...part.grid]] }, processors, padIds: [] };
+}
+
 /** One image or video of a row, resized as the processor resizes it (uint8 RGB), and its grid. */
 export interface VisionPart {
   kind: 'image' | 'video';
@@ -274,12 +307,7 @@ export async function prepareVisionPart(
   try {
     const resized = resizeFrames(frames1, cfg, `${where}: ${it.source}`);
     const grid = gridOf(resized, cfg);
-    if (chosen) {
-      const times = gridTimes(chosen.indices, fps, cfg.temporalPatchSize);
-      // the mean step, for readers of second_per_grid_t alone; M-RoPE reads the times
-      const spgt = times.length > 1 ? times[times.length - 1] / (times.length - 1) : cfg.temporalPatchSize / fps;
-      return { kind: 'video', frames: resized, grid, secondPerGrid: spgt, chosen, gridTimes: times };
-    }
+    if (chosen) return chosenPart(resized, grid, chosen, fps, cfg);
     return {
       kind: it.kind,
       frames: resized,
