@@ -383,9 +383,9 @@ select_s / the median (target < 0.05). ${BEST}`,
       const p = r.pacer as any;
       console.log(`pacer  : step ${p.step_s} s, topk selection ${p.select_s} s`);
       if (r.answerer) {
-        const a = (r.answerer as any).answer_s;
+        const { answer_s: a, frames_shown: k } = r.answerer as any;
         console.log(
-          `answerer on ${(r.answerer as any).frames_shown} frames: ${a.median} s (${a.min}-${a.max}, ${a.runs} runs); ` +
+          `answerer on ${k} frames: ${a.median} s (${a.min}-${a.max}, ${a.runs} runs); ` +
             `selection / answer ${r.select_over_answer}`,
         );
       }

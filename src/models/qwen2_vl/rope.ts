@@ -10,7 +10,9 @@
 // Applying it: per axis fp32 freqs = pos · inv_freq, emb = [freqs ‖ freqs]; the last dim is cut into
 // mrope_section × 2 chunks, chunk i from axis i mod 3 (chunked, not interleaved), then rotate_half.
 import { type Tensor, F, tensor } from '../../engine/index.js';
-import type { PromptMedia } from '../generate.js';
+import type { ModelInputs } from '../types.js';
+
+type VideoMedia = Pick<ModelInputs, 'videoGridThw' | 'secondPerGridTs' | 'videoGridTimes'>;
 
 export type Grid = [number, number, number];
 
@@ -192,7 +194,7 @@ export function evenGridTimes(gridT: number, secondPerGrid: number): number[] {
  * The videoGridTimes of a batch's media (each video's own, or the even times of its second_per_grid_t),
  * or undefined when no video carries times (HF's positions then follow from second_per_grid_t alone).
  */
-export function gridTimesOf(media: PromptMedia[]): Tensor | undefined {
+export function gridTimesOf(media: VideoMedia[]): Tensor | undefined {
   const videos = media.filter((m) => m.videoGridThw);
   if (!videos.some((m) => m.videoGridTimes)) return undefined;
   const all: number[] = [];
