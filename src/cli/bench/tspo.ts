@@ -8,7 +8,8 @@
 // With --vs-answerer, the selection's cost against the answerer's: the vlm answerer (a Qwen2.5-VL of
 // vlm-base's architecture — its --smoke build, untrained: the cost does not depend on the weights)
 // answering from the k chosen frames of a T-frame 56×56 video (processor, vision tower, prefill and one
-// token), median of the runs (the first warms up) with min and max; select_over_answer = select_s / that.
+// token), median of the runs (the first warms up) with min and max; select_over_answer = select_s / that,
+// and the same ratio of CPU seconds (process.cpuUsage), which load from other processes does not inflate.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { vlmBase } from '../../recipes/vlm-base.js';
 import { encodeFramesNpz } from '../../video/npz.js';
@@ -45,10 +46,16 @@ export interface TspoBenchOptions {
   answererRuns?: number;
 }
 
+/** CPU seconds (user + system, every thread of this process) since `c0`. */
+function cpuSeconds(c0: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+}
+
 /** Seconds of the vlm answerer's answer (prefill + 1 token) from k of T frames: median, min, max over runs. */
 async function answererSeconds(
   o: TspoBenchOptions,
-): Promise<{ median: number; min: number; max: number; runs: number }> {
+): Promise<{ median: number; min: number; max: number; cpu_median: number; runs: number }> {
   const { dir } = await vlmBase.run({
     seed: 0,
     seeds: [0],
@@ -70,10 +77,13 @@ async function answererSeconds(
     const item = { ...q, needleMask: null, eventFrames: null, where: 'bench' };
     const frames = uniformProposals(o.frames - 1, o.k);
     const times: number[] = [];
+    const cpu: number[] = [];
     for (let r = 0; r <= (o.answererRuns ?? 0); r++) {
       setThreads(o.threads);
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       await ans.answer(item, frames);
+      cpu.push(cpuSeconds(c0));
       times.push((performance.now() - t0) / 1000);
     }
     const measured = times.slice(1);
@@ -81,6 +91,7 @@ async function answererSeconds(
       median: round(median(measured), 6),
       min: round(Math.min(...measured), 6),
       max: round(Math.max(...measured), 6),
+      cpu_median: round(median(cpu.slice(1)), 6),
       runs: measured.length,
     };
   } finally {
@@ -130,9 +141,12 @@ export async function benchTspo(o: TspoBenchOptions): Promise<Record<string, unk
     times.push((performance.now() - t0) / 1000);
   }
   const sel: number[] = [];
+  const selCpu: number[] = [];
   for (let s = 0; s < total; s++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     agentChoice(agent, x, o.k, 'topk');
+    selCpu.push(cpuSeconds(c0));
     sel.push((performance.now() - t0) / 1000);
   }
   const selMeasured = sel.slice(1);
@@ -141,6 +155,7 @@ export async function benchTspo(o: TspoBenchOptions): Promise<Record<string, unk
     select_s: round(median(selMeasured), 6),
     select_min_s: round(Math.min(...selMeasured), 6),
     select_max_s: round(Math.max(...selMeasured), 6),
+    select_cpu_s: round(median(selCpu.slice(1)), 6),
   };
   const out: Record<string, unknown> = {
     bench: 'tspo',
@@ -159,6 +174,8 @@ export async function benchTspo(o: TspoBenchOptions): Promise<Record<string, unk
     const t = await answererSeconds(o);
     out.answerer = { model: 'vlm-base architecture (--smoke build)', frames_shown: o.k, answer_s: t };
     out.select_over_answer = round(ours.select_s / t.median, 4);
+    // CPU time: what each costs, whatever else the machine runs meanwhile
+    out.select_over_answer_cpu = round(ours.select_cpu_s / t.cpu_median, 4);
   }
   if (o.vsPytorch) {
     const dir = mkdtempSync(join(tmpdir(), 'pacer-bench-tspo-'));

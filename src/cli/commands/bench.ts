@@ -349,7 +349,7 @@ initial weights runs in plain PyTorch (bench/pytorch_tspo.py); speedup_vs_pytorc
 seconds over pacer's (> 1: pacer is faster). With --vs-answerer N the selection's cost is set against
 the answerer's: the vlm answerer (vlm-base's architecture, its cached --smoke build) answering from the
 k chosen frames of a T-frame 56×56 video, N runs after a warm-up (median, min, max); select_over_answer =
-select_s / the median (target < 0.05). ${BEST}`,
+select_s / the median (target < 0.05), select_over_answer_cpu the same in CPU seconds. ${BEST}`,
   options: {
     steps: { type: 'string', arg: 'N', help: 'measured steps', default: '20' },
     frames: { type: 'string', arg: 'T', help: 'frames of the video', default: '256' },
@@ -386,7 +386,7 @@ select_s / the median (target < 0.05). ${BEST}`,
         const { answer_s: a, frames_shown: k } = r.answerer as any;
         console.log(
           `answerer on ${k} frames: ${a.median} s (${a.min}-${a.max}, ${a.runs} runs); ` +
-            `selection / answer ${r.select_over_answer}`,
+            `selection / answer ${r.select_over_answer} (CPU time ${r.select_over_answer_cpu})`,
         );
       }
       if (r.pytorch) {
