@@ -3,6 +3,7 @@
 // the study: worlds, encoder warm-up, both agents, every arm, summary.json and report.html):
 //   node bench/tspo_study.mjs [--seeds 0,1,2] [--smoke] [--out DIR] [--steps N] [--train N] [--eval N]
 //     [--lr X] [--tau-start X] [--tau-end X] [--window W] [--weight W] [--batch N] [--threads N]
+//     [--bins B] [--dim D] [--warm-steps N]   (the colour-histogram encoder and its contrastive warm-up)
 // e.g. the authors' temperature schedule: --tau-start 0.025 --tau-end 0.01.
 import { parseArgs } from 'node:util';
 import { runTspoStudy, tspoStudySpec } from '../dist/recipes/tspo.js';
@@ -21,6 +22,9 @@ const { values: v } = parseArgs({
     window: { type: 'string' },
     weight: { type: 'string' },
     batch: { type: 'string' },
+    bins: { type: 'string' },
+    dim: { type: 'string' },
+    'warm-steps': { type: 'string' },
     threads: { type: 'string', default: '1' },
   },
 });
@@ -38,6 +42,12 @@ const over = {
 };
 for (const k of Object.keys(over)) if (over[k] === undefined) delete over[k];
 const S = tspoStudySpec(!!v.smoke, over);
+S.encoder = {
+  ...S.encoder,
+  ...(v.bins ? { bins: Number(v.bins) } : {}),
+  ...(v.dim ? { dim: Number(v.dim) } : {}),
+  ...(v['warm-steps'] ? { warmSteps: Number(v['warm-steps']) } : {}),
+};
 const seeds = v.seeds.split(',').map(Number);
 const say = (s) => process.stderr.write(`${s}\n`);
 const s = await runTspoStudy(v.out, seeds, S, { smoke: !!v.smoke, threads: Number(v.threads), log: say });

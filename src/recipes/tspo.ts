@@ -52,6 +52,8 @@ export interface TspoStudySpec {
   temporalWeight: number;
   answererA: OracleSpec;
   answererB: OracleSpec;
+  /** The colour-histogram encoder: bins per channel, word buckets, width, contrastive warm-up steps. */
+  encoder: { bins: number; vocab: number; dim: number; warmSteps: number };
 }
 
 export function tspoStudySpec(smoke: boolean, over: Partial<TspoStudySpec> = {}): TspoStudySpec {
@@ -76,6 +78,7 @@ export function tspoStudySpec(smoke: boolean, over: Partial<TspoStudySpec> = {})
     temporalWeight: 1,
     answererA: { name: 'needle_oracle', min: Math.max(1, k / 4) },
     answererB: { name: 'event_oracle', min: Math.max(1, k / 8) },
+    encoder: { bins: 4, vocab: 64, dim: 32, warmSteps: 400 },
     ...over,
   };
 }
@@ -130,13 +133,14 @@ async function makeWorld(dir: string, seed: number, S: TspoStudySpec): Promise<v
   await make('warm', S.nWarm, 1000 + seed);
   await make('train', S.nTrain, 2000 + seed);
   await make('eval', S.nEval, 3000 + seed);
-  const enc = new HistogramEncoder(4, 64, 32, seed);
+  const E = S.encoder;
+  const enc = new HistogramEncoder(E.bins, E.vocab, E.dim, seed);
   const pairs = readVideoQuestions(join(dir, 'warm', 'data.jsonl')).map((q) => ({
     video: q.video,
     text: q.question,
     frames: (q.needleMask ?? []).flatMap((m, i) => (m ? [i] : [])),
   }));
-  await fitPooledEncoder(enc, pairs, { steps: 400, batchSize: 16, lr: 3e-3, seed, perPair: 4 });
+  await fitPooledEncoder(enc, pairs, { steps: E.warmSteps, batchSize: 16, lr: 3e-3, seed, perPair: 4 });
   enc.save(join(dir, 'enc'));
   enc.dispose();
 }
@@ -334,7 +338,7 @@ function writeReport(file: string, s: ReturnType<typeof summarizeArms> & Record<
       tspo_minus_uniform: s.arms.tspo.accuracy.mean - s.arms.uniform.accuracy.mean,
       tspo_minus_feature: s.arms.tspo.accuracy.mean - s.arms.feature.accuracy.mean,
     },
-    config: { ...s.spec, knobs: JSON.stringify(s.spec.knobs) },
+    config: { ...s.spec, knobs: JSON.stringify(s.spec.knobs), encoder: JSON.stringify(s.spec.encoder) },
     plots: [],
     sections: [{ title: 'Arms', html: htmlTable(['arm', 'accuracy', 'needle hit-rate'], rows) }],
   });
