@@ -4,6 +4,7 @@
 //   node bench/tspo_study.mjs [--seeds 0,1,2] [--smoke] [--out DIR] [--steps N] [--train N] [--eval N]
 //     [--lr X] [--tau-start X] [--tau-end X] [--window W] [--weight W] [--batch N] [--threads N]
 //     [--bins B] [--dim D] [--warm-steps N]   (the colour-histogram encoder and its contrastive warm-up)
+//     [--vlm MODEL_DIR]   (arms answered by a Qwen2(.5)-VL model: uniform_vlm, feature_vlm, tspo_a_on_vlm)
 // e.g. the authors' temperature schedule: --tau-start 0.025 --tau-end 0.01.
 import { parseArgs } from 'node:util';
 import { runTspoStudy, tspoStudySpec } from '../dist/recipes/tspo.js';
@@ -25,6 +26,7 @@ const { values: v } = parseArgs({
     bins: { type: 'string' },
     dim: { type: 'string' },
     'warm-steps': { type: 'string' },
+    vlm: { type: 'string' },
     threads: { type: 'string', default: '1' },
   },
 });
@@ -39,6 +41,7 @@ const over = {
   window: num(v.window),
   temporalWeight: num(v.weight),
   batch: num(v.batch),
+  vlmModel: v.vlm,
 };
 for (const k of Object.keys(over)) if (over[k] === undefined) delete over[k];
 const S = tspoStudySpec(!!v.smoke, over);

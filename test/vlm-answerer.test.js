@@ -1,7 +1,8 @@
 // The 'vlm' answerer (src/video/vlm-answerer.ts) on the tiny Qwen2.5-VL fixture: its answer from frames
 // 0, 2, 4, 6 of an 8-frame video at 2 fps is the text `pacer generate` gives for the same question on a
 // folder holding just those frames at 1 fps (the CLI path is parity-tested against PyTorch in
-// test/qwen2-vl-cli.test.js); trainer: tspo trains an agent against it; its config keys are checked.
+// test/qwen2-vl-cli.test.js); trainer: tspo trains an agent against it; its config keys are checked; a pad
+// token generated while answering does not stop generation (it did before: found by the study with --vlm).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +10,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, P } from './helpers.js';
+import { visionPrompt } from '../dist/data/media.js';
+import { generate } from '../dist/models/generate.js';
+import { loadProcessorConfigs } from '../dist/models/qwen2_vl/processor.js';
+import { Tokenizer } from '../dist/tokenizers/index.js';
 import { encodeFramesNpz, encodePng } from '../dist/video/index.js';
 import { makeAnswerer } from '../dist/video/answerers.js';
 import '../dist/video/vlm-answerer.js';
@@ -116,5 +121,40 @@ test('trainer: tspo trains an agent against the vlm answerer; answerer_model is 
     );
   } finally {
     rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('generate: a <|video_pad|> generated after a video prompt is a plain token (transformers), not an error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pacer-vlm-pad-'));
+  const { model } = P.fromPretrained(MODEL);
+  try {
+    mkdirSync(join(dir, 'clip'));
+    [0, 1].forEach((i) =>
+      writeFileSync(join(dir, 'clip', `${i}.png`), encodePng({ width: S, height: S, data: frameOf(i) })),
+    );
+    const tok = Tokenizer.fromPretrained(MODEL);
+    const row = {
+      prompt: [
+        {
+          role: 'user',
+          content: [
+            { type: 'video', path: 'clip' },
+            { type: 'text', text: 'Hi' },
+          ],
+        },
+      ],
+    };
+    const o = { baseDir: dir, processors: loadProcessorConfigs(MODEL), merge: 2 };
+    const vp = await visionPrompt(tok, row, o, 'row 1');
+    const pad = JSON.parse(readFileSync(join(MODEL, 'config.json'), 'utf8')).video_token_id;
+    const [g] = generate(model, [tok.encode(vp.text)], {
+      maxNewTokens: 3,
+      media: [vp.media],
+      logitBias: { [pad]: 1e4 },
+    });
+    assert.deepEqual(g.tokens, [pad, pad, pad]);
+  } finally {
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

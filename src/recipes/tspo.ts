@@ -20,6 +20,7 @@ import { htmlTable, renderReport } from '../report/html.js';
 import { agentChoice, type FeatureItem, featureItems, scoreChoices } from '../trainers/tspo.js';
 import { train } from '../trainers/train.js';
 import { makeAnswerer, readVideoQuestions } from '../video/answerers.js';
+import '../video/vlm-answerer.js'; // registers the vlm answerer
 import { FeatureCache, fitPooledEncoder } from '../video/frame-features.js';
 import { HistogramEncoder } from '../video/histogram-encoder.js';
 import { TemporalAgent, uniformProposals } from '../video/sampler-agent.js';
@@ -54,6 +55,8 @@ export interface TspoStudySpec {
   answererB: OracleSpec;
   /** The colour-histogram encoder: bins per channel, word buckets, width, contrastive warm-up steps. */
   encoder: { bins: number; vocab: number; dim: number; warmSteps: number };
+  /** A Qwen2(.5)-VL folder: adds arms answered by it (the vlm answerer): uniform_vlm, feature_vlm, tspo_a_on_vlm. */
+  vlmModel: string | null;
 }
 
 export function tspoStudySpec(smoke: boolean, over: Partial<TspoStudySpec> = {}): TspoStudySpec {
@@ -79,6 +82,7 @@ export function tspoStudySpec(smoke: boolean, over: Partial<TspoStudySpec> = {})
     answererA: { name: 'needle_oracle', min: Math.max(1, k / 4) },
     answererB: { name: 'event_oracle', min: Math.max(1, k / 8) },
     encoder: { bins: 4, vocab: 64, dim: 32, warmSteps: 400 },
+    vlmModel: null,
     ...over,
   };
 }
@@ -204,6 +208,22 @@ function weightChange(agentDir: string, dim: number, S: TspoStudySpec, seed: num
   return Math.sqrt(ss);
 }
 
+type Choose = (x: FeatureItem) => number[];
+
+/** The arms answered by a video LLM (the vlm answerer on S.vlmModel). */
+async function vlmArms(items: FeatureItem[], S: TspoStudySpec, c: { uniform: Choose; feature: Choose; tspoA: Choose }) {
+  const vlm = makeAnswerer('vlm', { model: S.vlmModel as string });
+  try {
+    return {
+      uniform_vlm: await scoreChoices(items, c.uniform, vlm),
+      feature_vlm: await scoreChoices(items, c.feature, vlm),
+      tspo_a_on_vlm: await scoreChoices(items, c.tspoA, vlm),
+    };
+  } finally {
+    vlm.dispose?.();
+  }
+}
+
 export interface SeedResult {
   arms: Record<string, { accuracy: number; hit_rate: number }>;
   trainSeconds: { a: number; b: number };
@@ -236,7 +256,7 @@ export async function tspoStudySeed(
     const uniform = (x: FeatureItem) => uniformProposals(x.f.shape[0] - 1, S.k);
     const feature = (x: FeatureItem) => featureTopK(x, S.k);
     const tspoA = (x: FeatureItem) => agentChoice(agentA, x, S.k, 'topk');
-    const arms = {
+    const arms: Record<string, { accuracy: number; hit_rate: number }> = {
       uniform: await scoreChoices(items, uniform, ansA),
       random: await scoreChoices(items, (x, i) => randomK(x.f.shape[0], S.k, seed * 7919 + i), ansA),
       feature: await scoreChoices(items, feature, ansA),
@@ -247,6 +267,7 @@ export async function tspoStudySeed(
       tspo_a_on_b: await scoreChoices(items, tspoA, ansB),
       tspo_b_on_b: await scoreChoices(items, (x) => agentChoice(agentB, x, S.k, 'topk'), ansB),
     };
+    if (S.vlmModel) Object.assign(arms, await vlmArms(items, S, { uniform, feature, tspoA }));
     const pick = Object.fromEntries(
       Object.entries(arms).map(([k, v]) => [k, { accuracy: v.accuracy, hit_rate: v.hit_rate }]),
     );
@@ -282,6 +303,9 @@ const ARM_TITLES: Record<string, string> = {
   feature_b: 'feature top-k (B)',
   tspo_a_on_b: 'TSPO trained with A, answered by B',
   tspo_b_on_b: 'TSPO trained with B, answered by B',
+  uniform_vlm: 'uniform-k (video LLM)',
+  feature_vlm: 'feature top-k (video LLM)',
+  tspo_a_on_vlm: 'TSPO trained with A, answered by the video LLM',
 };
 
 /** Run every seed and write summary.json and report.html under `out`; returns the summary. */

@@ -190,11 +190,13 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
     const ids = o.ids ? rows2d(o.ids) : null;
     let x = o.inputsEmbeds ?? this.embed(o.ids!);
     const img = this.visionEmbeds(o, 'image');
+    // decoding after the prompt (cache filled): a generated pad token is a plain token, as in transformers
+    const decoding = (o.cache?.length ?? 0) > 0;
     if (img) x = this.splice(x, ids, img, this.vl.imageTokenId, 'image');
-    else this.noPads(ids, this.vl.imageTokenId, 'image');
+    else if (!decoding) this.noPads(ids, this.vl.imageTokenId, 'image');
     const vid = this.visionEmbeds(o, 'video');
     if (vid) x = this.splice(x, ids, vid, this.vl.videoTokenId, 'video');
-    else this.noPads(ids, this.vl.videoTokenId, 'video');
+    else if (!decoding) this.noPads(ids, this.vl.videoTokenId, 'video');
     const pos = this.positions(o, ids, B, T);
     const dt = this.model.embed_tokens.weight.dtype;
     const [cos, sin] = mropeCosSin(pos, this.invFreq, this.vl.text.mrope_section).map((t) =>
