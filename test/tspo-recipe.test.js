@@ -72,6 +72,16 @@ test('pacer recipe tspo --smoke: every arm over two seeds, trained agents, repor
     }
     // the A-trained agent picks the same frames whoever answers: equal hit-rates in tspo and tspo_a_on_b
     assert.ok(s.arms.tspo.hit_rate.values.every((v, i) => v === s.arms.tspo_a_on_b.hit_rate.values[i]));
+    // the same configuration and seeds again: reused, not rerun (--force would rerun)
+    const again = spawnSync(
+      process.execPath,
+      [join(root, 'bin/pacer.js'), 'recipe', 'tspo', '--smoke', '--seeds', '0,1', '--out', out, '--json'],
+      { encoding: 'utf8', cwd: root, timeout: 60_000 },
+    );
+    assert.equal(again.status, 0, again.stderr);
+    const j = JSON.parse(again.stdout);
+    assert.equal(j.cached, true);
+    assert.equal(j.metrics.tspo_hit_rate, s.arms.tspo.hit_rate.mean);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     assert.match(html, /TSPO top-k \(A\)/);
     assert.ok(existsSync(join(out, 'seed-1', 'agent-b', 'model.safetensors')));

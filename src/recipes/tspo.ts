@@ -13,7 +13,9 @@
 // arms.<arm>.{accuracy, hit_rate} over seeds (src/recipes/study.ts), transfer.kept, and per seed how far
 // each agent's weights moved from their initialisation (0 would mean nothing was trained); report.html
 // shows the table. bench/tspo_study.mjs runs the same study with other settings.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Generator, loadSafetensors } from '../engine/index.js';
 import { htmlTable, renderReport } from '../report/html.js';
@@ -369,18 +371,38 @@ function writeReport(file: string, s: ReturnType<typeof summarizeArms> & Record<
   atomicWrite(file, (fd) => writeFileSync(fd, html));
 }
 
-async function run(o: RecipeOptions): Promise<RecipeResult> {
-  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const out = resolve(o.out ?? join('runs', `tspo${o.smoke ? '-smoke' : ''}`));
-  if (!o.force && existsSync(join(out, 'summary.json')))
-    log(`pacer: tspo: ${out} holds a study already; it is run again (the study is not cached)`);
-  const S = tspoStudySpec(o.smoke);
-  const s = await runTspoStudy(out, o.seeds, S, { smoke: o.smoke, threads: o.threads, log });
+/** The recipe's metrics (means over seeds) from a summary. */
+function headline(s: { arms: Record<string, Record<string, { mean: number }>>; transfer: { kept: number } }) {
   const metrics: Record<string, number> = {};
   for (const arm of ['uniform', 'random', 'feature', 'tspo', 'bin_max'])
     for (const m of ['accuracy', 'hit_rate']) metrics[`${arm}_${m}`] = s.arms[arm][m].mean;
   metrics.transfer_kept = s.transfer.kept;
-  return { dir: out, cached: false, metrics };
+  return metrics;
+}
+
+/** The cache folder of a configuration and seeds (PACER_CACHE or ~/.cache/pacer, recipes/tspo/<key>). */
+export function tspoDir(spec: TspoStudySpec, seeds: number[]): string {
+  const key = createHash('sha256')
+    .update(JSON.stringify({ recipe: 'tspo', spec, seeds }))
+    .digest('hex')
+    .slice(0, 12);
+  return join(process.env.PACER_CACHE ?? join(homedir(), '.cache', 'pacer'), 'recipes', 'tspo', key);
+}
+
+async function run(o: RecipeOptions): Promise<RecipeResult> {
+  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const S = tspoStudySpec(o.smoke);
+  const out = resolve(o.out ?? tspoDir(S, o.seeds));
+  const file = join(out, 'summary.json');
+  if (!o.force && existsSync(file)) {
+    const old = JSON.parse(readFileSync(file, 'utf8'));
+    if (JSON.stringify(old.spec) === JSON.stringify(S) && JSON.stringify(old.seeds) === JSON.stringify(o.seeds)) {
+      log(`pacer: tspo: reusing ${out}`);
+      return { dir: out, cached: true, metrics: headline(old) };
+    }
+  }
+  const s = await runTspoStudy(out, o.seeds, S, { smoke: o.smoke, threads: o.threads, log });
+  return { dir: out, cached: false, metrics: headline(s) };
 }
 
 export const tspoRecipe: Recipe = {
@@ -391,6 +413,6 @@ up CLIP-style, and two TSPO agents (trainer: tspo, G = 8, k = 16), one trained w
 (needle_oracle) and one with B (event_oracle). Held-out accuracy and needle hit-rate of uniform-k, random-k,
 feature top-k, TSPO top-k and bin-max (answered by A), and the transfer arms (answered by B). Writes
 DIR/summary.json (arms.<arm>.{accuracy,hit_rate}.{mean,std,values} over --seeds, transfer.kept) and
-DIR/report.html; DIR defaults to runs/tspo.`,
+DIR/report.html; DIR defaults to a cache folder keyed by the configuration and seeds (reused unless --force).`,
   run,
 };
