@@ -24,6 +24,7 @@ REWARDS.first_token_odd = () => (input) => input.completionIds.map((ids) => (ids
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = join(FIXTURES, 'models', 'llama');
+const VL_MODEL = join(FIXTURES, 'models', 'qwen2_5_vl');
 const quiet = { progress: false, log: () => {} };
 const jsonl = (file, rows) => writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 const metrics = (dir) =>
@@ -350,9 +351,13 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
       // (in the same output_dir, which overwrite_output_dir lets a fresh run reuse)
       const epochs = { ...full, max_steps: -1, num_train_epochs: 0.25 };
       for (const k of await readsOf(epochs, d)) read.add(k);
+      // tspo: the vlm answerer's key (answerer_min_frames acts only with the oracles)
+      const { answerer_min_frames: _m, ...vlmRun } = full;
+      if (trainer === 'tspo')
+        for (const k of await readsOf({ ...vlmRun, answerer: 'vlm', answerer_model: VL_MODEL }, d)) read.add(k);
       const unread = Object.keys(TRAINER_SPECS[trainer]).filter((k) => !read.has(k));
       assert.deepEqual(unread, [], `${trainer} accepts keys it never reads: ${unread.join(', ')}`);
-      const set = { ...full, ...(vision ? FULL_FT : {}) };
+      const set = { ...full, ...(vision ? FULL_FT : {}), ...(trainer === 'tspo' ? { answerer_model: VL_MODEL } : {}) };
       const unset = Object.keys(TRAINER_SPECS[trainer]).filter((k) => !(k in set) && k !== 'num_train_epochs');
       assert.deepEqual(unset, [], `${trainer}: the test does not set ${unset.join(', ')}`);
     }

@@ -9,19 +9,36 @@ import { Qwen2VLForConditionalGeneration } from '../models/qwen2_vl/model.js';
 import { loadProcessorConfigs, expandVisionPads } from '../models/qwen2_vl/processor.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { readJsonl, isMessages, DataError } from '../data/jsonl.js';
-import { isVisionMessages, rowHasMedia, visionPrompt, type MediaOptions } from '../data/media.js';
+import {
+  type ChosenFrames,
+  type FrameSelector,
+  isVisionMessages,
+  rowHasMedia,
+  visionPrompt,
+  type MediaOptions,
+} from '../data/media.js';
+import type { SelectMode } from '../video/sampler-agent.js';
+import { FrameAgent } from '../video/select.js';
 import { setThreads, type DType } from '../engine/index.js';
 
 export interface VideoDefaults {
   videoFps?: number;
   videoMaxFrames?: number;
+  /** A TSPO agent folder that chooses each video's frames (k and mode default to the agent's). */
+  frameAgent?: { dir: string; k?: number; mode?: SelectMode };
+}
+
+/** The agent of --frame-agent, loaded once per command (null without one). */
+function loadFrameAgent(v: VideoDefaults): FrameAgent | null {
+  if (!v.frameAgent) return null;
+  return FrameAgent.load(v.frameAgent.dir, { k: v.frameAgent.k, mode: v.frameAgent.mode });
 }
 
 /** Media options for rows of a data file, or an error naming the row when the model has no vision tower. */
 function mediaOptions(
   pm: PretrainedModel,
   data: string,
-  v: VideoDefaults,
+  v: VideoDefaults & { frameSelector?: FrameSelector | null },
   where: string,
 ): MediaOptions & { merge: number } {
   if (!(pm.model instanceof Qwen2VLForConditionalGeneration))
@@ -29,7 +46,14 @@ function mediaOptions(
       `pacer: ${where}: the row has images or videos but ${pm.dir} is a text-only model (${pm.modelType}); ` +
         `use a vision-language model (Qwen2-VL / Qwen2.5-VL)`,
     );
-  return { baseDir: dirname(data), ...v, processors: loadProcessorConfigs(pm.dir), merge: pm.model.vl.vision.merge };
+  return {
+    baseDir: dirname(data),
+    videoFps: v.videoFps,
+    videoMaxFrames: v.videoMaxFrames,
+    frameSelector: v.frameSelector ?? undefined,
+    processors: loadProcessorConfigs(pm.dir),
+    merge: pm.model.vl.vision.merge,
+  };
 }
 
 /** A scored row with media: the prompt through the processor, the completion after it. */
@@ -95,13 +119,18 @@ export async function cmdLogprobs(
   const tok = Tokenizer.fromPretrained(o.model);
   const pm = fromPretrained(o.model, { dtype: o.dtype });
   const items: ScoreItem[] = [];
-  for (const r of recs) {
-    const where = `${o.data}:${r.line}`;
-    items.push(
-      rowHasMedia(r.value)
-        ? await visionPair(tok, r.value, mediaOptions(pm, o.data, o, where), where)
-        : tokenizePair(tok, r.value, where),
-    );
+  const frameSelector = loadFrameAgent(o);
+  try {
+    for (const r of recs) {
+      const where = `${o.data}:${r.line}`;
+      items.push(
+        rowHasMedia(r.value)
+          ? await visionPair(tok, r.value, mediaOptions(pm, o.data, { ...o, frameSelector }, where), where)
+          : tokenizePair(tok, r.value, where),
+      );
+    }
+  } finally {
+    frameSelector?.dispose();
   }
   items.forEach((it, i) => {
     if (it.prompt.length === 0)
@@ -117,7 +146,7 @@ async function generationPrompts(
   tok: Tokenizer,
   pm: PretrainedModel,
   o: { prompts: string[]; data?: string; chat: boolean } & VideoDefaults,
-): Promise<{ ids: number[][]; media: Array<PromptMedia | null>; shown: string[] }> {
+): Promise<{ ids: number[][]; media: Array<PromptMedia | null>; shown: string[]; chosen: ChosenFrames[][] }> {
   const encode = (text: string) =>
     o.chat
       ? tok.encode(tok.applyChatTemplate([{ role: 'user', content: text }], { addGenerationPrompt: true }))
@@ -126,28 +155,50 @@ async function generationPrompts(
     ids: o.prompts.map(encode),
     media: o.prompts.map(() => null) as Array<PromptMedia | null>,
     shown: [...o.prompts],
+    chosen: o.prompts.map(() => []) as ChosenFrames[][],
   };
-  for (const r of o.data ? readJsonl(o.data) : []) {
-    const where = `${o.data}:${r.line}`;
-    const rec = r.value;
-    if (rowHasMedia(rec)) {
-      const vp = await visionPrompt(tok, rec, mediaOptions(pm, o.data!, o, where), where);
-      out.ids.push(
-        typeof rec.prompt === 'string' ? tok.encode(vp.text, { addSpecialTokens: true }) : tok.encode(vp.text),
-      );
-      out.media.push(vp.media);
-    } else if (typeof rec.prompt === 'string') out.ids.push(encode(rec.prompt));
+  const frameSelector = loadFrameAgent(o);
+  try {
+    for (const r of o.data ? readJsonl(o.data) : []) await addDataPrompt(tok, pm, o, r, frameSelector, encode, out);
+  } finally {
+    frameSelector?.dispose();
+  }
+  return out;
+}
+
+/** One --data row's prompt ids, media, shown text and chosen frames, appended to `out`. */
+async function addDataPrompt(
+  tok: Tokenizer,
+  pm: PretrainedModel,
+  o: { data?: string } & VideoDefaults,
+  r: { line: number; value: Record<string, any> },
+  frameSelector: FrameSelector | null,
+  encode: (text: string) => number[],
+  out: { ids: number[][]; media: Array<PromptMedia | null>; shown: string[]; chosen: ChosenFrames[][] },
+): Promise<void> {
+  const where = `${o.data}:${r.line}`;
+  const rec = r.value;
+  if (rowHasMedia(rec)) {
+    const vp = await visionPrompt(tok, rec, mediaOptions(pm, o.data!, { ...o, frameSelector }, where), where);
+    out.ids.push(
+      typeof rec.prompt === 'string' ? tok.encode(vp.text, { addSpecialTokens: true }) : tok.encode(vp.text),
+    );
+    out.media.push(vp.media);
+    out.chosen.push(vp.chosen);
+  } else {
+    if (typeof rec.prompt === 'string') out.ids.push(encode(rec.prompt));
     else if (isMessages(rec.prompt))
       out.ids.push(tok.encode(tok.applyChatTemplate(rec.prompt, { addGenerationPrompt: true })));
     else
       throw new DataError(`pacer: ${where}: 'prompt' must be a string or a list of {role, content} messages`, {
         field: 'prompt',
       });
-    if (rec.prompt !== undefined)
-      out.shown.push(typeof rec.prompt === 'string' ? rec.prompt : JSON.stringify(rec.prompt));
-    else throw new DataError(`pacer: ${where}: missing field 'prompt'`, { field: 'prompt' });
+    out.media.push(null);
+    out.chosen.push([]);
   }
-  return out;
+  if (rec.prompt !== undefined)
+    out.shown.push(typeof rec.prompt === 'string' ? rec.prompt : JSON.stringify(rec.prompt));
+  else throw new DataError(`pacer: ${where}: missing field 'prompt'`, { field: 'prompt' });
 }
 
 export async function cmdGenerate(o: {
@@ -156,6 +207,7 @@ export async function cmdGenerate(o: {
   data?: string;
   videoFps?: number;
   videoMaxFrames?: number;
+  frameAgent?: VideoDefaults['frameAgent'];
   chat: boolean;
   maxNewTokens: number;
   temperature?: number;
@@ -171,7 +223,7 @@ export async function cmdGenerate(o: {
   setThreads(o.threads);
   const tok = Tokenizer.fromPretrained(o.model);
   const pm = fromPretrained(o.model, { dtype: o.dtype });
-  const { ids, media, shown } = await generationPrompts(tok, pm, o);
+  const { ids, media, shown, chosen } = await generationPrompts(tok, pm, o);
   const res = generate(
     pm.model,
     ids,
@@ -196,6 +248,7 @@ export async function cmdGenerate(o: {
           tokens: r.tokens,
           logprobs: r.logprobs,
           finish_reason: r.finishReason,
+          ...(chosen[i].length ? { frames: chosen[i] } : {}),
         }) + '\n',
       );
     else process.stdout.write(`${shown[i]}${r.text}\n`);

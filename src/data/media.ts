@@ -10,10 +10,16 @@
 // n / total · video_fps), a folder of frame images (every frame in name order, at the given fps), or an
 // image file. Relative paths resolve against the data file's folder. Each pad is expanded to
 // prod(grid) / merge² copies before tokenizing, as HF's processor does.
+// A frame selector (MediaOptions.frameSelector, e.g. a trained TSPO agent, src/video/select.ts) instead
+// chooses each video's frames from the row's question text; the chosen frames keep their timestamps
+// (index / video fps): each temporal grid step g carries the time of its first frame from the first chosen
+// frame (videoGridTimes), so Qwen2.5-VL's M-RoPE time positions follow the real gaps between chosen frames
+// (for evenly spaced frames this is exactly g · second_per_grid_t, HF's positions).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { type Tensor, cat, tensor } from '../engine/index.js';
 import type { PromptMedia } from '../models/generate.js';
+import { evenGridTimes, gridTimesOf } from '../models/qwen2_vl/rope.js';
 import type { ModelInputs } from '../models/types.js';
 import {
   type Frames,
@@ -27,7 +33,7 @@ import {
 import type { ChatMessage, ContentPart, Tokenizer } from '../tokenizers/index.js';
 import { decodeFrames } from '../video/decode.js';
 import { probeVideo } from '../video/probe.js';
-import { fpsSample } from '../video/sampling.js';
+import { explicitSample, fpsSample } from '../video/sampling.js';
 import { DataError } from '../util/errors.js';
 
 export interface MediaOptions {
@@ -40,6 +46,21 @@ export interface MediaOptions {
   processors: { image: ProcessorConfig; video: ProcessorConfig };
   /** The model's <|image_pad|> and <|video_pad|> token ids (training keeps them out of the labels). */
   padIds?: number[];
+  /** Chooses each video's frames for the row's question (instead of fps sampling). */
+  frameSelector?: FrameSelector;
+}
+
+/** Something that picks the frames of a video a model sees for a question (a trained TSPO agent). */
+export interface FrameSelector {
+  /** Frame indices of `video` (a file or .npz frame array), ascending, for a prompt whose text is `question`. */
+  select(video: string, question: string): Promise<{ indices: number[] }>;
+}
+
+/** Frames chosen by a selector: their indices and timestamps (index / the video's fps). */
+export interface ChosenFrames {
+  source: string;
+  indices: number[];
+  timestamps: number[];
 }
 
 export interface VisionItem {
@@ -151,10 +172,12 @@ export async function loadVisionItem(
   item: VisionItem,
   o: MediaOptions,
   where: string,
-): Promise<{ frames: Frames; fps: number }> {
+  question = '',
+): Promise<{ frames: Frames; fps: number; chosen?: ChosenFrames }> {
   const file = isAbsolute(item.source) ? item.source : resolve(o.baseDir, item.source);
   if (!existsSync(file)) throw new DataError(`pacer: ${where}: ${item.kind} not found: ${file}`);
   const fps = item.fps ?? o.videoFps ?? 2;
+  if (item.kind === 'video' && o.frameSelector) return selectedFrames(file, o.frameSelector, where, question);
   if (statSync(file).isDirectory()) {
     const names = readdirSync(file)
       .filter((n) => IMAGE_EXT.test(n))
@@ -179,6 +202,74 @@ export async function loadVisionItem(
   return { frames, fps: (s.indices.length / info.frames) * info.fps };
 }
 
+/** The frames a selector picks for the question, decoded, with their timestamps. */
+async function selectedFrames(
+  file: string,
+  sel: FrameSelector,
+  where: string,
+  question: string,
+): Promise<{ frames: Frames; fps: number; chosen: ChosenFrames }> {
+  if (statSync(file).isDirectory())
+    throw new DataError(`pacer: ${where}: a frame selector reads a video file or a .npz frame array, not ${file}/`);
+  const info = await probeVideo(file);
+  const { indices } = await sel.select(file, question);
+  let s: ReturnType<typeof explicitSample>;
+  try {
+    if (!indices.length) throw new RangeError('pacer: the frame selector chose no frames');
+    if (indices.some((x, i) => i > 0 && x <= indices[i - 1]))
+      throw new RangeError(`pacer: the frame selector's indices must ascend, got ${indices.join(',')}`);
+    s = explicitSample(info, indices);
+  } catch (e) {
+    throw new DataError(`pacer: ${where}: ${file}: ${(e as Error).message.replace(/^pacer: /, '')}`);
+  }
+  const t = await decodeFrames(file, { indices: s.indices }, { info });
+  const frames = framesFromTensor(t, file);
+  t.dispose();
+  return { frames, fps: info.fps, chosen: { source: file, indices: s.indices, timestamps: s.timestamps } };
+}
+
+/**
+ * Per temporal grid step, the time (s) of its first frame after the first chosen frame: (index[g·Tp] −
+ * index[0]) / fps; evenly spaced frames at rate r give g·Tp/r = g · second_per_grid_t.
+ */
+export function gridTimes(indices: readonly number[], fps: number, temporalPatchSize: number): number[] {
+  const gt = Math.ceil(indices.length / temporalPatchSize);
+  return Array.from({ length: gt }, (_, g) => (indices[g * temporalPatchSize] - indices[0]) / fps);
+}
+
+/** A video part of chosen frames (resized): its grid times, and their mean step as second_per_grid_t. */
+function chosenPart(
+  resized: Frames,
+  grid: [number, number, number],
+  chosen: ChosenFrames,
+  fps: number,
+  cfg: ProcessorConfig,
+): VisionPart {
+  const times = gridTimes(chosen.indices, fps, cfg.temporalPatchSize);
+  // the mean step, for readers of second_per_grid_t alone; M-RoPE reads the times
+  const spgt = times.length > 1 ? times[times.length - 1] / (times.length - 1) : cfg.temporalPatchSize / fps;
+  return { kind: 'video', frames: resized, grid, secondPerGrid: spgt, chosen, gridTimes: times };
+}
+
+/**
+ * A row's vision of one video given as frames already decoded (all frames of a video at `fps`) and the
+ * indices to show, as a selector's frames would be (a VLM answerer shows many subsets of one video).
+ */
+export function chosenFramesVision(
+  all: Frames,
+  indices: readonly number[],
+  fps: number,
+  processors: MediaOptions['processors'],
+  source: string,
+): RowVision {
+  const cfg = processors.video;
+  const picked = { ...all, frames: indices.map((i) => all.frames[i]) };
+  const resized = resizeFrames(picked, cfg, source);
+  const chosen = { source, indices: [...indices], timestamps: indices.map((i) => i / fps) };
+  const part = chosenPart(resized, gridOf(resized, cfg), chosen, fps, cfg);
+  return { parts: [part], grids: { image: [], video: [[...part.grid]] }, processors, padIds: [] };
+}
+
 /** One image or video of a row, resized as the processor resizes it (uint8 RGB), and its grid. */
 export interface VisionPart {
   kind: 'image' | 'video';
@@ -186,6 +277,9 @@ export interface VisionPart {
   grid: [number, number, number];
   /** Videos: temporal_patch_size / the rate the frames were sampled at (second_per_grid_t). */
   secondPerGrid?: number;
+  /** Videos whose frames a selector chose: the chosen frames, and each grid step's time (gridTimes). */
+  chosen?: ChosenFrames;
+  gridTimes?: number[];
 }
 
 /**
@@ -201,13 +295,19 @@ export interface RowVision {
 }
 
 /** Decode and resize one item (a processor error becomes a DataError naming the row and the file). */
-export async function prepareVisionPart(it: VisionItem, o: MediaOptions, where: string): Promise<VisionPart> {
-  const { frames, fps } = await loadVisionItem(it, o, where);
+export async function prepareVisionPart(
+  it: VisionItem,
+  o: MediaOptions,
+  where: string,
+  question = '',
+): Promise<VisionPart> {
+  const { frames, fps, chosen } = await loadVisionItem(it, o, where, question);
   const cfg = o.processors[it.kind];
   const frames1 = it.kind === 'image' ? { ...frames, frames: frames.frames.slice(0, 1) } : frames;
   try {
     const resized = resizeFrames(frames1, cfg, `${where}: ${it.source}`);
     const grid = gridOf(resized, cfg);
+    if (chosen) return chosenPart(resized, grid, chosen, fps, cfg);
     return {
       kind: it.kind,
       frames: resized,
@@ -225,14 +325,16 @@ export async function prepareRowVision(
   o: MediaOptions,
   where: string,
   memo?: Map<string, Promise<VisionPart>>,
+  question = '',
 ): Promise<RowVision> {
   const parts: VisionPart[] = [];
   for (const it of items) {
     const file = isAbsolute(it.source) ? it.source : resolve(o.baseDir, it.source);
-    const key = `${it.kind}\0${file}\0${it.fps ?? ''}`;
+    const asked = o.frameSelector && it.kind === 'video' ? question : '';
+    const key = `${it.kind}\0${file}\0${it.fps ?? ''}\0${asked}`;
     let p = memo?.get(key);
     if (!p) {
-      p = prepareVisionPart(it, o, where);
+      p = prepareVisionPart(it, o, where, question);
       memo?.set(key, p);
     }
     parts.push(await p);
@@ -249,9 +351,12 @@ export function rowPixels(rv: RowVision): PromptMedia | null {
   if (!rv.parts.length) return null;
   const px: Record<'image' | 'video', Tensor[]> = { image: [], video: [] };
   const spgt: number[] = [];
+  const times: number[] = [];
   for (const p of rv.parts) {
     px[p.kind].push(patchify(p.frames, rv.processors[p.kind]).pixelValues);
-    if (p.kind === 'video') spgt.push(p.secondPerGrid!);
+    if (p.kind !== 'video') continue;
+    spgt.push(p.secondPerGrid!);
+    times.push(...(p.gridTimes ?? evenGridTimes(p.grid[0], p.secondPerGrid!)));
   }
   const grid = (g: number[][]) => (g.length ? tensor(g.flat(), { dtype: 'int64' }).view(g.length, 3) : undefined);
   const one = (ts: Tensor[]) => (ts.length === 1 ? ts[0] : ts.length ? cat(ts, 0) : undefined);
@@ -261,7 +366,23 @@ export function rowPixels(rv: RowVision): PromptMedia | null {
     pixelValuesVideos: one(px.video),
     videoGridThw: grid(rv.grids.video),
     secondPerGridTs: spgt.length ? tensor(spgt) : undefined,
+    videoGridTimes: rv.parts.some((p) => p.gridTimes) ? tensor(times) : undefined,
   };
+}
+
+/**
+ * The text a frame selector reads as the question: a string prompt without its special tokens, or the
+ * text parts of a conversational prompt's (or messages') user turns, one per line.
+ */
+export function rowQuestion(rec: Record<string, unknown>): string {
+  if (typeof rec.prompt === 'string') return rec.prompt.replace(/<\|[a-z_]+\|>/g, ' ').trim();
+  const msgs = visionMessages(rec) ?? [];
+  return msgs
+    .filter((m) => m.role === 'user')
+    .flatMap((m) =>
+      typeof m.content === 'string' ? [m.content] : m.content.flatMap((c) => (c.type === 'text' ? [c.text] : [])),
+    )
+    .join('\n');
 }
 
 export interface VisionPrompt {
@@ -269,6 +390,8 @@ export interface VisionPrompt {
   text: string;
   media: PromptMedia | null;
   grids: { image: number[][]; video: number[][] };
+  /** The frames a frame selector chose, per video it chose for (empty without a selector). */
+  chosen: ChosenFrames[];
 }
 
 /** Decode and process a row's items; returns PromptMedia for generate()/scoring and the grids. */
@@ -276,9 +399,11 @@ export async function processRowMedia(
   items: VisionItem[],
   o: MediaOptions,
   where: string,
+  question = '',
 ): Promise<Omit<VisionPrompt, 'text'>> {
-  const rv = await prepareRowVision(items, o, where);
-  return { media: rowPixels(rv), grids: rv.grids };
+  const rv = await prepareRowVision(items, o, where, undefined, question);
+  const chosen = rv.parts.flatMap((p) => (p.chosen ? [p.chosen] : []));
+  return { media: rowPixels(rv), grids: rv.grids, chosen };
 }
 
 /**
@@ -292,7 +417,7 @@ export async function visionPrompt(
   where: string,
 ): Promise<VisionPrompt> {
   const items = rowVisionItems(rec, where);
-  const { media, grids } = await processRowMedia(items, o, where);
+  const { media, grids, chosen } = await processRowMedia(items, o, where, o.frameSelector ? rowQuestion(rec) : '');
   const p = rec.prompt;
   let text: string;
   if (typeof p === 'string') text = p;
@@ -302,7 +427,7 @@ export async function visionPrompt(
       field: 'prompt',
     });
   try {
-    return { text: expandVisionPads(text, grids, o.merge, where), media, grids };
+    return { text: expandVisionPads(text, grids, o.merge, where), media, grids, chosen };
   } catch (e) {
     throw new DataError((e as Error).message, { field: 'prompt' });
   }
@@ -360,6 +485,7 @@ export function visionInputs(
     imageGridThw: all('imageGridThw'),
     videoGridThw: all('videoGridThw'),
     secondPerGridTs: all('secondPerGridTs'),
+    videoGridTimes: gridTimesOf(present.map((rv) => px.get(rv)!)),
   };
   if (!encode) return { ...grids, pixelValues: all('pixelValues'), pixelValuesVideos: all('pixelValuesVideos') };
   const enc = new Map<RowVision, { image?: Tensor; video?: Tensor }>();

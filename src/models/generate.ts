@@ -15,6 +15,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Tensor, Generator, F, noGrad, scope, tensor, ones, keep, cat } from '../engine/index.js';
 import { KVCache } from './attention.js';
 import type { CausalLM, ModelInputs } from './types.js';
+import { gridTimesOf } from './qwen2_vl/rope.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 
 export interface GenerateOptions {
@@ -51,7 +52,7 @@ export interface GenerateOptions {
 /** One prompt's vision inputs, as the processor gives them. */
 export type PromptMedia = Pick<
   ModelInputs,
-  'pixelValues' | 'imageGridThw' | 'pixelValuesVideos' | 'videoGridThw' | 'secondPerGridTs'
+  'pixelValues' | 'imageGridThw' | 'pixelValuesVideos' | 'videoGridThw' | 'secondPerGridTs' | 'videoGridTimes'
 >;
 
 interface VisionLM extends CausalLM {
@@ -89,6 +90,7 @@ function batchMedia(model: VisionLM, rows: Array<PromptMedia | null>, seen: Map<
     videoEmbeds: join(present.map((m) => enc(m).video)),
     videoGridThw: join(videos.map((m) => m.videoGridThw)),
     secondPerGridTs: join(spgt),
+    videoGridTimes: gridTimesOf(videos),
   };
 }
 

@@ -5,6 +5,7 @@
 import { type Tensor, cat, noGrad, scope, tensor } from '../engine/index.js';
 import type { CausalLM, ModelInputs } from './types.js';
 import type { PromptMedia } from './generate.js';
+import { gridTimesOf } from './qwen2_vl/rope.js';
 
 export interface ScoreItem {
   prompt: number[];
@@ -20,6 +21,8 @@ export function batchMediaInputs(rows: Array<PromptMedia | null | undefined>): M
     const ts = rows.map((m) => m?.[k]).filter((t): t is Tensor => !!t);
     if (ts.length) out[k] = ts.length === 1 ? ts[0] : cat(ts, 0);
   }
+  const times = gridTimesOf(rows.filter((m): m is PromptMedia => !!m));
+  if (times) out.videoGridTimes = times;
   return out;
 }
 export interface ScoreResult {

@@ -25,6 +25,12 @@ export interface ModelInputs {
   pixelValuesVideos?: Tensor;
   videoGridThw?: Tensor;
   secondPerGridTs?: Tensor;
+  /**
+   * Per temporal grid step of every video (in order), its time in seconds from the video's first frame
+   * shown; M-RoPE's time positions then follow these instead of g · second_per_grid_t (frames chosen
+   * unevenly, e.g. by a frame selector). Optional; HF has no such input.
+   */
+  videoGridTimes?: Tensor;
   /** Vision-tower outputs computed earlier (e.g. once per prompt, reused by a group's completions). */
   imageEmbeds?: Tensor;
   videoEmbeds?: Tensor;
@@ -37,6 +43,7 @@ export const MEDIA_INPUTS = [
   'pixelValuesVideos',
   'videoGridThw',
   'secondPerGridTs',
+  'videoGridTimes',
   'imageEmbeds',
   'videoEmbeds',
 ] as const;

@@ -3,6 +3,7 @@
 // recipe's configuration and seed, so other recipes and demos reuse the result. A new recipe is one
 // file here and one registerRecipe() line below.
 import type { Recipe } from './recipe.js';
+import { tspoRecipe } from './tspo.js';
 import { vlmBase } from './vlm-base.js';
 import { temple } from './temple.js';
 import { videotg } from './videotg.js';
@@ -30,3 +31,4 @@ registerRecipe(vlmBase);
 registerRecipe(temple);
 registerRecipe(videotg);
 registerRecipe(cue);
+registerRecipe(tspoRecipe);

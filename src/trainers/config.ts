@@ -26,6 +26,7 @@ import { resolveDatasetPath } from '../data/schemes.js';
 import { ENV_IDS, makeEnv, type EnvId } from '../envs/index.js';
 import { resolvePPOOptions, type PPOControlOptions } from './ppo-control.js';
 import { answererNames } from '../video/answerers.js';
+import '../video/vlm-answerer.js'; // registers the vlm answerer
 
 export { ConfigError };
 
@@ -520,7 +521,15 @@ const TSPO = {
   temporal_reward_weight: k.num(1, 'weight of the fraction of chosen frames inside the needle in the reward', {
     min: 0,
   }),
-  answerer: k.str('needle_oracle', 'the frozen answerer: needle_oracle | event_oracle | a registerAnswerer() name'),
+  answerer: k.str(
+    'needle_oracle',
+    'the frozen answerer: needle_oracle | event_oracle | vlm (a Qwen2(.5)-VL model) | a registerAnswerer() name',
+  ),
+  answerer_model: when(
+    k.pathOrNull(null, 'the video LLM the vlm answerer runs (a pacer Qwen2-VL / Qwen2.5-VL folder, e.g. vlm-base)'),
+    (c) => c.answerer === 'vlm',
+    'answerer: vlm',
+  ),
   answerer_min_frames: when(
     k.int(2, 'frames inside the needle (event) the oracle answerer needs to answer right', { min: 1 }),
     (c) => c.answerer === 'needle_oracle' || c.answerer === 'event_oracle',
@@ -741,6 +750,8 @@ function checkTspo(c: TSPOConfig, fail: (m: string, key?: string) => never): voi
       'answerer',
     );
   if (c.tau_end > c.tau_start) fail(`tau_end (${c.tau_end}) must not exceed tau_start (${c.tau_start})`, 'tau_end');
+  if (c.answerer === 'vlm' && !c.answerer_model)
+    fail('answerer vlm needs answerer_model (a Qwen2-VL / Qwen2.5-VL model folder)', 'answerer_model');
 }
 
 /**

@@ -2,7 +2,8 @@
 // Policy Optimization for Long-form Video Language Understanding", arXiv 2508.04369; Hui-design/TSPO
 // src/open_tspo/trainer/tspo_trainer.py). The policy is the temporal agent (src/video/sampler-agent.ts)
 // over frozen, cached frame and question features (src/video/frame-features.ts); the generator is a
-// frozen, deterministic answerer (src/video/answerers.ts). Per question and step:
+// frozen, deterministic answerer (src/video/answerers.ts: frame-reading oracles, or `vlm`, a pacer
+// Qwen2(.5)-VL model answering greedily from the chosen frames, src/video/vlm-answerer.ts). Per question and step:
 //   s = agent(f, q; τ_step)        τ annealed linearly tau_start → tau_end over the run
 //   G subsets c_i = Gumbel-top-k(s) (the default generator, so a resumed run draws the same subsets)
 //   r_i = accuracy(answerer(q, c_i)) + w · |c_i ∩ needle| / k
@@ -24,6 +25,7 @@ import {
 } from '../video/answerers.js';
 import { FeatureCache, loadFrameEncoder } from '../video/frame-features.js';
 import '../video/histogram-encoder.js'; // registers the colour_histogram encoder type
+import '../video/vlm-answerer.js'; // registers the vlm answerer
 import {
   TemporalAgent,
   annealedTau,
@@ -236,7 +238,14 @@ class TspoRun implements TrainerRun {
       cfg.max_steps > 0 ? cfg.max_steps : Math.max(1, Math.ceil((cfg.num_train_epochs * data.train.length) / perStep));
     this.canEvaluate = data.evalSet !== null;
     const oracle = cfg.answerer === 'needle_oracle' || cfg.answerer === 'event_oracle';
-    this.answerer = makeAnswerer(cfg.answerer, oracle ? { min_frames: cfg.answerer_min_frames } : {});
+    this.answerer = makeAnswerer(
+      cfg.answerer,
+      oracle
+        ? { min_frames: cfg.answerer_min_frames }
+        : cfg.answerer === 'vlm'
+          ? { model: cfg.answerer_model as string }
+          : {},
+    );
     this.trainable = new TemporalAgent(
       { dim: data.dim, heads: cfg.agent_heads, window: cfg.agent_window },
       { generator: new Generator(cfg.seed) },

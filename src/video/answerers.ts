@@ -9,7 +9,8 @@
 //                  id picks (right for about 1 item in 4, whatever the frames)
 //   event_oracle   the same, counting only chosen frames during the needle's action (the needle event's
 //                  [t0, t1] inside each copy, from truth.needle_clip_event and needle_segments)
-// Neither reads pixels. A VLM answerer registers the same way (answer(item, frames) → text).
+// Neither reads pixels. The 'vlm' answerer (./vlm-answerer.ts) is a pacer Qwen2(.5)-VL model answering
+// greedily from the chosen frames; others register the same way (answer(item, frames) → text).
 // The reward helpers follow TSPO's code: accuracy = the first option letter A–E of the answer matches;
 // temporal = |chosen ∩ needle| / k (items without a needle_mask get 1, as TSPO's "general" samples do).
 import { createHash } from 'node:crypto';
@@ -42,7 +43,9 @@ export interface Answerer {
   dispose?(): void;
 }
 
-export type AnswererFactory = (options: Record<string, number>) => Answerer;
+/** Answerer options: numbers (min_frames, options) and strings (a model folder). */
+export type AnswererOptions = Record<string, number | string>;
+export type AnswererFactory = (options: AnswererOptions) => Answerer;
 const ANSWERERS = new Map<string, AnswererFactory>();
 
 /** Add an answerer by name (trainer: tspo's `answerer` key and `pacer video select` read it). */
@@ -51,7 +54,7 @@ export function registerAnswerer(name: string, factory: AnswererFactory): void {
 }
 export const answererNames = (): string[] => [...ANSWERERS.keys()];
 
-export function makeAnswerer(name: string, options: Record<string, number> = {}): Answerer {
+export function makeAnswerer(name: string, options: AnswererOptions = {}): Answerer {
   const f = ANSWERERS.get(name);
   if (!f) throw new RangeError(`pacer: unknown answerer '${name}' (known: ${answererNames().join(', ')})`);
   return f(options);
@@ -81,9 +84,9 @@ function blindGuess(q: VideoQuestion, options: number): string {
   return LETTERS[h[0] % options];
 }
 
-function oracle(name: string, inside: (q: VideoQuestion, t: number) => boolean, o: Record<string, number>): Answerer {
-  const min = o.min_frames ?? 1;
-  const options = o.options ?? 4;
+function oracle(name: string, inside: (q: VideoQuestion, t: number) => boolean, o: AnswererOptions): Answerer {
+  const min = Number(o.min_frames ?? 1);
+  const options = Number(o.options ?? 4);
   if (!Number.isInteger(min) || min < 1) throw new RangeError(`pacer: ${name}: min_frames must be >= 1, got ${min}`);
   return {
     name,

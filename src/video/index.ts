@@ -70,7 +70,8 @@ export {
   type WarmupOptions,
 } from './frame-features.js';
 export { HistogramEncoder, colourHistograms, bagsOfWords } from './histogram-encoder.js';
-export { selectWithAgent, type Selection, type SelectOptions } from './select.js';
+export { FrameAgent, selectWithAgent, type Selection, type SelectOptions } from './select.js';
+export { VlmAnswerer, type VlmAnswererOptions } from './vlm-answerer.js';
 export {
   makeAnswerer,
   registerAnswerer,
@@ -80,5 +81,6 @@ export {
   temporalReward,
   optionLetter,
   type Answerer,
+  type AnswererOptions,
   type VideoQuestion,
 } from './answerers.js';

@@ -6,7 +6,10 @@
 // features f_t [T, D] and question features q [M, D] from any frame/text encoder (./frame-features.ts):
 //   x_t  = f_t + PE(t / T)          PE[2j] = sin(p·ω_j), PE[2j+1] = cos(p·ω_j), ω_j = 10000^(−2j/D), p = t/T
 //   a    = MHSA(x) in a local window w (12): row t attends to columns clamp(t − ⌊w/2⌋ + j, 0, T − 1),
-//          j < w (masked scores set to −1e6); q, k, v linear with biases; no output projection
+//          j < w (masked scores set to −1e6); q, k, v linear with biases; no output projection.
+//          Computed banded: row t's keys and values are gathered at columns t − ⌊w/2⌋ + j (j < w), those
+//          outside the video masked — the same distinct columns the clamped T × T mask keeps, at w/T of the
+//          cost (windowMask is that mask, for reference)
 //   h_t  = MLP(a_t) + f_t            MLP = Linear → ReLU → Linear
 //   s_t  = (mean_m cos₆(h_t, q_m) + clip_t) / τ,  cos₆(a, b) = a·b / (|a||b| + 1e-6),
 //          clip_t = cos(f_t, q_0) (torch's cosine_similarity, eps 1e-8)
@@ -82,18 +85,45 @@ class SelfAttn extends Module {
     this.Self_k = this.child('Self_k', new Linear(dim, dim, { generator }));
     this.Self_v = this.child('Self_v', new Linear(dim, dim, { generator }));
   }
-  /** x [T, D], mask [T, T] bool (true: masked out) → [T, D]. */
-  forward(x: Tensor, masked: Tensor): Tensor {
+  /** x [T, D] → [T, D], attending within each row's window (band: windowBand(T, w)). */
+  forward(x: Tensor, band: Band): Tensor {
     const [T, D] = x.shape;
     const H = this.heads;
     const hd = D / H;
-    const split = (t: Tensor) => t.view(T, H, hd).transpose(0, 1);
-    const q = split(this.Self_q.forward(x));
-    const k = split(this.Self_k.forward(x));
-    const v = split(this.Self_v.forward(x));
-    const s = q.matmul(k.transpose(1, 2)).div(Math.sqrt(hd)).maskedFill(masked, -1e6);
-    return s.softmax(-1).matmul(v).transpose(0, 1).reshape(T, D);
+    const w = band.width;
+    const gather = (t: Tensor) => t.indexSelect(0, band.index).view(T, w, H, hd).transpose(1, 2); // [T, H, w, hd]
+    const q = this.Self_q.forward(x).view(T, H, 1, hd);
+    const k = gather(this.Self_k.forward(x));
+    const v = gather(this.Self_v.forward(x));
+    const s = q.matmul(k.transpose(2, 3)).div(Math.sqrt(hd)).maskedFill(band.outside, -1e6); // [T, H, 1, w]
+    return s.softmax(-1).matmul(v).reshape(T, D);
   }
+}
+
+/** A local window as gathered columns: index [T·w] (clamped into the video) and outside [T, 1, 1, w] (true: masked). */
+interface Band {
+  width: number;
+  index: Tensor;
+  outside: Tensor;
+}
+
+/** Row t's window columns t − ⌊w/2⌋ + j (j < w); those outside 0..T−1 are masked (kept tensors). */
+function windowBand(T: number, w: number): Band {
+  const index = new Array<number>(T * w);
+  const outside = new Uint8Array(T * w);
+  for (let t = 0; t < T; t++)
+    for (let j = 0; j < w; j++) {
+      const c = t - Math.floor(w / 2) + j;
+      index[t * w + j] = Math.min(Math.max(c, 0), T - 1);
+      outside[t * w + j] = c < 0 || c >= T ? 1 : 0;
+    }
+  return noGrad(() =>
+    scope(() => ({
+      width: w,
+      index: keep(tensor(index, { dtype: 'int64' })),
+      outside: keep(tensor(outside, { shape: [T, 1, 1, w] }).eq(1)),
+    })),
+  );
 }
 
 class Mlp extends Module {
@@ -133,7 +163,7 @@ export function annealedTau(step: number, maxSteps: number, tau0 = 0.025, tau1 =
 export class TemporalAgent extends Module {
   readonly temporal: SelfAttn;
   readonly mlp: Mlp;
-  private masks = new Map<number, Tensor>();
+  private bands = new Map<number, Band>();
   private encodings = new Map<number, Tensor>();
 
   constructor(
@@ -150,16 +180,16 @@ export class TemporalAgent extends Module {
     this.mlp = this.child('mlp', new Mlp(dim, opts.generator));
   }
 
-  private maskFor(T: number): Tensor {
-    let m = this.masks.get(T);
-    if (!m) {
-      m = keep(noGrad(() => scope(() => tensor(windowMask(T, this.config.window), { shape: [T, T] }).eq(0))));
-      this.masks.set(T, m);
+  private bandFor(T: number): Band {
+    let b = this.bands.get(T);
+    if (!b) {
+      b = windowBand(T, this.config.window);
+      this.bands.set(T, b);
     }
-    return m;
+    return b;
   }
 
-  /** The time encoding [T, D] (kept per T, like the masks). */
+  /** The time encoding [T, D] (kept per T, like the window bands). */
   private encodingFor(T: number): Tensor {
     let pe = this.encodings.get(T);
     if (!pe) {
@@ -182,15 +212,16 @@ export class TemporalAgent extends Module {
       throw new TypeError(`pacer: the agent takes question features [M, ${D}] or [${D}], got [${q.shape}]`);
     if (!(tau > 0)) throw new RangeError(`pacer: the score temperature must be > 0, got ${tau}`);
     const x = f.add(this.encodingFor(T).to(f.dtype));
-    const h = this.mlp.forward(this.temporal.forward(x, this.maskFor(T))).add(f);
+    const h = this.mlp.forward(this.temporal.forward(x, this.bandFor(T))).add(f);
     const c = clip ?? clipScores(f, q2);
     return pairCosine(h, q2).mean(-1).add(c).div(tau);
   }
 
   override dispose(): void {
     super.dispose();
-    for (const m of [...this.masks.values(), ...this.encodings.values()]) m.dispose();
-    this.masks.clear();
+    for (const b of this.bands.values()) for (const t of [b.index, b.outside]) t.dispose();
+    for (const m of this.encodings.values()) m.dispose();
+    this.bands.clear();
     this.encodings.clear();
   }
 

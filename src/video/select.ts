@@ -1,10 +1,11 @@
 // Frame selection with a trained TSPO agent (./sampler-agent.ts) as a plug-in for any video model: the
 // agent folder (config.json names its frame encoder) scores every frame of a video against a question
 // and picks k frames (`topk` or `bin-max`); the indices and timestamps (index / fps) go to a pacer
-// video model or, as a list, to any external one. `pacer video select` prints them.
+// video model or, as a list, to any external one. `pacer video select` prints them; FrameAgent is the
+// frame selector `pacer generate --frame-agent` and the media path (src/data/media.ts) use.
 import { isAbsolute, resolve } from 'node:path';
 import { noGrad, scope } from '../engine/index.js';
-import { FeatureCache, loadFrameEncoder } from './frame-features.js';
+import { FeatureCache, type FrameEncoder, loadFrameEncoder } from './frame-features.js';
 import './histogram-encoder.js'; // registers the colour_histogram encoder type
 import { probeVideo } from './probe.js';
 import { type SelectMode, TemporalAgent, selectFrames } from './sampler-agent.js';
@@ -26,6 +27,55 @@ export interface SelectOptions {
   cacheDir?: string | null;
 }
 
+/**
+ * A trained agent loaded once (with its frame encoder) that chooses frames for many (video, question)
+ * pairs; a FrameSelector for the media path (src/data/media.ts), so a pacer video model sees its frames.
+ */
+export class FrameAgent {
+  private constructor(
+    private readonly agent: TemporalAgent,
+    private readonly enc: FrameEncoder,
+    private readonly cache: FeatureCache,
+    private readonly tau: number,
+    readonly k: number,
+    readonly mode: SelectMode,
+  ) {}
+
+  /** Load DIR; k and mode default to the agent's config (num_frames, select), else 16 and topk. */
+  static load(dir: string, o: Partial<SelectOptions> = {}): FrameAgent {
+    const { agent, config } = TemporalAgent.load(dir);
+    const encDir = config.frame_encoder;
+    if (typeof encDir !== 'string') {
+      agent.dispose();
+      throw new Error(`pacer: ${dir}/config.json names no frame_encoder; the agent cannot read frames without one`);
+    }
+    const k = o.k ?? (Number.isInteger(config.num_frames) ? config.num_frames : 16);
+    if (!Number.isInteger(k) || k < 1)
+      throw new RangeError(`pacer: the number of frames to choose must be >= 1, got ${k}`);
+    const mode = o.mode ?? (config.select === 'bin-max' ? 'bin-max' : 'topk');
+    const enc = loadFrameEncoder(isAbsolute(encDir) ? encDir : resolve(dir, encDir));
+    return new FrameAgent(agent, enc, new FeatureCache(o.cacheDir ?? null), Number(config.tau) || 0.01, k, mode);
+  }
+
+  /** The agent's k frames of `video` (a file ffmpeg reads, or a .npz frame array) for `question`. */
+  async select(video: string, question: string): Promise<Selection> {
+    const info = await probeVideo(video);
+    const f = await this.cache.frames(video, this.enc);
+    const s = noGrad(() =>
+      scope(() => this.agent.scores(f, this.enc.encodeText([question]), this.tau).toArray() as number[]),
+    );
+    const indices = selectFrames(s, Math.min(this.k, s.length), this.mode);
+    const round = (t: number) => Math.round(t * 1e6) / 1e6;
+    return { indices, timestamps: indices.map((i) => round(i / info.fps)), fps: info.fps, frames: s.length };
+  }
+
+  dispose(): void {
+    this.cache.clear();
+    this.enc.dispose();
+    this.agent.dispose();
+  }
+}
+
 /** Choose k frames of `video` for `question` with the agent saved in `agentDir`. */
 export async function selectWithAgent(
   agentDir: string,
@@ -33,24 +83,10 @@ export async function selectWithAgent(
   question: string,
   o: SelectOptions,
 ): Promise<Selection> {
-  const { agent, config } = TemporalAgent.load(agentDir);
-  const encDir = config.frame_encoder;
-  if (typeof encDir !== 'string')
-    throw new Error(`pacer: ${agentDir}/config.json names no frame_encoder; the agent cannot read frames without one`);
-  const enc = loadFrameEncoder(isAbsolute(encDir) ? encDir : resolve(agentDir, encDir));
-  const cache = new FeatureCache(o.cacheDir ?? null);
+  const fa = FrameAgent.load(agentDir, o);
   try {
-    const info = await probeVideo(video);
-    const f = await cache.frames(video, enc);
-    const s = noGrad(() =>
-      scope(() => agent.scores(f, enc.encodeText([question]), Number(config.tau) || 0.01).toArray() as number[]),
-    );
-    const indices = selectFrames(s, Math.min(o.k, s.length), o.mode ?? 'topk');
-    const round = (t: number) => Math.round(t * 1e6) / 1e6;
-    return { indices, timestamps: indices.map((i) => round(i / info.fps)), fps: info.fps, frames: s.length };
+    return await fa.select(video, question);
   } finally {
-    cache.clear();
-    enc.dispose();
-    agent.dispose();
+    fa.dispose();
   }
 }

@@ -5,7 +5,16 @@
 // (tspoMicroStep, what trainer: tspo runs) — and the agent's inference selection (topk) on the same
 // video. With --vs-pytorch the same step on the same inputs and initial weights runs in plain PyTorch
 // (bench/pytorch_tspo.py). Medians over the measured steps; the first step of each side warms up.
+// With --vs-answerer, the selection's cost against the answerer's: the vlm answerer (a Qwen2.5-VL of
+// vlm-base's architecture — its --smoke build, untrained: the cost does not depend on the weights)
+// answering from the k chosen frames of a T-frame 56×56 video (processor, vision tower, prefill and one
+// token), median of the runs (the first warms up) with min and max; select_over_answer = select_s / that,
+// and the same ratio of CPU seconds (process.cpuUsage), which load from other processes does not inflate.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { vlmBase } from '../../recipes/vlm-base.js';
+import { encodeFramesNpz } from '../../video/npz.js';
+import { VlmAnswerer } from '../../video/vlm-answerer.js';
+import { uniformProposals } from '../../video/sampler-agent.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -33,6 +42,62 @@ export interface TspoBenchOptions {
   threads: number;
   seed: number;
   vsPytorch: boolean;
+  /** Also time the vlm answerer on the k selected frames (runs of it; 0: not). */
+  answererRuns?: number;
+}
+
+/** CPU seconds (user + system, every thread of this process) since `c0`. */
+function cpuSeconds(c0: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+}
+
+/** Seconds of the vlm answerer's answer (prefill + 1 token) from k of T frames: median, min, max over runs. */
+async function answererSeconds(
+  o: TspoBenchOptions,
+): Promise<{ median: number; min: number; max: number; cpu_median: number; runs: number }> {
+  const { dir } = await vlmBase.run({
+    seed: 0,
+    seeds: [0],
+    smoke: true,
+    threads: o.threads,
+    progress: false,
+    log: () => {},
+  });
+  const tmp = mkdtempSync(join(tmpdir(), 'pacer-bench-tspo-vlm-'));
+  const ans = new VlmAnswerer(join(dir, 'model'), { maxNewTokens: 1 });
+  try {
+    const S = 56;
+    const data = new Uint8Array(o.frames * S * S * 3);
+    let a = o.seed + 1;
+    for (let i = 0; i < data.length; i++) data[i] = (a = (Math.imul(a, 1103515245) + 12345) >>> 0) >>> 24;
+    const video = join(tmp, 'v.npz');
+    writeFileSync(video, encodeFramesNpz({ frames: o.frames, height: S, width: S, fps: 1, data }));
+    const q = { id: 'bench', video, question: 'What does the red circle do?', answer: 'A' };
+    const item = { ...q, needleMask: null, eventFrames: null, where: 'bench' };
+    const frames = uniformProposals(o.frames - 1, o.k);
+    const times: number[] = [];
+    const cpu: number[] = [];
+    for (let r = 0; r <= (o.answererRuns ?? 0); r++) {
+      setThreads(o.threads);
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      await ans.answer(item, frames);
+      cpu.push(cpuSeconds(c0));
+      times.push((performance.now() - t0) / 1000);
+    }
+    const measured = times.slice(1);
+    return {
+      median: round(median(measured), 6),
+      min: round(Math.min(...measured), 6),
+      max: round(Math.max(...measured), 6),
+      cpu_median: round(median(cpu.slice(1)), 6),
+      runs: measured.length,
+    };
+  } finally {
+    ans.dispose();
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 const HYPER = { heads: 8, window: 12, lr: 5e-4, maxGradNorm: 1, needleStart: 100, needleLen: 32 };
@@ -76,12 +141,22 @@ export async function benchTspo(o: TspoBenchOptions): Promise<Record<string, unk
     times.push((performance.now() - t0) / 1000);
   }
   const sel: number[] = [];
+  const selCpu: number[] = [];
   for (let s = 0; s < total; s++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     agentChoice(agent, x, o.k, 'topk');
+    selCpu.push(cpuSeconds(c0));
     sel.push((performance.now() - t0) / 1000);
   }
-  const ours = { step_s: round(median(times.slice(1)), 6), select_s: round(median(sel.slice(1)), 6) };
+  const selMeasured = sel.slice(1);
+  const ours = {
+    step_s: round(median(times.slice(1)), 6),
+    select_s: round(median(selMeasured), 6),
+    select_min_s: round(Math.min(...selMeasured), 6),
+    select_max_s: round(Math.max(...selMeasured), 6),
+    select_cpu_s: round(median(selCpu.slice(1)), 6),
+  };
   const out: Record<string, unknown> = {
     bench: 'tspo',
     steps: o.steps,
@@ -95,6 +170,13 @@ export async function benchTspo(o: TspoBenchOptions): Promise<Record<string, unk
     blas: threadInfo().blas,
     pacer: ours,
   };
+  if (o.answererRuns) {
+    const t = await answererSeconds(o);
+    out.answerer = { model: 'vlm-base architecture (--smoke build)', frames_shown: o.k, answer_s: t };
+    out.select_over_answer = round(ours.select_s / t.median, 4);
+    // CPU time: what each costs, whatever else the machine runs meanwhile
+    out.select_over_answer_cpu = round(ours.select_cpu_s / t.cpu_median, 4);
+  }
   if (o.vsPytorch) {
     const dir = mkdtempSync(join(tmpdir(), 'pacer-bench-tspo-'));
     try {

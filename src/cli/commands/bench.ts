@@ -337,25 +337,32 @@ shares, read the spread.`,
 export const benchTspoCmd = defineCommand({
   name: 'bench tspo',
   summary: 'a TSPO training step (G subsets, frozen answerer, ratio loss, AdamW); --vs-pytorch adds PyTorch',
-  usage: 'pacer bench tspo [--steps 20] [--frames 256] [--dim 128] [--generations 8] [--k 16] [--vs-pytorch] [--json]',
+  usage:
+    'pacer bench tspo [--steps 20] [--frames 256] [--dim 128] [--generations 8] [--k 16] [--vs-pytorch] ' +
+    '[--vs-answerer N] [--json]',
   description: `The temporal agent (8 heads, window 12) on one T-frame video of random D-dim features with a
 32-frame needle: scores without gradients, G Gumbel-top-k subsets of k frames, the needle_oracle's
 rewards, group advantages, scores with gradients, the ratio loss backward, clipping and AdamW — the
 step trainer: tspo runs — and the agent's topk selection on the same video (select_s). Medians over
 the measured steps (the first warms up). With --vs-pytorch the same step on the same inputs and
 initial weights runs in plain PyTorch (bench/pytorch_tspo.py); speedup_vs_pytorch is PyTorch's step
-seconds over pacer's (> 1: pacer is faster). ${BEST}`,
+seconds over pacer's (> 1: pacer is faster). With --vs-answerer N the selection's cost is set against
+the answerer's: the vlm answerer (vlm-base's architecture, its cached --smoke build) answering from the
+k chosen frames of a T-frame 56×56 video, N runs after a warm-up (median, min, max); select_over_answer =
+select_s / the median (target < 0.05), select_over_answer_cpu the same in CPU seconds. ${BEST}`,
   options: {
     steps: { type: 'string', arg: 'N', help: 'measured steps', default: '20' },
     frames: { type: 'string', arg: 'T', help: 'frames of the video', default: '256' },
     dim: { type: 'string', arg: 'D', help: 'feature width (a multiple of 8)', default: '128' },
     generations: { type: 'string', arg: 'G', help: 'frame subsets per step', default: '8' },
     k: { type: 'string', arg: 'K', help: 'frames per subset', default: '16' },
+    'vs-answerer': { type: 'string', arg: 'N', help: 'also time the vlm answerer on the k frames, N runs (>= 5)' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
     ...common,
   },
   async run(v) {
     const dim = int(v.dim, 'dim', 128);
+    const answererRuns = v['vs-answerer'] === undefined ? 0 : int(v['vs-answerer'], 'vs-answerer', 5, 5);
     if (dim % 8 !== 0) throw new UsageError('--dim must be a multiple of 8 (8 heads)');
     const frames = int(v.frames, 'frames', 256);
     const k = int(v.k, 'k', 16);
@@ -370,10 +377,18 @@ seconds over pacer's (> 1: pacer is faster). ${BEST}`,
       threads: threadsOpt(v.threads),
       seed: int(v.seed, 'seed', 0, 0),
       vsPytorch: !!v['vs-pytorch'],
+      answererRuns,
     });
     output(!!v.json, r, () => {
       const p = r.pacer as any;
       console.log(`pacer  : step ${p.step_s} s, topk selection ${p.select_s} s`);
+      if (r.answerer) {
+        const { answer_s: a, frames_shown: k } = r.answerer as any;
+        console.log(
+          `answerer on ${k} frames: ${a.median} s (${a.min}-${a.max}, ${a.runs} runs); ` +
+            `selection / answer ${r.select_over_answer} (CPU time ${r.select_over_answer_cpu})`,
+        );
+      }
       if (r.pytorch) {
         const t = r.pytorch as any;
         console.log(

@@ -1,6 +1,9 @@
 // `pacer logprobs` and `pacer generate`: scoring and sampling with a local HF model folder.
-import { cmdGenerate, cmdLogprobs } from '../models.js';
-import { UsageError, defineCommand, dtypeOpt, int, num, str, threadsOpt, type OptionSpec } from '../command.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SELECT_MODES } from '../../video/sampler-agent.js';
+import { cmdGenerate, cmdLogprobs, type VideoDefaults } from '../models.js';
+import { UsageError, defineCommand, dtypeOpt, int, num, oneOf, str, threadsOpt, type OptionSpec } from '../command.js';
 
 const VIDEO_OPTIONS: Record<string, OptionSpec> = {
   'video-fps': {
@@ -10,12 +13,38 @@ const VIDEO_OPTIONS: Record<string, OptionSpec> = {
     default: '2.0',
   },
   'video-max-frames': { type: 'string', arg: 'N', help: 'at most N frames per video', default: '768' },
+  'frame-agent': {
+    type: 'string',
+    arg: 'DIR',
+    help: "a trained TSPO agent (trainer: tspo's output_dir) chooses each video's frames for the row's question",
+  },
+  'frame-k': { type: 'string', arg: 'K', help: "frames the agent chooses (default: the agent's num_frames)" },
+  'frame-mode': {
+    type: 'string',
+    arg: 'M',
+    help: `the agent's selection: ${SELECT_MODES.join(' | ')} (default: the agent's)`,
+  },
 };
 
-function videoDefaults(v: Record<string, unknown>): { videoFps: number; videoMaxFrames: number } {
+function videoDefaults(v: Record<string, unknown>): VideoDefaults {
   const videoFps = num(v['video-fps'], 'video-fps') ?? 2;
   if (!(videoFps > 0)) throw new UsageError(`--video-fps must be > 0, got ${v['video-fps']}`);
-  return { videoFps, videoMaxFrames: int(v['video-max-frames'], 'video-max-frames', 768, 2) };
+  const agent = str(v['frame-agent']);
+  if (!agent && (v['frame-k'] !== undefined || v['frame-mode'] !== undefined))
+    throw new UsageError('--frame-k and --frame-mode need --frame-agent DIR');
+  if (agent && !existsSync(join(agent, 'config.json')))
+    throw new UsageError(`--frame-agent ${agent}: not an agent folder (no config.json)`);
+  return {
+    videoFps,
+    videoMaxFrames: int(v['video-max-frames'], 'video-max-frames', 768, 2),
+    frameAgent: agent
+      ? {
+          dir: agent,
+          k: v['frame-k'] === undefined ? undefined : int(v['frame-k'], 'frame-k', 16, 1),
+          mode: v['frame-mode'] === undefined ? undefined : oneOf(v['frame-mode'], 'frame-mode', SELECT_MODES, 'topk'),
+        }
+      : undefined,
+  };
 }
 
 const MEDIA_HELP = `Rows may carry images and videos (vision-language models such as Qwen2.5-VL), in TRL's
@@ -24,7 +53,9 @@ shapes: standard — a "prompt" string holding <|vision_start|><|video_pad|><|vi
 messages with typed content parts {"type": "video", "path": …, "fps": …}, {"type": "image", "path": …},
 {"type": "text", "text": …}. A path is a video file, a folder of frame images (every frame, in name
 order, at the part's fps or --video-fps) or an image; relative paths resolve against the data file's
-folder.`;
+folder. With --frame-agent DIR a trained TSPO agent chooses each video's frames (--frame-k of them) from
+the row's question text instead, and the frames keep their timestamps in Qwen2.5-VL's M-RoPE time
+positions; --json then reports them per row ("frames": [{"source", "indices", "timestamps"}]).`;
 
 export const logprobs = defineCommand({
   name: 'logprobs',

@@ -13,7 +13,7 @@ function seedList(v: unknown): number[] {
 
 export const recipe = defineCommand({
   name: 'recipe',
-  summary: 'run an end-to-end recipe (vlm-base, temple, videotg, cue)',
+  summary: 'run an end-to-end recipe (vlm-base, temple, videotg, cue, tspo)',
   usage: 'pacer recipe NAME [--smoke] [--out DIR] [--seed S | --seeds LIST] [--threads N] [--force] [--json]',
   description: `Recipes:
   vlm-base  pretrain a ~1M-parameter Qwen2.5-VL-architecture model on the procedural video worlds (captions,
@@ -27,11 +27,13 @@ export const recipe = defineCommand({
             held-out mIoU and R@{0.3,0.5,0.7}, generated and trained tokens, the filter's precision/recall
   cue       the Cue-R1 study on the anomaly world: SFT, then GRPO with flat 0/1 or hierarchical rewards
             routed by task; per-task scores, their average and context errors (anomaly vs normal twin)
+  tspo      the TSPO study on the needle world (3 seeds with --seeds 0,1,2): uniform-k, random-k, feature
+            top-k, TSPO top-k and bin-max, and transfer between answerers; summary.json and report.html
 
 Results go to DIR (default: PACER_CACHE or ~/.cache/pacer, recipes/NAME/<key of configuration and seed>);
 a folder that already holds the same configuration's result is reused unless --force. --smoke runs the
 whole recipe on tiny data for a few steps (a check that it works, not a model). Study recipes (temple, videotg,
-cue) run every arm once per --seeds seed and write summary.json (mean and std per arm and metric) and
+cue, tspo) run every arm once per --seeds seed and write summary.json (mean and std per arm and metric) and
 report.html.`,
   positionals: true,
   options: {

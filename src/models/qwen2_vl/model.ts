@@ -177,6 +177,7 @@ export class Qwen2VLForConditionalGeneration extends Module implements CausalLM 
         videoTokenId: v.videoTokenId,
         visionStartTokenId: v.visionStartTokenId,
       },
+      o.videoGridTimes ? (o.videoGridTimes.toArray() as number[]) : null,
     );
   }
 

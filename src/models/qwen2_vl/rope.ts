@@ -3,11 +3,16 @@
 // tokens: a text run takes the same index on all three axes, starting at max(previous) + 1; a vision
 // block at offset s gets t = s + ⌊g · second_per_grid_t · tokens_per_second⌋ (Qwen2.5-VL; transformers
 // casts second_per_grid_t to the integer dtype first, so fractional seconds truncate; images use 0;
-// Qwen2-VL: t = s + g), h = s + 0..H/merge−1, w = s + 0..W/merge−1 in (t, h, w) order. Padding gets
+// Qwen2-VL: t = s + g), h = s + 0..H/merge−1, w = s + 0..W/merge−1 in (t, h, w) order. With grid times
+// (videoGridTimes: frames chosen unevenly, src/data/media.ts) Qwen2.5-VL's t = s + ⌊time_g · tokens_per_second⌋
+// instead (1e-6 added before the floor so that exact products like 0.5 s · 2 are not lost to rounding). Padding gets
 // position 1; rope_delta = max + 1 − padded length, so a token fed at cache index c sits at c + delta.
 // Applying it: per axis fp32 freqs = pos · inv_freq, emb = [freqs ‖ freqs]; the last dim is cut into
 // mrope_section × 2 chunks, chunk i from axis i mod 3 (chunked, not interleaved), then rotate_half.
 import { type Tensor, F, tensor } from '../../engine/index.js';
+import type { ModelInputs } from '../types.js';
+
+type VideoMedia = Pick<ModelInputs, 'videoGridThw' | 'secondPerGridTs' | 'videoGridTimes'>;
 
 export type Grid = [number, number, number];
 
@@ -21,14 +26,16 @@ export interface RopeIndexOptions {
 }
 
 /** One vision block's (t, h, w) positions starting at `start`. */
-function blockPositions(grid: Grid, sec: number, start: number, o: RopeIndexOptions): number[][] {
+function blockPositions(grid: Grid, sec: number, start: number, o: RopeIndexOptions, times?: number[]): number[][] {
   const [t, h, w] = [grid[0], grid[1] / o.merge, grid[2] / o.merge];
   const out: number[][] = [[], [], []];
   const step = o.version === '2.5' ? Math.trunc(sec) * o.tokensPerSecond : 1;
+  const tpos = (g: number) =>
+    o.version === '2.5' && times ? Math.floor(times[g] * o.tokensPerSecond + 1e-6) : Math.trunc(g * step);
   for (let g = 0; g < t; g++)
     for (let i = 0; i < h; i++)
       for (let j = 0; j < w; j++) {
-        out[0].push(start + Math.trunc(g * step));
+        out[0].push(start + tpos(g));
         out[1].push(start + i);
         out[2].push(start + j);
       }
@@ -49,6 +56,7 @@ function rowPositions(
   c: Counters,
   o: RopeIndexOptions,
   row: number,
+  times: number[][] | null,
 ): number[][] {
   let nImg = 0;
   let nVid = 0;
@@ -80,6 +88,7 @@ function rowPositions(
     if (ed < 0) break;
     const grid = list[idx];
     const sec = isImage ? 0 : spgt ? spgt[idx] : 1;
+    const gtimes = isImage ? undefined : (times?.[idx] ?? undefined);
     if (isImage) {
       c.image++;
       nImg--;
@@ -89,7 +98,7 @@ function rowPositions(
     }
     pushText(ed - st);
     const start = next + ed - st;
-    const block = blockPositions(grid, sec, start, o);
+    const block = blockPositions(grid, sec, start, o, gtimes);
     for (let a = 0; a < 3; a++) pos[a].push(...block[a]);
     next = start + Math.max(block[0][block[0].length - 1] - start, grid[1] / o.merge - 1, grid[2] / o.merge - 1) + 1;
     st = ed + block[0].length;
@@ -109,7 +118,18 @@ export function ropeIndex(
   videos: Grid[],
   spgt: number[] | null,
   o: RopeIndexOptions,
+  gridTimes: number[] | null = null,
 ): { positions: number[][][]; deltas: number[] } {
+  let times: number[][] | null = null;
+  if (gridTimes) {
+    const need = videos.reduce((a, g) => a + g[0], 0);
+    if (gridTimes.length !== need)
+      throw new RangeError(
+        `pacer: videoGridTimes has ${gridTimes.length} entries; the videos' grids have ${need} steps`,
+      );
+    let off = 0;
+    times = videos.map((g) => gridTimes.slice(off, (off += g[0])));
+  }
   const B = ids.length;
   const T = B ? ids[0].length : 0;
   const positions = [0, 1, 2].map(() => ids.map(() => new Array<number>(T).fill(1)));
@@ -118,7 +138,7 @@ export function ropeIndex(
   for (let b = 0; b < B; b++) {
     const keep = ids[b].map((_, i) => !mask || mask[b][i] === 1);
     const toks = ids[b].filter((_, i) => keep[i]);
-    const p = images.length || videos.length ? rowPositions(toks, images, videos, spgt, c, o, b) : null;
+    const p = images.length || videos.length ? rowPositions(toks, images, videos, spgt, c, o, b, times) : null;
     let k = 0;
     let max = -1;
     for (let i = 0; i < T; i++) {
@@ -163,4 +183,29 @@ export function positionsTensor(p: number[][][]): Tensor {
   for (let a = 0; a < A; a++)
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) flat[(a * B + b) * T + t] = BigInt(p[a][b][t]);
   return tensor(flat, { shape: [A, B, T] });
+}
+
+/** The grid times HF's positions imply for evenly spaced frames: g · trunc(second_per_grid_t) (M-RoPE). */
+export function evenGridTimes(gridT: number, secondPerGrid: number): number[] {
+  return Array.from({ length: gridT }, (_, g) => g * Math.trunc(secondPerGrid));
+}
+
+/**
+ * The videoGridTimes of a batch's media (each video's own, or the even times of its second_per_grid_t),
+ * or undefined when no video carries times (HF's positions then follow from second_per_grid_t alone).
+ */
+export function gridTimesOf(media: VideoMedia[]): Tensor | undefined {
+  const videos = media.filter((m) => m.videoGridThw);
+  if (!videos.some((m) => m.videoGridTimes)) return undefined;
+  const all: number[] = [];
+  for (const m of videos) {
+    if (m.videoGridTimes) {
+      all.push(...(m.videoGridTimes.toArray() as number[]));
+      continue;
+    }
+    const grids = m.videoGridThw!.toArray() as number[];
+    const spgt = m.secondPerGridTs ? (m.secondPerGridTs.toArray() as number[]) : grids.map(() => 1);
+    for (let v = 0; v < grids.length / 3; v++) all.push(...evenGridTimes(grids[v * 3], spgt[v]));
+  }
+  return tensor(all);
 }
