@@ -55,6 +55,22 @@ test('the temporal_iou reward scores exactly as the benchmark metric does', asyn
   });
   assert.deepEqual(r, [2 / 6, 2 / 6, 0]);
   assert.equal(R.temporalIoU, E.temporalIoU, 'one shared function');
+  // with duration_column: an answer leaving the video scores 0 (a huge span would keep a small tIoU)
+  const [named] = R.rewardsFromSpec('temporal_iou:duration_column=duration');
+  const d = await named.fn({
+    prompts: ['q', 'q', 'q', 'q'],
+    completions: ['<answer>[2, 6]</answer>', '<answer>[6, 108]</answer>', '<answer>[-1, 5]</answer>', 'none'],
+    columns: {
+      segment: [
+        [4, 8],
+        [4, 8],
+        [4, 8],
+        [4, 8],
+      ],
+      duration: [10, 10, 10, 10],
+    },
+  });
+  assert.deepEqual(d, [2 / 6, 0, 0, 0]); // [6, 108] alone: 2 / 104; [-1, 5]: 1 / 9
 });
 
 test('R@1 at 0.3/0.5/0.7 and mIoU: ties at the threshold count, unparsed and missing score 0', () => {

@@ -162,7 +162,7 @@ function grpoConfig(o: VideoDemoOptions, base: string, data: string): Record<str
     top_p: o.topP,
     loss_type: 'dapo',
     beta: o.beta,
-    reward_funcs: ['temporal_iou'],
+    reward_funcs: ['temporal_iou:duration_column=duration'],
     freeze_vision_tower: true,
     video_fps: vlmBaseSpec(false).video_fps,
     logging_steps: 1,

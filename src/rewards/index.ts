@@ -95,7 +95,10 @@ export const REWARDS: Record<string, RewardFactory> = {
     (o) => overlongPenaltyReward({ maxLength: o.max_length, cache: o.cache }),
   ),
   iou: defineReward({ column }, (o) => iouReward({ column: o.column ?? undefined })),
-  temporal_iou: defineReward({ column }, (o) => temporalIoUReward({ column: o.column ?? undefined })),
+  temporal_iou: defineReward(
+    { column, duration_column: k.strOrNull(null, 'a column of video lengths (s): answers outside [0, it] score 0') },
+    (o) => temporalIoUReward({ column: o.column ?? undefined, durationColumn: o.duration_column ?? undefined }),
+  ),
   gaussian_point: defineReward({ column, alpha: k.num(0.5, 'Gaussian width relative to the box', { gt: 0 }) }, (o) =>
     gaussianPointRewardFn({ column: o.column ?? undefined, alpha: o.alpha }),
   ),

@@ -71,8 +71,26 @@ export function iouReward(o: { column?: string } = {}): RewardFunction {
   return listReward('iou', o.column ?? 'box', 4, boxIoU);
 }
 
-export function temporalIoUReward(o: { column?: string } = {}): RewardFunction {
-  return listReward('temporal_iou', o.column ?? 'segment', 2, temporalIoU, parseSegment);
+/**
+ * tIoU of the answered [start, end] with the reference segment. With `durationColumn`, an answer that leaves
+ * the video (start < 0 or end > the row's duration) scores 0: otherwise a huge span keeps a small positive
+ * tIoU with every truth, which RL finds before it finds the event.
+ */
+export function temporalIoUReward(o: { column?: string; durationColumn?: string } = {}): RewardFunction {
+  const plain = listReward('temporal_iou', o.column ?? 'segment', 2, temporalIoU, parseSegment);
+  if (!o.durationColumn) return plain;
+  const dcol = o.durationColumn;
+  return async (input) => {
+    const scores = await plain(input);
+    const dur = column(input, dcol, 'temporal_iou');
+    return scores.map((x, i) => {
+      if (x === null || !x) return x;
+      const D = Number(dur[i]);
+      if (!Number.isFinite(D)) throw new Error(`pacer: temporal_iou: row ${i}: '${dcol}' must be a number of seconds`);
+      const seg = parseSegment(completionText(input.completions[i]))!;
+      return Math.min(seg[0], seg[1]) >= 0 && Math.max(seg[0], seg[1]) <= D ? x : 0;
+    });
+  };
 }
 
 export function gaussianPointRewardFn(o: { column?: string; alpha?: number } = {}): RewardFunction {
