@@ -18,6 +18,7 @@ export function esc(s: string): string {
 function fmt(v: number): string {
   if (v === 0) return '0';
   const a = Math.abs(v);
+  if (Number.isInteger(v) && a < 1e6) return String(v);
   return a >= 1000 || a < 0.01 ? v.toExponential(2) : v.toFixed(a >= 10 ? 1 : 3);
 }
 
