@@ -117,6 +117,14 @@ test('study summaries: mean and sample std per arm and metric, every arm on ever
       summarizeArms('demo', [0], [{ arm: 'x', seed: 0, metrics: { m: Number.NaN } }]),
     );
     assert.equal(JSON.parse(readFileSync(join(d, 'summary.json'), 'utf8')).arms.x.m.mean, null);
+    // an earlier summary is reused only for the same configuration and seeds
+    const { reusableSummary, armMeans } = await import('../dist/recipes/study.js');
+    writeSummary(join(d, 'again.json'), { ...summarizeArms('demo', [0, 1], runs), spec: { lr: 1 } });
+    assert.ok(reusableSummary(join(d, 'again.json'), { lr: 1 }, [0, 1]));
+    assert.equal(reusableSummary(join(d, 'again.json'), { lr: 2 }, [0, 1]), null);
+    assert.equal(reusableSummary(join(d, 'again.json'), { lr: 1 }, [0]), null);
+    assert.equal(reusableSummary(join(d, 'missing.json'), { lr: 1 }, [0, 1]), null);
+    assert.deepEqual(armMeans(s, ['tok'], '/'), { 'a/tok': 12 });
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

@@ -11,14 +11,14 @@
 // tokens generated and trained (the GRPO arms count their SFT stage's trained tokens too); the mean
 // frac_reward_zero_std over the GRPO steps. The base model is arm `base`. Writes summary.json and
 // report.html in the study folder; seed-S/ keeps data and models.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scoreCue } from '../eval/cue.js';
 import { TASKS } from '../video/worlds/anomaly.js';
 import { train } from '../trainers/train.js';
 import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import { type ArmRun, summarizeArms, writeSummary } from './study.js';
+import { type ArmRun, armMeans, reusableSummary, type StudySummary, summarizeArms, writeSummary } from './study.js';
 import { vlmBase } from './vlm-base.js';
 import { lastValue, type Row, studyDir, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
 import { plotsFromMetrics } from '../report/html.js';
@@ -229,11 +229,8 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
   const spec = cueSpec(o.smoke);
   const dir = o.out ?? studyDir('cue', spec, o.seeds);
   const file = join(dir, 'summary.json');
-  if (!o.force && existsSync(file)) {
-    const old = JSON.parse(readFileSync(file, 'utf8'));
-    if (JSON.stringify(old.spec) === JSON.stringify(spec) && JSON.stringify(old.seeds) === JSON.stringify(o.seeds))
-      return { dir, cached: true, metrics: means(old) };
-  }
+  const old = o.force ? null : reusableSummary(file, spec, o.seeds);
+  if (old) return { dir, cached: true, metrics: means(old) };
   mkdirSync(dir, { recursive: true });
   const seeds: SeedResult[] = [];
   for (const seed of o.seeds) seeds.push(await runSeed(spec, o, seed, dir));
@@ -251,12 +248,7 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
 }
 
 /** arm.metric → mean for the average and the context-error rate (the CLI's listing). */
-function means(s: { arms: Record<string, Record<string, { mean: number | null }>> }): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [arm, ms] of Object.entries(s.arms))
-    for (const k of ['average', 'context_error_rate']) if (ms[k]) out[`${arm}.${k}`] = ms[k].mean ?? Number.NaN;
-  return out;
-}
+const means = (s: StudySummary) => armMeans(s, ['average', 'context_error_rate']);
 
 export const cue: Recipe = {
   name: 'cue',

@@ -1,7 +1,7 @@
 // A study recipe's summary: each arm runs once per seed and reports numbers; summary.json holds, for every
 // arm and metric, the mean and the sample standard deviation (n − 1 in the denominator; 0 for one seed) over
 // the seeds, with the per-seed values, so `arms.<arm>.<metric>.mean` is what notes and READMEs quote.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { atomicWrite } from '../util/atomic.js';
 
 export interface ArmRun {
@@ -57,4 +57,28 @@ export function summarizeArms(recipe: string, seeds: number[], runs: ArmRun[]): 
 export function writeSummary(file: string, s: StudySummary): void {
   const text = JSON.stringify(s, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2);
   atomicWrite(file, (fd) => writeFileSync(fd, `${text}\n`));
+}
+
+/** An earlier run's summary in `file` when it was made with this configuration and these seeds (else null). */
+export function reusableSummary(
+  file: string,
+  spec: unknown,
+  seeds: number[],
+): (StudySummary & Record<string, any>) | null {
+  if (!existsSync(file)) return null;
+  const old = JSON.parse(readFileSync(file, 'utf8'));
+  const same = JSON.stringify(old.spec) === JSON.stringify(spec) && JSON.stringify(old.seeds) === JSON.stringify(seeds);
+  return same ? old : null;
+}
+
+/** A recipe's headline numbers: `<arm><sep><metric>` → mean over seeds, for the metrics each arm has. */
+export function armMeans(
+  s: { arms: Record<string, Record<string, { mean: number | null }>> },
+  metrics: readonly string[],
+  sep = '.',
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [arm, ms] of Object.entries(s.arms))
+    for (const k of metrics) if (ms[k]) out[`${arm}${sep}${k}`] = ms[k].mean ?? Number.NaN;
+  return out;
 }

@@ -24,7 +24,7 @@
 // Writes OUT/summary.json (arms.<arm>.<metric>.{mean,std,values} over seeds), OUT/report.html, and per seed
 // OUT/seed-S/{data,pairs,<arm>} (models, pairs, each run's metrics).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { noGrad, scope } from '../engine/index.js';
@@ -43,7 +43,7 @@ import { train } from '../trainers/train.js';
 import { makeTemplePairs } from '../tasks/temple.js';
 import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import { summarizeArms, type ArmRun, writeSummary } from './study.js';
+import { armMeans, reusableSummary, type StudySummary, summarizeArms, type ArmRun, writeSummary } from './study.js';
 import { vlmBase } from './vlm-base.js';
 
 /** The study's configuration (hashed with the seeds into the cache key); edit here to rerun at other sizes. */
@@ -391,16 +391,11 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
   const spec = templeSpec(o.smoke);
   const dir = o.out ?? templeDir(spec, o.seeds);
   const file = join(dir, 'summary.json');
-  const flat = (s: ReturnType<typeof summarizeArms>) =>
-    Object.fromEntries(
-      Object.entries(s.arms).flatMap(([a, ms]) => SHOWN.slice(0, 6).map((k) => [`${a}/${k}`, ms[k]?.mean ?? NaN])),
-    );
-  if (!o.force && existsSync(file)) {
-    const prev = JSON.parse(readFileSync(file, 'utf8'));
-    if (JSON.stringify(prev.spec) === JSON.stringify(spec) && JSON.stringify(prev.seeds) === JSON.stringify(o.seeds)) {
-      log(`pacer: temple: reusing ${dir}`);
-      return { dir, cached: true, metrics: flat(prev) };
-    }
+  const flat = (s: StudySummary) => armMeans(s, SHOWN.slice(0, 6), '/');
+  const prev = o.force ? null : reusableSummary(file, spec, o.seeds);
+  if (prev) {
+    log(`pacer: temple: reusing ${dir}`);
+    return { dir, cached: true, metrics: flat(prev) };
   }
   const runs: ArmRun[] = [];
   for (const seed of o.seeds) {

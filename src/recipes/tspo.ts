@@ -14,7 +14,7 @@
 // each agent's weights moved from their initialisation (0 would mean nothing was trained); report.html
 // shows the table. bench/tspo_study.mjs runs the same study with other settings.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Generator, loadSafetensors } from '../engine/index.js';
@@ -29,7 +29,7 @@ import { TemporalAgent, uniformProposals } from '../video/sampler-agent.js';
 import { makeDataset } from '../video/worlds/make.js';
 import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import { type ArmRun, meanStd, summarizeArms, writeSummary } from './study.js';
+import { type ArmRun, meanStd, reusableSummary, summarizeArms, writeSummary } from './study.js';
 
 export interface OracleSpec {
   name: string;
@@ -394,12 +394,10 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
   const S = tspoStudySpec(o.smoke);
   const out = resolve(o.out ?? tspoDir(S, o.seeds));
   const file = join(out, 'summary.json');
-  if (!o.force && existsSync(file)) {
-    const old = JSON.parse(readFileSync(file, 'utf8'));
-    if (JSON.stringify(old.spec) === JSON.stringify(S) && JSON.stringify(old.seeds) === JSON.stringify(o.seeds)) {
-      log(`pacer: tspo: reusing ${out}`);
-      return { dir: out, cached: true, metrics: headline(old) };
-    }
+  const old = o.force ? null : reusableSummary(file, S, o.seeds);
+  if (old) {
+    log(`pacer: tspo: reusing ${out}`);
+    return { dir: out, cached: true, metrics: headline(old as unknown as Parameters<typeof headline>[0]) };
   }
   const s = await runTspoStudy(out, o.seeds, S, { smoke: o.smoke, threads: o.threads, log });
   return { dir: out, cached: false, metrics: headline(s) };

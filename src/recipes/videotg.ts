@@ -16,7 +16,7 @@
 //            filter_precision / filter_recall; the base model as arm `base`.
 // Rewards: temporal_iou (the library's segment tIoU; an answer without a segment scores 0). Writes
 // summary.json (src/recipes/study.ts) and report.html in the study folder; seed-S/ keeps data and arms.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { boundaryReflection, estimateDifficulty, framesOutside, stratifiedSubset } from '../curriculum/videotg.js';
 import type { MaskShape, Span } from '../curriculum/videotg.js';
@@ -26,7 +26,7 @@ import { htmlTable, plotsFromMetrics } from '../report/html.js';
 import { train } from '../trainers/train.js';
 import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import { type ArmRun, summarizeArms, writeSummary } from './study.js';
+import { type ArmRun, armMeans, reusableSummary, type StudySummary, summarizeArms, writeSummary } from './study.js';
 import { vlmBase } from './vlm-base.js';
 import {
   earlyMean,
@@ -356,11 +356,8 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
   const spec = videotgSpec(o.smoke);
   const dir = o.out ?? studyDir('videotg', spec, o.seeds);
   const file = join(dir, 'summary.json');
-  if (!o.force && existsSync(file)) {
-    const old = JSON.parse(readFileSync(file, 'utf8'));
-    if (JSON.stringify(old.spec) === JSON.stringify(spec) && JSON.stringify(old.seeds) === JSON.stringify(o.seeds))
-      return { dir, cached: true, metrics: flatMeans(old) };
-  }
+  const old = o.force ? null : reusableSummary(file, spec, o.seeds);
+  if (old) return { dir, cached: true, metrics: flatMeans(old) };
   mkdirSync(dir, { recursive: true });
   const seeds: SeedResult[] = [];
   for (const seed of o.seeds) seeds.push(await runSeed(spec, o, seed, dir));
@@ -380,13 +377,7 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
 }
 
 /** arm.metric → mean, for the CLI's listing. */
-function flatMeans(s: { arms: Record<string, Record<string, { mean: number | null }>> }): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [arm, ms] of Object.entries(s.arms))
-    for (const k of ['miou', 'generated_tokens', 'zero_std_hard_early'])
-      if (ms[k]) out[`${arm}.${k}`] = ms[k].mean ?? Number.NaN;
-  return out;
-}
+const flatMeans = (s: StudySummary) => armMeans(s, ['miou', 'generated_tokens', 'zero_std_hard_early']);
 
 export const videotg: Recipe = {
   name: 'videotg',
