@@ -18,9 +18,17 @@ import { TASKS } from '../video/worlds/anomaly.js';
 import { train } from '../trainers/train.js';
 import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import { type ArmRun, armMeans, reusableSummary, type StudySummary, summarizeArms, writeSummary } from './study.js';
+import {
+  type ArmRun,
+  armMeans,
+  reusableSummary,
+  studyDir,
+  type StudySummary,
+  summarizeArms,
+  writeSummary,
+} from './study.js';
 import { vlmBase } from './vlm-base.js';
-import { lastValue, type Row, studyDir, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
+import { lastValue, type Row, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
 import { plotsFromMetrics } from '../report/html.js';
 
 export function cueSpec(smoke: boolean) {

@@ -1,7 +1,10 @@
 // A study recipe's summary: each arm runs once per seed and reports numbers; summary.json holds, for every
 // arm and metric, the mean and the sample standard deviation (n − 1 in the denominator; 0 for one seed) over
 // the seeds, with the per-seed values, so `arms.<arm>.<metric>.mean` is what notes and READMEs quote.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { atomicWrite } from '../util/atomic.js';
 
 export interface ArmRun {
@@ -81,4 +84,11 @@ export function armMeans(
   for (const [arm, ms] of Object.entries(s.arms))
     for (const k of metrics) if (ms[k]) out[`${arm}${sep}${k}`] = ms[k].mean ?? Number.NaN;
   return out;
+}
+
+/** A study's cache folder: PACER_CACHE (default ~/.cache/pacer)/recipes/<recipe>/<hash of configuration and seeds>. */
+export function studyDir(recipe: string, spec: unknown, seeds: readonly number[]): string {
+  const key = createHash('sha256').update(JSON.stringify({ recipe, spec, seeds })).digest('hex').slice(0, 12);
+  const root = process.env.PACER_CACHE ?? join(homedir(), '.cache', 'pacer');
+  return join(root, 'recipes', recipe, key);
 }

@@ -1,21 +1,4 @@
-// `pacer recipe tspo`: the TSPO study (Tang et al., arXiv 2508.04369; issue 14, item 5) on the needle world.
-// Per seed: needle videos (12 distractor clips of 16 frames at 1 fps + the needle clip 1–4 times, 208–256
-// frames; --smoke: 6 clips of 4 frames, 28–40 frames), a colour-histogram frame encoder warmed up CLIP-style
-// on a separate set (src/video/histogram-encoder.ts), then `trainer: tspo` (G = 8, k = 16, --smoke k = 4)
-// twice: with answerer A and with answerer B. Answerers are frame-reading oracles over the world's exact
-// annotations (src/video/answerers.ts): A = needle_oracle (right iff ≥ k/4 chosen frames lie in a needle
-// copy, else a blind guess), B = event_oracle (right iff ≥ k/8 chosen frames fall during the needle's
-// action). Arms on held-out questions, answered by A:
-//   uniform  round(i (T−1)/(k−1))        random   k frames drawn without replacement (seeded)
-//   feature  top-k of cos(f_t, q)        tspo     the agent trained with A, topk    bin_max  the same, bin-max
-// Transfer, answered by B: uniform_b, feature_b, tspo_a_on_b (the agent trained with A), tspo_b_on_b (the agent
-// trained with B); kept = (tspo_a_on_b − uniform_b) / (tspo_b_on_b − uniform_b). summary.json holds
-// arms.<arm>.{accuracy, hit_rate} over seeds (src/recipes/study.ts), transfer.kept, and per seed how far
-// each agent's weights moved from their initialisation (0 would mean nothing was trained); report.html
-// shows the table. bench/tspo_study.mjs runs the same study with other settings.
-import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Generator, loadSafetensors } from '../engine/index.js';
 import { htmlTable, renderReport } from '../report/html.js';
@@ -29,7 +12,7 @@ import { TemporalAgent, uniformProposals } from '../video/sampler-agent.js';
 import { makeDataset } from '../video/worlds/make.js';
 import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import { type ArmRun, meanStd, reusableSummary, summarizeArms, writeSummary } from './study.js';
+import { type ArmRun, meanStd, reusableSummary, studyDir, summarizeArms, writeSummary } from './study.js';
 
 export interface OracleSpec {
   name: string;
@@ -382,11 +365,7 @@ function headline(s: { arms: Record<string, Record<string, { mean: number }>>; t
 
 /** The cache folder of a configuration and seeds (PACER_CACHE or ~/.cache/pacer, recipes/tspo/<key>). */
 export function tspoDir(spec: TspoStudySpec, seeds: number[]): string {
-  const key = createHash('sha256')
-    .update(JSON.stringify({ recipe: 'tspo', spec, seeds }))
-    .digest('hex')
-    .slice(0, 12);
-  return join(process.env.PACER_CACHE ?? join(homedir(), '.cache', 'pacer'), 'recipes', 'tspo', key);
+  return studyDir('tspo', spec, seeds);
 }
 
 async function run(o: RecipeOptions): Promise<RecipeResult> {

@@ -1,10 +1,4 @@
-// What the video study recipes (videotg, cue) share: a world's rows as training rows (videos under the
-// study's data folder), a model that answers video rows G times (sampled, per-row seeds) or greedily,
-// optionally with frames blanked (the Boundary Reflection Agent's view), a training run's token counts
-// and a metric averaged over the first part of its steps, and the cache folder of a study's configuration.
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { noGrad, scope } from '../engine/index.js';
 import { fromPretrained, type PretrainedModel } from '../models/pretrained.js';
@@ -122,13 +116,6 @@ export function earlyMean(
   const until = Math.ceil(fraction * steps);
   const xs = history.filter((h) => key in h && h.step <= until).map((h) => h[key]);
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
-}
-
-/** The cache folder of a study's configuration and seeds. */
-export function studyDir(recipe: string, spec: unknown, seeds: readonly number[]): string {
-  const key = createHash('sha256').update(JSON.stringify({ recipe, spec, seeds })).digest('hex').slice(0, 12);
-  const root = process.env.PACER_CACHE ?? join(homedir(), '.cache', 'pacer');
-  return join(root, 'recipes', recipe, key);
 }
 
 /** The arms × metrics table of a study summary (mean ± std over seeds) and the HTML report around it. */

@@ -26,14 +26,21 @@ import { htmlTable, plotsFromMetrics } from '../report/html.js';
 import { train } from '../trainers/train.js';
 import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import { type ArmRun, armMeans, reusableSummary, type StudySummary, summarizeArms, writeSummary } from './study.js';
+import {
+  type ArmRun,
+  armMeans,
+  reusableSummary,
+  studyDir,
+  type StudySummary,
+  summarizeArms,
+  writeSummary,
+} from './study.js';
 import { vlmBase } from './vlm-base.js';
 import {
   earlyMean,
   lastValue,
   type Prepared,
   type Row,
-  studyDir,
   studyReport,
   VideoAnswerer,
   worldRows,
