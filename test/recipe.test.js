@@ -84,6 +84,10 @@ test('recipe vlm-base --smoke: an HF-layout Qwen2.5-VL with a word-level tokeniz
       const text = tok.applyChatTemplate([...row.prompt, ...row.completion]);
       assert.equal(tok.decode(tok.encode(text)), text);
     }
+    // every world's words are known, not only the two worlds trained on (the cue recipe asks about anomalies)
+    const cue = 'Is anything anomalous happening? A pedestrian crosses the road while the light is red.';
+    assert.ok(!tok.encode(cue).includes(vocab['[UNK]']), 'anomaly words are in the vocabulary');
+    assert.equal(tok.decode(tok.encode(cue)), cue);
     // the same configuration and seed again: reused
     const again = pacer('recipe', 'vlm-base', '--smoke', '--out', out, '--json');
     assert.equal(again.status, 0, again.stderr);
@@ -141,6 +145,8 @@ test('the committed default base (assets/vlm-base) matches the default configura
   const rec = JSON.parse(readFileSync(join(COMMITTED_VLM_BASE, 'recipe.json'), 'utf8'));
   // a changed configuration needs a new committed base (node scripts/commit-vlm-base.mjs), or npm start trains one
   assert.deepEqual(rec.spec, vlmBaseSpec(false));
+  const { WORLDS } = await import('../dist/video/worlds/registry.js');
+  assert.deepEqual([...rec.spec.vocabulary_worlds].sort(), Object.keys(WORLDS).sort(), 'every world in the vocabulary');
   assert.equal(rec.seed, 0);
   assert.equal(rec.dtype, 'bfloat16');
   const file = join(COMMITTED_VLM_BASE, 'model', 'model.safetensors');

@@ -39,6 +39,7 @@ import { type VisionPrompt, visionPrompt } from '../data/media.js';
 import { scoreCompletions } from '../models/scoring.js';
 import type { CausalLM } from '../models/types.js';
 import { makeDataset } from '../video/worlds/make.js';
+import { getWorld, parseKnobs } from '../video/worlds/registry.js';
 import { caption, narrate, type VideoEvent, whenQuestion } from '../video/worlds/grammar.js';
 import { parseSegment, temporalIoU } from '../eval/grounding.js';
 import { train } from '../trainers/train.js';
@@ -84,6 +85,8 @@ export function vlmBaseSpec(smoke: boolean) {
       temporal: { duration: '8-10' },
       grounding: { duration: '8-12', events: '1-2', 'event-length': '2-4', distractors: '0', clutter: '0' },
     } as Record<string, Record<string, string>>,
+    /** Worlds whose rows' words the tokenizer knows (trained on or not: later recipes ask about them). */
+    vocabulary_worlds: ['grounding', 'temporal', 'vinoground', 'shots', 'anomaly', 'needle'],
     size: 56,
     train_per_world: smoke ? 3 : 600,
     eval_per_world: smoke ? 2 : 25,
@@ -173,15 +176,36 @@ async function makeData(spec: VlmBaseSpec, seed: number, dir: string): Promise<{
   return out;
 }
 
-/** Texts whose words the tokenizer must know: the rendered training rows and the numbers 0–99. */
-function corpus(rows: Row[]): string[] {
-  const texts = rows.flatMap((r) =>
-    [...r.prompt, ...r.completion].flatMap((m: Row) => m.content.map((c: Row) => c.text ?? '')),
-  );
+const TEXT_FIELDS = ['solution', 'answer', 'caption', 'class', 'label', 'twin_answer', 'query'];
+const messageTexts = (ms: unknown): string[] =>
+  Array.isArray(ms)
+    ? ms.flatMap((m: Row) => (typeof m.content === 'string' ? [m.content] : m.content.map((c: Row) => c.text ?? '')))
+    : typeof ms === 'string'
+      ? [ms]
+      : [];
+
+/** Texts of the rows of every world (300 items each at its default knobs; scenes only, nothing rendered):
+ * the recipes built on this base ask about all of them (anomaly classes, shot narrations, …). */
+export function worldTexts(spec: VlmBaseSpec, items = 300): string[] {
+  const o = { width: spec.size, height: spec.size, fps: spec.video_fps };
+  const out: string[] = [];
+  for (const w of spec.vocabulary_worlds.map(getWorld))
+    for (let i = 0; i < items; i++)
+      for (const r of w.generate(i, 0, { ...o, knobs: parseKnobs(w) }).rows) {
+        for (const k of ['prompt', 'completion', 'chosen', 'rejected']) out.push(...messageTexts(r[k]));
+        for (const k of TEXT_FIELDS) if (typeof r[k] === 'string') out.push(r[k] as string);
+      }
+  return out;
+}
+
+/** Texts whose words the tokenizer must know: the training rows, every world's rows and the numbers 0–99. */
+function corpus(spec: VlmBaseSpec, rows: Row[]): string[] {
+  const texts = rows.flatMap((r) => [...r.prompt, ...r.completion].flatMap((m: Row) => messageTexts([m])));
   return [
     QWEN2_VL_CHAT_TEMPLATE.replace(/{[%{#][\s\S]*?[%}#]}/g, ' '),
     'user assistant',
     ...texts,
+    ...worldTexts(spec),
     ...Array.from({ length: 100 }, (_, i) => `${i}`),
   ];
 }
@@ -259,7 +283,7 @@ function processorConfig(spec: VlmBaseSpec, kind: 'image' | 'video'): Record<str
 
 /** The initial model folder: tokenizer, chat template, processors, config and from_config weights. */
 function initModel(spec: VlmBaseSpec, rows: Row[], dir: string): number {
-  const words = wordsOf(corpus(rows), QWEN_SPECIALS);
+  const words = wordsOf(corpus(spec, rows), QWEN_SPECIALS);
   const vocab = writeWordTokenizer(dir, {
     specials: QWEN_SPECIALS,
     words,
