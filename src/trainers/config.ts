@@ -613,6 +613,7 @@ export const TRAINER_SPECS = {
     ...RUN,
     ...PEFT,
     ...ONLINE,
+    ...VISION,
     ...ONLINE_REF,
     beta: k.num(0.1, 'KL coefficient (DeepVideo-R1 uses 0.1)', { min: 0 }),
   },
@@ -621,6 +622,7 @@ export const TRAINER_SPECS = {
     ...LR(1e-5),
     ...PEFT,
     ...ONLINE,
+    ...VISION,
     raft_top_k: k.int(1, 'completions kept per group for the SFT step', { min: 1 }),
   },
   online_dpo: {
@@ -628,6 +630,7 @@ export const TRAINER_SPECS = {
     ...LR(5e-7),
     ...PEFT,
     ...ONLINE,
+    ...VISION,
     ...ONLINE_REF,
     beta: k.num(0.1, 'the DPO temperature beta', { gt: 0 }),
   },

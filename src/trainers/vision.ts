@@ -90,7 +90,7 @@ export async function prepareVision(examples: Example[], cfg: BaseConfig, file: 
   if (!video)
     throw new DataError(
       `pacer: ${first.where}: the row has images or videos, which the ${cfg.trainer} trainer does not take ` +
-        `(sft, dpo, kto, grpo and rloo do)`,
+        `(sft, dpo, kto, grpo, rloo, reg_grpo, raft and online_dpo do)`,
       { file },
     );
   if (!isVisionModel(cfg.model_name_or_path))
