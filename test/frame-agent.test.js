@@ -1,11 +1,14 @@
 // A TSPO agent as a plug-in for pacer's video models (src/video/select.ts FrameAgent, src/data/media.ts
-// frameSelector, pacer generate --frame-agent): a hand-built agent whose choice is known by construction —
+// frameSelector, pacer generate --frame-agent, the trainers' frame_agent key, pacer serve model --frame-agent):
+// a hand-built agent (test/agent-helpers.js) whose choice is known by construction —
 // a colour-histogram encoder (2 bins per channel) whose projection maps a red frame to e0 and a blue frame
 // to e1, and the words "red"/"blue" to the same axes, and an agent whose MLP is zero (h = f), so the scores
 // are 2·cos(f_t, q)/τ and topk picks exactly the frames of the asked colour. A video's even frames are red,
 // its odd frames blue (each a different shade, so every frame is distinct): asked about red, generate must
 // see frames 0, 2, 4, 6 — the same tokens and log-probs as generate on a folder holding just those frames at
-// 1 fps (same M-RoPE times), and not those of the blue frames. Grid times of uneven picks and the M-RoPE
+// 1 fps (same M-RoPE times), and not those of the blue frames. The same reference holds for an SFT step's
+// loss (frame_agent) and for the server's answers to a video_url (--frame-agent); the frames a trainer
+// prepares are the agent's own select() for the row's question. Grid times of uneven picks and the M-RoPE
 // positions they give are checked against hand-computed values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

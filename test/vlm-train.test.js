@@ -4,7 +4,8 @@
 // trainers' path (tokenize, collate, one tower pass per distinct video) equals `pacer logprobs` on the
 // same row (the path checked against the PyTorch port in qwen2-vl-cli.test.js); frozen parts are the
 // base checkpoint's tensors bit for bit; the LoRA adapter's keys and target_modules are PEFT's names;
-// a GRPO group's G rows cost one vision-tower call.
+// a GRPO group's G rows cost one vision-tower call; in every online trainer (grpo, rloo, reg_grpo, raft,
+// online_dpo) the merger, whose only path to the loss is the video, trains while the frozen tower stays.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
