@@ -6,6 +6,8 @@
 // share one) is encoded by the vision tower once and its embeddings repeated, gradients flowing back
 // through the repeats. freeze_vision_tower / freeze_merger fix those weights in full fine-tuning;
 // lora_vision_tower puts LoRA on the vision blocks too (PEFT target names, QWEN2_VL_LORA_WITH_VISION).
+// frame_agent: a trained TSPO agent (src/video/select.ts) picks each video file's frames for the row's
+// question (exampleQuestion, as pacer generate --frame-agent reads it) instead of video_fps sampling.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Tensor } from '../engine/index.js';
