@@ -18,6 +18,7 @@ import { Tokenizer } from '../dist/tokenizers/index.js';
 import { REWARDS } from '../dist/rewards/index.js';
 import { makeDataset } from '../dist/video/worlds/make.js';
 import { HistogramEncoder } from '../dist/video/histogram-encoder.js';
+import { makeAgent } from './agent-helpers.js';
 
 // a reward with spread on the fixture model's random completions: the parity of the first token id
 REWARDS.first_token_odd = () => (input) => input.completionIds.map((ids) => (ids.length ? ids[0] % 2 : 0));
@@ -113,6 +114,11 @@ function tspoConfig(d) {
 const VISION = { video_fps: 1, video_max_frames: 16, video_max_pixels: 12544, lora_vision_tower: false };
 /** Keys that act only in full fine-tuning (a third run, without LoRA). */
 const FULL_FT = { freeze_vision_tower: false, freeze_merger: false };
+/**
+ * A TSPO frame agent (test/agent-helpers.js), set in that run too (without the masking curriculum, which
+ * does not combine with it); test/frame-agent.test.js trains with it on video.
+ */
+const AGENT = (d) => ({ frame_agent: join(d, 'fa', 'agent'), frame_agent_k: 2, frame_agent_mode: 'bin-max' });
 
 /** A config that turns on every feature of the trainer, so that every key has its chance to be read. */
 function fullConfig(trainer, d, server) {
@@ -331,6 +337,7 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
   const d = mkdtempSync(join(tmpdir(), 'pacer-cfg-'));
   data(d);
   await tspoData(d);
+  makeAgent(join(d, 'fa'));
   const served = fromPretrained(MODEL).model;
   const tokenizer = Tokenizer.fromPretrained(MODEL);
   // weight reloads need a token or a reload root; the run writes its policy under the temp folder
@@ -345,7 +352,8 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
       const read = await readsOf(full, d);
       if (vision) {
         const { lora_r, lora_alpha, lora_dropout, lora_target_modules, lora_vision_tower, ...rest } = full;
-        for (const k of await readsOf({ ...rest, use_peft: false, ...FULL_FT }, d)) read.add(k);
+        const noMask = Object.fromEntries(Object.entries(rest).filter(([k]) => !/^mask_(?!truncated)/.test(k)));
+        for (const k of await readsOf({ ...noMask, use_peft: false, ...FULL_FT, ...AGENT(d) }, d)) read.add(k);
       }
       // max_steps: -1 runs num_train_epochs instead (a separate run, since one excludes the other)
       // (in the same output_dir, which overwrite_output_dir lets a fresh run reuse)
@@ -357,7 +365,8 @@ test('every key a trainer accepts is read when that trainer runs', async () => {
         for (const k of await readsOf({ ...vlmRun, answerer: 'vlm', answerer_model: VL_MODEL }, d)) read.add(k);
       const unread = Object.keys(TRAINER_SPECS[trainer]).filter((k) => !read.has(k));
       assert.deepEqual(unread, [], `${trainer} accepts keys it never reads: ${unread.join(', ')}`);
-      const set = { ...full, ...(vision ? FULL_FT : {}), ...(trainer === 'tspo' ? { answerer_model: VL_MODEL } : {}) };
+      const set = { ...full, ...(vision ? { ...FULL_FT, ...AGENT(d) } : {}) };
+      if (trainer === 'tspo') set.answerer_model = VL_MODEL;
       const unset = Object.keys(TRAINER_SPECS[trainer]).filter((k) => !(k in set) && k !== 'num_train_epochs');
       assert.deepEqual(unset, [], `${trainer}: the test does not set ${unset.join(', ')}`);
     }

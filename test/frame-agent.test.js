@@ -1,23 +1,23 @@
 // A TSPO agent as a plug-in for pacer's video models (src/video/select.ts FrameAgent, src/data/media.ts
-// frameSelector, pacer generate --frame-agent): a hand-built agent whose choice is known by construction —
+// frameSelector, pacer generate --frame-agent, the trainers' frame_agent key, pacer serve model --frame-agent):
+// a hand-built agent (test/agent-helpers.js) whose choice is known by construction —
 // a colour-histogram encoder (2 bins per channel) whose projection maps a red frame to e0 and a blue frame
 // to e1, and the words "red"/"blue" to the same axes, and an agent whose MLP is zero (h = f), so the scores
 // are 2·cos(f_t, q)/τ and topk picks exactly the frames of the asked colour. A video's even frames are red,
 // its odd frames blue (each a different shade, so every frame is distinct): asked about red, generate must
 // see frames 0, 2, 4, 6 — the same tokens and log-probs as generate on a folder holding just those frames at
-// 1 fps (same M-RoPE times), and not those of the blue frames. Grid times of uneven picks and the M-RoPE
+// 1 fps (same M-RoPE times), and not those of the blue frames. The same reference holds for an SFT step's
+// loss (frame_agent) and for the server's answers to a video_url (--frame-agent); the frames a trainer
+// prepares are the agent's own select() for the row's question. Grid times of uneven picks and the M-RoPE
 // positions they give are checked against hand-computed values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FIXTURES, P } from './helpers.js';
-import { encodeFramesNpz, encodePng } from '../dist/video/index.js';
-import { HistogramEncoder, fnv1a } from '../dist/video/histogram-encoder.js';
-import { TemporalAgent } from '../dist/video/sampler-agent.js';
+import { VL_MODEL, agentRow, agentSetup, question } from './agent-helpers.js';
 import { FrameAgent } from '../dist/video/select.js';
 import { gridTimes, visionPrompt } from '../dist/data/media.js';
 import { ropeIndex } from '../dist/models/qwen2_vl/rope.js';
@@ -25,82 +25,11 @@ import { loadProcessorConfigs } from '../dist/models/qwen2_vl/processor.js';
 import { Tokenizer } from '../dist/tokenizers/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MODEL = join(FIXTURES, 'models', 'qwen2_5_vl');
+const MODEL = VL_MODEL;
 const pacer = (...args) =>
   spawnSync(process.execPath, [join(root, 'bin/pacer.js'), ...args], { encoding: 'utf8', cwd: root, timeout: 300_000 });
-const S = 56;
-const N = 8;
-const VOCAB = 128;
-
-/** Frame i: red (140 + 10i, 20, 20) when i is even, blue (20, 20, 140 + 10i) when odd. */
-function frameOf(i) {
-  const px = new Uint8Array(S * S * 3);
-  const c = i % 2 === 0 ? [140 + 10 * i, 20, 20] : [20, 20, 140 + 10 * i];
-  for (let p = 0; p < S * S; p++) px.set(c, p * 3);
-  return px;
-}
-
-function makeAgent(dir) {
-  const enc = new HistogramEncoder(2, VOCAB, 8, 0);
-  const sd = enc.heads.stateDict();
-  const vis = new Float32Array(8 * 8); // [dim, bins³]: bin (1,0,0) = 4 → e0, bin (0,0,1) = 1 → e1
-  vis[0 * 8 + 4] = 1;
-  vis[1 * 8 + 1] = 1;
-  const txt = new Float32Array(8 * VOCAB);
-  txt[0 * VOCAB + (fnv1a('red') % VOCAB)] = 1;
-  txt[1 * VOCAB + (fnv1a('blue') % VOCAB)] = 1;
-  // the colour words share no bucket with each other or with the other words of the questions
-  const others = new Set(['the', 'one', 'what', 'does', 'square', 'do'].map((x) => fnv1a(x) % VOCAB));
-  for (const c of ['red', 'blue']) assert.ok(!others.has(fnv1a(c) % VOCAB), c);
-  assert.notEqual(fnv1a('red') % VOCAB, fnv1a('blue') % VOCAB);
-  enc.heads.loadStateDict(
-    new Map([
-      ['vision_proj.weight', P.tensor(vis, { shape: [8, 8] })],
-      ['vision_proj.bias', P.zeros([8])],
-      ['text_proj.weight', P.tensor(txt, { shape: [8, VOCAB] })],
-      ['text_proj.bias', P.zeros([8])],
-      ['logit_scale', sd.get('logit_scale')],
-    ]),
-  );
-  enc.save(join(dir, 'enc'));
-  enc.dispose();
-  const agent = new TemporalAgent({ dim: 8, heads: 2, window: 12 }, { generator: new P.Generator(1) });
-  const w = agent.stateDict();
-  for (const k of ['mlp.0.weight', 'mlp.0.bias', 'mlp.2.weight', 'mlp.2.bias']) w.set(k, P.zeros(w.get(k).shape));
-  agent.loadStateDict(w);
-  agent.save(join(dir, 'agent'), { frame_encoder: join(dir, 'enc'), num_frames: 4, select: 'topk', tau: 0.01 });
-  agent.dispose();
-}
-
-function setup() {
-  const dir = mkdtempSync(join(tmpdir(), 'pacer-frame-agent-'));
-  makeAgent(dir);
-  const data = new Uint8Array(N * S * S * 3);
-  for (let i = 0; i < N; i++) data.set(frameOf(i), i * S * S * 3);
-  writeFileSync(join(dir, 'v.npz'), encodeFramesNpz({ frames: N, height: S, width: S, fps: 2, data }));
-  for (const [name, idx] of [
-    ['red', [0, 2, 4, 6]],
-    ['blue', [1, 3, 5, 7]],
-  ]) {
-    mkdirSync(join(dir, name));
-    idx.forEach((i, j) =>
-      writeFileSync(join(dir, name, `${j}.png`), encodePng({ width: S, height: S, data: frameOf(i) })),
-    );
-  }
-  return dir;
-}
-
-const row = (video, colour) => ({
-  prompt: [
-    {
-      role: 'user',
-      content: [
-        { type: 'video', path: video },
-        { type: 'text', text: `What does the ${colour} square do?` },
-      ],
-    },
-  ],
-});
+const setup = agentSetup;
+const row = (video, colour) => agentRow(video, colour);
 const lines = (r) =>
   r.stdout
     .trim()
@@ -206,6 +135,177 @@ test('FrameAgent: the hand-built agent picks the frames of the colour asked abou
     } finally {
       fa.dispose();
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const jsonlText = (rows) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
+const answer = (t) => [{ role: 'assistant', content: [{ type: 'text', text: t }] }];
+const sftRows = (videos, fps) =>
+  [
+    [videos[0], 'red', 'it moves left'],
+    [videos[1], 'blue', 'it moves right'],
+  ].map(([v, c, a]) => ({ ...agentRow(v, c, fps), completion: answer(a) }));
+
+function sftConfig(dir, data, extra = {}) {
+  return {
+    trainer: 'sft',
+    model_name_or_path: MODEL,
+    train_dataset: join(dir, data),
+    output_dir: join(dir, `out-${data}`),
+    overwrite_output_dir: true,
+    max_steps: 1,
+    per_device_train_batch_size: 2,
+    learning_rate: 1e-3,
+    logging_steps: 1,
+    save_steps: 100,
+    threads: 1,
+    report: false,
+    seed: 1,
+    ...extra,
+  };
+}
+
+test("trainers' frame_agent: each row's video is the agent's frames for its question (SFT: the loss of the frames)", async () => {
+  const { train, resolveConfig } = await import('../dist/trainers/index.js');
+  const { prepareVision } = await import('../dist/trainers/vision.js');
+  const { loadDataset } = await import('../dist/data/datasets.js');
+  const quiet = { progress: false, log: () => {} };
+  const dir = setup();
+  try {
+    writeFileSync(join(dir, 'agent.jsonl'), jsonlText(sftRows(['v.npz', 'v.npz'])));
+    writeFileSync(join(dir, 'ref.jsonl'), jsonlText(sftRows(['red', 'blue'], 1)));
+    writeFileSync(join(dir, 'swap.jsonl'), jsonlText(sftRows(['blue', 'red'], 1)));
+    const agent = join(dir, 'agent');
+    // the frames prepared for each row are the agent's own select() on the same video and question (and
+    // frame_agent_k / frame_agent_mode reach it)
+    for (const extra of [{}, { frame_agent_k: 3, frame_agent_mode: 'bin-max' }]) {
+      const cfg = resolveConfig(sftConfig(dir, 'agent.jsonl', { frame_agent: agent, ...extra }), 'c.yaml', dir);
+      const ex = await loadDataset(join(dir, 'agent.jsonl'));
+      await prepareVision(ex, cfg, join(dir, 'agent.jsonl'));
+      const fa = FrameAgent.load(agent, { k: extra.frame_agent_k, mode: extra.frame_agent_mode });
+      try {
+        for (const [i, colour] of ['red', 'blue'].entries()) {
+          const want = await fa.select(join(dir, 'v.npz'), question(colour));
+          assert.deepEqual(ex[i].vision.parts[0].chosen.indices, want.indices, `${colour} ${JSON.stringify(extra)}`);
+          assert.equal(ex[i].vision.parts[0].frames.frames.length, want.indices.length);
+        }
+      } finally {
+        fa.dispose();
+      }
+      if (!extra.frame_agent_k) assert.deepEqual(ex[0].vision.parts[0].chosen.indices, [0, 2, 4, 6]);
+    }
+    // the loss of a step on the agent's frames is the loss on folders holding exactly those frames (at the
+    // same times), and not the loss with each row's frames swapped
+    const loss = async (data, extra) => (await train(sftConfig(dir, data, extra), quiet)).history[0].loss;
+    const got = await loss('agent.jsonl', { frame_agent: agent });
+    const ref = await loss('ref.jsonl');
+    const swapped = await loss('swap.jsonl');
+    assert.ok(Math.abs(got - ref) <= 1e-6 * Math.abs(ref), `${got} vs ${ref}`);
+    assert.ok(Math.abs(got - swapped) > 1e-4, `${got} vs swapped ${swapped}`);
+    const without = await loss('agent.jsonl');
+    assert.ok(Math.abs(got - without) > 1e-4, `${got} vs all frames ${without}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('frame_agent: a bad agent folder, k/mode without an agent, the masking curriculum with one are errors', async () => {
+  const { train, resolveConfig } = await import('../dist/trainers/index.js');
+  const dir = setup();
+  try {
+    writeFileSync(join(dir, 'agent.jsonl'), jsonlText(sftRows(['v.npz', 'v.npz'])));
+    const bad = (extra, re) =>
+      assert.throws(() => resolveConfig(sftConfig(dir, 'agent.jsonl', extra), 'c.yaml', dir), re);
+    bad({ frame_agent: 'red' }, /c\.yaml: frame_agent .*red is not an agent folder \(no config\.json/);
+    bad({ frame_agent_k: 2 }, /'frame_agent_k' has no effect unless frame_agent/);
+    bad({ frame_agent_mode: 'topk' }, /'frame_agent_mode' has no effect unless frame_agent/);
+    bad({ frame_agent: 'agent', frame_agent_mode: 'middle' }, /'frame_agent_mode' must be one of topk, bin-max/);
+    const grpo = {
+      trainer: 'grpo',
+      reward_funcs: ['accuracy'],
+      num_generations: 2,
+      frame_agent: 'agent',
+      mask_curriculum: true,
+    };
+    bad(grpo, /mask_curriculum .* cannot be combined with frame_agent/);
+    // a folder with a config.json that is no agent: the run stops naming the key, before any training
+    writeFileSync(join(dir, 'red', 'config.json'), '{"model_type": "llama"}');
+    await assert.rejects(
+      train(sftConfig(dir, 'agent.jsonl', { frame_agent: join(dir, 'red') }), { progress: false, log: () => {} }),
+      /frame_agent: .*model_type is "llama", expected "tspo_agent"/,
+    );
+    // an agent reads video files and .npz arrays; a frame folder is an error naming the row, as in generate
+    writeFileSync(join(dir, 'folder.jsonl'), jsonlText(sftRows(['blue', 'blue'])));
+    await assert.rejects(
+      train(sftConfig(dir, 'folder.jsonl', { frame_agent: join(dir, 'agent') }), { progress: false, log: () => {} }),
+      /folder\.jsonl:1: a frame selector reads a video file or a \.npz frame array/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('serve model --frame-agent: a video_url is seen as the frames the agent picks for the user turns', async () => {
+  const { startCli } = await import('./server-helpers.js');
+  const dir = setup();
+  const servers = [];
+  try {
+    const serve = ['serve', 'model', '--model', MODEL, '--port', '0', '--threads', '1'];
+    const media = ['--allowed-local-media-path', dir];
+    const agentSrv = await startCli([...serve, ...media, '--frame-agent', join(dir, 'agent')]);
+    servers.push(agentSrv);
+    const refSrv = await startCli([...serve, ...media, '--video-fps', '1']);
+    servers.push(refSrv);
+    const ask = async (srv, video, colour) => {
+      const content = [
+        { type: 'video_url', video_url: { url: `file://${join(dir, video)}` } },
+        { type: 'text', text: question(colour) },
+      ];
+      const res = await fetch(`http://127.0.0.1:${srv.info.port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messages: [{ role: 'user', content }], max_tokens: 4, temperature: 0, logprobs: true }),
+      });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      const c = body.choices[0];
+      return { text: c.message.content, logprobs: c.logprobs.content.map((t) => t.logprob) };
+    };
+    // the agent's picks for red (frames 0, 2, 4, 6) and blue (1, 3, 5, 7) are the folders holding exactly them
+    const red = await ask(agentSrv, 'v.npz', 'red');
+    const blue = await ask(agentSrv, 'v.npz', 'blue');
+    assert.deepEqual(red, await ask(refSrv, 'red', 'red'));
+    assert.deepEqual(blue, await ask(refSrv, 'blue', 'blue'));
+    // and the frames matter: the red question on the blue frames, or on the video's fps sampling (1 fps:
+    // frames 0, 2, 5, 7), answers differently
+    assert.notDeepEqual(red.logprobs, (await ask(refSrv, 'blue', 'red')).logprobs);
+    assert.notDeepEqual(red.logprobs, (await ask(refSrv, 'v.npz', 'red')).logprobs);
+  } finally {
+    for (const s of servers) s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('serve model: --frame-k without --frame-agent, a folder that is no agent, an agent on a text model', () => {
+  const dir = setup();
+  try {
+    const serve = (...a) => pacer('serve', 'model', '--port', '0', '--threads', '1', ...a);
+    const r1 = serve('--model', MODEL, '--frame-k', '2');
+    assert.equal(r1.status, 2);
+    assert.match(r1.stderr, /--frame-k and --frame-mode need --frame-agent DIR/);
+    const r2 = serve('--model', MODEL, '--frame-agent', join(dir, 'red'));
+    assert.equal(r2.status, 2);
+    assert.match(r2.stderr, /--frame-agent .*red: not an agent folder/);
+    const llama = join(dirname(MODEL), 'llama');
+    const r3 = serve('--model', llama, '--frame-agent', join(dir, 'agent'));
+    assert.equal(r3.status, 2);
+    assert.match(r3.stderr, /--frame-agent needs a vision-language model/);
+    writeFileSync(join(dir, 'red', 'config.json'), '{"model_type": "llama"}');
+    const r4 = serve('--model', MODEL, '--frame-agent', join(dir, 'red'));
+    assert.equal(r4.status, 2);
+    assert.match(r4.stderr, /--frame-agent .*red: .*model_type is "llama", expected "tspo_agent"/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,7 +4,8 @@
 // trainers' path (tokenize, collate, one tower pass per distinct video) equals `pacer logprobs` on the
 // same row (the path checked against the PyTorch port in qwen2-vl-cli.test.js); frozen parts are the
 // base checkpoint's tensors bit for bit; the LoRA adapter's keys and target_modules are PEFT's names;
-// a GRPO group's G rows cost one vision-tower call.
+// a GRPO group's G rows cost one vision-tower call; in every online trainer (grpo, rloo, reg_grpo, raft,
+// online_dpo) the merger, whose only path to the loss is the video, trains while the frozen tower stays.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -304,17 +305,20 @@ test('KTO on video rows: desirable and undesirable completions of the same video
   }
 });
 
-test('GRPO and RLOO on video prompts: finite losses, rewards logged, the policy changes', async () => {
+test('online trainers on video prompts (grpo, rloo, reg_grpo, raft, online_dpo): the video reaches the loss', async () => {
+  // freeze_vision_tower: the tower stays bit for bit, while the merger — whose only path to the loss is the
+  // video embeddings spliced in at the pads — must change (zero gradients leave AdamW's update at 0)
   const d = await worldData();
   try {
-    for (const trainer of ['grpo', 'rloo']) {
+    const before = tensorsOf(join(MODEL, 'model.safetensors'));
+    for (const trainer of ['grpo', 'rloo', 'reg_grpo', 'raft', 'online_dpo']) {
       const cfg = base(d, trainer, 'prompts', {
         reward_funcs: ['vl_id_sum_odd'],
         num_generations: 3,
         per_device_train_batch_size: 6,
         max_completion_length: 4,
         max_steps: 2,
-        beta: 0.04,
+        ...(trainer === 'raft' ? {} : { beta: 0.04 }),
         freeze_vision_tower: true,
       });
       const r = await train(cfg, quiet);
@@ -323,10 +327,15 @@ test('GRPO and RLOO on video prompts: finite losses, rewards logged, the policy 
       assert.ok(l.every(Number.isFinite), `${trainer}: ${l}`);
       assert.ok(r.history.every((h) => !('reward' in h) || Number.isFinite(h.reward)));
       const after = tensorsOf(join(d, `${trainer}-out`, 'model.safetensors'));
-      const before = tensorsOf(join(MODEL, 'model.safetensors'));
-      assert.ok(sameBits(before.get('visual.blocks.0.attn.qkv.weight'), after.get('visual.blocks.0.attn.qkv.weight')));
-      const w = 'model.layers.1.self_attn.o_proj.weight';
-      assert.ok(!sameBits(before.get(w), after.get(w)), `${trainer}: the language model did not change`);
+      let tower = 0;
+      for (const [name, t] of before)
+        if (name.startsWith('visual.') && !name.startsWith('visual.merger.')) {
+          assert.ok(sameBits(t, after.get(name)), `${trainer}: ${name} changed`);
+          tower++;
+        }
+      assert.ok(tower > 10);
+      for (const w of ['visual.merger.mlp.0.weight', 'model.layers.1.self_attn.o_proj.weight'])
+        assert.ok(!sameBits(before.get(w), after.get(w)), `${trainer}: ${w} did not change`);
     }
   } finally {
     rmSync(d, { recursive: true, force: true });

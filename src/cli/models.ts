@@ -1,7 +1,8 @@
 // `pacer logprobs` and `pacer generate`: scoring and sampling with a local HF model folder. Rows with
 // images or videos (TRL's standard and conversational vision shapes, src/data/media.ts) go through the
 // model's processor; paths resolve against the data file's folder.
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fromPretrained, type PretrainedModel } from '../models/pretrained.js';
 import { scoreCompletions, type ScoreItem } from '../models/scoring.js';
 import { generate, type PromptMedia } from '../models/generate.js';
@@ -17,9 +18,10 @@ import {
   visionPrompt,
   type MediaOptions,
 } from '../data/media.js';
-import type { SelectMode } from '../video/sampler-agent.js';
+import { SELECT_MODES, type SelectMode } from '../video/sampler-agent.js';
 import { FrameAgent } from '../video/select.js';
 import { setThreads, type DType } from '../engine/index.js';
+import { UsageError, int, oneOf, str, type OptionSpec } from './command.js';
 
 export interface VideoDefaults {
   videoFps?: number;
@@ -28,10 +30,44 @@ export interface VideoDefaults {
   frameAgent?: { dir: string; k?: number; mode?: SelectMode };
 }
 
-/** The agent of --frame-agent, loaded once per command (null without one). */
-function loadFrameAgent(v: VideoDefaults): FrameAgent | null {
+/** --frame-agent DIR [--frame-k K] [--frame-mode M]: generate, logprobs and serve model take them. */
+export const FRAME_AGENT_OPTIONS: Record<string, OptionSpec> = {
+  'frame-agent': {
+    type: 'string',
+    arg: 'DIR',
+    help: "a trained TSPO agent (trainer: tspo's output_dir) chooses each video's frames for the row's question",
+  },
+  'frame-k': { type: 'string', arg: 'K', help: "frames the agent chooses (default: the agent's num_frames)" },
+  'frame-mode': {
+    type: 'string',
+    arg: 'M',
+    help: `the agent's selection: ${SELECT_MODES.join(' | ')} (default: the agent's)`,
+  },
+};
+
+/** The --frame-agent options' values (undefined without --frame-agent); usage errors name the option. */
+export function frameAgentOption(v: Record<string, unknown>): VideoDefaults['frameAgent'] {
+  const agent = str(v['frame-agent']);
+  if (!agent && (v['frame-k'] !== undefined || v['frame-mode'] !== undefined))
+    throw new UsageError('--frame-k and --frame-mode need --frame-agent DIR');
+  if (!agent) return undefined;
+  if (!existsSync(join(agent, 'config.json')))
+    throw new UsageError(`--frame-agent ${agent}: not an agent folder (no config.json)`);
+  return {
+    dir: agent,
+    k: v['frame-k'] === undefined ? undefined : int(v['frame-k'], 'frame-k', 16, 1),
+    mode: v['frame-mode'] === undefined ? undefined : oneOf(v['frame-mode'], 'frame-mode', SELECT_MODES, 'topk'),
+  };
+}
+
+/** The agent of --frame-agent, loaded once per command (null without one); a load error names the option. */
+export function loadFrameAgent(v: VideoDefaults, o: { memo?: boolean } = {}): FrameAgent | null {
   if (!v.frameAgent) return null;
-  return FrameAgent.load(v.frameAgent.dir, { k: v.frameAgent.k, mode: v.frameAgent.mode });
+  try {
+    return FrameAgent.load(v.frameAgent.dir, { k: v.frameAgent.k, mode: v.frameAgent.mode, ...o });
+  } catch (e) {
+    throw new UsageError(`--frame-agent ${v.frameAgent.dir}: ${(e as Error).message.replace(/^pacer: /, '')}`);
+  }
 }
 
 /** Media options for rows of a data file, or an error naming the row when the model has no vision tower. */

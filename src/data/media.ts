@@ -444,18 +444,20 @@ export function expandRowPads(rv: RowVision, text: string, where: string, field 
 
 /**
  * Decode and resize the vision of every row that has items (rows naming the same file share one copy),
- * setting `vision` on it; returns how many rows have vision. Training keeps these uint8 frames and
- * makes pixel rows per batch (visionInputs).
+ * setting `vision` on it; returns how many rows have vision. With a frame selector, `question` gives the
+ * text it reads for each row (rows asking the same of the same video share one copy). Training keeps these
+ * uint8 frames and makes pixel rows per batch (visionInputs).
  */
 export async function attachVision<T extends { where: string; visionItems?: VisionItem[]; vision?: RowVision }>(
   rows: T[],
   o: MediaOptions,
+  question?: (row: T) => string,
 ): Promise<number> {
   const memo = new Map<string, Promise<VisionPart>>();
   let n = 0;
   for (const r of rows) {
     if (!r.visionItems?.length) continue;
-    r.vision = await prepareRowVision(r.visionItems, o, r.where, memo);
+    r.vision = await prepareRowVision(r.visionItems, o, r.where, memo, question?.(r) ?? '');
     n++;
   }
   return n;

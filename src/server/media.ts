@@ -3,12 +3,13 @@
 // with U a data: URL (base64) or a local file (file:///path or /path), which, as vLLM's
 // --allowed-local-media-path, is read only from under a directory the server was started with.
 // The server cannot fetch http(s) URLs. Each part is replaced by {"type": "image"} / {"type": "video"}
-// for the chat template, and the media go through the model's processor (src/data/media.ts).
+// for the chat template, and the media go through the model's processor (src/data/media.ts). With a frame
+// selector (serve model --frame-agent) each video's frames are those it picks for the user turns' text.
 import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { processRowMedia, type VisionItem } from '../data/media.js';
+import { type FrameSelector, processRowMedia, rowQuestion, type VisionItem } from '../data/media.js';
 import type { PromptMedia } from '../models/generate.js';
 import type { ProcessorConfig } from '../models/qwen2_vl/processor.js';
 import { HttpError } from './http.js';
@@ -19,6 +20,8 @@ export interface ServerMediaOptions {
   /** Local media files load only from under this directory; without it only data: URLs are accepted. */
   allowedLocalMediaPath?: string;
   videoFps?: number;
+  /** Chooses each video's frames for the request's question (a TSPO agent: serve model --frame-agent). */
+  frameSelector?: FrameSelector;
 }
 
 export interface ChatMedia {
@@ -73,6 +76,8 @@ export async function resolveChatMedia(
   o: ServerMediaOptions | null,
 ): Promise<ChatMedia | null> {
   const msgs = Array.isArray(body.messages) ? body.messages : [];
+  // the question a frame selector reads: the user turns' text, as for a conversational data row
+  const question = o?.frameSelector ? rowQuestion({ prompt: msgs }) : '';
   const items: VisionItem[] = [];
   let dir: string | null = null;
   const tmp = () => (dir ??= mkdtempSync(join(tmpdir(), 'pacer-media-')));
@@ -95,8 +100,9 @@ export async function resolveChatMedia(
     try {
       const { media, grids } = await processRowMedia(
         items,
-        { baseDir: '/', videoFps: o!.videoFps, processors: o!.processors },
+        { baseDir: '/', videoFps: o!.videoFps, processors: o!.processors, frameSelector: o!.frameSelector },
         'request',
+        question,
       );
       return { media: media!, grids, merge: o!.merge };
     } catch (e) {

@@ -5,7 +5,7 @@
 // (lora_r needs use_peft) are refused when the condition is off. Nested options (curriculum_options,
 // reward options, augmentation_options, curriculum, stages) are validated when the config loads.
 // `pacer train --help-config TRAINER` prints the documented keys.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parse as parseYaml, parseDocument } from 'yaml';
 import { ConfigError } from '../util/errors.js';
@@ -26,6 +26,7 @@ import { resolveDatasetPath } from '../data/schemes.js';
 import { ENV_IDS, makeEnv, type EnvId } from '../envs/index.js';
 import { resolvePPOOptions, type PPOControlOptions } from './ppo-control.js';
 import { answererNames } from '../video/answerers.js';
+import { SELECT_MODES } from '../video/sampler-agent.js';
 import '../video/vlm-answerer.js'; // registers the vlm answerer
 
 export { ConfigError };
@@ -155,6 +156,7 @@ const PEFT = {
 };
 
 // ---- images and videos (TRL's vision datasets on Qwen2-VL / Qwen2.5-VL; src/trainers/vision.ts)
+const agentOn = (c: C) => c.frame_agent !== null && c.frame_agent !== undefined;
 const VISION = {
   video_fps: k.num(2, "frames per second sampled from video files (frame folders: their rate); a part's fps wins", {
     gt: 0,
@@ -179,6 +181,21 @@ const VISION = {
     k.bool(false, 'LoRA on the vision blocks too (default targets: the language model only)'),
     peftOn,
     'use_peft: true',
+  ),
+  frame_agent: k.pathOrNull(
+    null,
+    "a trained TSPO agent (trainer: tspo's output_dir) picks each video file's frames from the row's question " +
+      'instead of video_fps sampling (a frame folder is an error, as with pacer generate --frame-agent)',
+  ),
+  frame_agent_k: when(
+    k.intOrNull(null, "frames the agent picks per video (default: the agent's num_frames)", { min: 1 }),
+    agentOn,
+    'frame_agent',
+  ),
+  frame_agent_mode: when(
+    k.choiceOrNull(SELECT_MODES, null, "the agent's selection, topk or bin-max (default: the agent's)"),
+    agentOn,
+    'frame_agent',
   ),
 };
 
@@ -613,6 +630,7 @@ export const TRAINER_SPECS = {
     ...RUN,
     ...PEFT,
     ...ONLINE,
+    ...VISION,
     ...ONLINE_REF,
     beta: k.num(0.1, 'KL coefficient (DeepVideo-R1 uses 0.1)', { min: 0 }),
   },
@@ -621,6 +639,7 @@ export const TRAINER_SPECS = {
     ...LR(1e-5),
     ...PEFT,
     ...ONLINE,
+    ...VISION,
     raft_top_k: k.int(1, 'completions kept per group for the SFT step', { min: 1 }),
   },
   online_dpo: {
@@ -628,6 +647,7 @@ export const TRAINER_SPECS = {
     ...LR(5e-7),
     ...PEFT,
     ...ONLINE,
+    ...VISION,
     ...ONLINE_REF,
     beta: k.num(0.1, 'the DPO temperature beta', { gt: 0 }),
   },
@@ -739,6 +759,22 @@ function checkTrainer(cfg: TrainConfig, fail: (m: string, key?: string) => never
     if ((c.curriculum as Record<string, unknown> | null)?.by === 'reference_margin')
       fail('curriculum by reference_margin needs precompute_ref_log_probs: true', 'curriculum');
   if (isOnline(c.trainer)) checkOnline(c as OnlineConfig, fail);
+  if ('frame_agent' in c && c.frame_agent) checkFrameAgent(c as LMConfig & { frame_agent: string }, fail);
+}
+
+/** frame_agent names an agent folder; the masking curriculum (evenly sampled frames) cannot follow its picks. */
+function checkFrameAgent(c: LMConfig & { frame_agent: string }, fail: Fail): void {
+  if (!existsSync(join(c.frame_agent, 'config.json')))
+    fail(
+      `frame_agent ${c.frame_agent} is not an agent folder (no config.json; trainer: tspo writes one ` +
+        'in its output_dir)',
+      'frame_agent',
+    );
+  if ('mask_curriculum' in c && c.mask_curriculum)
+    fail(
+      'mask_curriculum blanks frames by their even sampling times; it cannot be combined with frame_agent',
+      'mask_curriculum',
+    );
 }
 
 function checkTspo(c: TSPOConfig, fail: (m: string, key?: string) => never): void {

@@ -6,6 +6,8 @@
 // share one) is encoded by the vision tower once and its embeddings repeated, gradients flowing back
 // through the repeats. freeze_vision_tower / freeze_merger fix those weights in full fine-tuning;
 // lora_vision_tower puts LoRA on the vision blocks too (PEFT target names, QWEN2_VL_LORA_WITH_VISION).
+// frame_agent: a trained TSPO agent (src/video/select.ts) picks each video file's frames for the row's
+// question (exampleQuestion, as pacer generate --frame-agent reads it) instead of video_fps sampling.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Tensor } from '../engine/index.js';
@@ -14,7 +16,9 @@ import { Qwen2VLForConditionalGeneration } from '../models/qwen2_vl/model.js';
 import { readVLConfig } from '../models/qwen2_vl/config.js';
 import { QWEN2_VL_LORA, QWEN2_VL_LORA_WITH_VISION } from '../models/qwen2_vl/index.js';
 import { loadProcessorConfigs } from '../models/qwen2_vl/processor.js';
-import { attachVision, type MediaOptions, visionInputs } from '../data/media.js';
+import { attachVision, type MediaOptions, rowQuestion, visionInputs } from '../data/media.js';
+import { FrameAgent } from '../video/select.js';
+import type { SelectMode } from '../video/sampler-agent.js';
 import type { Example } from '../data/datasets.js';
 import type { CollatedBatch } from '../data/tokenize.js';
 import { ConfigError, DataError } from '../util/errors.js';
@@ -28,6 +32,9 @@ export interface VisionKeys {
   freeze_vision_tower?: boolean;
   freeze_merger?: boolean;
   lora_vision_tower?: boolean;
+  frame_agent: string | null;
+  frame_agent_k?: number | null;
+  frame_agent_mode?: SelectMode | null;
 }
 
 const hasVisionKeys = (cfg: BaseConfig): cfg is BaseConfig & VisionKeys => 'video_fps' in cfg;
@@ -85,21 +92,55 @@ export async function prepareVision(examples: Example[], cfg: BaseConfig, file: 
   const video = hasVisionKeys(cfg)
     ? { fps: cfg.video_fps, maxFrames: cfg.video_max_frames, maxPixels: cfg.video_max_pixels }
     : null;
-  const first = examples.find((e) => e.visionItems?.length);
-  if (!first) return;
-  if (!video)
-    throw new DataError(
-      `pacer: ${first.where}: the row has images or videos, which the ${cfg.trainer} trainer does not take ` +
-        `(sft, dpo, kto, grpo and rloo do)`,
-      { file },
-    );
-  if (!isVisionModel(cfg.model_name_or_path))
-    throw new DataError(
-      `pacer: ${first.where}: the row has images or videos but ${cfg.model_name_or_path} is not a ` +
-        `vision-language model (Qwen2-VL / Qwen2.5-VL)`,
-      { file },
-    );
-  await attachVision(examples, mediaOptions(cfg, video, file));
+  // the agent is loaded (a bad folder is an error) whatever the data, like the video keys are read
+  const agent = hasVisionKeys(cfg) ? loadAgent(cfg) : null;
+  try {
+    const first = examples.find((e) => e.visionItems?.length);
+    if (!first) return;
+    if (!video)
+      throw new DataError(
+        `pacer: ${first.where}: the row has images or videos, which the ${cfg.trainer} trainer does not take ` +
+          `(sft, dpo, kto, grpo, rloo, reg_grpo, raft and online_dpo do)`,
+        { file },
+      );
+    if (!isVisionModel(cfg.model_name_or_path))
+      throw new DataError(
+        `pacer: ${first.where}: the row has images or videos but ${cfg.model_name_or_path} is not a ` +
+          `vision-language model (Qwen2-VL / Qwen2.5-VL)`,
+        { file },
+      );
+    const o = { ...mediaOptions(cfg, video, file), frameSelector: agent ?? undefined };
+    await attachVision(examples, o, agent ? exampleQuestion : undefined);
+  } finally {
+    agent?.dispose();
+  }
+}
+
+/** The TSPO agent of frame_agent (k and mode from frame_agent_k / frame_agent_mode), or null. */
+function loadAgent(cfg: BaseConfig & VisionKeys): FrameAgent | null {
+  const [dir, k, mode] = [cfg.frame_agent, cfg.frame_agent_k, cfg.frame_agent_mode];
+  if (!dir) return null;
+  try {
+    return FrameAgent.load(dir, { k: k ?? undefined, mode: mode ?? undefined });
+  } catch (e) {
+    throw new ConfigError(`pacer: ${cfg._source}: frame_agent: ${(e as Error).message.replace(/^pacer: /, '')}`, {
+      file: cfg._source,
+      key: 'frame_agent',
+    });
+  }
+}
+
+/**
+ * The question a frame agent reads for a row, as pacer generate --frame-agent reads it (rowQuestion): the
+ * prompt (a string without its special tokens, or its user turns' text parts), else the user turns of a
+ * conversation (SFT messages, implicit-prompt preferences), else the text.
+ */
+export function exampleQuestion(e: Example): string {
+  if (e.prompt !== undefined && (typeof e.prompt === 'string' || e.prompt.length))
+    return rowQuestion({ prompt: e.prompt });
+  const conv = e.text ?? e.chosen ?? e.completion;
+  if (Array.isArray(conv)) return rowQuestion({ messages: conv });
+  return typeof conv === 'string' ? rowQuestion({ prompt: conv }) : '';
 }
 
 /**

@@ -347,9 +347,7 @@ export class FeatureCache {
     let f: Tensor;
     if (path && existsSync(path)) f = keep(loadSafetensors(path).get('features')!);
     else {
-      const px = await allFrames(file);
-      f = keep(scope(() => enc.encodeFrames(px)));
-      px.dispose();
+      f = await this.compute(file, enc);
       if (path) {
         mkdirSync(this.dir!, { recursive: true });
         saveSafetensors(path, { features: f }, { file: resolve(file), encoder: enc.id });
@@ -357,6 +355,16 @@ export class FeatureCache {
     }
     this.mem.set(key, f);
     return f;
+  }
+
+  /** Features [T, dim] of every frame of a video file, not kept by the cache (the caller disposes them). */
+  async compute(file: string, enc: FrameEncoder): Promise<Tensor> {
+    const px = await allFrames(file);
+    try {
+      return keep(scope(() => enc.encodeFrames(px)));
+    } finally {
+      px.dispose();
+    }
   }
 
   clear(): void {

@@ -25,6 +25,11 @@ export interface SelectOptions {
   mode?: SelectMode;
   /** Keep frame features here (.safetensors per video and encoder). */
   cacheDir?: string | null;
+  /**
+   * Keep each video's features in memory for later questions about it (default true); a server whose
+   * videos arrive as temporary files turns it off, so memory does not grow with the requests.
+   */
+  memo?: boolean;
 }
 
 /**
@@ -39,31 +44,41 @@ export class FrameAgent {
     private readonly tau: number,
     readonly k: number,
     readonly mode: SelectMode,
+    private readonly memo: boolean,
   ) {}
 
   /** Load DIR; k and mode default to the agent's config (num_frames, select), else 16 and topk. */
   static load(dir: string, o: Partial<SelectOptions> = {}): FrameAgent {
     const { agent, config } = TemporalAgent.load(dir);
-    const encDir = config.frame_encoder;
-    if (typeof encDir !== 'string') {
+    try {
+      const encDir = config.frame_encoder;
+      if (typeof encDir !== 'string')
+        throw new Error(`pacer: ${dir}/config.json names no frame_encoder; the agent cannot read frames without one`);
+      const k = o.k ?? (Number.isInteger(config.num_frames) ? config.num_frames : 16);
+      if (!Number.isInteger(k) || k < 1)
+        throw new RangeError(`pacer: the number of frames to choose must be >= 1, got ${k}`);
+      const mode = o.mode ?? (config.select === 'bin-max' ? 'bin-max' : 'topk');
+      const enc = loadFrameEncoder(isAbsolute(encDir) ? encDir : resolve(dir, encDir));
+      const cache = new FeatureCache(o.cacheDir ?? null);
+      return new FrameAgent(agent, enc, cache, Number(config.tau) || 0.01, k, mode, o.memo ?? true);
+    } catch (e) {
       agent.dispose();
-      throw new Error(`pacer: ${dir}/config.json names no frame_encoder; the agent cannot read frames without one`);
+      throw e;
     }
-    const k = o.k ?? (Number.isInteger(config.num_frames) ? config.num_frames : 16);
-    if (!Number.isInteger(k) || k < 1)
-      throw new RangeError(`pacer: the number of frames to choose must be >= 1, got ${k}`);
-    const mode = o.mode ?? (config.select === 'bin-max' ? 'bin-max' : 'topk');
-    const enc = loadFrameEncoder(isAbsolute(encDir) ? encDir : resolve(dir, encDir));
-    return new FrameAgent(agent, enc, new FeatureCache(o.cacheDir ?? null), Number(config.tau) || 0.01, k, mode);
   }
 
   /** The agent's k frames of `video` (a file ffmpeg reads, or a .npz frame array) for `question`. */
   async select(video: string, question: string): Promise<Selection> {
     const info = await probeVideo(video);
-    const f = await this.cache.frames(video, this.enc);
-    const s = noGrad(() =>
-      scope(() => this.agent.scores(f, this.enc.encodeText([question]), this.tau).toArray() as number[]),
-    );
+    const f = this.memo ? await this.cache.frames(video, this.enc) : await this.cache.compute(video, this.enc);
+    let s: number[];
+    try {
+      s = noGrad(() =>
+        scope(() => this.agent.scores(f, this.enc.encodeText([question]), this.tau).toArray() as number[]),
+      );
+    } finally {
+      if (!this.memo) f.dispose();
+    }
     const indices = selectFrames(s, Math.min(this.k, s.length), this.mode);
     const round = (t: number) => Math.round(t * 1e6) / 1e6;
     return { indices, timestamps: indices.map((i) => round(i / info.fps)), fps: info.fps, frames: s.length };

@@ -1,9 +1,6 @@
 // `pacer logprobs` and `pacer generate`: scoring and sampling with a local HF model folder.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { SELECT_MODES } from '../../video/sampler-agent.js';
-import { cmdGenerate, cmdLogprobs, type VideoDefaults } from '../models.js';
-import { UsageError, defineCommand, dtypeOpt, int, num, oneOf, str, threadsOpt, type OptionSpec } from '../command.js';
+import { FRAME_AGENT_OPTIONS, cmdGenerate, cmdLogprobs, frameAgentOption, type VideoDefaults } from '../models.js';
+import { UsageError, defineCommand, dtypeOpt, int, num, str, threadsOpt, type OptionSpec } from '../command.js';
 
 const VIDEO_OPTIONS: Record<string, OptionSpec> = {
   'video-fps': {
@@ -13,37 +10,16 @@ const VIDEO_OPTIONS: Record<string, OptionSpec> = {
     default: '2.0',
   },
   'video-max-frames': { type: 'string', arg: 'N', help: 'at most N frames per video', default: '768' },
-  'frame-agent': {
-    type: 'string',
-    arg: 'DIR',
-    help: "a trained TSPO agent (trainer: tspo's output_dir) chooses each video's frames for the row's question",
-  },
-  'frame-k': { type: 'string', arg: 'K', help: "frames the agent chooses (default: the agent's num_frames)" },
-  'frame-mode': {
-    type: 'string',
-    arg: 'M',
-    help: `the agent's selection: ${SELECT_MODES.join(' | ')} (default: the agent's)`,
-  },
+  ...FRAME_AGENT_OPTIONS,
 };
 
 function videoDefaults(v: Record<string, unknown>): VideoDefaults {
   const videoFps = num(v['video-fps'], 'video-fps') ?? 2;
   if (!(videoFps > 0)) throw new UsageError(`--video-fps must be > 0, got ${v['video-fps']}`);
-  const agent = str(v['frame-agent']);
-  if (!agent && (v['frame-k'] !== undefined || v['frame-mode'] !== undefined))
-    throw new UsageError('--frame-k and --frame-mode need --frame-agent DIR');
-  if (agent && !existsSync(join(agent, 'config.json')))
-    throw new UsageError(`--frame-agent ${agent}: not an agent folder (no config.json)`);
   return {
     videoFps,
     videoMaxFrames: int(v['video-max-frames'], 'video-max-frames', 768, 2),
-    frameAgent: agent
-      ? {
-          dir: agent,
-          k: v['frame-k'] === undefined ? undefined : int(v['frame-k'], 'frame-k', 16, 1),
-          mode: v['frame-mode'] === undefined ? undefined : oneOf(v['frame-mode'], 'frame-mode', SELECT_MODES, 'topk'),
-        }
-      : undefined,
+    frameAgent: frameAgentOption(v),
   };
 }
 

@@ -13,11 +13,14 @@ import { createModelServer } from '../../server/openai.js';
 import { createRewardServer } from '../../server/rewards.js';
 import { UsageError, defineCommand, dtypeOpt, int, num, oneOf, str, threadsOpt } from '../command.js';
 import { listenUntilSignal } from '../listen.js';
+import { FRAME_AGENT_OPTIONS, frameAgentOption, loadFrameAgent } from '../models.js';
 
 export const serveModel = defineCommand({
   name: 'serve model',
   summary: 'serve a local HF model as OpenAI-compatible /v1/completions and /v1/chat/completions',
-  usage: 'pacer serve model --model DIR [--port 8000] [--host 127.0.0.1] [--token T] [--reload-root DIR] [options]',
+  usage:
+    'pacer serve model --model DIR [--port 8000] [--host 127.0.0.1] [--token T] [--reload-root DIR] ' +
+    '[--frame-agent DIR] [options]',
   description: `POST /v1/completions ({"prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n",
 "stop", "seed", "logprobs": k, "echo", "logit_bias", "stream"}) and POST /v1/chat/completions
 ({"messages", …, "logprobs": true, "top_logprobs": k}) answer in OpenAI's format with per-token
@@ -36,7 +39,9 @@ Vision-language models (Qwen2-VL, Qwen2.5-VL) take images and videos in chat mes
 {"type": "image_url", "image_url": {"url": U}} and {"type": "video_url", "video_url": {"url": U}}
 with U a base64 data: URL, or a local file (file:///path or /path) under --allowed-local-media-path
 DIR (without it, local files are refused). Videos are sampled at --video-fps; the n completions of a
-request share one encoding of the media.`,
+request share one encoding of the media. With --frame-agent DIR a trained TSPO agent (trainer: tspo's
+output_dir) picks each video's frames (--frame-k of them, --frame-mode topk | bin-max) from the text of the
+request's user turns instead, as pacer generate --frame-agent does; the frames keep their timestamps.`,
   options: {
     model: { type: 'string', arg: 'DIR', help: 'a local Hugging Face folder' },
     port: { type: 'string', arg: 'P', help: 'port (0 picks a free one)', default: '8000' },
@@ -68,6 +73,7 @@ request share one encoding of the media.`,
       help: 'vision models: frames per second sampled from videos',
       default: '2',
     },
+    ...FRAME_AGENT_OPTIONS,
     dtype: { type: 'string', arg: 'D', help: 'float32, bfloat16 or float16', default: 'float32' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
   },
@@ -79,11 +85,16 @@ request share one encoding of the media.`,
       throw new UsageError(`--allowed-local-media-path ${mediaRoot} does not exist`);
     const videoFps = num(v['video-fps'], 'video-fps') ?? 2;
     if (!(videoFps > 0)) throw new UsageError(`--video-fps must be > 0, got ${v['video-fps']}`);
+    const frameAgent = frameAgentOption(v);
     const reloadRoot = str(v['reload-root']);
     if (reloadRoot && !existsSync(reloadRoot)) throw new UsageError(`--reload-root ${reloadRoot} does not exist`);
     setThreads(threadsOpt(v.threads));
     const tokenizer = Tokenizer.fromPretrained(dir);
     const { model } = fromPretrained(dir, { dtype: dtypeOpt(v.dtype) });
+    const vision = model instanceof Qwen2VLForConditionalGeneration;
+    if (frameAgent && !vision) throw new UsageError(`--frame-agent needs a vision-language model; ${dir} has none`);
+    // request videos are temporary files: the agent keeps no features between requests
+    const frameSelector = loadFrameAgent({ frameAgent }, { memo: false }) ?? undefined;
     const names = (str(v['served-model-name']) ?? dir.replace(/\/$/, '').split('/').pop() ?? 'pacer')
       .split(',')
       .map((x) => x.trim())
@@ -99,15 +110,15 @@ request share one encoding of the media.`,
       maxNumSeqs: int(v['max-num-seqs'], 'max-num-seqs', 256),
       maxBatchTokens: int(v['max-batch-tokens'], 'max-batch-tokens', 2 ** 18),
       maxQueue: int(v['max-queue'], 'max-queue', 32, 0),
-      media:
-        model instanceof Qwen2VLForConditionalGeneration
-          ? {
-              processors: loadProcessorConfigs(dir),
-              merge: model.vl.vision.merge,
-              allowedLocalMediaPath: mediaRoot ? realpathSync(mediaRoot) : undefined,
-              videoFps,
-            }
-          : undefined,
+      media: vision
+        ? {
+            processors: loadProcessorConfigs(dir),
+            merge: model.vl.vision.merge,
+            allowedLocalMediaPath: mediaRoot ? realpathSync(mediaRoot) : undefined,
+            videoFps,
+            frameSelector,
+          }
+        : undefined,
       log: (s) => console.error(s),
     });
     const host = str(v.host) ?? '127.0.0.1';
