@@ -493,3 +493,20 @@ test('video make is all or nothing; short videos cut events to fit, too-short on
     delete worlds.WORLDS.failing;
   }
 });
+
+test('grounding --grid: fewer cells, bigger things; a grid too small for the events is refused naming --grid', () => {
+  const lit = (out) => {
+    const f = V.readFramesNpz(join(out, 'videos', 'grounding-000000.npz'));
+    let n = 0;
+    for (let i = 0; i < 56 * 56; i++) if (f.data[i * 3] + f.data[i * 3 + 1] + f.data[i * 3 + 2] > 150) n++;
+    return n; // pixels of the first frame that are not background (one thing: --events 1, no clutter)
+  };
+  const knobs = ['--events', '1', '--distractors', '0', '--clutter', '0', '--duration', '8-8', '--frames-only'];
+  const small = make('grid4', '--world', 'grounding', '--n', '1', '--seed', '3', ...knobs);
+  const big = make('grid2', '--world', 'grounding', '--n', '1', '--seed', '3', '--grid', '2', ...knobs);
+  // a thing spans 0.6 of a cell: 0.6·14 ≈ 8 px on the 4×4 grid, 0.6·28 ≈ 17 px on the 2×2 one (about 4× the area)
+  assert.ok(lit(small.out) > 20 && lit(big.out) > 3 * lit(small.out), `${lit(small.out)} vs ${lit(big.out)} pixels`);
+  const bad = pacer('video', 'make', '--world', 'grounding', '--n', '1', '--grid', '2', '--out', join(dir, 'g'));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /the 2x2 grid has 4 — lower --events, --distractors or --clutter, or raise --grid/);
+});

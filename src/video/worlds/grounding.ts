@@ -23,6 +23,7 @@ interface Knobs {
   distractors: number;
   clutter: number;
   partial: number;
+  grid: number;
 }
 
 /** The undoing act between two occurrences, or null when none is needed. */
@@ -60,7 +61,7 @@ function checkRoom(k: Knobs, grid: Grid): void {
     throw new Error(
       `pacer: up to ${k.events[1]} events, ${k.distractors} distractors and ${k.clutter} clutter ` +
         `need ${worst} cells; ` +
-        `the ${grid.n}x${grid.n} grid has ${grid.n * grid.n} — lower --events, --distractors or --clutter`,
+        `the ${grid.n}x${grid.n} grid has ${grid.n * grid.n} — lower --events, --distractors or --clutter, or raise --grid`,
     );
 }
 
@@ -79,7 +80,7 @@ function checkTime(k: Knobs): void {
 function generate(i: number, seed: number, o: WorldOptions) {
   const k = o.knobs as unknown as Knobs;
   const r = new Rand(itemSeed('grounding', seed, i));
-  const grid = new Grid(o.width, o.height, 4);
+  const grid = new Grid(o.width, o.height, k.grid);
   checkRoom(k, grid);
   checkTime(k);
   const st = new Stage(r, grid);
@@ -134,6 +135,12 @@ export const grounding: World = {
     distractors: intKnob('distractors', 0, '1', 'other things doing the queried verb (same attribute when possible)'),
     clutter: intKnob('clutter', 0, '2', 'static grey shapes (at most the free grid cells)'),
     partial: numKnob('partial', 0, 1, '0.15', 'fraction of items whose event happens twice with one labelled'),
+    grid: intKnob(
+      'grid',
+      2,
+      '4',
+      'cells per side of the stage (a thing spans 0.6 of a cell: fewer cells, bigger things)',
+    ),
   },
   generate,
 };
