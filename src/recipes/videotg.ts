@@ -49,7 +49,15 @@ import {
 
 export function videotgSpec(smoke: boolean) {
   return {
-    world: { duration: '12-20', events: '2-3', 'event-length': '2-3', clutter: '1', partial: smoke ? '0.5' : '0.15' },
+    world: {
+      duration: '12-20',
+      events: '1-2',
+      'event-length': '2-3',
+      distractors: '0',
+      clutter: '0',
+      grid: '2',
+      partial: smoke ? '0.5' : '0.15',
+    },
     size: 56,
     fps: 2,
     train: smoke ? 6 : 200,

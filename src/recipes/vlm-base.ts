@@ -83,7 +83,7 @@ export function vlmBaseSpec(smoke: boolean) {
   return {
     worlds: {
       temporal: { duration: '8-10' },
-      grounding: { duration: '8-12', events: '1-2', 'event-length': '2-4', distractors: '0', clutter: '0' },
+      grounding: { duration: '8-12', events: '1-2', 'event-length': '2-4', distractors: '0', clutter: '0', grid: '2' },
     } as Record<string, Record<string, string>>,
     /** Worlds whose rows' words the tokenizer knows (trained on or not: later recipes ask about them). */
     vocabulary_worlds: ['grounding', 'temporal', 'vinoground', 'shots', 'anomaly', 'needle'],
