@@ -2,9 +2,11 @@
 // itself, the base the video reproductions start from. Steps:
 //   data       the temporal world (order, direction, speed and attribute questions: multiple choice,
 //              yes/no, caption matching) and the grounding world ("When does …?" → <answer>[s, e]</answer>)
-//              as 56×56 frame files; from each video's exact event log also a caption row ("Describe the
-//              video." → TEMPLE's narration "First, …. Then, …. Finally, ….") and an objects row ("Which
-//              things are in the video?" → "The red circle and the blue bar."), and a grounding row for every
+//              on a 2×2 grid (17-px things: through the random tower 8-px things' timing is invisible to the
+//              language model, whose time readout itself works — see the README) as 56×56 frame files;
+//              from each video's exact event log also a caption row ("Describe the video." → TEMPLE's
+//              narration "First, …. Then, …. Finally, ….") and an objects row ("Which things are in the
+//              video?" → "The red circle and the blue bar."), and a grounding row for every
 //              other event of a grounding video that its question names alone; held-out rows from another seed
 //   tokenizer  word-level (src/tokenizers/word-level.ts) over the training texts, with Qwen's special-token
 //              strings (<|im_start|>, <|vision_start|>, <|video_pad|>, …) and Qwen2-VL's chat template

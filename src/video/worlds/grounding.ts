@@ -60,8 +60,8 @@ function checkRoom(k: Knobs, grid: Grid): void {
   if (worst > grid.n * grid.n)
     throw new Error(
       `pacer: up to ${k.events[1]} events, ${k.distractors} distractors and ${k.clutter} clutter ` +
-        `need ${worst} cells; ` +
-        `the ${grid.n}x${grid.n} grid has ${grid.n * grid.n} — lower --events, --distractors or --clutter, or raise --grid`,
+        `need ${worst} cells; the ${grid.n}x${grid.n} grid has ${grid.n * grid.n} — ` +
+        'lower --events, --distractors or --clutter, or raise --grid',
     );
 }
 
