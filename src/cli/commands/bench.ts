@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { benchEngine } from '../bench/engine.js';
 import { benchGenerate } from '../bench/generate.js';
 import { benchDpo } from '../bench/dpo.js';
+import { benchDpoVideo } from '../bench/dpo-video.js';
 import { benchGrpo } from '../bench/grpo.js';
 import { benchVideo } from '../bench/video.js';
 import { benchDdp, ddpWorker } from '../bench/ddp.js';
@@ -24,6 +25,7 @@ import {
   str,
   threadsOpt,
   type OptionSpec,
+  type OptionValues,
 } from '../command.js';
 import { benchEnvs, PLAIN_LOOPS } from '../bench/envs.js';
 import { benchPpo, PPO_CASES } from '../bench/ppo.js';
@@ -175,22 +177,44 @@ PyTorch's (> 1: pacer is faster). ${BEST}`,
 export const benchDpoCmd = defineCommand({
   name: 'bench dpo',
   summary: 'one DPO epoch through pacer train; --vs-pytorch compares with a plain PyTorch loop',
-  usage: 'pacer bench dpo [--pairs 64] [--batch 8] [--hidden 256] [--layers 4] [--threads N] [--vs-pytorch] [--json]',
+  usage:
+    'pacer bench dpo [--pairs 64] [--batch 8] [--hidden 256] [--layers 4] [--threads N] [--vs-pytorch] [--json]\n' +
+    '       pacer bench dpo --video [--pairs 16] [--batch 4] [--frames 16] [--threads N] [--vs-pytorch] [--json]',
   description: `With --vs-pytorch the same epoch runs as a straightforward PyTorch loop (bench/pytorch_dpo.py:
 policy and reference forwards per pair, no caching); wall_time_ratio and ratio_best_vs_best are
 pacer's time over PyTorch's (< 1: pacer is faster), and first_loss_agrees checks both start alike.
 ift: one IFT step (a no-grad pass for the guesses, then the pass on mixed embeddings) against one SFT
 step on the same model and batch of chosen completions (ift_over_sft; medians of 5 steps).
+--video: pairs whose chosen and rejected answers share a video prompt (--frames random 128x128 frames,
+112x112 after the processor) on bench vlm's random Qwen2.5-VL, the vision tower in the policy and the
+reference forwards; the peer is bench/pytorch_dpo_video.py (one tower pass per video per model, as
+pacer). check: the first batch's loss and log-probs and the second batch's loss agree within 1e-4
+relative; ratio = pacer's seconds over PyTorch's fastest configuration (target <= 0.8). No IFT step.
 ${BEST}`,
   options: {
-    pairs: { type: 'string', arg: 'N', help: 'preference pairs', default: '64' },
-    batch: { type: 'string', arg: 'N', help: 'pairs per step', default: '8' },
-    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8)', default: '256' },
-    layers: { type: 'string', arg: 'N', help: 'decoder layers', default: '4' },
+    pairs: { type: 'string', arg: 'N', help: 'preference pairs', default: '64; 16 with --video' },
+    batch: { type: 'string', arg: 'N', help: 'pairs per step', default: '8; 4 with --video' },
+    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8; text model only)', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'decoder layers (text model only)', default: '4' },
+    video: { type: 'boolean', help: "pairs with a video prompt on bench vlm's Qwen2.5-VL" },
+    frames: { type: 'string', arg: 'N', help: 'frames per video (--video only)', default: '16' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
     ...common,
   },
   async run(v) {
+    onlyWith(v, !!v.video, { video: ['frames'], text: ['hidden', 'layers'] });
+    if (v.video) {
+      const r = await benchDpoVideo({
+        pairs: int(v.pairs, 'pairs', 16),
+        batch: int(v.batch, 'batch', 4),
+        frames: int(v.frames, 'frames', 16, 2),
+        threads: threadsOpt(v.threads),
+        seed: int(v.seed, 'seed', 0, 0),
+        vsPytorch: !!v['vs-pytorch'],
+      });
+      output(!!v.json, r, () => printDpo(r));
+      return 0;
+    }
     const hidden = int(v.hidden, 'hidden', 256);
     if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
     const r = await benchDpo({
@@ -202,19 +226,32 @@ ${BEST}`,
       seed: int(v.seed, 'seed', 0, 0),
       vsPytorch: !!v['vs-pytorch'],
     });
-    output(!!v.json, r, () => {
-      console.log(`pacer: ${r.seconds} s for ${r.pairs} pairs (${r.steps} steps, ${r.threads} threads)`);
-      const p = r.pytorch as any;
-      if (p)
-        console.log(
-          `PyTorch: ${p.seconds} s -> ratio ${r.wall_time_ratio}; best ${p.best.seconds} s (${p.best.config}) -> ` +
-            `best vs best ${r.ratio_best_vs_best} (first losses agree: ${r.first_loss_agrees})`,
-        );
-      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
-    });
+    output(!!v.json, r, () => printDpo(r));
     return 0;
   },
 });
+
+function printDpo(r: Record<string, unknown>): void {
+  console.log(`pacer: ${r.seconds} s for ${r.pairs} pairs (${r.steps} steps, ${r.threads} threads)`);
+  const p = r.pytorch as any;
+  if (p)
+    console.log(
+      `PyTorch: ${p.seconds} s -> ratio ${r.wall_time_ratio}; best ${p.best.seconds} s (${p.best.config}) -> ` +
+        `best vs best ${r.ratio_best_vs_best}` +
+        (r.check ? ` (target <= ${r.ratio_target})` : ` (first losses agree: ${r.first_loss_agrees})`),
+    );
+  const c = r.check as any;
+  if (c) console.log(`numbers agree with PyTorch: ${c.agrees} (max relative difference ${c.max_rel_diff})`);
+  if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+}
+
+/** Options that act only with --video (or only without it) are usage errors in the other mode. */
+function onlyWith(v: OptionValues, video: boolean, keys: { video: string[]; text: string[] }): void {
+  const wrong = video ? keys.text : keys.video;
+  for (const k of wrong)
+    if (v[k] !== undefined)
+      throw new UsageError(`--${k} ${video ? 'applies to the text model, not --video' : 'needs --video'}`);
+}
 
 export const benchGrpoCmd = defineCommand({
   name: 'bench grpo',
