@@ -11,6 +11,7 @@ import { benchGenerate } from '../bench/generate.js';
 import { benchDpo } from '../bench/dpo.js';
 import { benchDpoVideo } from '../bench/dpo-video.js';
 import { benchGrpo } from '../bench/grpo.js';
+import { benchGrpoVideo } from '../bench/grpo-video.js';
 import { benchVideo } from '../bench/video.js';
 import { benchDdp, ddpWorker } from '../bench/ddp.js';
 import { benchVlm } from '../bench/vlm.js';
@@ -256,60 +257,79 @@ function onlyWith(v: OptionValues, video: boolean, keys: { video: string[]; text
 export const benchGrpoCmd = defineCommand({
   name: 'bench grpo',
   summary: 'a GRPO step split into generation / scoring / training; --vs-pytorch adds a PyTorch step',
-  usage: 'pacer bench grpo [--steps 5] [--prompts 8] [--generations 8] [--threads N] [--vs-pytorch] [--json]',
+  usage:
+    'pacer bench grpo [--steps 5] [--prompts 8] [--generations 8] [--threads N] [--vs-pytorch] [--json]\n' +
+    '       pacer bench grpo --video [--steps 3] [--frames 16] [--prompts 8] [--generations 8] [--vs-pytorch] [--json]',
   description: `A random Llama (the fixture byte-level tokenizer) is trained for steps + 1 GRPO steps (dapo loss,
 accuracy reward on arithmetic prompts, temperature 1); the first step warms up. Each part is the
 median over the measured steps: generation (sampling prompts x generations completions with the KV
 cache), scoring (decoding + rewards), training (advantages, forward/backward, clipping, AdamW; a
 reference forward too when --beta > 0). With --vs-pytorch the same step runs in a plain PyTorch loop
 (bench/pytorch_grpo.py); time_ratio_vs_pytorch (per part) and ratio_best_vs_best (the step) are
-pacer's seconds over PyTorch's (< 1: pacer is faster). ${BEST}`,
+pacer's seconds over PyTorch's (< 1: pacer is faster).
+--video: video prompts (--frames random 128x128 frames, 112x112 after the processor; accuracy reward on
+a fixed answer) on bench vlm's random Qwen2.5-VL; each video is encoded once per group when sampling and
+when training. pacer trains at 1 thread and at --threads (its fastest counts); the peer is
+bench/pytorch_grpo_video.py. check: the peer's per-token log-probs of completions pacer sampled, by its
+training and its sampling path, agree with pacer's trainer within 1e-4 relative; ratio = pacer's fastest
+step over PyTorch's fastest (target <= 0.8). ${BEST}`,
   options: {
-    steps: { type: 'string', arg: 'N', help: 'measured steps', default: '5' },
+    steps: { type: 'string', arg: 'N', help: 'measured steps', default: '5; 3 with --video' },
     prompts: { type: 'string', arg: 'N', help: 'prompts per step', default: '8' },
     generations: { type: 'string', arg: 'N', help: 'completions per prompt', default: '8' },
     'new-tokens': { type: 'string', arg: 'N', help: 'max completion tokens', default: '32' },
-    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8)', default: '256' },
-    layers: { type: 'string', arg: 'N', help: 'decoder layers', default: '4' },
+    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8; text model only)', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'decoder layers (text model only)', default: '4' },
+    video: { type: 'boolean', help: "video prompts on bench vlm's Qwen2.5-VL" },
+    frames: { type: 'string', arg: 'N', help: 'frames per video (--video only)', default: '16' },
     beta: { type: 'string', arg: 'B', help: 'KL coefficient (> 0 adds a reference forward)', default: '0' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
     ...common,
   },
   async run(v) {
-    const hidden = int(v.hidden, 'hidden', 256);
-    if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
+    onlyWith(v, !!v.video, { video: ['frames'], text: ['hidden', 'layers'] });
     const beta = v.beta === undefined ? 0 : Number(v.beta);
     if (!(beta >= 0)) throw new UsageError(`--beta must be a number >= 0, got '${v.beta}'`);
-    const r = await benchGrpo({
-      steps: int(v.steps, 'steps', 5),
+    const shared = {
       prompts: int(v.prompts, 'prompts', 8),
       generations: int(v.generations, 'generations', 8),
       newTokens: int(v['new-tokens'], 'new-tokens', 32),
-      hidden,
-      layers: int(v.layers, 'layers', 4),
       beta,
       threads: threadsOpt(v.threads),
       seed: int(v.seed, 'seed', 0, 0),
       vsPytorch: !!v['vs-pytorch'],
-    });
-    output(!!v.json, r, () => {
-      const show = (name: string, x: any) =>
-        console.log(
-          `${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ` +
-            `${x.training_s}`,
-        );
-      show('pacer  ', r.pacer);
-      if (r.pytorch) {
-        show('PyTorch', r.pytorch);
-        console.log(
-          `time ratio pacer/PyTorch: ${JSON.stringify(r.time_ratio_vs_pytorch)}; best vs best ${r.ratio_best_vs_best}`,
-        );
-      }
-      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
-    });
+    };
+    let r: Record<string, unknown>;
+    if (v.video)
+      r = await benchGrpoVideo({ ...shared, steps: int(v.steps, 'steps', 3), frames: int(v.frames, 'frames', 16, 2) });
+    else {
+      const hidden = int(v.hidden, 'hidden', 256);
+      if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
+      r = await benchGrpo({ ...shared, steps: int(v.steps, 'steps', 5), hidden, layers: int(v.layers, 'layers', 4) });
+    }
+    output(!!v.json, r, () => printGrpo(r));
     return 0;
   },
 });
+
+function printGrpo(r: Record<string, unknown>): void {
+  const show = (name: string, x: any) =>
+    console.log(
+      `${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ${x.training_s}`,
+    );
+  show('pacer  ', r.pacer);
+  if (r.pytorch) {
+    show('PyTorch', r.pytorch);
+    const target = r.ratio_target !== undefined ? ` (target <= ${r.ratio_target})` : '';
+    console.log(
+      `time ratio pacer/PyTorch: ${JSON.stringify(r.time_ratio_vs_pytorch)}; best vs best ${r.ratio_best_vs_best}` +
+        target,
+    );
+  }
+  const c = r.check as any;
+  if (c) console.log(`log-probs agree with PyTorch: ${c.agrees} (${JSON.stringify(c)})`);
+  if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+}
 
 export const benchDdpCmd = defineCommand({
   name: 'bench ddp',
