@@ -11,7 +11,7 @@ model), without reference caching. Same checkpoint, token ids and frame files as
 usage: pytorch_dpo_video.py MODEL_DIR ARGS.json
   ARGS: {"pairs": [[prompt ids (pads expanded), chosen ids, rejected ids]], "videos": [.npz per pair],
          "video_pixels": [min, max], "fps", "batch", "beta", "lr", "threads", "pad"}
-Prints one JSON line: seconds, steps, losses and [mean chosen, mean rejected] log-prob sums per step, and
+Prints one JSON line: seconds (and CPU seconds), steps, losses and [mean chosen, mean rejected] log-prob sums per step, and
 the seconds spent processing frames, in the reference and in the policy's step (forward, backward, AdamW).
 """
 import json, os, sys, time
@@ -51,7 +51,7 @@ def pair_logps(model, batch, px, grids):
     return s[:n], s[n:]
 
 
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 losses, logps = [], []
 split = {"process_s": 0.0, "policy_s": 0.0, "reference_s": 0.0}
 for s in range(0, len(pairs), bs):
@@ -74,6 +74,6 @@ for s in range(0, len(pairs), bs):
     split["process_s"] += t2 - t1
     split["reference_s"] += t3 - t2
     split["policy_s"] += t4 - t3
-dt = time.perf_counter() - t0
-print(json.dumps({"seconds": dt, "steps": len(losses), "losses": losses, "logps": logps, "split": split,
+dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"seconds": dt, "cpu_seconds": cpu, "steps": len(losses), "losses": losses, "logps": logps, "split": split,
                   "torch": torch.__version__}))

@@ -8,7 +8,8 @@
 // thread and at --threads, the peer in each thread configuration of peer.ts. The numbers are checked
 // first: the first batch's loss and mean chosen / rejected log-probs, and the second batch's loss (after
 // one AdamW step), must agree within 1e-4 relative (fp32). ratio = pacer's fastest seconds over the
-// fastest PyTorch configuration's (target ≤ 0.8). pacer_split says where pacer's time goes.
+// fastest PyTorch configuration's (target ≤ 0.8). pacer_split says where pacer's time goes; cpu_seconds
+// (each run's process CPU time) are less skewed than wall time by other load on a shared machine.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,9 +100,10 @@ async function pacerRuns(o: DpoVideoBenchOptions, dir: string) {
   const runs = [];
   for (const threads of [...new Set([1, o.threads])]) {
     const cfg = trainConfig(o, dir, threads);
-    const t0 = performance.now();
+    const [t0, c0] = [performance.now(), process.cpuUsage()];
     const r = await train(cfg, { progress: false, log: () => {} });
-    runs.push({ threads, cfg, seconds: (performance.now() - t0) / 1000, r });
+    const c = process.cpuUsage(c0);
+    runs.push({ threads, cfg, seconds: (performance.now() - t0) / 1000, cpu: (c.user + c.system) / 1e6, r });
   }
   return runs;
 }
@@ -134,7 +136,11 @@ export async function benchDpoVideo(o: DpoVideoBenchOptions): Promise<Record<str
       model: { params, text: pick(config, TEXT_KEYS), vision: pick(config.vision_config, VISION_KEYS) },
       seconds: round(fastest.seconds, 3),
       pacer_threads: fastest.threads,
-      pacer_configs: runs.map((x) => ({ threads: x.threads, seconds: round(x.seconds, 3) })),
+      pacer_configs: runs.map((x) => ({
+        threads: x.threads,
+        seconds: round(x.seconds, 3),
+        cpu_seconds: round(x.cpu, 3),
+      })),
       pacer_split: split,
       pairs_per_s: round(o.pairs / fastest.seconds),
       first_loss: steps[0]?.loss,
@@ -244,6 +250,7 @@ function dpoVideoPeer(o: DpoVideoBenchOptions, cfg: DPOConfig, dir: string, w: P
         intra_op: r.config.intraOp,
         blas: r.config.blas,
         seconds: round(r.result.seconds, 3),
+        cpu_seconds: round(r.result.cpu_seconds, 3),
       })),
       best: { config: configName(fastest.config), seconds: round(fastest.result.seconds, 3), split },
     },
