@@ -260,3 +260,43 @@ test('a batch-shaped forward: inputsEmbeds give the ids logits; text models refu
   assert.equal(m.vocabSize, 16);
   m.dispose();
 });
+
+test('attention: grouped-query heads, one GEMM per key/value head, equal a per-head loop (values and gradients)', async () => {
+  const { scaledDotProductAttention, attentionBias } = await import('../dist/models/attention.js');
+  P.scope(() => {
+    const [B, H, Hkv, T, S, d] = [2, 6, 2, 3, 5, 4];
+    const g = new P.Generator(7);
+    const q = P.randn([B, H, T, d], { generator: g }).requiresGrad_(true);
+    const k = P.randn([B, Hkv, S, d], { generator: g }).requiresGrad_(true);
+    const v = P.randn([B, Hkv, S, d], { generator: g }).requiresGrad_(true);
+    const mask = P.tensor([1, 1, 1, 1, 1, 0, 1, 1, 1, 1], { dtype: 'int64' }).view(B, S); // left padding in row 1
+    const causal = attentionBias(mask, B, T, S); // [B, 1, T, S]
+    const perHead = P.randn([B, H, T, S], { generator: g });
+    const w = P.randn([B, T, H * d], { generator: g });
+    for (const bias of [null, causal, perHead]) {
+      // reference: head h of row b attends with key/value head floor(h / (H / Hkv)) (transformers' repeat_kv)
+      const heads = [];
+      for (let b = 0; b < B; b++)
+        for (let h = 0; h < H; h++) {
+          const kv = Math.floor(h / (H / Hkv));
+          const qh = q.select(0, b).select(0, h);
+          let s = qh.matmul(k.select(0, b).select(0, kv).transpose(0, 1)).mul(0.5);
+          if (bias) s = s.add(bias.select(0, b).select(0, bias.shape[1] === H ? h : 0));
+          heads.push(s.softmax(-1).matmul(v.select(0, b).select(0, kv)));
+        }
+      const want = P.stack(heads)
+        .view(B, H, T, d)
+        .transpose(1, 2)
+        .reshape(B, T, H * d);
+      const got = scaledDotProductAttention(q, k, v, bias, 0.5);
+      assertClose(got, want, { rtol: 1e-5, atol: 1e-6, what: 'attention' });
+      const grads = (out) => {
+        for (const t of [q, k, v]) t.grad = null;
+        out.mul(w).sum().backward();
+        return [q, k, v].map((t) => P.keep(t.grad.clone()));
+      };
+      const [gw, gg] = [grads(want), grads(got)];
+      gg.forEach((x, i) => assertClose(x, gw[i], { rtol: 1e-5, atol: 1e-6, what: `grad ${i}` }));
+    }
+  });
+});

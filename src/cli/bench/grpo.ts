@@ -12,7 +12,7 @@ import { Tokenizer } from '../../tokenizers/index.js';
 import { resolveConfig, train } from '../../trainers/index.js';
 import { makeProblems, type Problem } from '../../tasks/arithmetic.js';
 import { FIXTURE_TOKENIZER, writeRandomLlama } from './fixture.js';
-import { best, configName, median, round, runPeerConfigs, runTorchPeer } from './peer.js';
+import { best, configName, median, round, runPeerConfigs, runTorchPeer, type ThreadConfig } from './peer.js';
 
 export interface GrpoBenchOptions {
   steps: number;
@@ -27,12 +27,12 @@ export interface GrpoBenchOptions {
   vsPytorch: boolean;
 }
 
-const PARTS = ['generation', 'scoring', 'training'] as const;
-const HYPER = { learning_rate: 1e-5, epsilon: 0.2, epsilon_high: 0.28 };
-type Split = Record<string, number>;
+export const PARTS = ['generation', 'scoring', 'training'] as const;
+export const HYPER = { learning_rate: 1e-5, epsilon: 0.2, epsilon_high: 0.28 };
+export type Split = Record<string, number>;
 
 /** Medians of the parts over the measured steps (the first step warms up). */
-function split(history: Array<Record<string, number>>): Split {
+export function split(history: Array<Record<string, number>>): Split {
   const rows = history.slice(1);
   const s: Split = {};
   for (const p of PARTS) s[`${p}_s`] = round(median(rows.map((h) => h[`timing/${p}_s`])), 6);
@@ -137,25 +137,36 @@ function grpoPeer(
     vocab: vocabList,
   };
   writeFileSync(args, JSON.stringify(spec));
-  const peer = runPeerConfigs(
-    o.threads,
-    (c) => runTorchPeer('pytorch_grpo.py', [modelDir, args], c),
-    (j) => {
-      const t: Split = {};
-      for (const part of PARTS) t[`${part}_s`] = round(j[`${part}_s`], 6);
-      t.step_s = round(t.generation_s + t.scoring_s + t.training_s, 6);
-      t.completion_mean_length = round(j.completion_mean_length);
-      return { torch: j.torch as string, split: t };
-    },
-  );
+  const peer = runPeerConfigs(o.threads, (c) => runTorchPeer('pytorch_grpo.py', [modelDir, args], c), peerSplit);
   if (peer.errors.length || peer.runs.length === 0) return { pytorch_error: peer.errors.join('; ') || 'no result' };
-  const theirs = peer.runs[0].result; // both pools at --threads
-  const fastest = best(peer.runs, (r) => r.result.split.step_s)!;
+  return compareSplits(peer.runs, ours);
+}
+
+/** A peer's step split from its JSON line. */
+export function peerSplit(j: any): { torch: string; split: Split } {
+  const t: Split = {};
+  for (const part of PARTS) t[`${part}_s`] = round(j[`${part}_s`], 6);
+  t.step_s = round(t.generation_s + t.scoring_s + t.training_s, 6);
+  t.completion_mean_length = round(j.completion_mean_length);
+  return { torch: j.torch as string, split: t };
+}
+
+/**
+ * PyTorch's split per configuration against pacer's: its figures, the time ratios at the same threads
+ * (`ours`) and pacer's fastest (`oursBest`) over PyTorch's fastest configuration.
+ */
+export function compareSplits(
+  runs: Array<{ config: ThreadConfig; result: { torch: string; split: Split } }>,
+  ours: Split,
+  oursBest: Split = ours,
+) {
+  const theirs = runs[0].result; // both pools at --threads
+  const fastest = best(runs, (r) => r.result.split.step_s)!;
   return {
     pytorch: {
       torch: theirs.torch,
       ...theirs.split,
-      configs: peer.runs.map((r) => ({
+      configs: runs.map((r) => ({
         intra_op: r.config.intraOp,
         blas: r.config.blas,
         step_s: r.result.split.step_s,
@@ -166,11 +177,11 @@ function grpoPeer(
     time_ratio_vs_pytorch: Object.fromEntries(
       [...PARTS, 'step'].map((k) => [k, ratio(ours[`${k}_s`], theirs.split[`${k}_s`])]),
     ),
-    ratio_best_vs_best: ratio(ours.step_s, fastest.result.split.step_s),
+    ratio_best_vs_best: ratio(oursBest.step_s, fastest.result.split.step_s),
   };
 }
 
 /** a / b to 3 decimals, or null when b is 0 at the measured precision (a part that takes < 1 µs). */
-function ratio(a: number, b: number): number | null {
+export function ratio(a: number, b: number): number | null {
   return b > 0 ? round(a / b, 3) : null;
 }

@@ -9,7 +9,9 @@ import { availableParallelism } from 'node:os';
 import { benchEngine } from '../bench/engine.js';
 import { benchGenerate } from '../bench/generate.js';
 import { benchDpo } from '../bench/dpo.js';
+import { benchDpoVideo } from '../bench/dpo-video.js';
 import { benchGrpo } from '../bench/grpo.js';
+import { benchGrpoVideo } from '../bench/grpo-video.js';
 import { benchVideo } from '../bench/video.js';
 import { benchDdp, ddpWorker } from '../bench/ddp.js';
 import { benchVlm } from '../bench/vlm.js';
@@ -24,6 +26,7 @@ import {
   str,
   threadsOpt,
   type OptionSpec,
+  type OptionValues,
 } from '../command.js';
 import { benchEnvs, PLAIN_LOOPS } from '../bench/envs.js';
 import { benchPpo, PPO_CASES } from '../bench/ppo.js';
@@ -175,22 +178,44 @@ PyTorch's (> 1: pacer is faster). ${BEST}`,
 export const benchDpoCmd = defineCommand({
   name: 'bench dpo',
   summary: 'one DPO epoch through pacer train; --vs-pytorch compares with a plain PyTorch loop',
-  usage: 'pacer bench dpo [--pairs 64] [--batch 8] [--hidden 256] [--layers 4] [--threads N] [--vs-pytorch] [--json]',
+  usage:
+    'pacer bench dpo [--pairs 64] [--batch 8] [--hidden 256] [--layers 4] [--threads N] [--vs-pytorch] [--json]\n' +
+    '       pacer bench dpo --video [--pairs 16] [--batch 4] [--frames 16] [--threads N] [--vs-pytorch] [--json]',
   description: `With --vs-pytorch the same epoch runs as a straightforward PyTorch loop (bench/pytorch_dpo.py:
 policy and reference forwards per pair, no caching); wall_time_ratio and ratio_best_vs_best are
 pacer's time over PyTorch's (< 1: pacer is faster), and first_loss_agrees checks both start alike.
 ift: one IFT step (a no-grad pass for the guesses, then the pass on mixed embeddings) against one SFT
 step on the same model and batch of chosen completions (ift_over_sft; medians of 5 steps).
+--video: pairs whose chosen and rejected answers share a video prompt (--frames random 128x128 frames,
+112x112 after the processor) on bench vlm's random Qwen2.5-VL, the vision tower in the policy and the
+reference forwards; the peer is bench/pytorch_dpo_video.py (one tower pass per video per model, as
+pacer). check: the first batch's loss and log-probs and the second batch's loss agree within 1e-4
+relative; ratio = pacer's seconds over PyTorch's fastest configuration (target <= 0.8). No IFT step.
 ${BEST}`,
   options: {
-    pairs: { type: 'string', arg: 'N', help: 'preference pairs', default: '64' },
-    batch: { type: 'string', arg: 'N', help: 'pairs per step', default: '8' },
-    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8)', default: '256' },
-    layers: { type: 'string', arg: 'N', help: 'decoder layers', default: '4' },
+    pairs: { type: 'string', arg: 'N', help: 'preference pairs', default: '64; 16 with --video' },
+    batch: { type: 'string', arg: 'N', help: 'pairs per step', default: '8; 4 with --video' },
+    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8; text model only)', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'decoder layers (text model only)', default: '4' },
+    video: { type: 'boolean', help: "pairs with a video prompt on bench vlm's Qwen2.5-VL" },
+    frames: { type: 'string', arg: 'N', help: 'frames per video (--video only)', default: '16' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
     ...common,
   },
   async run(v) {
+    onlyWith(v, !!v.video, { video: ['frames'], text: ['hidden', 'layers'] });
+    if (v.video) {
+      const r = await benchDpoVideo({
+        pairs: int(v.pairs, 'pairs', 16),
+        batch: int(v.batch, 'batch', 4),
+        frames: int(v.frames, 'frames', 16, 2),
+        threads: threadsOpt(v.threads),
+        seed: int(v.seed, 'seed', 0, 0),
+        vsPytorch: !!v['vs-pytorch'],
+      });
+      output(!!v.json, r, () => printDpo(r));
+      return 0;
+    }
     const hidden = int(v.hidden, 'hidden', 256);
     if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
     const r = await benchDpo({
@@ -202,77 +227,109 @@ ${BEST}`,
       seed: int(v.seed, 'seed', 0, 0),
       vsPytorch: !!v['vs-pytorch'],
     });
-    output(!!v.json, r, () => {
-      console.log(`pacer: ${r.seconds} s for ${r.pairs} pairs (${r.steps} steps, ${r.threads} threads)`);
-      const p = r.pytorch as any;
-      if (p)
-        console.log(
-          `PyTorch: ${p.seconds} s -> ratio ${r.wall_time_ratio}; best ${p.best.seconds} s (${p.best.config}) -> ` +
-            `best vs best ${r.ratio_best_vs_best} (first losses agree: ${r.first_loss_agrees})`,
-        );
-      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
-    });
+    output(!!v.json, r, () => printDpo(r));
     return 0;
   },
 });
 
+function printDpo(r: Record<string, unknown>): void {
+  console.log(`pacer: ${r.seconds} s for ${r.pairs} pairs (${r.steps} steps, ${r.threads} threads)`);
+  const p = r.pytorch as any;
+  if (p)
+    console.log(
+      `PyTorch: ${p.seconds} s -> ratio ${r.wall_time_ratio}; best ${p.best.seconds} s (${p.best.config}) -> ` +
+        `best vs best ${r.ratio_best_vs_best}` +
+        (r.check ? ` (target <= ${r.ratio_target})` : ` (first losses agree: ${r.first_loss_agrees})`),
+    );
+  const c = r.check as any;
+  if (c) console.log(`numbers agree with PyTorch: ${c.agrees} (max relative difference ${c.max_rel_diff})`);
+  if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+}
+
+/** Options that act only with --video (or only without it) are usage errors in the other mode. */
+function onlyWith(v: OptionValues, video: boolean, keys: { video: string[]; text: string[] }): void {
+  const wrong = video ? keys.text : keys.video;
+  for (const k of wrong)
+    if (v[k] !== undefined)
+      throw new UsageError(`--${k} ${video ? 'applies to the text model, not --video' : 'needs --video'}`);
+}
+
 export const benchGrpoCmd = defineCommand({
   name: 'bench grpo',
   summary: 'a GRPO step split into generation / scoring / training; --vs-pytorch adds a PyTorch step',
-  usage: 'pacer bench grpo [--steps 5] [--prompts 8] [--generations 8] [--threads N] [--vs-pytorch] [--json]',
+  usage:
+    'pacer bench grpo [--steps 5] [--prompts 8] [--generations 8] [--threads N] [--vs-pytorch] [--json]\n' +
+    '       pacer bench grpo --video [--steps 3] [--frames 16] [--prompts 8] [--generations 8] [--vs-pytorch] [--json]',
   description: `A random Llama (the fixture byte-level tokenizer) is trained for steps + 1 GRPO steps (dapo loss,
 accuracy reward on arithmetic prompts, temperature 1); the first step warms up. Each part is the
 median over the measured steps: generation (sampling prompts x generations completions with the KV
 cache), scoring (decoding + rewards), training (advantages, forward/backward, clipping, AdamW; a
 reference forward too when --beta > 0). With --vs-pytorch the same step runs in a plain PyTorch loop
 (bench/pytorch_grpo.py); time_ratio_vs_pytorch (per part) and ratio_best_vs_best (the step) are
-pacer's seconds over PyTorch's (< 1: pacer is faster). ${BEST}`,
+pacer's seconds over PyTorch's (< 1: pacer is faster).
+--video: video prompts (--frames random 128x128 frames, 112x112 after the processor; accuracy reward on
+a fixed answer) on bench vlm's random Qwen2.5-VL; each video is encoded once per group when sampling and
+when training. pacer trains at 1 thread and at --threads (its fastest counts); the peer is
+bench/pytorch_grpo_video.py. check: the peer's per-token log-probs of completions pacer sampled, by its
+training and its sampling path, agree with pacer's trainer within 1e-4 relative; ratio = pacer's fastest
+step over PyTorch's fastest (target <= 0.8). ${BEST}`,
   options: {
-    steps: { type: 'string', arg: 'N', help: 'measured steps', default: '5' },
+    steps: { type: 'string', arg: 'N', help: 'measured steps', default: '5; 3 with --video' },
     prompts: { type: 'string', arg: 'N', help: 'prompts per step', default: '8' },
     generations: { type: 'string', arg: 'N', help: 'completions per prompt', default: '8' },
     'new-tokens': { type: 'string', arg: 'N', help: 'max completion tokens', default: '32' },
-    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8)', default: '256' },
-    layers: { type: 'string', arg: 'N', help: 'decoder layers', default: '4' },
+    hidden: { type: 'string', arg: 'N', help: 'hidden size (a multiple of 8; text model only)', default: '256' },
+    layers: { type: 'string', arg: 'N', help: 'decoder layers (text model only)', default: '4' },
+    video: { type: 'boolean', help: "video prompts on bench vlm's Qwen2.5-VL" },
+    frames: { type: 'string', arg: 'N', help: 'frames per video (--video only)', default: '16' },
     beta: { type: 'string', arg: 'B', help: 'KL coefficient (> 0 adds a reference forward)', default: '0' },
     threads: { type: 'string', arg: 'N', help: 'CPU threads', default: 'all cores' },
     ...common,
   },
   async run(v) {
-    const hidden = int(v.hidden, 'hidden', 256);
-    if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
+    onlyWith(v, !!v.video, { video: ['frames'], text: ['hidden', 'layers'] });
     const beta = v.beta === undefined ? 0 : Number(v.beta);
     if (!(beta >= 0)) throw new UsageError(`--beta must be a number >= 0, got '${v.beta}'`);
-    const r = await benchGrpo({
-      steps: int(v.steps, 'steps', 5),
+    const shared = {
       prompts: int(v.prompts, 'prompts', 8),
       generations: int(v.generations, 'generations', 8),
       newTokens: int(v['new-tokens'], 'new-tokens', 32),
-      hidden,
-      layers: int(v.layers, 'layers', 4),
       beta,
       threads: threadsOpt(v.threads),
       seed: int(v.seed, 'seed', 0, 0),
       vsPytorch: !!v['vs-pytorch'],
-    });
-    output(!!v.json, r, () => {
-      const show = (name: string, x: any) =>
-        console.log(
-          `${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ` +
-            `${x.training_s}`,
-        );
-      show('pacer  ', r.pacer);
-      if (r.pytorch) {
-        show('PyTorch', r.pytorch);
-        console.log(
-          `time ratio pacer/PyTorch: ${JSON.stringify(r.time_ratio_vs_pytorch)}; best vs best ${r.ratio_best_vs_best}`,
-        );
-      }
-      if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
-    });
+    };
+    let r: Record<string, unknown>;
+    if (v.video)
+      r = await benchGrpoVideo({ ...shared, steps: int(v.steps, 'steps', 3), frames: int(v.frames, 'frames', 16, 2) });
+    else {
+      const hidden = int(v.hidden, 'hidden', 256);
+      if (hidden % 8 !== 0) throw new UsageError('--hidden must be a multiple of 8');
+      r = await benchGrpo({ ...shared, steps: int(v.steps, 'steps', 5), hidden, layers: int(v.layers, 'layers', 4) });
+    }
+    output(!!v.json, r, () => printGrpo(r));
     return 0;
   },
 });
+
+function printGrpo(r: Record<string, unknown>): void {
+  const show = (name: string, x: any) =>
+    console.log(
+      `${name}: step ${x.step_s} s = generation ${x.generation_s} + scoring ${x.scoring_s} + training ${x.training_s}`,
+    );
+  show('pacer  ', r.pacer);
+  if (r.pytorch) {
+    show('PyTorch', r.pytorch);
+    const target = r.ratio_target !== undefined ? ` (target <= ${r.ratio_target})` : '';
+    console.log(
+      `time ratio pacer/PyTorch: ${JSON.stringify(r.time_ratio_vs_pytorch)}; best vs best ${r.ratio_best_vs_best}` +
+        target,
+    );
+  }
+  const c = r.check as any;
+  if (c) console.log(`log-probs agree with PyTorch: ${c.agrees} (${JSON.stringify(c)})`);
+  if (r.pytorch_error) console.log(`PyTorch: ${r.pytorch_error}`);
+}
 
 export const benchDdpCmd = defineCommand({
   name: 'bench ddp',
