@@ -108,8 +108,10 @@ test('the package is small: dist without source maps, no tests, fixtures or runs
     assert.ok(existsSync(join(root, 'src', f.slice(5).replace(/\.js$/, '.ts'))), `${f} has no source (stale build?)`);
   assert.ok(files.includes('scripts/install.mjs') && files.includes('native/binding.gyp'));
   // a watched budget: 503 kB packed with issue 19, 655 kB after data parallelism, ICPL, TSPO, video training
-  // and the Cue-R1 / VideoTG-R1 pieces landed; raise it only on purpose, with the reason here
-  assert.ok(info.size < 720_000, `packed ${info.size} bytes`);
+  // and the Cue-R1 / VideoTG-R1 pieces landed, 723 kB after video in every online trainer, the frame agent in
+  // the trainers and serve model, and the video DPO/GRPO benchmarks with their PyTorch peers (bench/*.py);
+  // raise it only on purpose, with the reason here
+  assert.ok(info.size < 740_000, `packed ${info.size} bytes`);
 });
 
 test('installing the tarball builds the engine; npx pacer runs there', () => {
