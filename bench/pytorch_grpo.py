@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_grpo import grpo_update
 from torch_llama import Llama, load_safetensors
 
 d, a = sys.argv[1], json.load(open(sys.argv[2]))
@@ -101,20 +102,12 @@ for step in range(a["steps"] + 1):
     t1 = time.perf_counter()
     rewards = [accuracy(decode(c), ans) for c, ans in zip(comps, answers)]
     t2 = time.perf_counter()
-    r = torch.tensor(rewards).view(-1, G)
-    adv = ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + 1e-4)).view(-1)
     lp, m = token_logps(policy, prompts, comps)
-    ratio = (lp - lp.detach()).exp()
-    per = -torch.min(ratio * adv[:, None], ratio.clamp(1 - a["eps_low"], 1 + a["eps_high"]) * adv[:, None])
+    rlp = None
     if ref is not None:
         with torch.no_grad():
             rlp, _ = token_logps(ref, prompts, comps)
-        per = per + a["beta"] * ((rlp - lp).exp() - (rlp - lp) - 1)
-    loss = (per * m).sum() / m.sum().clamp(min=1)
-    opt.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-    opt.step()
+    grpo_update(opt, policy.parameters(), rewards, G, lp, m, rlp, a)
     t3 = time.perf_counter()
     if step > 0:  # step 0 warms up
         times["generation"].append(t1 - t0)

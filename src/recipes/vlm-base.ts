@@ -36,7 +36,7 @@ import { fromPretrained, modelFromConfig, savePretrained } from '../models/pretr
 import { generate } from '../models/generate.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { wordsOf, writeWordTokenizer } from '../tokenizers/word-level.js';
-import { loadProcessorConfigs } from '../models/qwen2_vl/processor.js';
+import { loadProcessorConfigs, processorConfigJson } from '../models/qwen2_vl/processor.js';
 import { type VisionPrompt, visionPrompt } from '../data/media.js';
 import { scoreCompletions } from '../models/scoring.js';
 import type { CausalLM } from '../models/types.js';
@@ -260,29 +260,6 @@ function modelConfig(spec: VlmBaseSpec, vocab: number): Record<string, unknown> 
   };
 }
 
-/** The processors' configs, pinned to size × size frames. */
-function processorConfig(spec: VlmBaseSpec, kind: 'image' | 'video'): Record<string, unknown> {
-  const px = spec.size * spec.size;
-  return {
-    min_pixels: px,
-    max_pixels: px,
-    patch_size: 14,
-    temporal_patch_size: 2,
-    merge_size: 2,
-    image_mean: [0.48145466, 0.4578275, 0.40821073],
-    image_std: [0.26862954, 0.26130258, 0.27577711],
-    rescale_factor: 1 / 255,
-    do_resize: true,
-    do_rescale: true,
-    do_normalize: true,
-    do_convert_rgb: true,
-    resample: 3,
-    ...(kind === 'image'
-      ? { image_processor_type: 'Qwen2VLImageProcessorFast', processor_class: 'Qwen2_5_VLProcessor' }
-      : { video_processor_type: 'Qwen2VLVideoProcessor', size: { shortest_edge: px, longest_edge: px } }),
-  };
-}
-
 /** The initial model folder: tokenizer, chat template, processors, config and from_config weights. */
 function initModel(spec: VlmBaseSpec, rows: Row[], dir: string): number {
   const words = wordsOf(corpus(spec, rows), QWEN_SPECIALS);
@@ -294,8 +271,14 @@ function initModel(spec: VlmBaseSpec, rows: Row[], dir: string): number {
     chatTemplate: QWEN2_VL_CHAT_TEMPLATE,
   });
   const config = modelConfig(spec, Math.ceil(vocab / 8) * 8);
-  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify(processorConfig(spec, 'image'), null, 2));
-  writeFileSync(join(dir, 'video_preprocessor_config.json'), JSON.stringify(processorConfig(spec, 'video'), null, 2));
+  writeFileSync(
+    join(dir, 'preprocessor_config.json'),
+    JSON.stringify(processorConfigJson('image', spec.size ** 2, spec.size ** 2), null, 2),
+  );
+  writeFileSync(
+    join(dir, 'video_preprocessor_config.json'),
+    JSON.stringify(processorConfigJson('video', spec.size ** 2, spec.size ** 2), null, 2),
+  );
   const model = modelFromConfig(config);
   const params = [...model.parameters()].reduce((a, p) => a + p.numel, 0);
   savePretrained({ model, config }, dir);

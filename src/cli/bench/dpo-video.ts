@@ -20,6 +20,7 @@ import { fromPretrained } from '../../models/pretrained.js';
 import { resolveConfig, train, type DPOConfig } from '../../trainers/index.js';
 import { makeMethod, sequenceLogpSums } from '../../trainers/methods.js';
 import { prepareVision } from '../../trainers/vision.js';
+import { dpoBenchKeys } from './dpo.js';
 import { best, configName, round, runPeerConfigs, runTorchPeer } from './peer.js';
 import {
   VIDEO_FPS,
@@ -66,22 +67,9 @@ function trainConfig(o: DpoVideoBenchOptions, dir: string, threads: number): DPO
     model_name_or_path: join(dir, 'model'),
     train_dataset: join(dir, 'pairs.jsonl'),
     output_dir: join(dir, `out-${threads}`),
-    learning_rate: 1e-4,
-    beta: 0.1,
+    ...dpoBenchKeys(o.batch, threads, o.seed),
     loss_type: ['sigmoid'],
-    per_device_train_batch_size: o.batch,
-    per_device_eval_batch_size: o.batch,
-    num_train_epochs: 1,
-    max_grad_norm: 0,
-    weight_decay: 0,
-    lr_scheduler_type: 'constant',
-    shuffle: false,
-    logging_steps: 1,
-    save_steps: 100000,
-    report: false,
     video_fps: VIDEO_FPS,
-    threads,
-    seed: o.seed,
   };
   return resolveConfig(raw, 'bench') as DPOConfig;
 }

@@ -43,6 +43,26 @@ function writePairs(file: string, n: number): void {
   writeFileSync(file, rows.join('\n') + '\n');
 }
 
+/** The DPO epoch both bench cases time: sigmoid loss, constant rate, no clipping, in order, nothing saved. */
+export function dpoBenchKeys(batch: number, threads: number, seed: number) {
+  return {
+    learning_rate: 1e-4,
+    beta: 0.1,
+    per_device_train_batch_size: batch,
+    per_device_eval_batch_size: batch,
+    num_train_epochs: 1,
+    max_grad_norm: 0,
+    weight_decay: 0,
+    lr_scheduler_type: 'constant',
+    shuffle: false,
+    logging_steps: 1,
+    save_steps: 100000,
+    report: false,
+    threads,
+    seed,
+  };
+}
+
 export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unknown>> {
   setThreads(o.threads);
   manualSeed(o.seed);
@@ -57,20 +77,7 @@ export async function benchDpo(o: DpoBenchOptions): Promise<Record<string, unkno
       model_name_or_path: modelDir,
       train_dataset: data,
       output_dir: join(dir, 'out'),
-      learning_rate: 1e-4,
-      beta: 0.1,
-      per_device_train_batch_size: o.batch,
-      per_device_eval_batch_size: o.batch,
-      num_train_epochs: 1,
-      max_grad_norm: 0,
-      weight_decay: 0,
-      lr_scheduler_type: 'constant',
-      shuffle: false,
-      logging_steps: 1,
-      save_steps: 100000,
-      report: false,
-      threads: o.threads,
-      seed: o.seed,
+      ...dpoBenchKeys(o.batch, o.threads, o.seed),
     };
     const cfg = resolveConfig(raw, 'bench') as DPOConfig;
     const t0 = performance.now();

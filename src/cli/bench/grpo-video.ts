@@ -26,7 +26,7 @@ import { labelLogps } from '../../models/scoring.js';
 import { resolveConfig, train, type OnlineConfig } from '../../trainers/index.js';
 import { forwardBatch, prepareVision } from '../../trainers/vision.js';
 import { CHECK_RTOL } from './dpo-video.js';
-import { HYPER, compareSplits, peerSplit, split, type Split } from './grpo.js';
+import { HYPER, compareSplits, grpoBenchKeys, peerSplit, split, type Split } from './grpo.js';
 import { best, runPeerConfigs, runTorchPeer } from './peer.js';
 import { VIDEO_FPS, VIDEO_PIXELS, VIDEO_SIDE, userVideo, writeBenchVlm, writeRandomVideos } from './vlm-fixture.js';
 
@@ -55,24 +55,8 @@ function trainConfig(o: GrpoVideoBenchOptions, dir: string, threads: number): On
     model_name_or_path: join(dir, 'model'),
     train_dataset: join(dir, 'prompts.jsonl'),
     output_dir: join(dir, `out-${threads}`),
-    ...HYPER,
-    beta: o.beta,
-    loss_type: 'dapo',
-    num_generations: o.generations,
-    per_device_train_batch_size: o.prompts * o.generations,
-    max_completion_length: o.newTokens,
-    temperature: 1,
-    reward_funcs: 'accuracy',
-    max_steps: o.steps + 1,
-    max_grad_norm: 1,
-    weight_decay: 0,
-    lr_scheduler_type: 'constant',
-    logging_steps: 1,
-    save_steps: 100000,
-    report: false,
+    ...grpoBenchKeys(o, threads),
     video_fps: VIDEO_FPS,
-    threads,
-    seed: o.seed,
   };
   return resolveConfig(raw, 'bench') as OnlineConfig;
 }

@@ -41,6 +41,31 @@ export function split(history: Array<Record<string, number>>): Split {
   return s;
 }
 
+type StepShape = Pick<GrpoBenchOptions, 'beta' | 'generations' | 'prompts' | 'newTokens' | 'steps' | 'seed'>;
+
+/** The GRPO steps both bench cases time: DAPO loss, accuracy reward, constant rate, one warm-up step. */
+export function grpoBenchKeys(o: StepShape, threads: number) {
+  return {
+    ...HYPER,
+    beta: o.beta,
+    loss_type: 'dapo',
+    num_generations: o.generations,
+    per_device_train_batch_size: o.prompts * o.generations,
+    max_completion_length: o.newTokens,
+    temperature: 1,
+    reward_funcs: 'accuracy',
+    max_steps: o.steps + 1,
+    max_grad_norm: 1,
+    weight_decay: 0,
+    lr_scheduler_type: 'constant',
+    logging_steps: 1,
+    save_steps: 100000,
+    report: false,
+    threads,
+    seed: o.seed,
+  };
+}
+
 export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unknown>> {
   setThreads(o.threads);
   manualSeed(o.seed);
@@ -63,23 +88,7 @@ export async function benchGrpo(o: GrpoBenchOptions): Promise<Record<string, unk
       model_name_or_path: modelDir,
       train_dataset: data,
       output_dir: join(dir, 'out'),
-      ...HYPER,
-      beta: o.beta,
-      loss_type: 'dapo',
-      num_generations: o.generations,
-      per_device_train_batch_size: o.prompts * o.generations,
-      max_completion_length: o.newTokens,
-      temperature: 1,
-      reward_funcs: 'accuracy',
-      max_steps: o.steps + 1,
-      max_grad_norm: 1,
-      weight_decay: 0,
-      lr_scheduler_type: 'constant',
-      logging_steps: 1,
-      save_steps: 100000,
-      report: false,
-      threads: o.threads,
-      seed: o.seed,
+      ...grpoBenchKeys(o, o.threads),
     };
     const r = await train(resolveConfig(raw, 'bench'), { progress: false, log: () => {} });
     const ours = split(r.history);

@@ -11,6 +11,7 @@ import { rng } from '../../data/random.js';
 import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
 import { wordsOf, writeWordTokenizer } from '../../tokenizers/word-level.js';
 import { encodeFramesNpz } from '../../video/npz.js';
+import { processorConfigJson } from '../../models/qwen2_vl/processor.js';
 import { QWEN2_VL_CHAT_TEMPLATE, QWEN_SPECIALS } from '../../recipes/vlm-base.js';
 import { vlmConfig } from './vlm.js';
 
@@ -30,29 +31,6 @@ const IDS = {
   image_token_id: 6,
   video_token_id: 7,
 };
-
-/** A video processor config (or the image one) for frames resized into VIDEO_PIXELS. */
-function processorConfig(kind: 'image' | 'video'): Record<string, unknown> {
-  const [lo, hi] = VIDEO_PIXELS;
-  return {
-    min_pixels: lo,
-    max_pixels: hi,
-    patch_size: 14,
-    temporal_patch_size: 2,
-    merge_size: 2,
-    image_mean: [0.48145466, 0.4578275, 0.40821073],
-    image_std: [0.26862954, 0.26130258, 0.27577711],
-    rescale_factor: 1 / 255,
-    do_resize: true,
-    do_rescale: true,
-    do_normalize: true,
-    do_convert_rgb: true,
-    resample: 3,
-    ...(kind === 'image'
-      ? { image_processor_type: 'Qwen2VLImageProcessorFast', processor_class: 'Qwen2_5_VLProcessor' }
-      : { video_processor_type: 'Qwen2VLVideoProcessor', size: { shortest_edge: lo, longest_edge: hi } }),
-  };
-}
 
 /**
  * Write the model folder; `texts` are the words the tokenizer must know. Returns the config, the
@@ -74,8 +52,14 @@ export function writeBenchVlm(dir: string, texts: string[]) {
     chatTemplate: QWEN2_VL_CHAT_TEMPLATE,
   });
   if (vocab !== config.vocab_size) throw new Error(`pacer: tokenizer vocabulary ${vocab} != ${config.vocab_size}`);
-  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify(processorConfig('image'), null, 2));
-  writeFileSync(join(dir, 'video_preprocessor_config.json'), JSON.stringify(processorConfig('video'), null, 2));
+  writeFileSync(
+    join(dir, 'preprocessor_config.json'),
+    JSON.stringify(processorConfigJson('image', ...VIDEO_PIXELS), null, 2),
+  );
+  writeFileSync(
+    join(dir, 'video_preprocessor_config.json'),
+    JSON.stringify(processorConfigJson('video', ...VIDEO_PIXELS), null, 2),
+  );
   const model = modelFromConfig(config);
   const params = model.numParameters();
   savePretrained({ model, config }, dir);

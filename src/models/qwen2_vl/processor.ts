@@ -341,3 +341,29 @@ export function expandVisionPads(
   }
   return out;
 }
+
+/**
+ * preprocessor_config.json (kind 'image') or video_preprocessor_config.json ('video') as transformers writes
+ * them for Qwen2.5-VL: CLIP mean/std, bicubic, patch 14, temporal patch 2, merge 2, frames resized into
+ * [lo, hi] pixels.
+ */
+export function processorConfigJson(kind: 'image' | 'video', lo: number, hi: number): Record<string, unknown> {
+  return {
+    min_pixels: lo,
+    max_pixels: hi,
+    patch_size: 14,
+    temporal_patch_size: 2,
+    merge_size: 2,
+    image_mean: [0.48145466, 0.4578275, 0.40821073],
+    image_std: [0.26862954, 0.26130258, 0.27577711],
+    rescale_factor: 1 / 255,
+    do_resize: true,
+    do_rescale: true,
+    do_normalize: true,
+    do_convert_rgb: true,
+    resample: 3,
+    ...(kind === 'image'
+      ? { image_processor_type: 'Qwen2VLImageProcessorFast', processor_class: 'Qwen2_5_VLProcessor' }
+      : { video_processor_type: 'Qwen2VLVideoProcessor', size: { shortest_edge: lo, longest_edge: hi } }),
+  };
+}
