@@ -441,3 +441,51 @@ test('frac_reward_zero_std is logged per value of the difficulty column', async 
   }
   delete REWARDS.by_stratum;
 });
+
+test('dynamic sampling: the sampler hears of the groups it dropped (zero advantage); dropped_groups is logged', async () => {
+  const { d, m } = setup();
+  const C = await import('../dist/curriculum/online.js');
+  // a spy sampler: uniform draws, every update() recorded
+  const heard = [];
+  class Spy extends C.BaseSampler {
+    name = 'spy';
+    next(n) {
+      return Array.from({ length: n }, () => this.rand.pick(this.items).index);
+    }
+    update(feedback) {
+      heard.push(feedback);
+    }
+  }
+  C.registerSampler('spy', { options: {}, make: (its, seed) => new Spy(its, seed) }, { replace: true });
+  // hard rows get a constant reward (dropped until the last try), easy rows 0, 1 by batch position (kept)
+  REWARDS.by_row = () => (input) => input.columns.difficulty.map((k, i) => (k === 'hard' ? 1 : i % 2));
+  const rows = Array.from({ length: 8 }, (_, i) => ({ prompt: `${i}+1=`, difficulty: i < 4 ? 'hard' : 'easy' }));
+  writeFileSync(join(d, 'rows.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const c = cfg(d, m, {
+    trainer: 'grpo',
+    train_dataset: join(d, 'rows.jsonl'),
+    reward_funcs: ['by_row'],
+    reward_weights: null,
+    curriculum_sampler: 'spy',
+    dynamic_sampling: true,
+    tag: '-dropped',
+  });
+  await train(c, quiet);
+  const ms = metrics(c.output_dir).filter((x) => 'tokens/generated' in x);
+  assert.equal(ms.length, 3);
+  assert.equal(heard.length, 3);
+  for (const [k, fb] of heard.entries()) {
+    // each step trains exactly 2 groups; every other group heard is one dynamic sampling dropped
+    assert.equal(ms[k]['dynamic_sampling/dropped_groups'], fb.length - 2, `step ${k + 1}`);
+    // only hard groups (all rewards equal) are dropped: at least fb.length − 2 of the heard are hard
+    assert.ok(fb.filter((g) => g.index < 4).length >= fb.length - 2);
+    // a hard group reports its rewards (all 1: pass rate 1, variance 0) and no advantage
+    for (const g of fb.filter((x) => x.index < 4))
+      assert.deepEqual([g.rewardMean, g.rewardVar, g.passRate, g.meanAbsAdvantage], [1, 0, 1, 0]);
+    // an easy group's rewards are 0, 1, 0, 1
+    for (const g of fb.filter((x) => x.index >= 4)) assert.deepEqual([g.rewardMean, g.rewardVar], [0.5, 0.25]);
+  }
+  // the uniform draws over 8 rows hit a hard row in some step: the spy heard of dropped groups
+  assert.ok(heard.some((fb) => fb.length > 2));
+  delete REWARDS.by_row;
+});

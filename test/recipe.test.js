@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,4 +159,78 @@ test('the committed default base (assets/vlm-base) matches the default configura
   assert.equal(res.cached, true);
   assert.equal(res.dir, COMMITTED_VLM_BASE);
   assert.ok(res.metrics.nll_other_video > res.metrics.nll_own_video, 'the committed base uses its video');
+});
+
+test('a folder lock: a second holder waits for the first; a stale lock is taken over; a long wait is an error', async () => {
+  const { withDirLock } = await import('../dist/util/lock.js');
+  const d = mkdtempSync(join(tmpdir(), 'pacer-lock-'));
+  try {
+    const events = [];
+    let release;
+    const first = withDirLock(d, async () => {
+      events.push('first starts');
+      await new Promise((r) => {
+        release = r;
+      });
+      events.push('first ends');
+    });
+    const second = withDirLock(d, async () => events.push('second runs'), {
+      pollMs: 5,
+      onWait: (owner) => {
+        events.push(`second waits for ${owner}`);
+        // a third caller that will not wait: an error naming the lock file and its owner
+        withDirLock(d, async () => events.push('third runs'), { maxWaitMs: -1 }).catch((e) =>
+          events.push(
+            e.message.includes(join(d, '.lock')) && e.message.includes(String(process.pid))
+              ? 'third refused'
+              : e.message,
+          ),
+        );
+        setImmediate(() => release());
+      },
+    });
+    await Promise.all([first, second]);
+    assert.deepEqual(events, [
+      'first starts',
+      `second waits for ${process.pid}`,
+      'third refused',
+      'first ends',
+      'second runs',
+    ]);
+    assert.ok(!existsSync(join(d, '.lock')), 'released');
+    // a lock left by a process that no longer runs
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    writeFileSync(join(d, '.lock'), dead.stdout);
+    assert.equal(await withDirLock(d, async () => 'taken over', { maxWaitMs: -1 }), 'taken over');
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('two runs asking for one uncached vlm-base at once: one trains, the other waits and reuses it', async () => {
+  const { spawn } = await import('node:child_process');
+  const d = mkdtempSync(join(tmpdir(), 'pacer-recipe-'));
+  try {
+    const out = join(d, 'base');
+    const start = () =>
+      new Promise((resolve) => {
+        const p = spawn(process.execPath, [join(root, 'bin/pacer.js'), 'recipe', 'vlm-base', '--smoke', '--out', out]);
+        let err = '';
+        p.stderr.on('data', (b) => {
+          err += b;
+        });
+        const kill = setTimeout(() => p.kill(), 600_000);
+        p.on('close', (code) => {
+          clearTimeout(kill);
+          resolve({ code, err });
+        });
+      });
+    const runs = await Promise.all([start(), start()]);
+    for (const r of runs) assert.equal(r.code, 0, r.err);
+    assert.equal(runs.filter((r) => r.err.includes('training the language model')).length, 1);
+    assert.equal(runs.filter((r) => r.err.includes('reusing')).length, 1);
+    assert.ok(existsSync(join(out, 'model', 'model.safetensors')) && !existsSync(join(out, '.lock')));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 });

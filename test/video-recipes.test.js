@@ -155,3 +155,82 @@ test('GRPO rollouts never sample a vision pad: the seed-1 smoke base samples one
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('the curricula race: mIoU curve, target, first crossing, tokens there and the ratio (hand-made history)', async () => {
+  const { raceMetrics, miouCurve } = await import('../dist/recipes/curricula.js');
+  // the trainer logs a step's numbers and, at eval steps, a second record with eval_reward
+  const hist = [
+    { step: 1, 'tokens/generated': 100, 'tokens/trained': 900, frac_reward_zero_std: 0.5 },
+    { step: 1, eval_reward: 0.2 },
+    { step: 2, 'tokens/generated': 210, 'tokens/trained': 1800, frac_reward_zero_std: 0 },
+    { step: 2, eval_reward: 0.35 },
+    { step: 3, 'tokens/generated': 330, 'tokens/trained': 2700, frac_reward_zero_std: 0.25 },
+    { step: 3, eval_reward: 0.3 },
+  ];
+  assert.deepEqual(miouCurve(hist), [
+    [1, 20],
+    [2, 35],
+    [3, 30],
+  ]);
+  const m = raceMetrics(hist, 32, 2);
+  assert.equal(m.final_miou, 32.5); // (35 + 30) / 2
+  assert.equal(m.best_miou, 35);
+  assert.deepEqual([m.reached, m.steps_to_target, m.tokens_to_target], [1, 2, 210]);
+  assert.deepEqual([m.generated_tokens, m.trained_tokens, m.frac_reward_zero_std], [330, 2700, 0.25]);
+  const never = raceMetrics(hist, 40, 2);
+  assert.equal(never.reached, 0);
+  assert.ok(Number.isNaN(never.steps_to_target) && Number.isNaN(never.tokens_to_target));
+});
+
+test('recipe curricula --smoke: six arms race on the same rows, each with its sampler, dynamic sampling on', () => {
+  const d = mkdtempSync(join(tmpdir(), 'pacer-vr-'));
+  try {
+    const out = join(d, 'study');
+    const r = pacer('recipe', 'curricula', '--smoke', '--out', out, '--threads', '1', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(join(out, 'report.html')));
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    const arms = ['uniform', 'sec', 'dump', 'vcrl', 'balanced', 'mask'];
+    assert.deepEqual(Object.keys(s.arms).sort(), ['base', ...arms].sort());
+    checkShape(s, arms, ['final_miou', 'target', 'reached', 'tokens_to_target', 'tokens_ratio', 'generated_tokens']);
+    const mean = (arm, k) => s.arms[arm][k].mean;
+    // the rows' levels come from the base's answers; every training row has one
+    const train = rows(join(out, 'seed-0', 'data', 'train.jsonl'));
+    assert.equal(train.length, 6);
+    assert.ok(train.every((x) => ['hard', 'medium', 'easy'].includes(x.level) && x.hard === (x.level === 'hard')));
+    const { hard, medium, easy } = s.levels[0];
+    assert.equal(hard + medium + easy, 6);
+    assert.equal(hard, train.filter((x) => x.hard).length);
+    // the target is the uniform arm's final mIoU; its own ratio is 1
+    for (const arm of arms) assert.equal(mean(arm, 'target'), mean('uniform', 'final_miou'));
+    assert.equal(mean('uniform', 'tokens_ratio'), 1);
+    const log = (arm) => rows(join(out, 'seed-0', arm, 'metrics.jsonl'));
+    const sampler = { sec: /^curriculum\/p\//, dump: /^curriculum\/ucb\//, vcrl: /bank_size/, balanced: /eligible/ };
+    for (const arm of arms) {
+      const ms = log(arm);
+      // evaluated every step (eval_steps 1 in the smoke), dynamic sampling on
+      assert.deepEqual(
+        ms.filter((x) => 'eval_reward' in x).map((x) => x.step),
+        [1, 2],
+      );
+      const steps = ms.filter((x) => 'tokens/generated' in x);
+      assert.ok(steps.every((x) => 'dynamic_sampling/dropped_groups' in x));
+      // 2 steps × 1 prompt × 2 completions × at most 4 tries × at most 16 tokens
+      assert.ok(mean(arm, 'generated_tokens') >= 4 && mean(arm, 'generated_tokens') <= 256, arm);
+      const keys = Object.keys(steps[0]);
+      for (const [a, re] of Object.entries(sampler))
+        assert.equal(
+          keys.some((k) => re.test(k)),
+          a === arm,
+          arm,
+        );
+      assert.equal(
+        steps.some((x) => x['mask/frames'] > 0),
+        arm === 'mask' && hard > 0,
+        arm,
+      );
+    }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});

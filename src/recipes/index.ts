@@ -8,6 +8,7 @@ import { vlmBase } from './vlm-base.js';
 import { temple } from './temple.js';
 import { videotg } from './videotg.js';
 import { cue } from './cue.js';
+import { curricula } from './curricula.js';
 
 export type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 
@@ -32,3 +33,4 @@ registerRecipe(temple);
 registerRecipe(videotg);
 registerRecipe(cue);
 registerRecipe(tspoRecipe);
+registerRecipe(curricula);

@@ -46,6 +46,7 @@ import { caption, narrate, type VideoEvent, whenQuestion } from '../video/worlds
 import { parseSegment, temporalIoU } from '../eval/grounding.js';
 import { train } from '../trainers/train.js';
 import { atomicWrite } from '../util/atomic.js';
+import { withDirLock } from '../util/lock.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 
 /** Qwen2-VL's special-token strings, in Qwen's id order. */
@@ -417,13 +418,26 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
     );
   const spec = vlmBaseSpec(o.smoke);
   const dir = o.out ?? vlmBaseDir(spec, o.seed);
-  for (const d of o.force ? [] : o.out ? [dir] : [COMMITTED_VLM_BASE, dir]) {
-    const rec = reusable(d, spec, o.seed);
-    if (rec) {
-      log(`pacer: vlm-base: reusing ${d}`);
-      return { dir: d, cached: true, metrics: rec.metrics };
+  const cached = (force: boolean): RecipeResult | null => {
+    for (const d of force ? [] : o.out ? [dir] : [COMMITTED_VLM_BASE, dir]) {
+      const rec = reusable(d, spec, o.seed);
+      if (rec) {
+        log(`pacer: vlm-base: reusing ${d}`);
+        return { dir: d, cached: true, metrics: rec.metrics };
+      }
     }
-  }
+    return null;
+  };
+  const hit = cached(!!o.force);
+  if (hit) return hit;
+  // two studies asking for the same uncached base: one trains, the other waits and reuses its result
+  const onWait = (pid: string) => log(`pacer: vlm-base: process ${pid} is training ${dir}; waiting for it`);
+  return withDirLock(dir, async () => (o.force ? null : cached(false)) ?? trainAndRecord(o, spec, dir, log), {
+    onWait,
+  });
+}
+
+async function trainAndRecord(o: RecipeOptions, spec: VlmBaseSpec, dir: string, log: (s: string) => void) {
   const work = join(dir, 'work');
   rmSync(work, { recursive: true, force: true });
   mkdirSync(join(work, 'data'), { recursive: true });
@@ -451,7 +465,7 @@ async function run(o: RecipeOptions): Promise<RecipeResult> {
   };
   const text = `${JSON.stringify({ ...record, metrics }, null, 2)}\n`;
   atomicWrite(join(dir, 'recipe.json'), (fd) => writeFileSync(fd, text));
-  return { dir, cached: false, metrics };
+  return { dir, cached: false, metrics } satisfies RecipeResult;
 }
 
 export const vlmBase: Recipe = {

@@ -10,7 +10,8 @@
 //   advantages  the method's (group, RLOO, …), over the whole step's batch
 //   loss        π_old (when rollouts are reused) and π_ref log-probs, then num_iterations updates,
 //               each accumulating the micro-batches' gradients (online-methods.ts)
-//   feedback    per-prompt reward mean/variance, |advantage| and pass rate go to the sampler
+//   feedback    per-prompt reward mean/variance, |advantage| and pass rate go to the sampler (also of the
+//               groups dynamic sampling dropped, with zero advantage)
 //   parallel    the sampler draws the global batch (world_size × P prompts per micro-batch) on every
 //               rank alike; each rank generates and scores a contiguous share of the groups (every
 //               completion has its own seed, so who generates it does not matter), the rollouts and
@@ -21,7 +22,8 @@
 // rewards/<name>/mean) plus tokens/trained (the prompt and completion tokens of the rollouts trained on
 // so far) plus curriculum/…, augment/…, mask/{fraction,frames}, timing/{generation,scoring,training}_s
 // and tokens/generated: every completion token sampled so far, groups that dynamic sampling dropped
-// included — the rollout compute, which a curriculum that skips groups saves (counts resume exactly).
+// included — the rollout compute, which a curriculum that skips groups saves (counts resume exactly);
+// dynamic_sampling/dropped_groups: the groups it dropped and refilled this step.
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -102,6 +104,8 @@ interface Collected {
   rollouts: Rollout[];
   rewards: number[];
   rewardMetrics: Record<string, number>;
+  /** Groups dynamic sampling dropped (all rewards equal): not trained on, but the sampler hears of them. */
+  dropped: Array<{ index: number; rewards: number[] }>;
 }
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -278,13 +282,18 @@ class OnlineRun implements TrainerRun {
     timing.training += performance.now() - t0;
     this.tokens.trained += sum(rs.map((r) => r.prompt.length + r.completion.length));
     if (this.cfg.log_completions && this.world.isMain) this.logCompletions(step + 1, idx, rs, rew, adv);
-    this.sampler.update(groups);
+    // the curriculum hears of every group it drew, also those dynamic sampling dropped (zero advantage):
+    // otherwise pass-rate and variance samplers never learn which items are all-fail or all-pass
+    const zeros = new Array<number>(this.G).fill(0);
+    const dropped = got.dropped.map((d) => groupStats(d.index, d.rewards, zeros, this.cfg.pass_threshold));
+    this.sampler.update([...dropped, ...groups]);
     const meanR = sum(rew) / rew.length;
     return {
       ...metrics,
       reward: meanR,
       reward_std: Math.sqrt(sum(rew.map((r) => (r - meanR) ** 2)) / Math.max(1, rew.length - 1)),
       frac_reward_zero_std: groups.filter((g) => g.rewardVar === 0).length / groups.length,
+      ...(this.cfg.dynamic_sampling ? { 'dynamic_sampling/dropped_groups': dropped.length } : {}),
       ...zeroStdByDifficulty(groups, this.strata),
       'completions/mean_length': sum(rs.map((r) => r.completion.length)) / rs.length,
       'completions/clipped_ratio': rs.filter((r) => r.truncated).length / rs.length,
@@ -306,7 +315,7 @@ class OnlineRun implements TrainerRun {
     // every attempt keeps all its groups but those dynamic sampling refills, the last keeps all: the
     // step always has `want` groups, a multiple of world_size × P, so every rank's share is equal
     const want = this.P * this.world.size * this.cfg.gradient_accumulation_steps;
-    const out: Collected = { idx: [], rollouts: [], rewards: [], rewardMetrics: {} };
+    const out: Collected = { idx: [], rollouts: [], rewards: [], rewardMetrics: {}, dropped: [] };
     for (let attempt = 0; attempt < (this.cfg.dynamic_sampling ? 4 : 1) && out.idx.length < want; attempt++) {
       let t0 = performance.now();
       const cand = this.sampler.next(want - out.idx.length);
@@ -330,7 +339,10 @@ class OnlineRun implements TrainerRun {
       );
       for (let g = 0; g < cand.length; g++) {
         const grp = r.slice(g * G, (g + 1) * G);
-        if (this.cfg.dynamic_sampling && grp.every((x) => x === grp[0]) && attempt < 3) continue;
+        if (this.cfg.dynamic_sampling && grp.every((x) => x === grp[0]) && attempt < 3) {
+          out.dropped.push({ index: cand[g], rewards: grp });
+          continue;
+        }
         out.idx.push(cand[g]);
         out.rollouts.push(...got.slice(g * G, (g + 1) * G));
         out.rewards.push(...grp);
@@ -648,6 +660,7 @@ class OnlineRun implements TrainerRun {
             {
               maxNewTokens: this.cfg.max_completion_length,
               media: promptMedia(set.examples.slice(s, s + bs).map((e) => e.vision)),
+              logitBias: this.padBias,
             },
             this.tok,
           ),
