@@ -188,7 +188,9 @@ test('recipe curricula --smoke: six arms race on the same rows, each with its sa
     const out = join(d, 'study');
     const r = pacer('recipe', 'curricula', '--smoke', '--out', out, '--threads', '1', '--json');
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(existsSync(join(out, 'report.html')));
+    // the race's curves: held-out mIoU against generated tokens and against steps
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.ok(html.includes('>generated tokens</text>') && html.includes('>step</text>'));
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     const arms = ['uniform', 'sec', 'dump', 'vcrl', 'balanced', 'mask'];
     assert.deepEqual(Object.keys(s.arms).sort(), ['base', ...arms].sort());

@@ -244,7 +244,11 @@ function curves(h: SeedResult['histories'], seed: number): Plot[] {
       return { name: arm, points: miouCurve(hist!).map(([s, y]) => [at(s), y] as [number, number]) };
     });
   return [
-    { title: `held-out mIoU vs generated tokens, seed ${seed}`, series: series('tokens/generated') },
+    {
+      title: `held-out mIoU vs generated tokens, seed ${seed}`,
+      series: series('tokens/generated'),
+      xLabel: 'generated tokens',
+    },
     { title: `held-out mIoU vs step, seed ${seed}`, series: series('step') },
   ];
 }

@@ -7,6 +7,8 @@ export interface Series {
 export interface Plot {
   title: string;
   series: Series[];
+  /** What the x axis counts (default: step). */
+  xLabel?: string;
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -63,7 +65,7 @@ export function svgPlot(p: Plot, w = 460, h = 260): string {
     `<line x1="${L}" x2="${w - R}" y1="${h - B}" y2="${h - B}" stroke="#999"/><text x="${L}" y="${h - B + 14}" ` +
     `font-size="10">${fmt(x0)}</text><text x="${w - R}" y="${h - B + 14}" font-size="10" ` +
     `text-anchor="end">${fmt(x1)}</text>` +
-    `<text x="${(L + w - R) / 2}" y="${h - 4}" font-size="10" text-anchor="middle">step</text>${lines}<text ` +
+    `<text x="${(L + w - R) / 2}" y="${h - 4}" font-size="10" text-anchor="middle">${esc(p.xLabel ?? 'step')}</text>${lines}<text ` +
     `x="${L}" y="${h - B + 28}" font-size="10">${legend}</text></svg></figure>`
   );
 }
