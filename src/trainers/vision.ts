@@ -148,12 +148,16 @@ export function exampleQuestion(e: Example): string {
  * vision once (visionInputs) and the embeddings go in at the pads.
  */
 export function forwardBatch(model: CausalLM, b: CollatedBatch, extra: ModelInputs = {}): Tensor {
+  return model.forward({ ...batchInputs(model, b), ...extra });
+}
+
+/** The model inputs of a collated batch: its tensors, and each distinct row vision encoded once. */
+export function batchInputs(model: CausalLM, b: CollatedBatch): ModelInputs {
   const { vision, labels: _l, counts: _c, ...inputs } = b;
-  if (!vision) return model.forward({ ...inputs, ...extra });
+  if (!vision) return inputs;
   if (!(model instanceof Qwen2VLForConditionalGeneration))
     throw new TypeError('pacer: a batch with images or videos needs a vision-language model (Qwen2-VL / Qwen2.5-VL)');
-  const media = visionInputs(vision, (px, grid) => model.encodeVision(px, grid));
-  return model.forward({ ...inputs, ...media, ...extra });
+  return { ...inputs, ...visionInputs(vision, (px, grid) => model.encodeVision(px, grid)) };
 }
 
 /**
