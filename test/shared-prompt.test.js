@@ -16,7 +16,7 @@ import { FIXTURES, P, assertClose } from './helpers.js';
 import { makeDataset } from '../dist/video/worlds/index.js';
 import { train, resolveConfig } from '../dist/trainers/index.js';
 import { forwardBatch, prepareVision } from '../dist/trainers/vision.js';
-import { planLayout, sharedLogits, sharedPlan } from '../dist/trainers/shared-prompt.js';
+import { planLayout, rowsLogps, sharedLogits, sharedPlan } from '../dist/trainers/shared-prompt.js';
 import { groupPrompts } from '../dist/models/shared-prompt.js';
 import { loadDataset } from '../dist/data/datasets.js';
 import { collate, completionSeq, renderPrompt } from '../dist/data/tokenize.js';
@@ -123,6 +123,19 @@ async function videoPrompts(name, d) {
     file,
     rows.map((r) => JSON.stringify({ prompt: r.prompt, videos: r.videos.map((v) => `w/${v}`) })).join('\n') + '\n',
   );
+  writeFileSync(
+    join(d, 'pref.jsonl'),
+    rows
+      .map((r) =>
+        JSON.stringify({
+          prompt: r.prompt,
+          videos: r.videos.map((v) => `w/${v}`),
+          chosen: r.completion,
+          rejected: [{ role: 'assistant', content: [{ type: 'text', text: r.answer === 'A' ? 'B' : 'A' }] }],
+        }),
+      )
+      .join('\n') + '\n',
+  );
   const cfg = resolveConfig(
     {
       trainer: 'grpo',
@@ -168,6 +181,13 @@ for (const name of ['qwen2_5_vl', 'qwen2_vl']) {
       );
       assert.ok(deltas[0] < 0, `rope delta ${deltas[0]}`);
       const r = bothWays(m, rows, tok.padTokenId ?? 0);
+      // row sums (what DPO and the reference log-probs use) through rowsLogps
+      const sums = P.noGrad(() => P.scope(() => P.keep(rowsLogps(m, rows, tok.padTokenId ?? 0).lp.sum)));
+      assertClose(
+        sums,
+        P.scope(() => r.plain.lp.mul(r.plain.mask).sum(1)),
+        { rtol: 1e-5, atol: 0, what: 'row sums' },
+      );
       const s = assertSame(r, name);
       t.diagnostic(`log-probs max rel diff ${s.lpRel.toExponential(2)}, worst gradient ${s.worst.toExponential(2)}`);
       const visual = r.names.filter(
@@ -221,6 +241,46 @@ test('GRPO on video prompts trains through the shared-prompt forward: each group
       { rows: 6, past: calls[1]?.past, cache: true },
     ]);
     assert.ok(calls[1].past > 100, `the completions attend ${calls[1].past} cached prompt positions`);
+  } finally {
+    Qwen2VLForConditionalGeneration.prototype.hidden = orig;
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('DPO on video prompts: the prompt of a pair runs once, for the policy (with gradients) and the reference', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'pacer-shared-'));
+  const orig = Qwen2VLForConditionalGeneration.prototype.hidden;
+  const calls = [];
+  Qwen2VLForConditionalGeneration.prototype.hidden = function (o) {
+    calls.push({ grad: P.isGradEnabled(), rows: o.ids.shape[0], past: o.cache?.length ?? 0, cache: !!o.cache });
+    return orig.call(this, o);
+  };
+  try {
+    await videoPrompts('qwen2_5_vl', d);
+    const cfg = {
+      trainer: 'dpo',
+      model_name_or_path: model('qwen2_5_vl'),
+      train_dataset: join(d, 'pref.jsonl'),
+      output_dir: join(d, 'out'),
+      per_device_train_batch_size: 3,
+      per_device_eval_batch_size: 6,
+      max_steps: 1,
+      threads: 1,
+      report: false,
+      save_steps: 100,
+      seed: 1,
+    };
+    const r = await train(resolveConfig(cfg, 'test', d), quiet);
+    assert.ok(Number.isFinite(r.history.find((h) => 'loss' in h).loss));
+    const past = calls.map((c) => c.past);
+    // reference (precomputed, no gradients): 3 prompts, then their 6 chosen/rejected rows; then the policy step
+    assert.deepEqual(calls, [
+      { grad: false, rows: 3, past: 0, cache: true },
+      { grad: false, rows: 6, past: past[1], cache: true },
+      { grad: true, rows: 3, past: 0, cache: true },
+      { grad: true, rows: 6, past: past[3], cache: true },
+    ]);
+    assert.ok(past[1] > 100 && past[3] > 100, `cached prompt positions ${past}`);
   } finally {
     Qwen2VLForConditionalGeneration.prototype.hidden = orig;
     rmSync(d, { recursive: true, force: true });

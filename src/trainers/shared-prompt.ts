@@ -3,15 +3,18 @@
 // prompt (and its images/videos, each distinct row vision through the tower once) run once and the
 // completions on its keys and values. A plan is made per batch from the rows (prompt ids, completion ids,
 // vision); it is null when no two rows share a prompt, and the trainer then runs the plain forward
-// (forwardBatch). Per-token values come back in collate()'s layout of the concatenated rows, so the
-// losses, masks and metrics see what the plain forward gives (equal up to float rounding).
+// (forwardBatch). The online trainers bring per-token values back to collate()'s layout of the
+// concatenated rows (planLayout), so their losses, masks and metrics see what the plain forward gives
+// (equal up to float rounding); the preference trainers (rowsLogps) and reference log-probs (seqRow) use
+// row sums, which do not depend on the layout.
 import type { Tensor } from '../engine/index.js';
 import { tensor } from '../engine/index.js';
 import { groupPrompts, sharedPromptHidden, toRowLayout } from '../models/shared-prompt.js';
 import type { CausalLM } from '../models/types.js';
 import type { RowVision } from '../data/media.js';
-import { type CollatedBatch, collate } from '../data/tokenize.js';
-import { batchInputs } from './vision.js';
+import { type CollatedBatch, type Seq, collate, completionSeq } from '../data/tokenize.js';
+import { labelLogps } from '../models/scoring.js';
+import { batchInputs, forwardBatch } from './vision.js';
 
 /** A row as the trainers score it: prompt ids (vision pads expanded), completion ids, the prompt's vision. */
 export interface PromptRow {
@@ -94,4 +97,30 @@ export function sharedLogits(model: CausalLM, plan: SharedPlan): Tensor {
 /** Per-completion-token values [N, Lc] of a plan in collate()'s layout [N, T] (0 off the completions). */
 export function planLayout(plan: SharedPlan, x: Tensor): Tensor {
   return toRowLayout(x, plan.offsets, plan.T);
+}
+
+/**
+ * Logits and labelLogps of rows (prompt + completion each): through the shared-prompt forward when rows
+ * share a prompt, else the plain forward of collate()'s batch. Row sums and counts are the same either
+ * way; per-token values (and logits) are in the forward's own layout, each row's completion tokens in order.
+ */
+export function rowsLogps(model: CausalLM, rows: PromptRow[], pad: number) {
+  const plan = sharedPlan(rows, pad);
+  if (plan) {
+    const logits = sharedLogits(model, plan);
+    return { logits, lp: labelLogps(logits, plan.labels) };
+  }
+  const b = collate(
+    rows.map((r) => completionSeq(r.prompt, r.completion, r.vision ?? undefined)),
+    pad,
+  );
+  const logits = forwardBatch(model, b);
+  return { logits, lp: labelLogps(logits, b.labels) };
+}
+
+/** A sequence as prompt + completion (no loss on a non-empty prompt, loss on every token after), or null. */
+export function seqRow(s: Seq): PromptRow | null {
+  const k = s.loss.indexOf(true);
+  if (k < 1 || s.segments || s.loss.some((l, i) => l !== i >= k)) return null;
+  return { prompt: s.ids.slice(0, k), completion: s.ids.slice(k), vision: s.vision };
 }
