@@ -7,7 +7,9 @@
 // The completion token j is predicted by the hidden state before it: the prompt's last real position for
 // j = 0, the completion's position j − 1 after. Causal attention makes this the plain forward of the
 // concatenated rows in another order (per-token log-probs equal up to float rounding; test/shared-prompt.test.js),
-// with ~G× fewer prompt tokens through the layers.
+// with ~G× fewer prompt tokens through the layers. With dropout (lora_dropout) in training, the rows of a
+// prompt share one dropout draw on its tokens where the plain forward draws one per row: each row's loss
+// is still that of a valid draw, so the expected gradient is the same.
 import { type Tensor, F, tensor, zeros } from '../engine/index.js';
 import { KVCache } from './attention.js';
 import type { CausalLM, ModelInputs } from './types.js';

@@ -9,7 +9,9 @@
 //               groups whose rewards are all equal
 //   advantages  the method's (group, RLOO, …), over the whole step's batch
 //   loss        π_old (when rollouts are reused) and π_ref log-probs, then num_iterations updates,
-//               each accumulating the micro-batches' gradients (online-methods.ts)
+//               each accumulating the micro-batches' gradients (online-methods.ts); every forward runs
+//               a group's prompt (its images/videos included) once and its G completions on the
+//               prompt's keys and values (shared-prompt.ts)
 //   feedback    per-prompt reward mean/variance, |advantage| and pass rate go to the sampler
 //   parallel    the sampler draws the global batch (world_size × P prompts per micro-batch) on every
 //               rank alike; each rank generates and scores a contiguous share of the groups (every

@@ -4,7 +4,8 @@
 // kept as uint8 frames, and turned into pixel rows per batch. Every forward of a collated batch goes
 // through forwardBatch: each distinct row vision (a DPO pair's two rows, a GRPO group's G rollouts
 // share one) is encoded by the vision tower once and its embeddings repeated, gradients flowing back
-// through the repeats. freeze_vision_tower / freeze_merger fix those weights in full fine-tuning;
+// through the repeats (the trainers' shared-prompt forward, shared-prompt.ts, goes further: the whole
+// prompt runs once). freeze_vision_tower / freeze_merger fix those weights in full fine-tuning;
 // lora_vision_tower puts LoRA on the vision blocks too (PEFT target names, QWEN2_VL_LORA_WITH_VISION).
 // frame_agent: a trained TSPO agent (src/video/select.ts) picks each video file's frames for the row's
 // question (exampleQuestion, as pacer generate --frame-agent reads it) instead of video_fps sampling.
