@@ -1,6 +1,6 @@
 /**
  * pacer/models: the model registry (GPT-2, Llama, Mistral, Qwen2, Qwen3), loading and saving in Hugging Face
- * layout, generation, scoring, LoRA adapters and scalar heads.
+ * layout, generation, scoring (and the shared-prompt forward), LoRA adapters and scalar heads.
  *
  * @module pacer/models
  */
@@ -11,6 +11,7 @@ export * from './llama.js';
 export * from './pretrained.js';
 export * from './generate.js';
 export * from './scoring.js';
+export * from './shared-prompt.js';
 export * from './lora.js';
 export * from './heads.js';
 export * from './registry.js';

@@ -38,6 +38,7 @@ import {
 import { rng } from '../data/random.js';
 import type { RowVision } from '../data/media.js';
 import { forwardBatch } from './vision.js';
+import { type PromptRow, rowsLogps, seqRow } from './shared-prompt.js';
 import type {
   CPOConfig,
   DPOConfig,
@@ -120,11 +121,14 @@ function pairSeqs(batch: Item[]): Seq[] {
   ];
 }
 
-/** Policy log-prob sums for chosen then rejected rows of one concatenated forward. */
+/**
+ * Policy log-prob sums for chosen then rejected rows of one forward: a pair's rows share their prompt,
+ * which runs once (shared-prompt.ts); per-token values are in that forward's layout.
+ */
 function pairForward(model: CausalLM, batch: Item[], pad: number) {
-  const b = collate(pairSeqs(batch), pad);
-  const logits = forwardBatch(model, b);
-  const lp = labelLogps(logits, b.labels);
+  const rows = (key: 'chosen' | 'rejected') =>
+    batch.map((it) => ({ prompt: it.prompt!, completion: it[key]!, vision: it.vision }));
+  const { logits, lp } = rowsLogps(model, [...rows('chosen'), ...rows('rejected')], pad);
   const n = batch.length;
   return {
     logits,
@@ -433,7 +437,10 @@ export function makeMethod(cfg: OfflineConfig): Method {
   }
 }
 
-/** Log-prob sums of sequences' loss tokens under a model, in batches, without gradients. */
+/**
+ * Log-prob sums of sequences' loss tokens under a model, in batches, without gradients; a batch whose
+ * prompt + completion rows share prompts (a pair's chosen and rejected) runs each prompt once.
+ */
 export function sequenceLogpSums(
   model: CausalLM,
   seqs: Seq[],
@@ -445,8 +452,13 @@ export function sequenceLogpSums(
   noGrad(() => {
     for (let s = 0; s < seqs.length; s += batchSize) {
       scope(() => {
-        const b = collate(seqs.slice(s, s + batchSize), pad);
-        out.push(...labelLogps(forwardBatch(model, b), b.labels).sum.toArray());
+        const part = seqs.slice(s, s + batchSize);
+        const rows = part.map(seqRow);
+        if (rows.every((r) => r !== null)) out.push(...rowsLogps(model, rows as PromptRow[], pad).lp.sum.toArray());
+        else {
+          const b = collate(part, pad);
+          out.push(...labelLogps(forwardBatch(model, b), b.labels).sum.toArray());
+        }
       });
       onProgress?.(Math.min(seqs.length, s + batchSize));
     }

@@ -9,7 +9,9 @@
 //               groups whose rewards are all equal
 //   advantages  the method's (group, RLOO, …), over the whole step's batch
 //   loss        π_old (when rollouts are reused) and π_ref log-probs, then num_iterations updates,
-//               each accumulating the micro-batches' gradients (online-methods.ts)
+//               each accumulating the micro-batches' gradients (online-methods.ts); every forward runs
+//               a group's prompt (its images/videos included) once and its G completions on the
+//               prompt's keys and values (shared-prompt.ts)
 //   feedback    per-prompt reward mean/variance, |advantage| and pass rate go to the sampler (also of the
 //               groups dynamic sampling dropped, with zero advantage)
 //   parallel    the sampler draws the global batch (world_size × P prompts per micro-batch) on every
@@ -48,6 +50,7 @@ import type { LoopOptions, TrainerFamily, TrainerRun, Update } from './loop.js';
 import { combine, type World } from './parallel.js';
 import type { OnlineConfig } from './config.js';
 import { forwardBatch, prepareVision } from './vision.js';
+import { planLayout, sharedLogits, sharedPlan, type SharedPlan } from './shared-prompt.js';
 import { maskPlan, maskSpans, maskVision, type MaskPlan } from './video-mask.js';
 import { maskSchedule, type Span } from '../curriculum/videotg.js';
 
@@ -577,26 +580,37 @@ class OnlineRun implements TrainerRun {
     });
   }
 
-  /** A micro-batch's collated rollouts, mask, and π_old / π_ref log-probs (no gradients). */
+  /**
+   * A micro-batch's collated rollouts, mask, and π_old / π_ref log-probs (no gradients); the plan of the
+   * shared-prompt forward when rows share a prompt (a group's G rollouts: the prompt runs once).
+   */
   private prepareMicro(rows: Rollout[]) {
     const pad = this.data.pad;
+    const scored = rows.map((r) => ({ ...r, completion: r.completion.length ? r.completion : [pad] }));
     const batch = collate(
-      rows.map((r) => completionSeq(r.prompt, r.completion.length ? r.completion : [pad], r.vision)),
+      scored.map((r) => completionSeq(r.prompt, r.completion, r.vision)),
       pad,
     );
+    const plan = sharedPlan(scored, pad);
     let mask = batch.labels.ne(-100).float();
     if (this.cfg.mask_truncated_completions)
       mask = mask.mul(tensor(rows.map((r) => (r.truncated ? 0 : 1))).unsqueeze(1));
-    const old = this.method.usesOld ? noGrad(() => this.tokenLogps(this.policy.model, batch).perToken) : null;
-    const ref = this.ref ? noGrad(() => this.ref!.run((m) => this.tokenLogps(m, batch).perToken)) : null;
-    return { batch, mask, old, ref, tokens: mask.sum().item() };
+    const old = this.method.usesOld ? noGrad(() => this.tokenLogps(this.policy.model, batch, plan).perToken) : null;
+    const ref = this.ref ? noGrad(() => this.ref!.run((m) => this.tokenLogps(m, batch, plan).perToken)) : null;
+    return { batch, plan, mask, old, ref, tokens: mask.sum().item() };
   }
 
-  /** Per-token log-probs of the completions [N, T] at the sampling temperature (as TRL computes them). */
-  private tokenLogps(m: CausalLM, b: ReturnType<typeof collate>) {
-    let logits = forwardBatch(m, b);
+  /**
+   * Per-token log-probs of the completions [N, T] at the sampling temperature (as TRL computes them), from
+   * the shared-prompt forward when there is a plan; the logits and labels in the forward's own layout, and
+   * `layout` to bring per-token values of that layout to the batch's.
+   */
+  private tokenLogps(m: CausalLM, b: ReturnType<typeof collate>, plan: SharedPlan | null) {
+    let logits = plan ? sharedLogits(m, plan) : forwardBatch(m, b);
     if (this.cfg.temperature !== 1) logits = logits.div(this.cfg.temperature);
-    return { perToken: labelLogps(logits, b.labels).perToken, logits };
+    const labels = plan ? plan.labels : b.labels;
+    const layout = (t: Tensor) => (plan ? planLayout(plan, t) : t);
+    return { perToken: layout(labelLogps(logits, labels).perToken), logits, labels, layout };
   }
 
   private microLoss(
@@ -610,15 +624,15 @@ class OnlineRun implements TrainerRun {
     micro: number,
     checkServer: boolean,
   ): Record<string, number> {
-    const cur = this.tokenLogps(this.policy.model, p.batch);
+    const cur = this.tokenLogps(this.policy.model, p.batch, p.plan);
     const metrics: Record<string, number> = {};
     if (checkServer && p.rows[0]?.serverLogprobs)
       metrics['rollout/logprob_abs_diff'] = serverLogprobDiff(p.rows, cur.perToken);
-    metrics.entropy = entropy(cur.logits, p.mask);
+    metrics.entropy = entropy(cur.layout, cur.logits, p.mask);
     const T = this.cfg.temperature;
     const o = this.method.loss({
       logps: cur.perToken,
-      rawLogps: () => (T !== 1 ? labelLogps(cur.logits.mul(T), p.batch.labels).perToken : cur.perToken),
+      rawLogps: () => (T !== 1 ? cur.layout(labelLogps(cur.logits.mul(T), cur.labels).perToken) : cur.perToken),
       oldLogps: p.old ?? cur.perToken.detach(),
       refLogps: p.ref,
       mask: p.mask,
@@ -772,11 +786,11 @@ function groupStats(index: number, grp: number[], adv: number[], passThreshold: 
   };
 }
 
-/** Mean per-token entropy of the policy over the completion tokens. */
-function entropy(logits: Tensor, mask: Tensor): number {
+/** Mean per-token entropy of the policy over the completion tokens (logits' per-token values `layout`ed to mask's). */
+function entropy(layout: (t: Tensor) => Tensor, logits: Tensor, mask: Tensor): number {
   return noGrad(() => {
     const p = logits.to('float32').logSoftmax(-1);
-    return p.exp().mul(p).sum(-1).neg().mul(mask).sum().item() / Math.max(1, mask.sum().item());
+    return layout(p.exp().mul(p).sum(-1).neg()).mul(mask).sum().item() / Math.max(1, mask.sum().item());
   });
 }
 

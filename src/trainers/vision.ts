@@ -4,7 +4,8 @@
 // kept as uint8 frames, and turned into pixel rows per batch. Every forward of a collated batch goes
 // through forwardBatch: each distinct row vision (a DPO pair's two rows, a GRPO group's G rollouts
 // share one) is encoded by the vision tower once and its embeddings repeated, gradients flowing back
-// through the repeats. freeze_vision_tower / freeze_merger fix those weights in full fine-tuning;
+// through the repeats (the trainers' shared-prompt forward, shared-prompt.ts, goes further: the whole
+// prompt runs once). freeze_vision_tower / freeze_merger fix those weights in full fine-tuning;
 // lora_vision_tower puts LoRA on the vision blocks too (PEFT target names, QWEN2_VL_LORA_WITH_VISION).
 // frame_agent: a trained TSPO agent (src/video/select.ts) picks each video file's frames for the row's
 // question (exampleQuestion, as pacer generate --frame-agent reads it) instead of video_fps sampling.
@@ -148,12 +149,16 @@ export function exampleQuestion(e: Example): string {
  * vision once (visionInputs) and the embeddings go in at the pads.
  */
 export function forwardBatch(model: CausalLM, b: CollatedBatch, extra: ModelInputs = {}): Tensor {
+  return model.forward({ ...batchInputs(model, b), ...extra });
+}
+
+/** The model inputs of a collated batch: its tensors, and each distinct row vision encoded once. */
+export function batchInputs(model: CausalLM, b: CollatedBatch): ModelInputs {
   const { vision, labels: _l, counts: _c, ...inputs } = b;
-  if (!vision) return model.forward({ ...inputs, ...extra });
+  if (!vision) return inputs;
   if (!(model instanceof Qwen2VLForConditionalGeneration))
     throw new TypeError('pacer: a batch with images or videos needs a vision-language model (Qwen2-VL / Qwen2.5-VL)');
-  const media = visionInputs(vision, (px, grid) => model.encodeVision(px, grid));
-  return model.forward({ ...inputs, ...media, ...extra });
+  return { ...inputs, ...visionInputs(vision, (px, grid) => model.encodeVision(px, grid)) };
 }
 
 /**

@@ -1,8 +1,9 @@
 // `pacer bench dpo --video`: wall time of one DPO (sigmoid) epoch through `pacer train` on pairs whose
 // chosen and rejected answers share a video prompt (a conversational prompt with a 16-frame video, TRL's
 // vision rows), on bench vlm's random Qwen2.5-VL: data preparation (the videos decoded and resized once),
-// reference log-probs (vision tower included), then per batch the policy's concatenated chosen+rejected
-// forward with each pair's video encoded once, backward and AdamW — against the same epoch in plain
+// reference log-probs (vision tower included), then per batch the policy's chosen+rejected forward with
+// each pair's prompt (its video included) run once and both answers on its keys and values, backward and
+// AdamW — against the same epoch in plain
 // PyTorch (bench/pytorch_dpo_video.py, the model of bench/torch_qwen2_vl.py) on the same checkpoint,
 // token ids and frame files. Best configuration against best configuration: pacer runs the epoch at 1
 // thread and at --threads, the peer in each thread configuration of peer.ts. The numbers are checked

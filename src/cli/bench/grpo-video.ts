@@ -2,14 +2,16 @@
 // prompt with a 16-frame video, TRL's vision rows; 8 prompts × 8 completions by default) on bench vlm's
 // random Qwen2.5-VL, split into generation (each video encoded once and each prompt prefilled once per
 // group, then G completions sampled with the KV cache), scoring (decoding + the accuracy reward on a
-// fixed answer) and training (advantages, the forward/backward with each video encoded once per group,
+// fixed answer) and training (advantages, the forward/backward with each group's prompt, its video
+// included, run once and the G completions on its keys and values,
 // the clipped DAPO surrogate, clipping, AdamW) — the trainer's timing/*_s — against the same step in
 // plain PyTorch (bench/pytorch_grpo_video.py, the model of bench/torch_qwen2_vl.py) on the same
 // checkpoint, token ids and frame files. Best configuration against best configuration: pacer trains
 // at 1 thread and at --threads, the peer runs in each thread configuration of peer.ts; medians over the
 // measured steps (the first step of each run warms up). The numbers are checked first: pacer's trainer
 // computes per-token log-probs of G sampled completions (cut to different lengths, so right padding
-// counts) for the first prompts, and the peer's training path (the batched forward) and sampling path
+// counts) for the first prompts through the trainer's shared-prompt forward (each prompt run once, its
+// G completions on its keys and values), and the peer's training path (the batched forward) and sampling path
 // (prefill + KV-cache decoding) must give the same within 1e-4 relative (|a − b| / max(|b|, 1), per
 // token). ratio = pacer's fastest step over PyTorch's fastest (target ≤ 0.8).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,13 +20,14 @@ import { join } from 'node:path';
 import { manualSeed, noGrad, scope, setThreads, threadInfo } from '../../engine/index.js';
 import { Tokenizer } from '../../tokenizers/index.js';
 import { loadDataset } from '../../data/datasets.js';
-import { collate, completionSeq, renderPrompt } from '../../data/tokenize.js';
+import { renderPrompt } from '../../data/tokenize.js';
 import { rowPixels } from '../../data/media.js';
 import { generate, type PromptMedia } from '../../models/generate.js';
 import { fromPretrained } from '../../models/pretrained.js';
 import { labelLogps } from '../../models/scoring.js';
 import { resolveConfig, train, type OnlineConfig } from '../../trainers/index.js';
-import { forwardBatch, prepareVision } from '../../trainers/vision.js';
+import { prepareVision } from '../../trainers/vision.js';
+import { sharedLogits, sharedPlan } from '../../trainers/shared-prompt.js';
 import { CHECK_RTOL } from './dpo-video.js';
 import { HYPER, compareSplits, grpoBenchKeys, peerSplit, split, type Split } from './grpo.js';
 import { best, runPeerConfigs, runTorchPeer } from './peer.js';
@@ -118,8 +121,8 @@ interface CheckRows {
 /**
  * The check's side in pacer: the rows' prompt ids as the trainer renders them, and for the first
  * CHECK_PROMPTS prompts G completions sampled as the trainer samples them, cut to lengths that differ
- * (row k keeps newTokens − k mod 3 tokens), scored by the trainer's path (collate + forwardBatch +
- * labelLogps) on the initial checkpoint.
+ * (row k keeps newTokens − k mod 3 tokens), scored by the trainer's path (the shared-prompt forward:
+ * sharedPlan + sharedLogits + labelLogps) on the initial checkpoint.
  */
 async function pacerCheck(cfg: OnlineConfig, o: GrpoVideoBenchOptions): Promise<CheckRows> {
   const tok = Tokenizer.fromPretrained(cfg.model_name_or_path);
@@ -148,14 +151,14 @@ async function pacerCheck(cfg: OnlineConfig, o: GrpoVideoBenchOptions): Promise<
           },
         );
         const comps = gen.map((g, k) => g.tokens.slice(0, Math.max(1, o.newTokens - (k % 3))));
-        const seqs = comps.map((c, k) => completionSeq(prompts[idx[k]], c, examples[idx[k]].vision));
-        const b = collate(seqs, tok.padTokenId ?? 0);
-        const lp = labelLogps(forwardBatch(model, b), b.labels).perToken.toArray() as number[];
-        const T = b.ids.shape[1];
-        const rows = comps.map((c, k) => {
-          const at = k * T + prompts[idx[k]].length - 1;
-          return { prompt: idx[k], completion: c, logps: lp.slice(at, at + c.length) };
-        });
+        const plan = sharedPlan(
+          comps.map((c, k) => ({ prompt: prompts[idx[k]], completion: c, vision: examples[idx[k]].vision })),
+          tok.padTokenId ?? 0,
+        );
+        if (!plan) throw new Error('pacer: bench check: the rows of a group do not share their prompt');
+        const lp = labelLogps(sharedLogits(model, plan), plan.labels).perToken.toArray() as number[];
+        const L = plan.completions.shape[1];
+        const rows = comps.map((c, k) => ({ prompt: idx[k], completion: c, logps: lp.slice(k * L, k * L + c.length) }));
         return { prompts, rows };
       }),
     );
