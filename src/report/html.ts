@@ -65,8 +65,9 @@ export function svgPlot(p: Plot, w = 460, h = 260): string {
     `<line x1="${L}" x2="${w - R}" y1="${h - B}" y2="${h - B}" stroke="#999"/><text x="${L}" y="${h - B + 14}" ` +
     `font-size="10">${fmt(x0)}</text><text x="${w - R}" y="${h - B + 14}" font-size="10" ` +
     `text-anchor="end">${fmt(x1)}</text>` +
-    `<text x="${(L + w - R) / 2}" y="${h - 4}" font-size="10" text-anchor="middle">${esc(p.xLabel ?? 'step')}</text>${lines}<text ` +
-    `x="${L}" y="${h - B + 28}" font-size="10">${legend}</text></svg></figure>`
+    `<text x="${(L + w - R) / 2}" y="${h - 4}" font-size="10" text-anchor="middle">` +
+    `${esc(p.xLabel ?? 'step')}</text>${lines}<text x="${L}" y="${h - B + 28}" font-size="10">${legend}</text>` +
+    '</svg></figure>'
   );
 }
 
