@@ -139,29 +139,35 @@ function aaWeights(inSize: number, outSize: number): Taps {
   return t;
 }
 
+const TAPS = new Map<string, Taps>();
+
+/** aaWeights, computed once per (input, output) size. */
+function taps(inSize: number, outSize: number): Taps {
+  const key = `${inSize}>${outSize}`;
+  let t = TAPS.get(key);
+  if (!t) {
+    t = aaWeights(inSize, outSize);
+    TAPS.set(key, t);
+  }
+  return t;
+}
+
 /**
- * One separable pass over float32 planar data [C, H, W]: along w (taps step 1) or h (taps step W).
- * acc = w₀x₀, then acc = fma(xⱼ, wⱼ, acc) in float32, as ATen's kernel.
+ * The horizontal pass over interleaved float32 pixels [H, W, 3] → [H, w, 3]: acc = w₀x₀, then
+ * acc = fma(xⱼ, wⱼ, acc) in float32, as ATen's kernel.
  */
-function resizeAxis(src: Float32Array, C: number, H: number, W: number, out: number, axis: 'w' | 'h'): Float32Array {
-  const { start, count, weights, width } = aaWeights(axis === 'w' ? W : H, out);
-  const [oh, ow] = axis === 'w' ? [H, out] : [out, W];
-  const dst = new Float32Array(C * oh * ow);
-  const step = axis === 'w' ? 1 : W;
+function resizeW(src: Float32Array, H: number, W: number, w: number): Float32Array {
+  const { start, count, weights, width } = taps(W, w);
+  const dst = new Float32Array(H * w * 3);
   let o = 0;
-  for (let c = 0; c < C; c++)
-    for (let y = 0; y < oh; y++) {
-      const row = axis === 'w' ? (c * H + y) * W : 0;
-      for (let x = 0; x < ow; x++) {
-        const i = axis === 'w' ? x : y;
-        let p = axis === 'w' ? row + start[i] : (c * H + start[i]) * W + x;
-        const w0 = i * width;
-        const n = count[i];
-        let acc = f32(src[p] * weights[w0]);
-        for (let j = 1; j < n; j++) {
-          p += step;
-          acc = f32(src[p] * weights[w0 + j] + acc);
-        }
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < w; x++) {
+      const p = (y * W + start[x]) * 3;
+      const w0 = x * width;
+      const n = count[x];
+      for (let c = 0; c < 3; c++) {
+        let acc = f32(src[p + c] * weights[w0]);
+        for (let j = 1; j < n; j++) acc = f32(src[p + 3 * j + c] * weights[w0 + j] + acc);
         dst[o++] = acc;
       }
     }
@@ -169,18 +175,42 @@ function resizeAxis(src: Float32Array, C: number, H: number, W: number, out: num
 }
 
 /**
+ * The vertical pass [H, w, 3] → [h, w, 3], a whole output row at a time (each value's taps in the same
+ * order as ATen's; the Float32Array store rounds every step to float32).
+ */
+function resizeH(src: Float32Array, H: number, w: number, h: number): Float32Array {
+  const { start, count, weights, width } = taps(H, h);
+  const rowLen = w * 3;
+  const dst = new Float32Array(h * rowLen);
+  for (let y = 0; y < h; y++) {
+    const o = y * rowLen;
+    const w0 = y * width;
+    let p = start[y] * rowLen;
+    for (let k = 0; k < rowLen; k++) dst[o + k] = src[p + k] * weights[w0];
+    for (let j = 1; j < count[y]; j++) {
+      p += rowLen;
+      const wj = weights[w0 + j];
+      for (let k = 0; k < rowLen; k++) dst[o + k] = src[p + k] * wj + dst[o + k];
+    }
+  }
+  return dst;
+}
+
+/**
  * torchvision's bicubic resize of a uint8 RGB frame [H, W, 3] (HWC) to [h, w, 3]: float antialiased
- * bicubic, clamp, round half to even.
+ * bicubic (width first, then height), clamp, round half to even.
  */
 export function resizeBicubic(frame: Uint8Array, H: number, W: number, h: number, w: number): Uint8Array {
   if (h === H && w === W) return frame;
-  let planes: Float32Array = new Float32Array(3 * H * W);
-  for (let i = 0; i < H * W; i++) for (let c = 0; c < 3; c++) planes[c * H * W + i] = frame[i * 3 + c];
-  if (w !== W) planes = resizeAxis(planes, 3, H, W, w, 'w');
-  if (h !== H) planes = resizeAxis(planes, 3, H, w, h, 'h');
+  let px: Float32Array = Float32Array.from(frame);
+  if (w !== W) px = resizeW(px, H, W, w);
+  if (h !== H) px = resizeH(px, H, w, h);
   const out = new Uint8Array(h * w * 3);
-  for (let i = 0; i < h * w; i++)
-    for (let c = 0; c < 3; c++) out[i * 3 + c] = roundHalfEven(Math.min(255, Math.max(0, planes[c * h * w + i])));
+  for (let i = 0; i < out.length; i++) {
+    const x = Math.min(255, Math.max(0, px[i]));
+    const r = Math.round(x); // half up; half to even below
+    out[i] = r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  }
   return out;
 }
 
