@@ -146,6 +146,7 @@ function taps(inSize: number, outSize: number): Taps {
   const key = `${inSize}>${outSize}`;
   let t = TAPS.get(key);
   if (!t) {
+    if (TAPS.size >= 256) TAPS.clear(); // a server seeing many frame sizes: keep the cache small
     t = aaWeights(inSize, outSize);
     TAPS.set(key, t);
   }
