@@ -11,22 +11,13 @@
 // tokens generated and trained (the GRPO arms count their SFT stage's trained tokens too); the mean
 // frac_reward_zero_std over the GRPO steps. The base model is arm `base`. Writes summary.json and
 // report.html in the study folder; seed-S/ keeps data and models.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { scoreCue } from '../eval/cue.js';
 import { TASKS } from '../video/worlds/anomaly.js';
 import { train } from '../trainers/train.js';
-import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import {
-  type ArmRun,
-  armMeans,
-  reusableSummary,
-  studyDir,
-  type StudySummary,
-  summarizeArms,
-  writeSummary,
-} from './study.js';
+import { type ArmRun, armMeans, runSeedStudy, type StudySummary } from './study.js';
 import { vlmBase } from './vlm-base.js';
 import { lastValue, type Row, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
 import { plotsFromMetrics } from '../report/html.js';
@@ -220,7 +211,7 @@ const METRICS = [
   'train_rows',
 ];
 
-function report(spec: CueSpec, summary: ReturnType<typeof summarizeArms>, seeds: SeedResult[]): string {
+function report(spec: CueSpec, summary: StudySummary, seeds: SeedResult[]): string {
   const h = seeds[0].histories;
   const plot = (key: string) => ({
     title: `${key}, seed ${summary.seeds[0]}`,
@@ -240,26 +231,15 @@ function report(spec: CueSpec, summary: ReturnType<typeof summarizeArms>, seeds:
   });
 }
 
-async function run(o: RecipeOptions): Promise<RecipeResult> {
+function run(o: RecipeOptions): Promise<RecipeResult> {
   const spec = cueSpec(o.smoke);
-  const dir = o.out ?? studyDir('cue', spec, o.seeds);
-  const file = join(dir, 'summary.json');
-  const old = o.force ? null : reusableSummary(file, spec, o.seeds);
-  if (old) return { dir, cached: true, metrics: means(old) };
-  mkdirSync(dir, { recursive: true });
-  const seeds: SeedResult[] = [];
-  for (const seed of o.seeds) seeds.push(await runSeed(spec, o, seed, dir));
-  const summary = {
-    ...summarizeArms(
-      'cue',
-      o.seeds,
-      seeds.flatMap((s) => s.runs),
-    ),
+  return runSeedStudy(o, {
+    recipe: 'cue',
     spec,
-  };
-  writeSummary(file, summary);
-  atomicWrite(join(dir, 'report.html'), (fd) => writeFileSync(fd, report(spec, summary, seeds)));
-  return { dir, cached: false, metrics: means(summary) };
+    seed: (seed, dir) => runSeed(spec, o, seed, dir),
+    report: (summary, seeds) => report(spec, summary, seeds),
+    headline: means,
+  });
 }
 
 /** arm.metric → mean for the average and the context-error rate (the CLI's listing). */

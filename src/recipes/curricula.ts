@@ -16,23 +16,14 @@
 //            target; tokens_ratio = that / the uniform arm's (same seed). Target of the issue: some curriculum
 //            ≤ 0.70 averaged over seeds.
 // Writes summary.json (arms.<arm>.<metric>: mean, std, per-seed values) and report.html (curves per arm).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { estimateDifficulty, type MaskShape } from '../curriculum/videotg.js';
 import { groundingSummary, parseSegment, scoreGrounding } from '../eval/grounding.js';
 import { htmlTable, type Plot } from '../report/html.js';
 import { train } from '../trainers/train.js';
-import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import {
-  type ArmRun,
-  armMeans,
-  reusableSummary,
-  studyDir,
-  type StudySummary,
-  summarizeArms,
-  writeSummary,
-} from './study.js';
+import { type ArmRun, armMeans, runSeedStudy, type StudySummary } from './study.js';
 import { vlmBase, vlmBaseSpec } from './vlm-base.js';
 import { lastValue, type Row, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
 
@@ -271,27 +262,16 @@ function report(spec: CurriculaSpec, summary: StudySummary, seeds: SeedResult[])
   });
 }
 
-async function run(o: RecipeOptions): Promise<RecipeResult> {
+function run(o: RecipeOptions): Promise<RecipeResult> {
   const spec = curriculaSpec(o.smoke);
-  const dir = o.out ?? studyDir('curricula', spec, o.seeds);
-  const file = join(dir, 'summary.json');
-  const old = o.force ? null : reusableSummary(file, spec, o.seeds);
-  if (old) return { dir, cached: true, metrics: flatMeans(old) };
-  mkdirSync(dir, { recursive: true });
-  const seeds: SeedResult[] = [];
-  for (const seed of o.seeds) seeds.push(await runSeed(spec, o, seed, dir));
-  const summary = {
-    ...summarizeArms(
-      'curricula',
-      o.seeds,
-      seeds.flatMap((s) => s.runs),
-    ),
+  return runSeedStudy(o, {
+    recipe: 'curricula',
     spec,
-    levels: seeds.map((s) => s.levels),
-  };
-  writeSummary(file, summary);
-  atomicWrite(join(dir, 'report.html'), (fd) => writeFileSync(fd, report(spec, summary, seeds)));
-  return { dir, cached: false, metrics: flatMeans(summary) };
+    seed: (seed, dir) => runSeed(spec, o, seed, dir),
+    extra: (seeds) => ({ levels: seeds.map((s) => s.levels) }),
+    report: (summary, seeds) => report(spec, summary, seeds),
+    headline: flatMeans,
+  });
 }
 
 const flatMeans = (s: StudySummary) => armMeans(s, ['final_miou', 'tokens_ratio', 'generated_tokens']);

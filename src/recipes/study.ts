@@ -2,10 +2,11 @@
 // arm and metric, the mean and the sample standard deviation (n − 1 in the denominator; 0 for one seed) over
 // the seeds, with the per-seed values, so `arms.<arm>.<metric>.mean` is what notes and READMEs quote.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { atomicWrite } from '../util/atomic.js';
+import type { RecipeOptions, RecipeResult } from './recipe.js';
 
 export interface ArmRun {
   arm: string;
@@ -91,4 +92,34 @@ export function studyDir(recipe: string, spec: unknown, seeds: readonly number[]
   const key = createHash('sha256').update(JSON.stringify({ recipe, spec, seeds })).digest('hex').slice(0, 12);
   const root = process.env.PACER_CACHE ?? join(homedir(), '.cache', 'pacer');
   return join(root, 'recipes', recipe, key);
+}
+
+/**
+ * A per-seed study's run(): an earlier summary.json of this configuration and these seeds is reused (unless
+ * --force); else every seed runs in turn, then summary.json (the arms' mean/std plus `extra`) and report.html
+ * are written. `headline` gives the CLI's numbers.
+ */
+export async function runSeedStudy<S extends { runs: ArmRun[] }>(
+  o: RecipeOptions,
+  x: {
+    recipe: string;
+    spec: unknown;
+    seed: (seed: number, dir: string) => Promise<S>;
+    extra?: (seeds: S[]) => Record<string, unknown>;
+    report: (summary: StudySummary, seeds: S[]) => string;
+    headline: (s: StudySummary) => Record<string, number>;
+  },
+): Promise<RecipeResult> {
+  const dir = o.out ?? studyDir(x.recipe, x.spec, o.seeds);
+  const file = join(dir, 'summary.json');
+  const old = o.force ? null : reusableSummary(file, x.spec, o.seeds);
+  if (old) return { dir, cached: true, metrics: x.headline(old) };
+  mkdirSync(dir, { recursive: true });
+  const seeds: S[] = [];
+  for (const seed of o.seeds) seeds.push(await x.seed(seed, dir));
+  const runs = seeds.flatMap((s) => s.runs);
+  const summary = { ...summarizeArms(x.recipe, o.seeds, runs), spec: x.spec, ...(x.extra?.(seeds) ?? {}) };
+  writeSummary(file, summary);
+  atomicWrite(join(dir, 'report.html'), (fd) => writeFileSync(fd, x.report(summary, seeds)));
+  return { dir, cached: false, metrics: x.headline(summary) };
 }

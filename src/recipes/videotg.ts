@@ -16,7 +16,7 @@
 //            filter_precision / filter_recall; the base model as arm `base`.
 // Rewards: temporal_iou (the library's segment tIoU; an answer without a segment scores 0). Writes
 // summary.json (src/recipes/study.ts) and report.html in the study folder; seed-S/ keeps data and arms.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { boundaryReflection, estimateDifficulty, framesOutside, stratifiedSubset } from '../curriculum/videotg.js';
 import type { MaskShape, Span } from '../curriculum/videotg.js';
@@ -24,17 +24,8 @@ import { flagQuality, modelFilter } from '../data/model-filter.js';
 import { groundingSummary, parseSegment, scoreGrounding } from '../eval/grounding.js';
 import { htmlTable, plotsFromMetrics } from '../report/html.js';
 import { train } from '../trainers/train.js';
-import { atomicWrite } from '../util/atomic.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
-import {
-  type ArmRun,
-  armMeans,
-  reusableSummary,
-  studyDir,
-  type StudySummary,
-  summarizeArms,
-  writeSummary,
-} from './study.js';
+import { type ArmRun, armMeans, runSeedStudy, type StudySummary } from './study.js';
 import { vlmBase } from './vlm-base.js';
 import {
   earlyMean,
@@ -338,7 +329,7 @@ const METRICS = [
   'filter_recall',
 ];
 
-function report(spec: VideotgSpec, summary: ReturnType<typeof summarizeArms>, seeds: SeedResult[]): string {
+function report(spec: VideotgSpec, summary: StudySummary, seeds: SeedResult[]): string {
   const h = seeds[0].histories;
   const series = (key: string) =>
     Object.entries(h).flatMap(([arm, hist]) =>
@@ -375,28 +366,16 @@ function report(spec: VideotgSpec, summary: ReturnType<typeof summarizeArms>, se
   });
 }
 
-async function run(o: RecipeOptions): Promise<RecipeResult> {
+function run(o: RecipeOptions): Promise<RecipeResult> {
   const spec = videotgSpec(o.smoke);
-  const dir = o.out ?? studyDir('videotg', spec, o.seeds);
-  const file = join(dir, 'summary.json');
-  const old = o.force ? null : reusableSummary(file, spec, o.seeds);
-  if (old) return { dir, cached: true, metrics: flatMeans(old) };
-  mkdirSync(dir, { recursive: true });
-  const seeds: SeedResult[] = [];
-  for (const seed of o.seeds) seeds.push(await runSeed(spec, o, seed, dir));
-  const summary = {
-    ...summarizeArms(
-      'videotg',
-      o.seeds,
-      seeds.flatMap((s) => s.runs),
-    ),
+  return runSeedStudy(o, {
+    recipe: 'videotg',
     spec,
-    filter: seeds.map((s) => s.filter),
-    hard_rows: seeds.map((s) => s.hard),
-  };
-  writeSummary(file, summary);
-  atomicWrite(join(dir, 'report.html'), (fd) => writeFileSync(fd, report(spec, summary, seeds)));
-  return { dir, cached: false, metrics: flatMeans(summary) };
+    seed: (seed, dir) => runSeed(spec, o, seed, dir),
+    extra: (seeds) => ({ filter: seeds.map((s) => s.filter), hard_rows: seeds.map((s) => s.hard) }),
+    report: (summary, seeds) => report(spec, summary, seeds),
+    headline: flatMeans,
+  });
 }
 
 /** arm.metric → mean, for the CLI's listing. */
