@@ -15,12 +15,12 @@ in the same three parts as pacer's trainer logs them.
 usage: pytorch_grpo.py MODEL_DIR ARGS.json (ARGS: prompts [[ids]], answers, G, new_tokens, steps,
        beta, lr, eps_low, eps_high, threads, pad, eos, vocab [id -> token string]). Prints one JSON line.
 """
-import json, os, re, sys, time
+import json, os, re, sys
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_grpo import grpo_update
+from torch_grpo import timed_steps
 from torch_llama import Llama, load_safetensors
 
 d, a = sys.argv[1], json.load(open(sys.argv[2]))
@@ -91,29 +91,9 @@ def token_logps(model, prompts, comps):
     return lp.gather(2, lab.clamp(min=0)[..., None]).squeeze(2) * m, m
 
 
-times = {"generation": [], "scoring": [], "training": []}
-lengths = []
-for step in range(a["steps"] + 1):
-    sel = [(step * P + j) % len(a["prompts"]) for j in range(P)]
-    prompts = [a["prompts"][i] for i in sel for _ in range(G)]
-    answers = [a["answers"][i] for i in sel for _ in range(G)]
-    t0 = time.perf_counter()
-    comps = rollout(prompts)
-    t1 = time.perf_counter()
-    rewards = [accuracy(decode(c), ans) for c, ans in zip(comps, answers)]
-    t2 = time.perf_counter()
-    lp, m = token_logps(policy, prompts, comps)
-    rlp = None
-    if ref is not None:
-        with torch.no_grad():
-            rlp, _ = token_logps(ref, prompts, comps)
-    grpo_update(opt, policy.parameters(), rewards, G, lp, m, rlp, a)
-    t3 = time.perf_counter()
-    if step > 0:  # step 0 warms up
-        times["generation"].append(t1 - t0)
-        times["scoring"].append(t2 - t1)
-        times["training"].append(t3 - t2)
-        lengths.append(sum(map(len, comps)) / len(comps))
+times, lengths = timed_steps(
+    a, G, P, lambda sel: [a["prompts"][i] for i in sel for _ in range(G)], rollout,
+    lambda c, ans: accuracy(decode(c), ans), token_logps, policy, ref, opt)
 med = lambda xs: sorted(xs)[len(xs) // 2]
 print(json.dumps({"torch": torch.__version__, **{k + "_s": med(v) for k, v in times.items()},
                   "completion_mean_length": sum(lengths) / len(lengths)}))

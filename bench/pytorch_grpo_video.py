@@ -29,12 +29,12 @@ usage: pytorch_grpo_video.py MODEL_DIR ARGS.json [--check]
          "fps", "check": {"rows": [{"prompt": index, "completion": [ids], "logps": [pacer's per token]}]}}
 Prints one JSON line.
 """
-import json, os, re, statistics, sys, time
+import json, os, re, statistics, sys
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_grpo import grpo_update
+from torch_grpo import timed_steps
 from torch_qwen2_vl import QwenVL, completion_logps, padded
 
 d, a = sys.argv[1], json.load(open(sys.argv[2]))
@@ -140,28 +140,8 @@ def check():
 result = {"torch": torch.__version__}
 if "--check" in sys.argv[3:]:
     result["check"] = check()
-times = {"generation": [], "scoring": [], "training": []}
-lengths = []
-for step in range(a["steps"] + 1):
-    sel = [(step * P + j) % len(a["prompts"]) for j in range(P)]
-    answers = [a["answers"][i] for i in sel for _ in range(G)]
-    t0 = time.perf_counter()
-    comps = rollout(sel)
-    t1 = time.perf_counter()
-    rewards = [accuracy(decode(c), ans) for c, ans in zip(comps, answers)]
-    t2 = time.perf_counter()
-    lp, m = token_logps(policy, sel, comps)
-    rlp = None
-    if ref is not None:
-        with torch.no_grad():
-            rlp, _ = token_logps(ref, sel, comps)
-    grpo_update(opt, policy.parameters(), rewards, G, lp, m, rlp, a)
-    t3 = time.perf_counter()
-    if step > 0:  # step 0 warms up
-        times["generation"].append(t1 - t0)
-        times["scoring"].append(t2 - t1)
-        times["training"].append(t3 - t2)
-        lengths.append(sum(map(len, comps)) / len(comps))
+times, lengths = timed_steps(
+    a, G, P, lambda sel: sel, rollout, lambda c, ans: accuracy(decode(c), ans), token_logps, policy, ref, opt)
 result.update({k + "_s": statistics.median(v) for k, v in times.items()})
 result["completion_mean_length"] = sum(lengths) / len(lengths)
 print(json.dumps(result))

@@ -29,7 +29,7 @@ import { resolveConfig, train, type OnlineConfig } from '../../trainers/index.js
 import { prepareVision } from '../../trainers/vision.js';
 import { sharedLogits, sharedPlan } from '../../trainers/shared-prompt.js';
 import { CHECK_RTOL } from './dpo-video.js';
-import { HYPER, compareSplits, grpoBenchKeys, peerSplit, split, type Split } from './grpo.js';
+import { compareSplits, grpoBenchKeys, peerRun, peerSplit, split, type Split } from './grpo.js';
 import { best, runPeerConfigs, runTorchPeer } from './peer.js';
 import { VIDEO_FPS, VIDEO_PIXELS, VIDEO_SIDE, userVideo, writeBenchVlm, writeRandomVideos } from './vlm-fixture.js';
 
@@ -183,15 +183,7 @@ function grpoVideoPeer(o: GrpoVideoBenchOptions, config: Record<string, any>, mo
     prompts: w.check.prompts,
     videos: w.videos,
     answers: w.videos.map(() => ANSWER),
-    G: o.generations,
-    P: o.prompts,
-    new_tokens: o.newTokens,
-    steps: o.steps,
-    beta: o.beta,
-    lr: HYPER.learning_rate,
-    eps_low: HYPER.epsilon,
-    eps_high: HYPER.epsilon_high,
-    threads: o.threads,
+    ...peerRun(o),
     pad: config.pad_token_id,
     eos: config.eos_token_id,
     vocab: w.vocab,

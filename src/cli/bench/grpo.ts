@@ -29,6 +29,23 @@ export interface GrpoBenchOptions {
 
 export const PARTS = ['generation', 'scoring', 'training'] as const;
 export const HYPER = { learning_rate: 1e-5, epsilon: 0.2, epsilon_high: 0.28 };
+
+/** The run's shape and hyperparameters as the PyTorch GRPO peers read them from args.json. */
+export function peerRun(
+  o: Pick<GrpoBenchOptions, 'generations' | 'prompts' | 'newTokens' | 'steps' | 'beta' | 'threads'>,
+) {
+  return {
+    G: o.generations,
+    P: o.prompts,
+    new_tokens: o.newTokens,
+    steps: o.steps,
+    beta: o.beta,
+    lr: HYPER.learning_rate,
+    eps_low: HYPER.epsilon,
+    eps_high: HYPER.epsilon_high,
+    threads: o.threads,
+  };
+}
 export type Split = Record<string, number>;
 
 /** Medians of the parts over the measured steps (the first step warms up). */
@@ -132,15 +149,7 @@ function grpoPeer(
   const spec = {
     prompts: problems.map((p) => tok.encode(p.prompt, { addSpecialTokens: true })),
     answers: problems.map((p) => p.answer),
-    G: o.generations,
-    P: o.prompts,
-    new_tokens: o.newTokens,
-    steps: o.steps,
-    beta: o.beta,
-    lr: HYPER.learning_rate,
-    eps_low: HYPER.epsilon,
-    eps_high: HYPER.epsilon_high,
-    threads: o.threads,
+    ...peerRun(o),
     pad: tok.padTokenId ?? 0,
     eos: tok.eosTokenId,
     vocab: vocabList,
