@@ -261,9 +261,12 @@ function modelConfig(spec: VlmBaseSpec, vocab: number): Record<string, unknown> 
   };
 }
 
-/** The initial model folder: tokenizer, chat template, processors, config and from_config weights. */
-function initModel(spec: VlmBaseSpec, rows: Row[], dir: string): number {
-  const words = wordsOf(corpus(spec, rows), QWEN_SPECIALS);
+/**
+ * A Qwen2-VL model folder's text and pixel files: a word-level tokenizer over `words` with Qwen's special
+ * tokens and chat template, and the image and video processor configs pinned to [min, max] pixels. Returns
+ * the tokenizer's vocabulary size.
+ */
+export function writeQwenVLFiles(dir: string, words: string[], pixels: [number, number]): number {
   const vocab = writeWordTokenizer(dir, {
     specials: QWEN_SPECIALS,
     words,
@@ -271,15 +274,19 @@ function initModel(spec: VlmBaseSpec, rows: Row[], dir: string): number {
     pad: '<|endoftext|>',
     chatTemplate: QWEN2_VL_CHAT_TEMPLATE,
   });
+  for (const [kind, file] of [
+    ['image', 'preprocessor_config.json'],
+    ['video', 'video_preprocessor_config.json'],
+  ] as const)
+    writeFileSync(join(dir, file), JSON.stringify(processorConfigJson(kind, ...pixels), null, 2));
+  return vocab;
+}
+
+/** The initial model folder: tokenizer, chat template, processors, config and from_config weights. */
+function initModel(spec: VlmBaseSpec, rows: Row[], dir: string): number {
+  const words = wordsOf(corpus(spec, rows), QWEN_SPECIALS);
+  const vocab = writeQwenVLFiles(dir, words, [spec.size ** 2, spec.size ** 2]);
   const config = modelConfig(spec, Math.ceil(vocab / 8) * 8);
-  writeFileSync(
-    join(dir, 'preprocessor_config.json'),
-    JSON.stringify(processorConfigJson('image', spec.size ** 2, spec.size ** 2), null, 2),
-  );
-  writeFileSync(
-    join(dir, 'video_preprocessor_config.json'),
-    JSON.stringify(processorConfigJson('video', spec.size ** 2, spec.size ** 2), null, 2),
-  );
   const model = modelFromConfig(config);
   const params = [...model.parameters()].reduce((a, p) => a + p.numel, 0);
   savePretrained({ model, config }, dir);

@@ -9,10 +9,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../../data/random.js';
 import { modelFromConfig, savePretrained } from '../../models/pretrained.js';
-import { wordsOf, writeWordTokenizer } from '../../tokenizers/word-level.js';
+import { wordsOf } from '../../tokenizers/word-level.js';
 import { encodeFramesNpz } from '../../video/npz.js';
-import { processorConfigJson } from '../../models/qwen2_vl/processor.js';
-import { QWEN2_VL_CHAT_TEMPLATE, QWEN_SPECIALS } from '../../recipes/vlm-base.js';
+import { QWEN2_VL_CHAT_TEMPLATE, QWEN_SPECIALS, writeQwenVLFiles } from '../../recipes/vlm-base.js';
 import { vlmConfig } from './vlm.js';
 
 /** Frame side of the benchmark videos and the processors' pixel range (128² → 112²: 4 windows per frame). */
@@ -44,22 +43,8 @@ export function writeBenchVlm(dir: string, texts: string[]) {
   if (words.length > room) throw new Error(`pacer: the benchmark texts have ${words.length} words, over ${room}`);
   const known = new Set(words);
   for (let i = 0; words.length < room; i++) if (!known.has(String(i))) words.push(String(i));
-  const vocab = writeWordTokenizer(dir, {
-    specials: QWEN_SPECIALS,
-    words,
-    eos: '<|im_end|>',
-    pad: '<|endoftext|>',
-    chatTemplate: QWEN2_VL_CHAT_TEMPLATE,
-  });
+  const vocab = writeQwenVLFiles(dir, words, VIDEO_PIXELS);
   if (vocab !== config.vocab_size) throw new Error(`pacer: tokenizer vocabulary ${vocab} != ${config.vocab_size}`);
-  writeFileSync(
-    join(dir, 'preprocessor_config.json'),
-    JSON.stringify(processorConfigJson('image', ...VIDEO_PIXELS), null, 2),
-  );
-  writeFileSync(
-    join(dir, 'video_preprocessor_config.json'),
-    JSON.stringify(processorConfigJson('video', ...VIDEO_PIXELS), null, 2),
-  );
   const model = modelFromConfig(config);
   const params = model.numParameters();
   savePretrained({ model, config }, dir);
