@@ -11,15 +11,13 @@
 // tokens generated and trained (the GRPO arms count their SFT stage's trained tokens too); the mean
 // frac_reward_zero_std over the GRPO steps. The base model is arm `base`. Writes summary.json and
 // report.html in the study folder; seed-S/ keeps data and models.
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { scoreCue } from '../eval/cue.js';
 import { TASKS } from '../video/worlds/anomaly.js';
 import { train } from '../trainers/train.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 import { type ArmRun, armMeans, runSeedStudy, type StudySummary } from './study.js';
-import { vlmBase } from './vlm-base.js';
-import { lastValue, type Row, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
+import { lastValue, type Row, seedStart, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
 import { plotsFromMetrics } from '../report/html.js';
 
 export function cueSpec(smoke: boolean) {
@@ -162,13 +160,7 @@ async function grpoStage(st: Stage, kind: 'flat' | 'hier', from: string) {
 
 /** The SFT stage from the base, then both GRPO arms from it; each arm scored on the held-out rows. */
 async function runSeed(spec: CueSpec, o: RecipeOptions, seed: number, dir: string): Promise<SeedResult> {
-  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const b = await vlmBase.run({ seed, seeds: [seed], smoke: o.smoke, threads: o.threads, log, progress: false });
-  const base = join(b.dir, 'model');
-  const sd = join(dir, `seed-${seed}`);
-  rmSync(sd, { recursive: true, force: true });
-  const data = join(sd, 'data');
-  mkdirSync(data, { recursive: true });
+  const { log, base, sd, data } = await seedStart(o, seed, dir);
   const w = { world: 'anomaly', knobs: {}, size: spec.size };
   const rows = await worldRows({ ...w, n: spec.train, seed: seed + 1000 }, data, 'train');
   const held = await worldRows({ ...w, n: spec.held, seed: seed + 2000 }, data, 'held');

@@ -16,7 +16,6 @@
 //            target; tokens_ratio = that / the uniform arm's (same seed). Target of the issue: some curriculum
 //            ≤ 0.70 averaged over seeds.
 // Writes summary.json (arms.<arm>.<metric>: mean, std, per-seed values) and report.html (curves per arm).
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { estimateDifficulty, type MaskShape } from '../curriculum/videotg.js';
 import { groundingSummary, parseSegment, scoreGrounding } from '../eval/grounding.js';
@@ -24,8 +23,8 @@ import { htmlTable, type Plot } from '../report/html.js';
 import { train } from '../trainers/train.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 import { type ArmRun, armMeans, runSeedStudy, type StudySummary } from './study.js';
-import { vlmBase, vlmBaseSpec } from './vlm-base.js';
-import { lastValue, type Row, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
+import { vlmBaseSpec } from './vlm-base.js';
+import { lastValue, type Row, seedStart, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
 
 export const CURRICULA_ARMS = ['uniform', 'sec', 'dump', 'vcrl', 'balanced', 'mask'] as const;
 type Arm = (typeof CURRICULA_ARMS)[number];
@@ -177,13 +176,7 @@ interface SeedResult {
 }
 
 async function runSeed(spec: CurriculaSpec, o: RecipeOptions, seed: number, dir: string): Promise<SeedResult> {
-  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const b = await vlmBase.run({ seed, seeds: [seed], smoke: o.smoke, threads: o.threads, log, progress: false });
-  const base = join(b.dir, 'model');
-  const sd = join(dir, `seed-${seed}`);
-  rmSync(sd, { recursive: true, force: true });
-  const data = join(sd, 'data');
-  mkdirSync(data, { recursive: true });
+  const { log, base, sd, data } = await seedStart(o, seed, dir);
   const bs = vlmBaseSpec(o.smoke);
   const w = { world: 'grounding', knobs: bs.worlds.grounding, size: bs.size };
   const rows = await worldRows({ ...w, n: spec.train, seed: seed + 3000 }, data, 'train');

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad, scope } from '../engine/index.js';
 import { fromPretrained, type PretrainedModel } from '../models/pretrained.js';
@@ -10,7 +10,9 @@ import { expandRowPads, prepareRowVision, rowPixels, rowVisionItems, type RowVis
 import { makeDataset } from '../video/worlds/make.js';
 import { blankVision } from '../trainers/video-mask.js';
 import { htmlTable, type Plot, renderReport } from '../report/html.js';
+import type { RecipeOptions } from './recipe.js';
 import type { MetricStats, StudySummary } from './study.js';
+import { vlmBase } from './vlm-base.js';
 
 export type Row = Record<string, any>;
 
@@ -33,6 +35,17 @@ export async function worldRows(
   const out = join(root, name);
   await makeDataset({ world: o.world, n: o.n, seed: o.seed, out, framesOnly: true, knobs: o.knobs, width: o.size });
   return readRows(join(out, 'data.jsonl')).map((r) => ({ ...r, videos: r.videos.map((v: string) => `${name}/${v}`) }));
+}
+
+/** A study seed's start: its vlm-base (reused or trained), a fresh DIR/seed-S folder and its data folder. */
+export async function seedStart(o: RecipeOptions, seed: number, dir: string) {
+  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+  const b = await vlmBase.run({ seed, seeds: [seed], smoke: o.smoke, threads: o.threads, log, progress: false });
+  const sd = join(dir, `seed-${seed}`);
+  rmSync(sd, { recursive: true, force: true });
+  const data = join(sd, 'data');
+  mkdirSync(data, { recursive: true });
+  return { log, base: join(b.dir, 'model'), sd, data };
 }
 
 export interface Prepared {

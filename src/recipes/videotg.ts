@@ -16,7 +16,6 @@
 //            filter_precision / filter_recall; the base model as arm `base`.
 // Rewards: temporal_iou (the library's segment tIoU; an answer without a segment scores 0). Writes
 // summary.json (src/recipes/study.ts) and report.html in the study folder; seed-S/ keeps data and arms.
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { boundaryReflection, estimateDifficulty, framesOutside, stratifiedSubset } from '../curriculum/videotg.js';
 import type { MaskShape, Span } from '../curriculum/videotg.js';
@@ -26,10 +25,10 @@ import { htmlTable, plotsFromMetrics } from '../report/html.js';
 import { train } from '../trainers/train.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 import { type ArmRun, armMeans, runSeedStudy, type StudySummary } from './study.js';
-import { vlmBase } from './vlm-base.js';
 import {
   earlyMean,
   lastValue,
+  seedStart,
   type Prepared,
   type Row,
   studyReport,
@@ -275,13 +274,7 @@ interface SeedResult {
 }
 
 async function runSeed(spec: VideotgSpec, o: RecipeOptions, seed: number, dir: string): Promise<SeedResult> {
-  const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const b = await vlmBase.run({ seed, seeds: [seed], smoke: o.smoke, threads: o.threads, log, progress: false });
-  const base = join(b.dir, 'model');
-  const sd = join(dir, `seed-${seed}`);
-  rmSync(sd, { recursive: true, force: true });
-  const data = join(sd, 'data');
-  mkdirSync(data, { recursive: true });
+  const { log, base, sd, data } = await seedStart(o, seed, dir);
   // other seeds than vlm-base's own grounding rows (seed, seed + 7919)
   const w = { world: 'grounding', knobs: spec.world, size: spec.size };
   const rows = await worldRows({ ...w, n: spec.train, seed: seed + 1000 }, data, 'train');
