@@ -14,6 +14,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Tensor, Generator, F, noGrad, scope, tensor, ones, keep, cat } from '../engine/index.js';
 import { KVCache } from './attention.js';
+import { promptIndex } from './shared-prompt.js';
 import type { CausalLM, ModelInputs } from './types.js';
 import { gridTimesOf } from './qwen2_vl/rope.js';
 import type { Tokenizer } from '../tokenizers/index.js';
@@ -92,26 +93,6 @@ function batchMedia(model: VisionLM, rows: Array<PromptMedia | null>, seen: Map<
     secondPerGridTs: join(spgt),
     videoGridTimes: gridTimesOf(videos),
   };
-}
-
-/** Rows that repeat an earlier (ids, media) pair: the unique rows and each row's index among them. */
-function uniqueRows(prompts: number[][], media: Array<PromptMedia | null>): { keep: number[]; index: number[] } {
-  const keys = new Map<string, number>();
-  const ids = new Map<PromptMedia | null, number>();
-  const keepRows: number[] = [];
-  const index = prompts.map((p, b) => {
-    const m = media[b] ?? null;
-    if (!ids.has(m)) ids.set(m, ids.size);
-    const key = `${ids.get(m)}:${p.join(',')}`;
-    let u = keys.get(key);
-    if (u === undefined) {
-      u = keepRows.length;
-      keys.set(key, u);
-      keepRows.push(b);
-    }
-    return u;
-  });
-  return { keep: keepRows, index };
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -252,7 +233,7 @@ export class Decoder {
     const media = this.checkMedia(prompts, o.media);
     let rows = prompts;
     if (media && (o.useCache ?? true)) {
-      const { keep: uniq, index } = uniqueRows(prompts, media);
+      const { first: uniq, rowPrompt: index } = promptIndex(prompts, media);
       if (uniq.length < B) this.expand = keep(tensor(index, { dtype: 'int64' }));
       rows = uniq.map((b) => prompts[b]);
       this.mediaInputs = this.encodeMedia(uniq.map((b) => media[b]));

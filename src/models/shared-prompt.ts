@@ -20,11 +20,8 @@ export interface PromptGroups {
   rowPrompt: number[];
 }
 
-/**
- * Group rows by prompt ids and media (the same object: one vision per group). Returns null when no two
- * rows share a prompt (the plain forward is then as cheap).
- */
-export function groupPrompts(prompts: number[][], media: ReadonlyArray<unknown> = []): PromptGroups | null {
+/** Rows grouped by (prompt ids, media — the same object): each distinct prompt's first row, each row's prompt. */
+export function promptIndex(prompts: number[][], media: ReadonlyArray<unknown> = []): PromptGroups {
   const ids = new Map<unknown, number>();
   const seen = new Map<string, number>();
   const first: number[] = [];
@@ -40,7 +37,16 @@ export function groupPrompts(prompts: number[][], media: ReadonlyArray<unknown> 
     }
     return k;
   });
-  return first.length < prompts.length ? { first, rowPrompt } : null;
+  return { first, rowPrompt };
+}
+
+/**
+ * Group rows by prompt ids and media (the same object: one vision per group). Returns null when no two
+ * rows share a prompt (the plain forward is then as cheap).
+ */
+export function groupPrompts(prompts: number[][], media: ReadonlyArray<unknown> = []): PromptGroups | null {
+  const g = promptIndex(prompts, media);
+  return g.first.length < prompts.length ? g : null;
 }
 
 /** The inputs of a shared-prompt forward. */
