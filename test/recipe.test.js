@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fromPretrained } from '../dist/models/pretrained.js';
 import { loadSafetensors } from '../dist/engine/index.js';
 import { Tokenizer } from '../dist/tokenizers/index.js';
@@ -202,6 +202,47 @@ test('a folder lock: a second holder waits for the first; a stale lock is taken 
     const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
     writeFileSync(join(d, '.lock'), dead.stdout);
     assert.equal(await withDirLock(d, async () => 'taken over', { maxWaitMs: -1 }), 'taken over');
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('a folder lock under contention: four processes, a stale lock to start with, never two holders at once', async () => {
+  const { spawn } = await import('node:child_process');
+  const d = mkdtempSync(join(tmpdir(), 'pacer-lock-'));
+  try {
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    writeFileSync(join(d, '.lock'), dead.stdout);
+    const log = join(d, 'log');
+    const lock = pathToFileURL(join(root, 'dist/util/lock.js')).href;
+    const script = [
+      `import { withDirLock } from ${JSON.stringify(lock)};`,
+      "import { appendFileSync } from 'node:fs';",
+      'for (let i = 0; i < 12; i++)',
+      `  await withDirLock(${JSON.stringify(d)}, async () => {`,
+      `    appendFileSync(${JSON.stringify(log)}, 'in ' + process.pid + '\\n');`,
+      '    await new Promise((r) => setTimeout(r, Math.random() * 3));',
+      `    appendFileSync(${JSON.stringify(log)}, 'out ' + process.pid + '\\n');`,
+      '  }, { pollMs: 1 });',
+    ].join('\n');
+    const one = () =>
+      new Promise((resolve) => {
+        const p = spawn(process.execPath, ['--input-type=module', '-e', script]);
+        let err = '';
+        p.stderr.on('data', (b) => {
+          err += b;
+        });
+        p.on('close', (code) => resolve({ code, err }));
+      });
+    const runs = await Promise.all([one(), one(), one(), one()]);
+    for (const r of runs) assert.equal(r.code, 0, r.err);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 4 * 12 * 2);
+    for (let i = 0; i < lines.length; i += 2) {
+      assert.ok(lines[i].startsWith('in '), `line ${i}: ${lines[i]} (another holder entered)`);
+      assert.equal(lines[i + 1], lines[i].replace('in ', 'out '), `line ${i + 1}`);
+    }
+    assert.deepEqual(readdirSync(d).sort(), ['log'], 'no lock, break or private file left behind');
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
