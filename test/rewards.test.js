@@ -234,10 +234,14 @@ const WITH_METAS = {
 };
 
 test('reward server: OpenRLHF protocol, auth, validation, bounded concurrency', async () => {
+  // a reward that, once the gate is closed, holds its request until the test opens it: no timing involved
+  let gate = Promise.resolve();
+  let entered = () => {};
   const slow = {
     name: 'slow',
     fn: async (inp) => {
-      await new Promise((r) => setTimeout(r, 150));
+      entered();
+      await gate;
       return inp.completions.map(() => 0);
     },
   };
@@ -270,8 +274,19 @@ test('reward server: OpenRLHF protocol, auth, validation, bounded concurrency', 
     assert.equal((await post({ query: 'a' })).status, 400);
     assert.equal((await fetch(`${base}/nope`)).status, 404);
     assert.equal((await fetch(`${base}/health`)).status, 200);
-    const [r1, r2] = await Promise.all([post({ query: ['1'], labels: ['1'] }), post({ query: ['1'], labels: ['1'] })]);
-    assert.deepEqual([r1.status, r2.status].sort(), [200, 503], 'the second concurrent request is refused');
+    let open;
+    gate = new Promise((r) => {
+      open = r;
+    });
+    const scoring = new Promise((r) => {
+      entered = r;
+    });
+    const first = post({ query: ['1'], labels: ['1'] });
+    await scoring; // the first request holds the only slot
+    assert.equal((await post({ query: ['1'], labels: ['1'] })).status, 503, 'the second concurrent request is refused');
+    open();
+    assert.equal((await first).status, 200);
+    assert.equal((await post({ query: ['1'], labels: ['1'] })).status, 200, 'the slot is free again');
   } finally {
     server.close();
   }

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RewardSandbox } from '../dist/reward-design/sandbox.js';
 
-const sb = new RewardSandbox({ timeoutMs: 400, graceMs: 2000, memoryMb: 32 });
+// a timeout with room for a loaded machine: only the endless loops below may reach it
+const sb = new RewardSandbox({ timeoutMs: 1500, graceMs: 2000, memoryMb: 32 });
 // the memory bomb gets all the time it could want: it must end at the heap limit, not at a timeout
 const roomy = new RewardSandbox({ timeoutMs: 20_000, memoryMb: 32 });
 after(() => {
