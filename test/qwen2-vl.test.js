@@ -63,6 +63,26 @@ test('torchvision bicubic resize (antialiased, uint8) is reproduced bit for bit'
   }
 });
 
+test("the engine's antialiased bicubic: a constant image stays constant; frames resize together; bad input", () =>
+  P.scope(() => {
+    const flat = P.full([2, 3, 30, 40], 7.25);
+    for (const size of [
+      [12, 20],
+      [45, 61],
+    ]) {
+      const y = P.F.interpolateBicubicAA(flat, size);
+      assert.deepEqual(y.shape, [2, 3, ...size]);
+      assertClose(y, P.full([2, 3, ...size], 7.25), 1e-5);
+    }
+    // a video's frames in one call equal each frame resized alone
+    const frames = [0, 1, 2].map((k) => Uint8Array.from({ length: 20 * 26 * 3 }, (_, i) => (i * 37 + k * 101) % 256));
+    const together = M.resizeBicubicFrames(frames, 20, 26, 14, 14);
+    frames.forEach((f, k) => assert.deepEqual([...together[k]], [...M.resizeBicubic(f, 20, 26, 14, 14)]));
+    assert.throws(() => P.F.interpolateBicubicAA(P.zeros([3, 4, 4]), [2, 2]), /expects \[N, C, H, W\], got \[3,4,4\]/);
+    assert.throws(() => P.F.interpolateBicubicAA(flat, [0, 2]), /positive integers/);
+    assert.throws(() => P.F.interpolateBicubicAA(P.zeros([1, 1, 4, 4], { dtype: 'int64' }), [2, 2]), /float/);
+  }));
+
 test('smart_resize: rounding half to even, min/max pixel bounds', () => {
   assert.deepEqual(M.smartResize(50, 70, 28, 3136, 12544), [56, 56]); // round(2.5) = 2
   assert.deepEqual(M.smartResize(100, 130, 28, 3136, 12544), [84, 112]); // shrunk under max_pixels

@@ -192,6 +192,10 @@ void registerOps(std::unordered_map<std::string, OpFn>& t) {
     return a.R(at::multinomial(a.T(0), a.I(1), a.B(2, false), a.Gen(3)));
   };
   t["one_hot"] = [](Args& a) -> Napi::Value { return a.R(at::one_hot(a.T(0), a.I(1, -1))); };
+  // F.interpolate(x, size, mode="bicubic", antialias=True): the resize of torchvision and HF's fast processors
+  t["upsample_bicubic2d_aa"] = [](Args& a) -> Napi::Value {
+    return a.R(at::_upsample_bicubic2d_aa(a.T(0), a.IL(1), a.B(2, false), c10::nullopt, c10::nullopt));
+  };
 
   // ---- views, indexing, joining
   t["reshape"] = [](Args& a) -> Napi::Value { return a.R(a.T(0).reshape(a.IL(1))); };

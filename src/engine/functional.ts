@@ -135,6 +135,17 @@ export function oneHot(indices: Tensor, numClasses = -1): Tensor {
   expectDtype(indices, 'oneHot indices', ['int64']);
   return op('one_hot', indices.handle, numClasses);
 }
+/**
+ * F.interpolate(x, [h, w], mode='bicubic', antialias=True) on float images [N, C, H, W]: Keys' cubic
+ * (a = −0.5) widened by the scale when shrinking, as torchvision's and HF's fast processors resize.
+ */
+export function interpolateBicubicAA(x: Tensor, size: [number, number], alignCorners = false): Tensor {
+  expectFloat(x, 'interpolateBicubicAA input');
+  if (x.ndim !== 4) throw new RangeError(`pacer: interpolateBicubicAA expects [N, C, H, W], got [${x.shape}]`);
+  if (!size.every((v) => Number.isInteger(v) && v > 0))
+    throw new RangeError(`pacer: interpolateBicubicAA: output size must be positive integers, got [${size}]`);
+  return op('upsample_bicubic2d_aa', x.handle, size, alignCorners);
+}
 export function split(x: Tensor, sizeOrSizes: number | number[], dim = 0): Tensor[] {
   return ops('split', x.handle, sizeOrSizes, dim);
 }

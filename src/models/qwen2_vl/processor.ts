@@ -4,10 +4,10 @@
 //      Python's round) to a multiple of factor; if the area exceeds max_pixels both sides shrink by
 //      β = √(hw/max) and floor to the factor, if below min_pixels grow by β = √(min/hw) and ceil.
 //   2. resize: torchvision's uint8 bicubic = float32 F.interpolate(mode='bicubic', align_corners=False,
-//      antialias=True), then clamp to [0, 255], round half to even, uint8. ATen's antialiased kernel is
-//      separable (width, then height): output i takes inputs around center = scale·(i + 0.5) with
-//      scale = in/out, support = 2·max(scale, 1), weights Keys' cubic with a = −0.5 at
-//      (j − center + 0.5)/max(scale, 1), normalised to sum 1; float32 throughout.
+//      antialias=True), then clamp to [0, 255], round half to even, uint8 — run by ATen's own kernel
+//      (separable, width then height: output i takes inputs around center = scale·(i + 0.5), scale =
+//      in/out, support = 2·max(scale, 1), Keys' cubic with a = −0.5 at (j − center + 0.5)/max(scale, 1),
+//      normalised to sum 1; float32 throughout).
 //   3. rescale and normalise fused: (x − 255·mean) / (255·std) in float32 (CLIP mean and std by default).
 //   4. a frame count that is not a multiple of temporal_patch_size is padded by repeating the last frame
 //      (a single image becomes temporal_patch_size copies).
@@ -16,7 +16,7 @@
 //      each row in (C, Tp, P, P) order. grid_thw = (T/Tp, gh, gw); second_per_grid_t = Tp / fps.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Tensor, scope, tensor } from '../../engine/index.js';
+import { F, type Tensor, scope, tensor } from '../../engine/index.js';
 
 export interface ProcessorConfig {
   minPixels: number;
@@ -85,134 +85,35 @@ export function smartResize(
   return [hb, wb];
 }
 
-const f32 = Math.fround;
-
-/** fmaf(a, b, c): float32 a·b + c rounded once (the product of two floats is exact in a double). */
-const fmaf = (a: number, b: number, c: number) => f32(a * b + c);
-
 /**
- * Keys' cubic with a = −0.5 (Pillow's, as ATen's antialiased bicubic filter): |x| < 1 in double,
- * 1 ≤ |x| < 2 in float32 with the fused multiply-adds ATen's AVX2 build contracts it to; checked
- * weight by weight against PyTorch.
+ * torchvision's bicubic resize of uint8 RGB frames [H, W, 3] (HWC) to [h, w, 3], all frames in one call
+ * of ATen's antialiased kernel (the one torchvision calls): float32, clamp, round half to even.
  */
-function cubicAA(x: number): number {
-  const a = -0.5;
-  if (x < 1) return f32(((a + 2) * x - (a + 3)) * x * x + 1);
-  if (x < 2) return f32(fmaf(fmaf(f32(x - 5), x, 8), x, -4) * a);
-  return 0;
+export function resizeBicubicFrames(frames: Uint8Array[], H: number, W: number, h: number, w: number): Uint8Array[] {
+  if ((h === H && w === W) || !frames.length) return frames;
+  const flat = new Uint8Array(frames.length * H * W * 3);
+  frames.forEach((f, i) => flat.set(f, i * H * W * 3));
+  const out = scope(
+    () =>
+      F.interpolateBicubicAA(
+        tensor(flat, { shape: [frames.length, H, W, 3] })
+          .permute(0, 3, 1, 2)
+          .to('float32'),
+        [h, w],
+      )
+        .clamp(0, 255)
+        .round()
+        .to('uint8')
+        .permute(0, 2, 3, 1)
+        .contiguous()
+        .data() as Uint8Array,
+  );
+  return frames.map((_, i) => out.slice(i * h * w * 3, (i + 1) * h * w * 3));
 }
 
-interface Taps {
-  start: Int32Array;
-  count: Int32Array;
-  /** count[i] weights of output i at [i · width, …). */
-  weights: Float32Array;
-  width: number;
-}
-
-/** Taps and normalised weights of each output index along one axis (ATen _compute_weights_aa). */
-function aaWeights(inSize: number, outSize: number): Taps {
-  const scale = f32(inSize / outSize);
-  const support = f32(scale >= 1 ? 2 * scale : 2);
-  const invscale = f32(scale >= 1 ? 1 / scale : 1);
-  const width = Math.ceil(support) * 2 + 1;
-  const t: Taps = {
-    start: new Int32Array(outSize),
-    count: new Int32Array(outSize),
-    weights: new Float32Array(outSize * width),
-    width,
-  };
-  for (let i = 0; i < outSize; i++) {
-    const center = f32(scale * (i + 0.5));
-    const start = Math.max(Math.trunc(f32(center - support) + 0.5), 0);
-    const size = Math.min(Math.trunc(f32(center + support) + 0.5), inSize) - start;
-    let total = 0;
-    for (let j = 0; j < size; j++) {
-      const v = cubicAA(Math.abs(f32((f32(j + start - center) + 0.5) * invscale)));
-      t.weights[i * width + j] = v;
-      total = f32(total + v);
-    }
-    if (total !== 0) for (let j = 0; j < size; j++) t.weights[i * width + j] = f32(t.weights[i * width + j] / total);
-    t.start[i] = start;
-    t.count[i] = size;
-  }
-  return t;
-}
-
-const TAPS = new Map<string, Taps>();
-
-/** aaWeights, computed once per (input, output) size. */
-function taps(inSize: number, outSize: number): Taps {
-  const key = `${inSize}>${outSize}`;
-  let t = TAPS.get(key);
-  if (!t) {
-    if (TAPS.size >= 256) TAPS.clear(); // a server seeing many frame sizes: keep the cache small
-    t = aaWeights(inSize, outSize);
-    TAPS.set(key, t);
-  }
-  return t;
-}
-
-/**
- * The horizontal pass over interleaved float32 pixels [H, W, 3] → [H, w, 3]: acc = w₀x₀, then
- * acc = fma(xⱼ, wⱼ, acc) in float32, as ATen's kernel.
- */
-function resizeW(src: Float32Array, H: number, W: number, w: number): Float32Array {
-  const { start, count, weights, width } = taps(W, w);
-  const dst = new Float32Array(H * w * 3);
-  let o = 0;
-  for (let y = 0; y < H; y++)
-    for (let x = 0; x < w; x++) {
-      const p = (y * W + start[x]) * 3;
-      const w0 = x * width;
-      const n = count[x];
-      for (let c = 0; c < 3; c++) {
-        let acc = f32(src[p + c] * weights[w0]);
-        for (let j = 1; j < n; j++) acc = f32(src[p + 3 * j + c] * weights[w0 + j] + acc);
-        dst[o++] = acc;
-      }
-    }
-  return dst;
-}
-
-/**
- * The vertical pass [H, w, 3] → [h, w, 3], a whole output row at a time (each value's taps in the same
- * order as ATen's; the Float32Array store rounds every step to float32).
- */
-function resizeH(src: Float32Array, H: number, w: number, h: number): Float32Array {
-  const { start, count, weights, width } = taps(H, h);
-  const rowLen = w * 3;
-  const dst = new Float32Array(h * rowLen);
-  for (let y = 0; y < h; y++) {
-    const o = y * rowLen;
-    const w0 = y * width;
-    let p = start[y] * rowLen;
-    for (let k = 0; k < rowLen; k++) dst[o + k] = src[p + k] * weights[w0];
-    for (let j = 1; j < count[y]; j++) {
-      p += rowLen;
-      const wj = weights[w0 + j];
-      for (let k = 0; k < rowLen; k++) dst[o + k] = src[p + k] * wj + dst[o + k];
-    }
-  }
-  return dst;
-}
-
-/**
- * torchvision's bicubic resize of a uint8 RGB frame [H, W, 3] (HWC) to [h, w, 3]: float antialiased
- * bicubic (width first, then height), clamp, round half to even.
- */
+/** One frame: resizeBicubicFrames of [frame]. */
 export function resizeBicubic(frame: Uint8Array, H: number, W: number, h: number, w: number): Uint8Array {
-  if (h === H && w === W) return frame;
-  let px: Float32Array = Float32Array.from(frame);
-  if (w !== W) px = resizeW(px, H, W, w);
-  if (h !== H) px = resizeH(px, H, w, h);
-  const out = new Uint8Array(h * w * 3);
-  for (let i = 0; i < out.length; i++) {
-    const x = Math.min(255, Math.max(0, px[i]));
-    const r = Math.round(x); // half up; half to even below
-    out[i] = r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-  }
-  return out;
+  return resizeBicubicFrames([frame], H, W, h, w)[0];
 }
 
 export interface Frames {
@@ -270,7 +171,7 @@ export function resizeFrames(v: Frames, cfg: ProcessorConfig, what = 'frames'): 
     throw new RangeError(
       `pacer: ${what}: ${w}×${h} frames are not multiples of ${P * m} (patch × merge) and do_resize is off`,
     );
-  return { frames: v.frames.map((f) => resizeBicubic(f, v.height, v.width, h, w)), height: h, width: w };
+  return { frames: resizeBicubicFrames(v.frames, v.height, v.width, h, w), height: h, width: w };
 }
 
 /** The grid (t, h, w) in patches of frames that resizeFrames() gave (t after padding to temporal_patch_size). */
