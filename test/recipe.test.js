@@ -248,6 +248,25 @@ test('a folder lock under contention: four processes, a stale lock to start with
   }
 });
 
+test('vlm-base is reproducible: one seed gives the same model in two processes, another seed a different one', () => {
+  const d = mkdtempSync(join(tmpdir(), 'pacer-recipe-'));
+  try {
+    const run = (seed, out) => {
+      const args = ['recipe', 'vlm-base', '--smoke', '--threads', '1', '--seed', String(seed), '--out', join(d, out)];
+      const r = spawnSync(process.execPath, [join(root, 'bin/pacer.js'), ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return readFileSync(join(d, out, 'work', 'init', 'model.safetensors'));
+    };
+    const [a, b, c] = [run(3, 'a'), run(3, 'b'), run(4, 'c')];
+    assert.ok(a.equals(b), 'the same seed draws the same initial weights');
+    assert.ok(!a.equals(c), 'another seed draws others');
+    const final = (out) => readFileSync(join(d, out, 'model', 'model.safetensors'));
+    assert.ok(final('a').equals(final('b')), 'and trains them to the same model');
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('two runs asking for one uncached vlm-base at once: one trains, the other waits and reuses it', async () => {
   const { spawn } = await import('node:child_process');
   const d = mkdtempSync(join(tmpdir(), 'pacer-recipe-'));

@@ -31,7 +31,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { noGrad, scope } from '../engine/index.js';
+import { manualSeed, noGrad, scope } from '../engine/index.js';
 import { fromPretrained, modelFromConfig, savePretrained } from '../models/pretrained.js';
 import { generate } from '../models/generate.js';
 import { Tokenizer } from '../tokenizers/index.js';
@@ -283,10 +283,12 @@ export function writeQwenVLFiles(dir: string, words: string[], pixels: [number, 
 }
 
 /** The initial model folder: tokenizer, chat template, processors, config and from_config weights. */
-function initModel(spec: VlmBaseSpec, rows: Row[], dir: string): number {
+/** The initial model in dir: tokenizer, processors, config and weights drawn from the run's seed. */
+function initModel(spec: VlmBaseSpec, rows: Row[], dir: string, seed: number): number {
   const words = wordsOf(corpus(spec, rows), QWEN_SPECIALS);
   const vocab = writeQwenVLFiles(dir, words, [spec.size ** 2, spec.size ** 2]);
   const config = modelConfig(spec, Math.ceil(vocab / 8) * 8);
+  manualSeed(seed); // the engine's generator starts from a different state in every process
   const model = modelFromConfig(config);
   const params = [...model.parameters()].reduce((a, p) => a + p.numel, 0);
   savePretrained({ model, config }, dir);
@@ -450,7 +452,7 @@ async function trainAndRecord(o: RecipeOptions, spec: VlmBaseSpec, dir: string, 
   mkdirSync(join(work, 'data'), { recursive: true });
   log('pacer: vlm-base: making the worlds');
   const { train: rows, held } = await makeData(spec, o.seed, work);
-  const params = initModel(spec, rows, join(work, 'init'));
+  const params = initModel(spec, rows, join(work, 'init'), o.seed);
   log(`pacer: vlm-base: ${params} parameters, ${rows.length} training rows`);
   const t0 = Date.now();
   const data = join(work, 'data', 'train.jsonl');
