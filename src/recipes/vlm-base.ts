@@ -282,8 +282,7 @@ export function writeQwenVLFiles(dir: string, words: string[], pixels: [number, 
   return vocab;
 }
 
-/** The initial model folder: tokenizer, chat template, processors, config and from_config weights. */
-/** The initial model in dir: tokenizer, processors, config and weights drawn from the run's seed. */
+/** The initial model folder: tokenizer, chat template, processors, config and from_config weights (drawn from seed). */
 function initModel(spec: VlmBaseSpec, rows: Row[], dir: string, seed: number): number {
   const words = wordsOf(corpus(spec, rows), QWEN_SPECIALS);
   const vocab = writeQwenVLFiles(dir, words, [spec.size ** 2, spec.size ** 2]);
