@@ -161,7 +161,7 @@ test('the committed default base (assets/vlm-base) matches the default configura
   assert.ok(res.metrics.nll_other_video > res.metrics.nll_own_video, 'the committed base uses its video');
 });
 
-test('a folder lock: a second holder waits for the first; a stale lock is taken over; a long wait is an error', async () => {
+test('a folder lock: a second holder waits; a stale lock is taken over; a long wait is an error', async () => {
   const { withDirLock } = await import('../dist/util/lock.js');
   const d = mkdtempSync(join(tmpdir(), 'pacer-lock-'));
   try {
@@ -207,7 +207,7 @@ test('a folder lock: a second holder waits for the first; a stale lock is taken 
   }
 });
 
-test('a folder lock under contention: four processes, a stale lock to start with, never two holders at once', async () => {
+test('a folder lock under contention: four processes, a stale lock at first, never two holders', async () => {
   const { spawn } = await import('node:child_process');
   const d = mkdtempSync(join(tmpdir(), 'pacer-lock-'));
   try {
