@@ -161,6 +161,29 @@ test('the committed default base (assets/vlm-base) matches the default configura
   assert.ok(res.metrics.nll_other_video > res.metrics.nll_own_video, 'the committed base uses its video');
 });
 
+/** Run node with args in a child process; resolves with its exit code and stderr (killed after 10 minutes). */
+async function nodeChild(args) {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, args);
+    let err = '';
+    p.stderr.on('data', (b) => {
+      err += b;
+    });
+    const kill = setTimeout(() => p.kill(), 600_000);
+    p.on('close', (code) => {
+      clearTimeout(kill);
+      resolve({ code, err });
+    });
+  });
+}
+
+/** A lock file in d left by a process that no longer runs. */
+function writeStaleLock(d) {
+  const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+  writeFileSync(join(d, '.lock'), dead.stdout);
+}
+
 test('a folder lock: a second holder waits; a stale lock is taken over; a long wait is an error', async () => {
   const { withDirLock } = await import('../dist/util/lock.js');
   const d = mkdtempSync(join(tmpdir(), 'pacer-lock-'));
@@ -198,9 +221,7 @@ test('a folder lock: a second holder waits; a stale lock is taken over; a long w
       'second runs',
     ]);
     assert.ok(!existsSync(join(d, '.lock')), 'released');
-    // a lock left by a process that no longer runs
-    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
-    writeFileSync(join(d, '.lock'), dead.stdout);
+    writeStaleLock(d);
     assert.equal(await withDirLock(d, async () => 'taken over', { maxWaitMs: -1 }), 'taken over');
   } finally {
     rmSync(d, { recursive: true, force: true });
@@ -208,11 +229,9 @@ test('a folder lock: a second holder waits; a stale lock is taken over; a long w
 });
 
 test('a folder lock under contention: four processes, a stale lock at first, never two holders', async () => {
-  const { spawn } = await import('node:child_process');
   const d = mkdtempSync(join(tmpdir(), 'pacer-lock-'));
   try {
-    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
-    writeFileSync(join(d, '.lock'), dead.stdout);
+    writeStaleLock(d);
     const log = join(d, 'log');
     const lock = pathToFileURL(join(root, 'dist/util/lock.js')).href;
     const script = [
@@ -225,16 +244,7 @@ test('a folder lock under contention: four processes, a stale lock at first, nev
       `    appendFileSync(${JSON.stringify(log)}, 'out ' + process.pid + '\\n');`,
       '  }, { pollMs: 1 });',
     ].join('\n');
-    const one = () =>
-      new Promise((resolve) => {
-        const p = spawn(process.execPath, ['--input-type=module', '-e', script]);
-        let err = '';
-        p.stderr.on('data', (b) => {
-          err += b;
-        });
-        p.on('close', (code) => resolve({ code, err }));
-      });
-    const runs = await Promise.all([one(), one(), one(), one()]);
+    const runs = await Promise.all([0, 1, 2, 3].map(() => nodeChild(['--input-type=module', '-e', script])));
     for (const r of runs) assert.equal(r.code, 0, r.err);
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     assert.equal(lines.length, 4 * 12 * 2);
@@ -268,23 +278,10 @@ test('vlm-base is reproducible: one seed gives the same model in two processes, 
 });
 
 test('two runs asking for one uncached vlm-base at once: one trains, the other waits and reuses it', async () => {
-  const { spawn } = await import('node:child_process');
   const d = mkdtempSync(join(tmpdir(), 'pacer-recipe-'));
   try {
     const out = join(d, 'base');
-    const start = () =>
-      new Promise((resolve) => {
-        const p = spawn(process.execPath, [join(root, 'bin/pacer.js'), 'recipe', 'vlm-base', '--smoke', '--out', out]);
-        let err = '';
-        p.stderr.on('data', (b) => {
-          err += b;
-        });
-        const kill = setTimeout(() => p.kill(), 600_000);
-        p.on('close', (code) => {
-          clearTimeout(kill);
-          resolve({ code, err });
-        });
-      });
+    const start = () => nodeChild([join(root, 'bin/pacer.js'), 'recipe', 'vlm-base', '--smoke', '--out', out]);
     const runs = await Promise.all([start(), start()]);
     for (const r of runs) assert.equal(r.code, 0, r.err);
     assert.equal(runs.filter((r) => r.err.includes('training the language model')).length, 1);
