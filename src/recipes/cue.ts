@@ -17,7 +17,17 @@ import { TASKS } from '../video/worlds/anomaly.js';
 import { train } from '../trainers/train.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 import { type ArmRun, armMeans, runSeedStudy, type StudySummary } from './study.js';
-import { lastValue, type Row, seedStart, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
+import {
+  grpoKeys,
+  lastValue,
+  type Row,
+  seedStart,
+  studyReport,
+  VideoAnswerer,
+  videoGrpoSpec,
+  worldRows,
+  writeRows,
+} from './video-study.js';
 import { plotsFromMetrics } from '../report/html.js';
 
 export function cueSpec(smoke: boolean) {
@@ -29,16 +39,7 @@ export function cueSpec(smoke: boolean) {
     sft: { steps: smoke ? 2 : 120, batch_size: smoke ? 2 : 8, learning_rate: 5e-4 },
     // long enough that the two reward schemes part (at 30 steps of 2 × 4 their greedy answers were identical);
     // DAPO's token-level loss, no KL, a constant rate, as `npm start`'s video stage
-    grpo: {
-      steps: smoke ? 2 : 100,
-      num_generations: smoke ? 2 : 8,
-      prompts_per_step: smoke ? 1 : 4,
-      learning_rate: 5e-5,
-      lr_scheduler_type: 'constant',
-      loss_type: 'dapo',
-      beta: 0,
-      temperature: 1,
-    },
+    grpo: { ...videoGrpoSpec(smoke), steps: smoke ? 2 : 100, learning_rate: 5e-5 },
     credits: '0.25;0.5',
     max_new_tokens: 20,
   };
@@ -144,16 +145,7 @@ async function grpoStage(st: Stage, kind: 'flat' | 'hier', from: string) {
     train_dataset: join(st.data, 'grpo.jsonl'),
     output_dir: join(st.sd, `grpo_${kind}`),
     reward_routes: cueRoutes(kind, join(st.data, 'train', 'taxonomy.json'), st.spec.credits),
-    num_generations: g.num_generations,
-    per_device_train_batch_size: g.num_generations * g.prompts_per_step,
-    max_completion_length: st.spec.max_new_tokens,
-    temperature: g.temperature,
-    beta: g.beta,
-    learning_rate: g.learning_rate,
-    lr_scheduler_type: g.lr_scheduler_type,
-    loss_type: g.loss_type,
-    max_steps: g.steps,
-    save_steps: g.steps + 1,
+    ...grpoKeys(g, g.steps, st.spec.max_new_tokens),
   };
   return trainStage(cfg, st.o);
 }

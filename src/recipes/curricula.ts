@@ -24,7 +24,17 @@ import { train } from '../trainers/train.js';
 import type { Recipe, RecipeOptions, RecipeResult } from './recipe.js';
 import { type ArmRun, armMeans, runSeedStudy, type StudySummary } from './study.js';
 import { vlmBaseSpec } from './vlm-base.js';
-import { lastValue, type Row, seedStart, studyReport, VideoAnswerer, worldRows, writeRows } from './video-study.js';
+import {
+  grpoKeys,
+  lastValue,
+  type Row,
+  seedStart,
+  studyReport,
+  VideoAnswerer,
+  videoGrpoSpec,
+  worldRows,
+  writeRows,
+} from './video-study.js';
 
 export const CURRICULA_ARMS = ['uniform', 'sec', 'dump', 'vcrl', 'balanced', 'mask'] as const;
 type Arm = (typeof CURRICULA_ARMS)[number];
@@ -35,14 +45,10 @@ export function curriculaSpec(smoke: boolean) {
     held: smoke ? 3 : 96,
     difficulty: { samples: smoke ? 2 : 4, temperature: 1, hard_below: 0.1, easy_from: 0.4 },
     grpo: {
+      ...videoGrpoSpec(smoke),
       steps: smoke ? 2 : 100,
       eval_steps: smoke ? 1 : 5,
-      num_generations: smoke ? 2 : 8,
-      prompts_per_step: smoke ? 1 : 4,
       learning_rate: 2e-5,
-      temperature: 1,
-      loss_type: 'dapo',
-      beta: 0,
       pass_threshold: 0.5,
     },
     mask: { start: 0.75, until: 0.7, shape: 'linear' },
@@ -114,16 +120,7 @@ async function trainArm(spec: CurriculaSpec, arm: Arm, base: string, dir: string
     output_dir: join(dir, arm),
     overwrite_output_dir: true,
     reward_funcs: ['temporal_iou'],
-    num_generations: g.num_generations,
-    per_device_train_batch_size: g.num_generations * g.prompts_per_step,
-    max_completion_length: spec.max_new_tokens,
-    temperature: g.temperature,
-    loss_type: g.loss_type as 'dapo',
-    beta: g.beta,
-    learning_rate: g.learning_rate,
-    lr_scheduler_type: 'constant' as const,
-    max_steps: g.steps,
-    save_steps: g.steps + 1,
+    ...grpoKeys(g, g.steps, spec.max_new_tokens),
     logging_steps: 1,
     dynamic_sampling: true,
     curriculum_sampler: arm === 'mask' ? 'uniform' : arm,

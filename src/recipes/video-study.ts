@@ -14,6 +14,41 @@ import type { RecipeOptions } from './recipe.js';
 import type { MetricStats, StudySummary } from './study.js';
 import { vlmBase } from './vlm-base.js';
 
+/**
+ * The GRPO settings the video studies share — `npm start`'s video stage, the only ones measured to move the
+ * tiny base: DAPO's token-level loss, no KL, a constant rate, 8 answers × 4 prompts per step (2 × 1 smoke).
+ */
+export function videoGrpoSpec(smoke: boolean) {
+  return {
+    num_generations: smoke ? 2 : 8,
+    prompts_per_step: smoke ? 1 : 4,
+    lr_scheduler_type: 'constant' as const,
+    loss_type: 'dapo' as const,
+    beta: 0,
+    temperature: 1,
+  };
+}
+
+/** A study's GRPO settings as trainer keys, for `steps` steps with no checkpoint before the end. */
+export function grpoKeys(
+  g: ReturnType<typeof videoGrpoSpec> & { learning_rate: number },
+  steps: number,
+  maxNew: number,
+) {
+  return {
+    num_generations: g.num_generations,
+    per_device_train_batch_size: g.num_generations * g.prompts_per_step,
+    max_completion_length: maxNew,
+    temperature: g.temperature,
+    beta: g.beta,
+    learning_rate: g.learning_rate,
+    lr_scheduler_type: g.lr_scheduler_type,
+    loss_type: g.loss_type,
+    max_steps: steps,
+    save_steps: steps + 1,
+  };
+}
+
 export type Row = Record<string, any>;
 
 export const readRows = (file: string): Row[] =>
